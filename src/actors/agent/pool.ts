@@ -1,0 +1,25 @@
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import type { PoolConfig } from '../../runtime/options.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url).href;
+
+/**
+ * Creates the Piscina pool module agents run on. Piscina keeps `minThreads` alive, adds threads up
+ * to `maxThreads` as tasks arrive and retires threads idle for `idleTimeoutMs`; the Agent actor's
+ * autoscaler decides how many tasks it admits, and so how far the pool grows.
+ */
+export function createPool(config: PoolConfig, logger: Logger): Piscina {
+  const pool = new Piscina({
+    filename: WORKER_URL,
+    minThreads: config.minThreads,
+    maxThreads: config.maxThreads,
+    idleTimeout: config.idleTimeoutMs,
+    concurrentTasksPerWorker: config.concurrentTasksPerWorker,
+    // Admission is ours (credits); Piscina's own queue only ever holds what we admitted.
+    maxQueue: Infinity,
+  });
+  // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
+  pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));
+  return pool;
+}

@@ -1,0 +1,64 @@
+import type { SerializedError } from '../runtime/errors.js';
+import type { AgentKind, Priority, TaskRecord } from '../runtime/task.js';
+
+/**
+ * Every message that travels between actors. Actors never call each other: they publish one of
+ * these on their outbox and the Supervisor routes it, through the task ledger, to every inbox.
+ *
+ * Naming: `task.*` are lifecycle transitions of one task; the others describe actor state.
+ */
+export type Message =
+  /** A task was accepted (ledger has recorded it). Handled by Queue and Metrics. */
+  | { type: 'task.submitted'; task: TaskRecord; at: number }
+  /** Queue hands a task to the Agent actor; the Agent holds a credit for it. */
+  | { type: 'task.dispatch'; taskId: string; attempt: number; at: number }
+  | { type: 'task.started'; taskId: string; attempt: number; at: number }
+  | { type: 'task.progress'; taskId: string; value: unknown; at: number }
+  | { type: 'task.log'; taskId: string; message: string; at: number }
+  | { type: 'task.heartbeat'; taskId: string; at: number }
+  | { type: 'task.succeeded'; taskId: string; result: unknown; at: number }
+  | { type: 'task.failed'; taskId: string; error: SerializedError; at: number }
+  /** A request: stop this task wherever it is (Queue drops it if queued, Agent stops it if running). */
+  | { type: 'task.cancel'; taskId: string; reason: string; at: number }
+  | { type: 'task.cancelled'; taskId: string; reason: string; at: number }
+  /** A running task goes back to the queue (its runner was lost); `reason` says why. */
+  | { type: 'task.requeued'; taskId: string; reason: string; at: number }
+  /** Agent grants the Queue `n` more dispatch credits of one kind (flow control). */
+  | { type: 'agent.credit'; kind: AgentKind; n: number }
+  /** Agent forgets outstanding credits (after a restart of either side) and grants afresh. */
+  | { type: 'agent.reset'; kind: AgentKind; credits: number }
+  | { type: 'queue.depth'; total: number; byPriority: Record<Priority, number>; waiting: Record<AgentKind, number> }
+  | { type: 'queue.reset' }
+  | {
+      type: 'pool.status';
+      size: number;
+      target: number;
+      busy: number;
+      utilisation: number;
+      processes: number;
+      threadIds: number[];
+    }
+  | { type: 'breaker.changed'; key: string; state: BreakerState; at: number }
+  | { type: 'actor.crashed'; actor: ActorName; error: SerializedError; at: number }
+  | { type: 'actor.restarted'; actor: ActorName; restarts: number; at: number }
+  | { type: 'supervisor.draining'; at: number }
+  | { type: 'supervisor.stopped'; reason: string; at: number }
+  /** Fault injection: the named actor throws while handling this message (supervision tests, chaos runs). */
+  | { type: 'debug.crash'; actor: ActorName };
+
+export type MessageType = Message['type'];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+export type ActorName = 'queue' | 'agent' | 'breaker' | 'metrics';
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Messages that change a task's recorded state; the ledger applies them before anyone sees them. */
+export const TRANSITIONS: ReadonlySet<MessageType> = new Set([
+  'task.submitted',
+  'task.started',
+  'task.progress',
+  'task.succeeded',
+  'task.failed',
+  'task.cancelled',
+  'task.requeued',
+]);

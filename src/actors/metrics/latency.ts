@@ -1,0 +1,40 @@
+import * as hdr from 'hdr-histogram-js';
+
+/** Latency figures in milliseconds (recorded with microsecond resolution, 3 significant digits). */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** An HDR histogram of durations. Values beyond one hour are clamped to one hour. */
+export class LatencyHistogram {
+  private static readonly MAX_US = 3_600_000_000;
+  private readonly histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: LatencyHistogram.MAX_US,
+    numberOfSignificantValueDigits: 3,
+  });
+
+  recordMs(ms: number): void {
+    const us = Math.round(ms * 1000);
+    this.histogram.recordValue(Math.min(LatencyHistogram.MAX_US, Math.max(1, us)));
+  }
+
+  summary(): LatencySummary {
+    const h = this.histogram;
+    const ms = (us: number): number => Math.round(us) / 1000;
+    if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+    return {
+      count: h.totalCount,
+      mean: ms(h.mean),
+      p50: ms(h.getValueAtPercentile(50)),
+      p95: ms(h.getValueAtPercentile(95)),
+      p99: ms(h.getValueAtPercentile(99)),
+      max: ms(h.maxValue),
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import { Actor } from '../actor.js';
+import type { Message, MessageType } from '../messages.js';
+import type { TaskView } from '../supervisor/ledger.js';
+import type { MetricsState } from './metrics-state.js';
+
+const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
+  'task.submitted',
+  'task.started',
+  'task.succeeded',
+  'task.failed',
+  'task.cancelled',
+  'task.requeued',
+  'queue.depth',
+  'pool.status',
+  'breaker.changed',
+  'actor.restarted',
+  'debug.crash',
+]);
+
+/** Keeps counters, gauges and latency histograms by watching the message stream. */
+export class MetricsActor extends Actor {
+  readonly accepts = ACCEPTS;
+
+  constructor(
+    logger: Logger,
+    private readonly tasks: TaskView,
+    private readonly state: MetricsState,
+  ) {
+    super('metrics', logger);
+  }
+
+  protected receive(msg: Message): void {
+    const s = this.state;
+    switch (msg.type) {
+      case 'task.submitted':
+        s.counters.submitted += 1;
+        return;
+      case 'task.started':
+        return this.started(msg.taskId, msg.at);
+      case 'task.succeeded':
+      case 'task.failed':
+      case 'task.cancelled':
+        return this.finished(msg.type, msg.taskId, msg.at);
+      case 'task.requeued':
+        s.counters.requeued += 1;
+        s.running -= 1;
+        return;
+      case 'queue.depth':
+        s.queueDepth = msg.total;
+        s.byPriority = msg.byPriority;
+        return;
+      case 'pool.status': {
+        const { type: _type, ...pool } = msg;
+        s.pool = pool;
+        return;
+      }
+      case 'breaker.changed':
+        s.breakers.set(msg.key, msg.state);
+        return;
+      case 'actor.restarted':
+        s.restarts[msg.actor] = msg.restarts;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private started(taskId: string, at: number): void {
+    this.state.counters.started += 1;
+    this.state.running += 1;
+    const task = this.tasks.get(taskId);
+    if (task !== undefined) this.state.queueWait.recordMs(at - task.submittedAt);
+  }
+
+  private finished(type: 'task.succeeded' | 'task.failed' | 'task.cancelled', taskId: string, at: number): void {
+    const s = this.state;
+    const task = this.tasks.get(taskId);
+    const key = type === 'task.succeeded' ? 'succeeded' : type === 'task.failed' ? 'failed' : 'cancelled';
+    s.counters[key] += 1;
+    if (task?.startedAt === undefined) return; // cancelled while queued: it never ran
+    s.running -= 1;
+    s.run.recordMs(at - task.startedAt);
+    s.endToEnd.recordMs(at - task.submittedAt);
+  }
+}

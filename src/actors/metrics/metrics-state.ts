@@ -1,0 +1,71 @@
+import { PRIORITIES, type Priority } from '../../runtime/task.js';
+import type { ActorName, BreakerState } from '../messages.js';
+import { LatencyHistogram, type LatencySummary } from './latency.js';
+
+/** What `Supervisor#snapshot()` returns. */
+export interface MetricsSnapshot {
+  at: number;
+  counters: { submitted: number; started: number; succeeded: number; failed: number; cancelled: number; requeued: number };
+  /** Tasks queued now, in total and per priority level. */
+  queue: { depth: number; byPriority: Record<Priority, number> };
+  /** Tasks running now (module and command). */
+  running: number;
+  pool: {
+    /** Live threads. */
+    size: number;
+    /** Threads the autoscaler admits work for. */
+    target: number;
+    minThreads: number;
+    maxThreads: number;
+    /** Module tasks running on the pool. */
+    busy: number;
+    /** busy / (size × concurrentTasksPerWorker), 0..1. */
+    utilisation: number;
+    /** Command-agent subprocesses running. */
+    processes: number;
+    threadIds: number[];
+  };
+  /** Milliseconds: submit → start, start → end, submit → end. */
+  latency: { queueWait: LatencySummary; run: LatencySummary; endToEnd: LatencySummary };
+  breakers: Record<string, BreakerState>;
+  actors: { restarts: Record<ActorName, number> };
+}
+
+/**
+ * The figures the Metrics actor keeps. The Supervisor owns this object, so the figures survive a
+ * restart of the Metrics actor; `snapshot()` reads it without messaging any actor.
+ */
+export class MetricsState {
+  readonly counters = { submitted: 0, started: 0, succeeded: 0, failed: 0, cancelled: 0, requeued: 0 };
+  queueDepth = 0;
+  byPriority = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+  running = 0;
+  pool: Omit<MetricsSnapshot['pool'], 'minThreads' | 'maxThreads'> = {
+    size: 0,
+    target: 0,
+    busy: 0,
+    utilisation: 0,
+    processes: 0,
+    threadIds: [],
+  };
+  readonly queueWait = new LatencyHistogram();
+  readonly run = new LatencyHistogram();
+  readonly endToEnd = new LatencyHistogram();
+  readonly breakers = new Map<string, BreakerState>();
+  readonly restarts: Record<ActorName, number> = { queue: 0, agent: 0, breaker: 0, metrics: 0 };
+
+  constructor(private readonly limits: { minThreads: number; maxThreads: number }) {}
+
+  snapshot(now: number): MetricsSnapshot {
+    return {
+      at: now,
+      counters: { ...this.counters },
+      queue: { depth: this.queueDepth, byPriority: { ...this.byPriority } },
+      running: this.running,
+      pool: { ...this.pool, threadIds: [...this.pool.threadIds], ...this.limits },
+      latency: { queueWait: this.queueWait.summary(), run: this.run.summary(), endToEnd: this.endToEnd.summary() },
+      breakers: Object.fromEntries(this.breakers),
+      actors: { restarts: { ...this.restarts } },
+    };
+  }
+}

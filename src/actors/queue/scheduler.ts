@@ -1,0 +1,177 @@
+import Denque from 'denque';
+import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
+
+/** What the scheduler needs of a task. */
+export interface SchedTask {
+  id: string;
+  seq: number;
+  agent: string;
+  kind: AgentKind;
+  priority: Priority;
+  resources: readonly string[];
+}
+
+/**
+ * Tasks that share priority, agent and resources form a lane. Every task of a lane has the same
+ * constraints, so if a lane's head cannot run, none of it can: dispatch never scans past a head.
+ */
+interface Lane {
+  readonly priority: Priority;
+  readonly agent: string;
+  readonly kind: AgentKind;
+  readonly resources: readonly string[];
+  readonly tasks: Denque<SchedTask>;
+  /** Tasks in `tasks` that were not removed. */
+  live: number;
+}
+
+export interface Limits {
+  agentConcurrency(agent: string): number;
+  resourceConcurrency(resource: string): number;
+}
+
+/**
+ * The Queue actor's pure scheduling logic: priority levels (strict), FIFO by `seq` across lanes
+ * of one level, per-agent and per-resource concurrency, per-kind dispatch credits, and agents
+ * held back by their breaker. No I/O and no clock: the actor feeds it and acts on its answers.
+ */
+export class Scheduler {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly levels: Lane[][] = PRIORITIES.map(() => []);
+  private readonly removed = new Set<string>();
+  private readonly queuedIds = new Set<string>();
+  private readonly depth = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
+  private readonly agentRunning = new Map<string, number>();
+  private readonly resourceRunning = new Map<string, number>();
+  /** Agents whose breaker is open (0) or half-open (1 trial at a time). */
+  private readonly agentCap = new Map<string, number>();
+  readonly credits: Record<AgentKind, number> = { module: 0, command: 0 };
+
+  constructor(private readonly limits: Limits) {}
+
+  get size(): number {
+    return this.queuedIds.size;
+  }
+
+  has(id: string): boolean {
+    return this.queuedIds.has(id);
+  }
+
+  /** Adds a task at the back of its lane, or at the front when it goes back after a lost run. */
+  enqueue(task: SchedTask, front = false): void {
+    const lane = this.laneFor(task);
+    if (front) lane.tasks.unshift(task);
+    else lane.tasks.push(task);
+    lane.live += 1;
+    this.queuedIds.add(task.id);
+    this.removed.delete(task.id);
+    this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) + 1);
+  }
+
+  /** Removes a queued task (lazily: its lane skips it later). Returns false if it was not queued. */
+  remove(task: SchedTask): boolean {
+    if (!this.queuedIds.delete(task.id)) return false;
+    this.removed.add(task.id);
+    this.laneFor(task).live -= 1;
+    this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
+    return true;
+  }
+
+  /** Takes the next task allowed to run now, and charges its agent, resources and credit. */
+  next(): SchedTask | undefined {
+    for (const level of this.levels) {
+      let best: Lane | undefined;
+      let bestSeq = Infinity;
+      for (const lane of level) {
+        const head = this.head(lane);
+        if (head !== undefined && head.seq < bestSeq && this.canRun(lane) && this.credits[lane.kind] > 0) {
+          best = lane;
+          bestSeq = head.seq;
+        }
+      }
+      if (best !== undefined) return this.take(best);
+    }
+    return undefined;
+  }
+
+  /** Charges a task that is already running (used when rebuilding state after a restart). */
+  acquire(task: SchedTask): void {
+    bump(this.agentRunning, task.agent, 1);
+    for (const r of task.resources) bump(this.resourceRunning, r, 1);
+  }
+
+  /** Releases what a running task held, once it has finished or gone back to the queue. */
+  release(task: SchedTask): void {
+    bump(this.agentRunning, task.agent, -1);
+    for (const r of task.resources) bump(this.resourceRunning, r, -1);
+  }
+
+  /** `Infinity` lets an agent run freely, 1 allows one trial run, 0 holds it back. */
+  setAgentCap(agent: string, cap: number): void {
+    if (cap === Infinity) this.agentCap.delete(agent);
+    else this.agentCap.set(agent, cap);
+  }
+
+  depthByPriority(): Record<Priority, number> {
+    return Object.fromEntries(this.depth) as Record<Priority, number>;
+  }
+
+  /** Queued tasks that only lack a credit to run: the demand the Agent actor should scale for. */
+  waiting(): Record<AgentKind, number> {
+    const out: Record<AgentKind, number> = { module: 0, command: 0 };
+    for (const lane of this.lanes.values()) {
+      if (this.canRun(lane)) out[lane.kind] += lane.live;
+    }
+    return out;
+  }
+
+  running(agent: string): number {
+    return this.agentRunning.get(agent) ?? 0;
+  }
+
+  private take(lane: Lane): SchedTask {
+    const task = lane.tasks.shift()!;
+    lane.live -= 1;
+    this.queuedIds.delete(task.id);
+    this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
+    this.credits[task.kind] -= 1;
+    this.acquire(task);
+    return task;
+  }
+
+  private canRun(lane: Lane): boolean {
+    const cap = Math.min(this.limits.agentConcurrency(lane.agent), this.agentCap.get(lane.agent) ?? Infinity);
+    if (this.running(lane.agent) >= cap) return false;
+    for (const r of lane.resources) {
+      if ((this.resourceRunning.get(r) ?? 0) >= this.limits.resourceConcurrency(r)) return false;
+    }
+    return true;
+  }
+
+  /** The lane's first live task, dropping removed ones on the way. */
+  private head(lane: Lane): SchedTask | undefined {
+    for (let task = lane.tasks.peekFront(); task !== undefined; task = lane.tasks.peekFront()) {
+      if (!this.removed.delete(task.id)) return task;
+      lane.tasks.shift();
+    }
+    return undefined;
+  }
+
+  private laneFor(task: SchedTask): Lane {
+    const key = `${task.priority}\u0000${task.agent}\u0000${task.resources.join('\u0000')}`;
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      const { priority, agent, kind, resources } = task;
+      lane = { priority, agent, kind, resources, tasks: new Denque(), live: 0 };
+      this.lanes.set(key, lane);
+      this.levels[PRIORITIES.indexOf(priority)]!.push(lane);
+    }
+    return lane;
+  }
+}
+
+function bump(map: Map<string, number>, key: string, delta: number): void {
+  const next = (map.get(key) ?? 0) + delta;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}

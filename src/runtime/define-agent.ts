@@ -1,0 +1,51 @@
+/** Marks agent definitions; a registry symbol so that two copies of Troupe still recognise each other. */
+export const AGENT_BRAND = Symbol.for('troupe.agent');
+
+/** What a module agent's handler receives besides its input. */
+export interface AgentContext {
+  /** Id of the task being run. */
+  readonly taskId: string;
+  /** 1 for the first run of the task, 2 for the second, ... */
+  readonly attempt: number;
+  /** Aborts when the task is cancelled; stop work promptly, or the thread is terminated after a grace period. */
+  readonly signal: AbortSignal;
+  /** Reports progress (any cloneable value); appears as a `progress` event and in `get(id).progress`. */
+  progress(value: unknown): void;
+  /** Tells the runtime the handler is alive. */
+  heartbeat(): void;
+  /** Emits a `log` event for the task. */
+  log(message: string): void;
+}
+
+export type AgentHandler<I = unknown, O = unknown> = (input: I, ctx: AgentContext) => O | Promise<O>;
+
+export interface AgentDefinition<I = unknown, O = unknown> {
+  readonly [AGENT_BRAND]: true;
+  readonly handler: AgentHandler<I, O>;
+}
+
+/**
+ * Defines a module agent. Make it the default export of a JS module and name that module in
+ * `agents: { name: { module: './path.js' } }`; it then runs on the thread pool.
+ *
+ * @example
+ * export default defineAgent(async (input: { n: number }, ctx) => {
+ *   ctx.progress(0.5);
+ *   return input.n * 2;
+ * });
+ */
+export function defineAgent<I = unknown, O = unknown>(handler: AgentHandler<I, O>): AgentDefinition<I, O> {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`defineAgent: handler must be a function (got ${typeof handler})`);
+  }
+  return Object.freeze({ [AGENT_BRAND]: true as const, handler });
+}
+
+export function isAgentDefinition(value: unknown): value is AgentDefinition {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as Record<symbol, unknown>)[AGENT_BRAND] === true &&
+    typeof (value as { handler?: unknown }).handler === 'function'
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * Every error Troupe raises is a `TroupeError` with a stable string `code`.
+ * Codes never change meaning; the README's error table is checked against `ERROR_CODES` by a test.
+ */
+export const ERROR_CODES = {
+  TROUPE_INVALID_OPTIONS: 'Supervisor options are invalid: a wrong type, a broken rule or a misspelled key.',
+  TROUPE_INVALID_TASK: 'A submitted task is invalid: a wrong type, a broken rule or a misspelled key.',
+  TROUPE_UNKNOWN_AGENT: 'A task names an agent that is not configured.',
+  TROUPE_UNKNOWN_RESOURCE: 'A task names a resource that is not configured.',
+  TROUPE_UNCLONEABLE_INPUT: 'A task input cannot be sent to a worker thread or subprocess.',
+  TROUPE_UNKNOWN_TASK: 'No task has the given id.',
+  TROUPE_AGENT_MODULE_NOT_FOUND: 'A module agent names a file that does not exist.',
+  TROUPE_AGENT_MODULE_INVALID: 'A module agent fails to load or its default export is not made by defineAgent().',
+  TROUPE_TASK_FAILED: 'The task failed; `cause` holds the error its handler or process produced.',
+  TROUPE_TASK_CANCELLED: 'The task was cancelled before it finished.',
+  TROUPE_COMMAND_FAILED: 'A command agent exited with a non-zero code or was killed by a signal.',
+  TROUPE_COMMAND_SPAWN_FAILED: 'A command agent could not be started (missing executable, bad cwd).',
+  TROUPE_COMMAND_OUTPUT: 'A command agent wrote output that is not valid JSON or exceeds the capture limit.',
+  TROUPE_SHUTTING_DOWN: 'The supervisor is shutting down or stopped and accepts no new work.',
+  TROUPE_RESTART_INTENSITY: 'An actor crashed more often than the restart intensity allows; the runtime shut down.',
+  TROUPE_JOURNAL_UNSUPPORTED: 'The journal option names a file; file journals are not available in this version.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface TroupeErrorOptions {
+  cause?: unknown;
+  /** Extra structured facts (field, value, agent, ...) kept on the error for programs to read. */
+  details?: Record<string, unknown>;
+}
+
+/** Base error of every failure Troupe reports. `code` is stable; `message` is for people. */
+export class TroupeError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: TroupeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TroupeError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** Renders a value for an error message: short, unambiguous, never throws. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+  if (value === undefined || typeof value === 'number' || typeof value === 'boolean' || value === null) {
+    return String(value);
+  }
+  try {
+    const json = JSON.stringify(value);
+    if (json === undefined) return Object.prototype.toString.call(value);
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** An error that names the field, the rule it broke and the value it had. */
+export function fieldError(code: ErrorCode, field: string, rule: string, value: unknown, cause?: unknown): TroupeError {
+  return new TroupeError(code, `${field}: ${rule} (got ${describeValue(value)})`, {
+    cause,
+    details: { field, rule, value },
+  });
+}
+
+/** The plain, cloneable form of an error that crosses threads, processes and (later) the journal. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  stderrTail?: string;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const out: SerializedError = { name: err.name, message: err.message };
+    const extra = err as Error & Partial<SerializedError> & { details?: Record<string, unknown> };
+    if (typeof extra.code === 'string') out.code = extra.code;
+    if (err.stack !== undefined) out.stack = err.stack;
+    const facts = extra.details ?? extra;
+    if (typeof facts.exitCode === 'number' || facts.exitCode === null) out.exitCode = facts.exitCode as number | null;
+    if (typeof facts.signal === 'string') out.signal = facts.signal;
+    if (typeof facts.stderrTail === 'string') out.stderrTail = facts.stderrTail;
+    return out;
+  }
+  return { name: 'NonError', message: describeValue(err) };
+}
+
+/** Rebuilds an `Error` from its serialized form so `cause` chains read naturally. */
+export function deserializeError(data: SerializedError): Error {
+  const err = new Error(data.message) as Error & Omit<SerializedError, 'name' | 'message'>;
+  err.name = data.name;
+  if (data.stack !== undefined) err.stack = data.stack;
+  if (data.code !== undefined) err.code = data.code;
+  if (data.exitCode !== undefined) err.exitCode = data.exitCode;
+  if (data.signal !== undefined) err.signal = data.signal;
+  if (data.stderrTail !== undefined) err.stderrTail = data.stderrTail;
+  return err;
+}

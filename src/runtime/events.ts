@@ -1,0 +1,65 @@
+import type { ActorName, BreakerState, Message } from '../actors/messages.js';
+import type { SerializedError } from './errors.js';
+import type { Priority } from './task.js';
+
+/** Lifecycle and runtime events, as `Supervisor#events$` publishes them. `at` is epoch milliseconds. */
+export type TroupeEvent =
+  | { type: 'submitted'; taskId: string; agent: string; priority: Priority; at: number }
+  | { type: 'started'; taskId: string; agent: string; attempt: number; at: number }
+  | { type: 'progress'; taskId: string; agent: string; value: unknown; at: number }
+  | { type: 'log'; taskId: string; agent: string; message: string; at: number }
+  | { type: 'heartbeat'; taskId: string; agent: string; at: number }
+  | { type: 'succeeded'; taskId: string; agent: string; result: unknown; at: number }
+  | { type: 'failed'; taskId: string; agent: string; error: SerializedError; at: number }
+  | { type: 'cancelled'; taskId: string; agent: string; reason: string; at: number }
+  | { type: 'requeued'; taskId: string; agent: string; reason: string; at: number }
+  | { type: 'pool'; size: number; target: number; busy: number; utilisation: number; processes: number }
+  | { type: 'breaker'; key: string; state: BreakerState; at: number }
+  | { type: 'actor-crashed'; actor: ActorName; error: SerializedError; at: number }
+  | { type: 'actor-restarted'; actor: ActorName; restarts: number; at: number }
+  | { type: 'draining'; at: number }
+  | { type: 'stopped'; reason: string; at: number };
+
+export type TroupeEventType = TroupeEvent['type'];
+
+/** Maps an internal message to its public event, or undefined for internal traffic. */
+export function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): TroupeEvent | undefined {
+  switch (msg.type) {
+    case 'task.submitted': {
+      const { id, agent, priority } = msg.task;
+      return { type: 'submitted', taskId: id, agent, priority, at: msg.at };
+    }
+    case 'task.started':
+      return { type: 'started', taskId: msg.taskId, agent: agentOf(msg.taskId), attempt: msg.attempt, at: msg.at };
+    case 'task.progress':
+      return { type: 'progress', taskId: msg.taskId, agent: agentOf(msg.taskId), value: msg.value, at: msg.at };
+    case 'task.log':
+      return { type: 'log', taskId: msg.taskId, agent: agentOf(msg.taskId), message: msg.message, at: msg.at };
+    case 'task.heartbeat':
+      return { type: 'heartbeat', taskId: msg.taskId, agent: agentOf(msg.taskId), at: msg.at };
+    case 'task.succeeded':
+      return { type: 'succeeded', taskId: msg.taskId, agent: agentOf(msg.taskId), result: msg.result, at: msg.at };
+    case 'task.failed':
+      return { type: 'failed', taskId: msg.taskId, agent: agentOf(msg.taskId), error: msg.error, at: msg.at };
+    case 'task.cancelled':
+      return { type: 'cancelled', taskId: msg.taskId, agent: agentOf(msg.taskId), reason: msg.reason, at: msg.at };
+    case 'task.requeued':
+      return { type: 'requeued', taskId: msg.taskId, agent: agentOf(msg.taskId), reason: msg.reason, at: msg.at };
+    case 'pool.status': {
+      const { size, target, busy, utilisation, processes } = msg;
+      return { type: 'pool', size, target, busy, utilisation, processes };
+    }
+    case 'breaker.changed':
+      return { type: 'breaker', key: msg.key, state: msg.state, at: msg.at };
+    case 'actor.crashed':
+      return { type: 'actor-crashed', actor: msg.actor, error: msg.error, at: msg.at };
+    case 'actor.restarted':
+      return { type: 'actor-restarted', actor: msg.actor, restarts: msg.restarts, at: msg.at };
+    case 'supervisor.draining':
+      return { type: 'draining', at: msg.at };
+    case 'supervisor.stopped':
+      return { type: 'stopped', reason: msg.reason, at: msg.at };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { fieldError, TroupeError } from './errors.js';
+import { systemClock, type Clock } from './clock.js';
+import { defaultLogger } from './logger.js';
+import { parseWith } from './validate.js';
+
+/** Defaults of every option; the schemas below apply them. */
+export const DEFAULTS = {
+  journal: ':memory:',
+  pool: {
+    minThreads: 2,
+    maxThreads: 10,
+    idleTimeoutMs: 30_000,
+    concurrentTasksPerWorker: 1,
+    maxProcesses: 16,
+    autoscaleIntervalMs: 250,
+  },
+  moduleAgent: { cancelGraceMs: 1_000 },
+  commandAgent: { input: 'stdin', output: 'json', maxOutputBytes: 1024 * 1024, stderrTailBytes: 4096, killGraceMs: 2_000 },
+  breaker: { failureThreshold: 5, resetTimeoutMs: 30_000 },
+  supervision: { maxRestarts: 5, periodMs: 60_000 },
+} as const;
+
+const positiveInt = () => z.int().min(1);
+const nonNegativeInt = () => z.int().min(0);
+
+const poolSchema = z.strictObject({
+  /** Threads kept alive when idle. Default 2. */
+  minThreads: positiveInt().max(256).default(DEFAULTS.pool.minThreads),
+  /** Upper bound of the autoscaler. Default 10. */
+  maxThreads: positiveInt().max(256).default(DEFAULTS.pool.maxThreads),
+  /** How long spare capacity must stay unused before the pool shrinks. Default 30 s. */
+  idleTimeoutMs: positiveInt().default(DEFAULTS.pool.idleTimeoutMs),
+  /** Tasks one thread runs at once (raise for async, I/O-bound module agents). Default 1. */
+  concurrentTasksPerWorker: positiveInt().max(1000).default(DEFAULTS.pool.concurrentTasksPerWorker),
+  /** Subprocesses of command agents running at once, across all command agents. Default 16. */
+  maxProcesses: positiveInt().default(DEFAULTS.pool.maxProcesses),
+  /** How often the autoscaler re-evaluates when nothing else happens. Default 250 ms. */
+  autoscaleIntervalMs: positiveInt().default(DEFAULTS.pool.autoscaleIntervalMs),
+});
+
+const concurrency = positiveInt().optional();
+
+const moduleAgentSchema = z.strictObject({
+  module: z.string().min(1),
+  concurrency,
+  cancelGraceMs: nonNegativeInt().default(DEFAULTS.moduleAgent.cancelGraceMs),
+});
+
+const commandAgentSchema = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  input: z.enum(['stdin', 'args', 'none']).default(DEFAULTS.commandAgent.input),
+  output: z.enum(['json', 'text']).default(DEFAULTS.commandAgent.output),
+  maxOutputBytes: positiveInt().default(DEFAULTS.commandAgent.maxOutputBytes),
+  stderrTailBytes: positiveInt().default(DEFAULTS.commandAgent.stderrTailBytes),
+  killGraceMs: nonNegativeInt().default(DEFAULTS.commandAgent.killGraceMs),
+  concurrency,
+});
+
+const supervisorSchema = z.strictObject({
+  journal: z.string().min(1).default(DEFAULTS.journal),
+  pool: poolSchema.default(() => poolSchema.parse({})),
+  agents: z.record(z.string().regex(/^[A-Za-z0-9_.:-]+$/), z.unknown()).refine((a) => Object.keys(a).length > 0, {
+    message: 'must configure at least one agent',
+  }),
+  resources: z.record(z.string().min(1), z.strictObject({ concurrency: positiveInt() })).default({}),
+  breaker: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        failureThreshold: positiveInt().default(DEFAULTS.breaker.failureThreshold),
+        resetTimeoutMs: positiveInt().default(DEFAULTS.breaker.resetTimeoutMs),
+      }),
+    ])
+    .default(() => ({ ...DEFAULTS.breaker })),
+  supervision: z
+    .strictObject({
+      maxRestarts: nonNegativeInt().default(DEFAULTS.supervision.maxRestarts),
+      periodMs: positiveInt().default(DEFAULTS.supervision.periodMs),
+    })
+    .default(() => ({ ...DEFAULTS.supervision })),
+  logger: z.custom<Logger>((v) => typeof (v as Logger | undefined)?.child === 'function', 'must be a pino logger').optional(),
+  clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function', 'must be a Clock').optional(),
+});
+
+export type ModuleAgentConfig = z.output<typeof moduleAgentSchema> & { kind: 'module'; moduleUrl: string };
+export type CommandAgentConfig = z.output<typeof commandAgentSchema> & { kind: 'command' };
+export type AgentConfig = ModuleAgentConfig | CommandAgentConfig;
+export type PoolConfig = z.output<typeof poolSchema>;
+export type BreakerConfig = Exclude<z.output<typeof supervisorSchema>['breaker'], false>;
+
+/** Options accepted by `Supervisor.start()`. */
+export type SupervisorOptions = z.input<typeof supervisorSchema> & {
+  agents: Record<string, ModuleAgentOptions | CommandAgentOptions>;
+};
+export type ModuleAgentOptions = z.input<typeof moduleAgentSchema>;
+export type CommandAgentOptions = z.input<typeof commandAgentSchema>;
+
+/** Options after validation and defaults; what the actors receive. */
+export interface ResolvedOptions {
+  journal: string;
+  pool: PoolConfig;
+  agents: Record<string, AgentConfig>;
+  resources: Record<string, { concurrency: number }>;
+  breaker: BreakerConfig | false;
+  supervision: { maxRestarts: number; periodMs: number };
+  logger: Logger;
+  clock: Clock;
+}
+
+function resolveModuleUrl(field: string, spec: string): string {
+  const path = spec.startsWith('file:') ? fileURLToPath(spec) : isAbsolute(spec) ? spec : resolve(spec);
+  if (!existsSync(path)) {
+    throw fieldError('TROUPE_AGENT_MODULE_NOT_FOUND', field, 'must name an existing module file', spec);
+  }
+  return pathToFileURL(path).href;
+}
+
+function resolveAgent(name: string, raw: unknown): AgentConfig {
+  const field = `options.agents.${name}`;
+  const obj = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : undefined;
+  const hasModule = obj !== undefined && 'module' in obj;
+  const hasCommand = obj !== undefined && 'command' in obj;
+  if (hasModule === hasCommand) {
+    const rule = hasModule ? 'must set either module or command, not both' : 'must be an object with module or command';
+    throw fieldError('TROUPE_INVALID_OPTIONS', field, rule, raw);
+  }
+  if (hasCommand) return { kind: 'command', ...parseWith(commandAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field) };
+  const parsed = parseWith(moduleAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field);
+  return { kind: 'module', ...parsed, moduleUrl: resolveModuleUrl(`${field}.module`, parsed.module) };
+}
+
+/** Validates `Supervisor.start()` options; throws a TroupeError naming the option, the rule and the value. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const parsed = parseWith(supervisorSchema, input, 'TROUPE_INVALID_OPTIONS', 'options');
+  if (parsed.pool.minThreads > parsed.pool.maxThreads) {
+    const rule = `must be <= pool.maxThreads (${parsed.pool.maxThreads})`;
+    throw fieldError('TROUPE_INVALID_OPTIONS', 'options.pool.minThreads', rule, parsed.pool.minThreads);
+  }
+  if (parsed.journal !== ':memory:') {
+    throw new TroupeError(
+      'TROUPE_JOURNAL_UNSUPPORTED',
+      `options.journal: file journals are not available yet; use ":memory:" (got ${JSON.stringify(parsed.journal)})`,
+      { details: { field: 'options.journal', value: parsed.journal } },
+    );
+  }
+  const agents: Record<string, AgentConfig> = {};
+  for (const [name, raw] of Object.entries(parsed.agents)) agents[name] = resolveAgent(name, raw);
+  return {
+    ...parsed,
+    agents,
+    logger: parsed.logger ?? defaultLogger(),
+    clock: parsed.clock ?? systemClock,
+  };
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { filter, map, type Observable } from 'rxjs';
+import type { Message } from '../actors/messages.js';
+import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
+import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
+import { deserializeError, fieldError, TroupeError } from './errors.js';
+import { toPublicEvent, type TroupeEvent } from './events.js';
+import { resolveOptions, type SupervisorOptions } from './options.js';
+import { validateSubmission, type SubmitRequest } from './submit.js';
+import { toTaskInfo, type TaskInfo, type TaskRecord } from './task.js';
+
+export interface ShutdownOptions {
+  /** How long running tasks may take to finish before they are cancelled. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+type Waiter = { resolve: (value: unknown) => void; reject: (err: TroupeError) => void };
+
+/**
+ * The public face of a Troupe runtime. Each call becomes a message to the actors behind it
+ * (Queue, Agent, Breaker, Metrics) under a root supervisor; nothing here schedules or runs work.
+ *
+ * @example
+ * const sup = await Supervisor.start({ agents: { hash: { module: './agents/hash.js' } } });
+ * const id = await sup.submit({ agent: 'hash', input: { n: 1 } });
+ * console.log(await sup.result(id));
+ * await sup.shutdown();
+ */
+export class Supervisor {
+  /** Lifecycle and runtime events, in the order the runtime recorded them. */
+  readonly events$: Observable<TroupeEvent>;
+  private readonly waiters = new Map<string, Waiter[]>();
+  private seq = 0;
+
+  private constructor(private readonly root: SupervisorActor) {
+    const agentOf = (id: string): string => root.ledger.get(id)?.agent ?? '';
+    this.events$ = root.messages$.pipe(
+      map((m) => toPublicEvent(m, agentOf)),
+      filter((e): e is TroupeEvent => e !== undefined),
+    );
+    root.messages$.subscribe((m) => this.settleWaiters(m));
+  }
+
+  /**
+   * Validates `options`, starts the thread pool, checks that every module agent loads, and starts
+   * the actors. Rejects with `TROUPE_INVALID_OPTIONS`, `TROUPE_AGENT_MODULE_NOT_FOUND`, ... on bad input.
+   */
+  static async start(options: SupervisorOptions): Promise<Supervisor> {
+    const resolved = resolveOptions(options);
+    return new Supervisor(await SupervisorActor.start(resolved));
+  }
+
+  /**
+   * Accepts a task and resolves with its id once it is recorded. Rejects with a TroupeError
+   * naming the field for an unknown agent or resource, a bad priority or an uncloneable input.
+   *
+   * @example
+   * const id = await sup.submit({ agent: 'hash', input: { n: 1 }, priority: 'high', resources: ['gpu'] });
+   */
+  async submit(request: SubmitRequest): Promise<string> {
+    this.assertOpen();
+    const valid = validateSubmission(request, this.root.options);
+    const now = this.root.options.clock.now();
+    const task: TaskRecord = {
+      id: randomUUID(),
+      seq: ++this.seq,
+      kind: this.root.options.agents[valid.agent]!.kind,
+      ...valid,
+      state: 'queued',
+      attempt: 0,
+      submittedAt: now,
+    };
+    this.root.publish({ type: 'task.submitted', task, at: now });
+    return task.id;
+  }
+
+  /**
+   * Resolves with the task's result once it succeeds. Rejects with `TROUPE_TASK_FAILED` (the
+   * handler's error in `cause`) or `TROUPE_TASK_CANCELLED`, or `TROUPE_UNKNOWN_TASK`.
+   */
+  async result<T = unknown>(id: string): Promise<T> {
+    const task = this.root.ledger.get(id);
+    if (task === undefined) throw unknownTask(id);
+    const settled = settledOutcome(task);
+    if (settled !== undefined) {
+      if (settled instanceof TroupeError) throw settled;
+      return settled.value as T;
+    }
+    return new Promise<T>((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve: resolve as (v: unknown) => void, reject });
+      this.waiters.set(id, list);
+    });
+  }
+
+  /** The task's current state, attempt and timings, or undefined if no task has this id. */
+  get(id: string): TaskInfo | undefined {
+    const task = this.root.ledger.get(id);
+    return task === undefined ? undefined : toTaskInfo(task);
+  }
+
+  /**
+   * Cancels a task: a queued task is dropped; a running one has its signal aborted, then its thread
+   * terminated (module) or its process group killed (command) after the grace period. Resolves
+   * true once it is cancelled, false if it had already finished.
+   */
+  async cancel(id: string, reason = 'cancelled by caller'): Promise<boolean> {
+    const task = this.root.ledger.get(id);
+    if (task === undefined) throw unknownTask(id);
+    if (settledOutcome(task) !== undefined) return false;
+    const outcome = this.result(id).then(
+      () => false,
+      (err: TroupeError) => err.code === 'TROUPE_TASK_CANCELLED',
+    );
+    this.root.publish({ type: 'task.cancel', taskId: id, reason, at: this.root.options.clock.now() });
+    return outcome;
+  }
+
+  /** Counters, queue depth per priority, pool size and use, latency percentiles. */
+  snapshot(): MetricsSnapshot {
+    return this.root.metrics.snapshot(this.root.options.clock.now());
+  }
+
+  /**
+   * Stops intake, lets running tasks finish for up to `timeoutMs`, cancels what is left and closes
+   * the pool. Safe to call more than once; every call resolves with the same report.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      throw fieldError('TROUPE_INVALID_OPTIONS', 'shutdown.timeoutMs', 'must be an integer >= 0', timeoutMs);
+    }
+    return this.root.shutdown(timeoutMs);
+  }
+
+  private assertOpen(): void {
+    if (!this.root.isStopping) return;
+    throw new TroupeError('TROUPE_SHUTTING_DOWN', 'the supervisor is shutting down and accepts no new tasks', {
+      cause: this.root.fatalError,
+    });
+  }
+
+  private settleWaiters(msg: Message): void {
+    if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed' && msg.type !== 'task.cancelled') return;
+    const list = this.waiters.get(msg.taskId);
+    if (list === undefined) return;
+    this.waiters.delete(msg.taskId);
+    const outcome = settledOutcome(this.root.ledger.get(msg.taskId)!);
+    for (const w of list) {
+      if (outcome instanceof TroupeError) w.reject(outcome);
+      else w.resolve(outcome?.value);
+    }
+  }
+}
+
+function unknownTask(id: string): TroupeError {
+  return fieldError('TROUPE_UNKNOWN_TASK', 'id', 'must be the id of a submitted task', id);
+}
+
+/** The outcome of a finished task: its value, or the error `result()` rejects with. */
+function settledOutcome(task: TaskRecord): { value: unknown } | TroupeError | undefined {
+  switch (task.state) {
+    case 'succeeded':
+      return { value: task.result };
+    case 'failed': {
+      const cause = deserializeError(task.error!);
+      return new TroupeError('TROUPE_TASK_FAILED', `task ${task.id} (${task.agent}) failed: ${cause.message}`, {
+        cause,
+        details: { taskId: task.id, agent: task.agent, attempt: task.attempt },
+      });
+    }
+    case 'cancelled':
+      return new TroupeError('TROUPE_TASK_CANCELLED', `task ${task.id} (${task.agent}) was cancelled: ${task.cancelReason}`, {
+        details: { taskId: task.id, agent: task.agent, reason: task.cancelReason },
+      });
+    default:
+      return undefined;
+  }
+}
