@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const USAGE = `Usage: troupe <command> [options]
+
+Commands:
+  demo                 run a small workload of module and command agents and print the results
+  bench [--runs N]     measure dispatch throughput against raw Piscina (see README, Benchmark)
+
+Options:
+  -h, --help           show this help
+  -v, --version        print the version`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.version === true) return print(version());
+  if (values.help === true || command === undefined) return print(USAGE);
+  switch (command) {
+    case 'demo': {
+      const { runDemo } = await import('./demo/run.js');
+      await runDemo((line) => process.stdout.write(`${line}\n`));
+      return 0;
+    }
+    case 'bench': {
+      const { runBenchCli } = await import('./bench/cli.js');
+      return runBenchCli(rest.concat(argv.filter((a) => a.startsWith('--') && a !== '--help')));
+    }
+    default:
+      process.stderr.write(`troupe: unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`troupe: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

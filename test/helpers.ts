@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
+import { Supervisor, type SupervisorOptions, type TroupeEvent } from '../dist/index.js';
+
+export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
+export const agentPath = (name: string): string => join(FIXTURES, 'agents', `${name}.mjs`);
+export const commandPath = (name: string): string => join(FIXTURES, 'commands', `${name}.mjs`);
+
+/** Polls `condition` every few milliseconds until it holds; fails after `timeoutMs` with `what`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-test-'));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A gate that `gate.mjs` handlers wait on: open() releases them. */
+export function gate(dir: string, name = 'gate'): { path: string; open(): void } {
+  const path = join(dir, name);
+  return { path, open: () => writeFileSync(path, 'open') };
+}
+
+const running = new Set<Supervisor>();
+afterEach(async () => {
+  await Promise.all([...running].map((s) => s.shutdown({ timeoutMs: 0 })));
+  running.clear();
+});
+
+/** Starts a supervisor that is shut down after the test, whatever happens. */
+export async function start(options: SupervisorOptions): Promise<Supervisor> {
+  const sup = await Supervisor.start(options);
+  running.add(sup);
+  return sup;
+}
+
+/** Collects every public event of a supervisor. */
+export function record(sup: Supervisor): TroupeEvent[] {
+  const events: TroupeEvent[] = [];
+  sup.events$.subscribe((e) => events.push(e));
+  return events;
+}
+
+/** A shared [current, max] concurrency counter that handlers update from their threads. */
+export function concurrencyCounter(): { buffer: SharedArrayBuffer; current(): number; max(): number } {
+  const buffer = new SharedArrayBuffer(8);
+  const view = new Int32Array(buffer);
+  return { buffer, current: () => Atomics.load(view, 0), max: () => Atomics.load(view, 1) };
+}
