@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, onTestFinished } from 'vitest';
 import { Supervisor, type SupervisorOptions, type TroupeEvent } from '../dist/index.js';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
@@ -17,16 +17,16 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-/** A fresh temporary directory, removed after the test. */
+/** A fresh temporary directory, removed when the current test finishes. Call it inside a test. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-test-'));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
-/** A gate that `gate.mjs` handlers wait on: open() releases them. */
-export function gate(dir: string, name = 'gate'): { path: string; open(): void } {
-  const path = join(dir, name);
+/** A gate that `gate.mjs` handlers wait on: open() releases them. Call it inside a test. */
+export function gate(): { path: string; open(): void } {
+  const path = join(tempDir(), 'gate');
   return { path, open: () => writeFileSync(path, 'open') };
 }
 

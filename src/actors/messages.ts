@@ -49,7 +49,8 @@ export type Message =
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
-export type ActorName = 'queue' | 'agent' | 'breaker' | 'metrics';
+export const ACTOR_NAMES = ['queue', 'agent', 'breaker', 'metrics'] as const;
+export type ActorName = (typeof ACTOR_NAMES)[number];
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** Messages that change a task's recorded state; the ledger applies them before anyone sees them. */

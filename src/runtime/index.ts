@@ -11,3 +11,4 @@ export { PRIORITIES } from './task.js';
 export type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 export type { LatencySummary } from '../actors/metrics/latency.js';
 export type { Clock } from './clock.js';
+export type { ActorName } from '../actors/messages.js';

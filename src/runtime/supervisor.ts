@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { filter, map, type Observable } from 'rxjs';
-import type { Message } from '../actors/messages.js';
+import { ACTOR_NAMES, type ActorName, type Message } from '../actors/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
 import { deserializeError, fieldError, TroupeError } from './errors.js';
@@ -131,6 +131,17 @@ export class Supervisor {
       throw fieldError('TROUPE_INVALID_OPTIONS', 'shutdown.timeoutMs', 'must be an integer >= 0', timeoutMs);
     }
     return this.root.shutdown(timeoutMs);
+  }
+
+  /**
+   * Chaos testing: makes the named actor throw while handling a message, as a bug in it would.
+   * The supervisor restarts it (one-for-one) or, past the restart intensity, shuts down.
+   */
+  async injectFault(actor: ActorName): Promise<void> {
+    if (!ACTOR_NAMES.includes(actor)) {
+      throw fieldError('TROUPE_INVALID_OPTIONS', 'actor', `must be one of ${ACTOR_NAMES.join(', ')}`, actor);
+    }
+    this.root.publish({ type: 'debug.crash', actor });
   }
 
   private assertOpen(): void {

@@ -195,9 +195,10 @@ export class AgentActor extends Actor {
       utilisation: Math.min(1, this.busy.module / slots),
       processes: this.busy.command,
     };
-    const key = `${status.size}/${status.target}/${status.busy}/${status.processes}`;
+    const threadIds = this.pool.threads.map((t) => t.threadId);
+    const key = `${status.target}/${status.busy}/${status.processes}/${threadIds.join(',')}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;
-    this.publish({ type: 'pool.status', ...status, threadIds: this.pool.threads.map((t) => t.threadId) });
+    this.publish({ type: 'pool.status', ...status, threadIds });
   }
 }

@@ -28,13 +28,8 @@ export class LatencyHistogram {
     const h = this.histogram;
     const ms = (us: number): number => Math.round(us) / 1000;
     if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
-    return {
-      count: h.totalCount,
-      mean: ms(h.mean),
-      p50: ms(h.getValueAtPercentile(50)),
-      p95: ms(h.getValueAtPercentile(95)),
-      p99: ms(h.getValueAtPercentile(99)),
-      max: ms(h.maxValue),
-    };
+    // A percentile reads the top of its HDR bucket, which can lie above the exact maximum.
+    const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
+    return { count: h.totalCount, mean: ms(h.mean), p50: at(50), p95: at(95), p99: at(99), max: ms(h.maxValue) };
   }
 }

@@ -3,7 +3,7 @@ import { Subject, filter, type Observable, type Subscription } from 'rxjs';
 import type { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { Actor } from '../actor.js';
-import type { ActorName, Message } from '../messages.js';
+import { ACTOR_NAMES, type ActorName, type Message } from '../messages.js';
 import { AgentActor } from '../agent/agent-actor.js';
 import { createPool } from '../agent/pool.js';
 import { probeModule } from '../agent/module-runner.js';
@@ -16,7 +16,6 @@ import { decideRestart } from './restart-policy.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 
-const ACTOR_NAMES: readonly ActorName[] = ['queue', 'agent', 'breaker', 'metrics'];
 
 export interface ShutdownReport {
   /** Running tasks that had to be cancelled because they outlived the deadline. */
@@ -62,7 +61,9 @@ export class SupervisorActor {
       await pool.destroy();
       throw err;
     }
-    for (const name of ACTOR_NAMES) root.spawn(name, pool);
+    // All actors are wired before any starts, so none misses another's first messages.
+    const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
+    for (const actor of actors) actor.start();
     return root;
   }
 
@@ -133,7 +134,7 @@ export class SupervisorActor {
     }
   }
 
-  private spawn(name: ActorName, pool?: Piscina): void {
+  private spawn(name: ActorName, pool?: Piscina): Actor {
     const actor = this.create(name, pool);
     const subscriptions = [
       this.bus.pipe(filter((m) => actor.accepts.has(m.type))).subscribe(actor.inbox),
@@ -141,7 +142,7 @@ export class SupervisorActor {
       actor.crashed$.subscribe((err) => this.onCrash(name, err)),
     ];
     this.children.set(name, { actor, subscriptions });
-    actor.start();
+    return actor;
   }
 
   private retire(name: ActorName): void {
@@ -176,7 +177,7 @@ export class SupervisorActor {
         this.publish({ type: 'task.requeued', taskId: task.id, reason: 'agent restarted', at: now });
       }
     }
-    this.spawn(name);
+    this.spawn(name).start();
     const restarts = this.crashes.get(name)?.length ?? 1;
     this.log.warn({ actor: name, restarts }, 'actor restarted');
     this.publish({ type: 'actor.restarted', actor: name, restarts, at: now });
