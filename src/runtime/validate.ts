@@ -30,5 +30,8 @@ export function issueToError(code: ErrorCode, prefix: string, input: unknown, is
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, code: ErrorCode, prefix: string): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw issueToError(code, prefix, input, parsed.error.issues[0]!);
+  // A misspelled key usually explains the other issues (a "missing" option), so it is reported first.
+  const issues = parsed.error.issues;
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+  throw issueToError(code, prefix, input, issue);
 }

@@ -1,4 +1,3 @@
-import type { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../messages.js';
@@ -8,7 +7,7 @@ import type { AgentConfig, ResolvedOptions } from '../../runtime/options.js';
 import type { AgentKind, TaskRecord } from '../../runtime/task.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
 import { runCommand } from './command-runner.js';
-import { runModuleTask } from './module-runner.js';
+import type { ModuleRunner } from './module-runner.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
@@ -50,7 +49,7 @@ export class AgentActor extends Actor {
     logger: Logger,
     private readonly tasks: TaskView,
     private readonly options: ResolvedOptions,
-    private readonly pool: Piscina,
+    private readonly pool: ModuleRunner,
   ) {
     super('agent', logger);
     this.limits = options.pool;
@@ -144,7 +143,7 @@ export class AgentActor extends Actor {
       const run: Run = { kind: 'command', requestStop: cmd.stop, force: cmd.stop, graceMs: config.killGraceMs };
       return { run, done: cmd.done };
     }
-    const job = runModuleTask(this.pool, { moduleUrl: config.moduleUrl, taskId: task.id, attempt, input: task.input }, hooks);
+    const job = this.pool.run({ moduleUrl: config.moduleUrl, taskId: task.id, attempt, input: task.input }, hooks);
     const run: Run = { kind: 'module', requestStop: job.requestStop, force: job.terminate, graceMs: config.cancelGraceMs };
     return { run, done: job.done };
   }
@@ -186,7 +185,8 @@ export class AgentActor extends Actor {
 
   /** Publishes pool size and use when they changed since the last report. */
   private publishStatus(): void {
-    const size = this.pool.threads.length;
+    const threadIds = this.pool.threadIds();
+    const size = threadIds.length;
     const slots = Math.max(1, size * this.limits.concurrentTasksPerWorker);
     const status = {
       size,
@@ -195,7 +195,6 @@ export class AgentActor extends Actor {
       utilisation: Math.min(1, this.busy.module / slots),
       processes: this.busy.command,
     };
-    const threadIds = this.pool.threads.map((t) => t.threadId);
     const key = `${status.target}/${status.busy}/${status.processes}/${threadIds.join(',')}`;
     if (key === this.lastStatus) return;
     this.lastStatus = key;

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { PoolConfig } from '../../runtime/options.js';
+import { ModuleRunner } from './module-runner.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url).href;
 
@@ -9,7 +10,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url).href;
  * to `maxThreads` as tasks arrive and retires threads idle for `idleTimeoutMs`; the Agent actor's
  * autoscaler decides how many tasks it admits, and so how far the pool grows.
  */
-export function createPool(config: PoolConfig, logger: Logger): Piscina {
+export function createPool(config: PoolConfig, logger: Logger): ModuleRunner {
   const pool = new Piscina({
     filename: WORKER_URL,
     minThreads: config.minThreads,
@@ -21,5 +22,5 @@ export function createPool(config: PoolConfig, logger: Logger): Piscina {
   });
   // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
   pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));
-  return pool;
+  return new ModuleRunner(pool);
 }

@@ -1,4 +1,3 @@
-import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../../runtime/errors.js';
 
 /** What the main thread sends to a pool thread for one task. */
@@ -9,19 +8,37 @@ export interface WorkerJob {
   taskId?: string;
   attempt?: number;
   input?: unknown;
-  /** One end of a per-task channel: Comlink calls to `HostApi` go out on it, an abort request comes in. */
-  port?: MessagePort;
 }
 
-/** What a pool thread may call on the main thread while a task runs (through Comlink). */
+/**
+ * What a pool thread calls on the main thread while a task runs. Each thread opens one
+ * MessagePort to the main thread when it starts and speaks Comlink over it for all its tasks,
+ * so a task costs no channel set-up of its own.
+ */
 export interface HostApi {
-  progress(value: unknown): void;
-  heartbeat(): void;
-  log(message: string): void;
+  progress(taskId: string, value: unknown): void;
+  heartbeat(taskId: string): void;
+  log(taskId: string, message: string): void;
 }
 
-/** The one raw (non-Comlink) message the main thread sends on a task's port. */
-export const ABORT_MESSAGE = 'troupe:abort';
+/** Posted by a thread on start-up (through Piscina's parentPort relay) to hand over its port. */
+export interface HostPortMessage {
+  troupeHostPort: import('node:worker_threads').MessagePort;
+  threadId: number;
+}
+
+/** Sent by the main thread on every thread's port: abort this task's signal if you run it. */
+export interface AbortMessage {
+  troupeAbort: string;
+}
+
+export function isHostPortMessage(value: unknown): value is HostPortMessage {
+  return value !== null && typeof value === 'object' && 'troupeHostPort' in value;
+}
+
+export function isAbortMessage(value: unknown): value is AbortMessage {
+  return value !== null && typeof value === 'object' && typeof (value as AbortMessage).troupeAbort === 'string';
+}
 
 /**
  * How a pool thread reports a failure. Structured cloning keeps only an Error's message and

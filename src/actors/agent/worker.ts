@@ -1,15 +1,29 @@
 /**
- * Entry point of every pool thread (Piscina loads this file). Loads the agent module once per
- * thread, runs its handler with a context whose calls reach the main thread through Comlink.
+ * Entry point of every pool thread (Piscina loads this file). Loads each agent module once per
+ * thread and runs its handler with a context whose calls reach the main thread through Comlink,
+ * over one MessagePort this thread hands to the main thread when it starts.
  */
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../runtime/define-agent.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
-import { ABORT_MESSAGE, type HostApi, type WorkerFailure, type WorkerJob } from './worker-protocol.js';
+import { isAbortMessage, type HostApi, type HostPortMessage, type WorkerFailure, type WorkerJob } from './worker-protocol.js';
 
 const definitions = new Map<string, Promise<AgentDefinition>>();
+const controllers = new Map<string, AbortController>();
+const host = openHostChannel();
+
+function openHostChannel(): Comlink.Remote<HostApi> {
+  const { port1, port2 } = new MessageChannel();
+  const hello: HostPortMessage = { troupeHostPort: port1, threadId };
+  parentPort!.postMessage(hello, [port1]);
+  port2.on('message', (data: unknown) => {
+    if (isAbortMessage(data)) controllers.get(data.troupeAbort)?.abort(new Error('task cancelled'));
+  });
+  port2.unref(); // Piscina decides when this thread lives, not this port.
+  return Comlink.wrap<HostApi>(nodeEndpoint(port2));
+}
 
 async function importDefinition(moduleUrl: string): Promise<AgentDefinition> {
   let mod: { default?: unknown };
@@ -26,10 +40,6 @@ async function importDefinition(moduleUrl: string): Promise<AgentDefinition> {
   return mod.default;
 }
 
-function asFailure(err: unknown): WorkerFailure {
-  return { troupeWorkerFailure: true, error: serializeError(err) };
-}
-
 function load(moduleUrl: string): Promise<AgentDefinition> {
   let pending = definitions.get(moduleUrl);
   if (pending === undefined) {
@@ -41,23 +51,22 @@ function load(moduleUrl: string): Promise<AgentDefinition> {
   return pending;
 }
 
+function asFailure(err: unknown): WorkerFailure {
+  return { troupeWorkerFailure: true, error: serializeError(err) };
+}
+
 /** Builds the handler's context. Calls are fire-and-forget for the handler but tracked in `sent`. */
-function makeContext(job: WorkerJob, port: MessagePort, sent: Promise<unknown>[]): AgentContext {
-  const host = Comlink.wrap<HostApi>(nodeEndpoint(port));
-  const controller = new AbortController();
-  port.on('message', (data: unknown) => {
-    if (data === ABORT_MESSAGE) controller.abort(new Error('task cancelled'));
-  });
+function makeContext(taskId: string, attempt: number, signal: AbortSignal, sent: Promise<unknown>[]): AgentContext {
   const track = (p: Promise<unknown>): void => {
     sent.push(p.catch(() => undefined));
   };
   return {
-    taskId: job.taskId ?? '',
-    attempt: job.attempt ?? 1,
-    signal: controller.signal,
-    progress: (value) => track(host.progress(value)),
-    heartbeat: () => track(host.heartbeat()),
-    log: (message) => track(host.log(String(message))),
+    taskId,
+    attempt,
+    signal,
+    progress: (value) => track(host.progress(taskId, value)),
+    heartbeat: () => track(host.heartbeat(taskId)),
+    log: (message) => track(host.log(taskId, String(message))),
   };
 }
 
@@ -66,16 +75,18 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
     await load(job.moduleUrl).catch((err: unknown) => Promise.reject(asFailure(err)));
     return true;
   }
-  const port = job.port!;
+  const taskId = job.taskId!;
+  const controller = new AbortController();
+  controllers.set(taskId, controller);
   const sent: Promise<unknown>[] = [];
   try {
     const definition = await load(job.moduleUrl);
-    return await definition.handler(job.input, makeContext(job, port, sent));
+    return await definition.handler(job.input, makeContext(taskId, job.attempt ?? 1, controller.signal, sent));
   } catch (err) {
     throw asFailure(err);
   } finally {
+    controllers.delete(taskId);
     // Every progress/log call is acknowledged before the outcome is posted, so events keep their order.
     await Promise.all(sent);
-    port.close();
   }
 }

@@ -1,12 +1,11 @@
 import Denque from 'denque';
 import { Subject, filter, type Observable, type Subscription } from 'rxjs';
-import type { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { Actor } from '../actor.js';
 import { ACTOR_NAMES, type ActorName, type Message } from '../messages.js';
 import { AgentActor } from '../agent/agent-actor.js';
 import { createPool } from '../agent/pool.js';
-import { probeModule } from '../agent/module-runner.js';
+import type { ModuleRunner } from '../agent/module-runner.js';
 import { BreakerActor } from '../breaker/breaker-actor.js';
 import { MetricsActor } from '../metrics/metrics-actor.js';
 import { MetricsState } from '../metrics/metrics-state.js';
@@ -105,11 +104,11 @@ export class SupervisorActor {
     return this.stopping;
   }
 
-  private async probeAgents(pool: Piscina): Promise<void> {
+  private async probeAgents(pool: ModuleRunner): Promise<void> {
     for (const [name, agent] of Object.entries(this.options.agents)) {
       if (agent.kind !== 'module') continue;
       try {
-        await probeModule(pool, agent.moduleUrl);
+        await pool.probe(agent.moduleUrl);
       } catch (cause) {
         const reason = cause instanceof Error ? cause.message : String(cause);
         throw new TroupeError('TROUPE_AGENT_MODULE_INVALID', `options.agents.${name}.module: ${reason}`, {
@@ -120,7 +119,7 @@ export class SupervisorActor {
     }
   }
 
-  private create(name: ActorName, pool: Piscina | undefined): Actor {
+  private create(name: ActorName, pool: ModuleRunner | undefined): Actor {
     const { logger, clock } = this.options;
     switch (name) {
       case 'queue':
@@ -134,7 +133,7 @@ export class SupervisorActor {
     }
   }
 
-  private spawn(name: ActorName, pool?: Piscina): Actor {
+  private spawn(name: ActorName, pool?: ModuleRunner): Actor {
     const actor = this.create(name, pool);
     const subscriptions = [
       this.bus.pipe(filter((m) => actor.accepts.has(m.type))).subscribe(actor.inbox),

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { agentPath, gate, start, waitFor } from '../helpers.js';
+
+describe('credit-based flow control', () => {
+  it('keeps a burst of 20,000 submissions in the Queue, never more in the pool than it has slots', async () => {
+    const g = gate();
+    const sup = await start({
+      pool: { minThreads: 2, maxThreads: 4, autoscaleIntervalMs: 20 },
+      agents: { gate: { module: agentPath('gate') } },
+    });
+    const n = 20_000;
+    const ids = await Promise.all(Array.from({ length: n }, () => sup.submit({ agent: 'gate', input: { gate: g.path } })));
+    await waitFor(() => sup.snapshot().running === 4, 'pool saturated');
+    const snap = sup.snapshot();
+    // Tasks handed to the pool are exactly the running ones: its own queue holds nothing extra.
+    expect(snap.pool.busy).toBe(4);
+    expect(snap.queue.depth).toBe(n - 4);
+    expect(snap.counters.submitted).toBe(n);
+
+    // Running = started minus finished, tracked from the event stream itself.
+    let running = 4;
+    let maxRunning = running;
+    const sub = sup.events$.subscribe((e) => {
+      if (e.type === 'started') maxRunning = Math.max(maxRunning, ++running);
+      if (e.type === 'succeeded' || e.type === 'failed' || e.type === 'cancelled') running -= 1;
+    });
+    g.open();
+    await Promise.all(ids.map((id) => sup.result(id)));
+    sub.unsubscribe();
+    expect(maxRunning).toBeLessThanOrEqual(4);
+    expect(sup.snapshot().counters.succeeded).toBe(n);
+  });
+});
