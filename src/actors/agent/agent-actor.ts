@@ -117,7 +117,8 @@ export class AgentActor extends Actor {
     const task = this.tasks.get(taskId);
     const config = task && this.options.agents[task.agent];
     if (task === undefined || config === undefined || task.state !== 'queued') {
-      this.log.warn({ taskId }, 'dispatch of a task that is not queued; returning its credit');
+      this.log.warn({ taskId, state: task?.state }, 'dispatch of a task that is not queued; returning its credit');
+      if (task !== undefined) this.publish({ type: 'agent.credit', kind: task.kind, n: 1 });
       return;
     }
     this.outstanding[config.kind] -= 1;

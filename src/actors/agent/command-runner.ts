@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { TroupeError } from '../../runtime/errors.js';
 import type { CommandAgentConfig } from '../../runtime/options.js';
 
@@ -59,22 +60,30 @@ class TailBuffer {
     const joined = Buffer.concat([this.buf, chunk]);
     this.buf = joined.length > this.limit ? joined.subarray(joined.length - this.limit) : joined;
   }
+  /** The tail as text. A cut inside a UTF-8 character drops its continuation bytes (10xxxxxx): no U+FFFD. */
   text(): string {
-    return this.buf.toString('utf8');
+    let start = 0;
+    while (start < this.buf.length && start < 3 && (this.buf[start]! & 0xc0) === 0x80) start += 1;
+    return this.buf.subarray(start).toString('utf8');
   }
 }
 
 function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: CommandHooks): void {
+  // Chunks end anywhere, also inside a multi-byte character: the decoder holds such bytes back.
+  const decoder = new StringDecoder('utf8');
   let partial = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     tail.push(chunk);
     hooks.heartbeat();
-    const lines = (partial + chunk.toString('utf8')).split('\n');
+    const lines = (partial + decoder.write(chunk)).split('\n');
     partial = lines.pop() ?? '';
     if (partial.length > MAX_LOG_LINE) partial = partial.slice(0, MAX_LOG_LINE);
     for (const line of lines) handleStderrLine(line, hooks);
   });
-  child.stderr!.on('end', () => partial !== '' && handleStderrLine(partial, hooks));
+  child.stderr!.on('end', () => {
+    partial += decoder.end();
+    if (partial !== '') handleStderrLine(partial, hooks);
+  });
 }
 
 function handleStderrLine(line: string, hooks: CommandHooks): void {
@@ -91,10 +100,18 @@ function handleStderrLine(line: string, hooks: CommandHooks): void {
   if (line.trim() !== '') hooks.log(line.slice(0, MAX_LOG_LINE));
 }
 
+function overflowError(config: CommandAgentConfig): TroupeError {
+  const message = `${config.command}: stdout exceeded maxOutputBytes (${config.maxOutputBytes})`;
+  return new TroupeError('TROUPE_COMMAND_OUTPUT', message);
+}
+
+function spawnError(config: CommandAgentConfig, cause: unknown): TroupeError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new TroupeError('TROUPE_COMMAND_SPAWN_FAILED', `${config.command}: could not start (${reason})`, { cause });
+}
+
 function parseOutput(config: CommandAgentConfig, out: HeadBuffer): unknown {
-  if (out.overflowed) {
-    throw new TroupeError('TROUPE_COMMAND_OUTPUT', `${config.command}: stdout exceeded maxOutputBytes (${config.maxOutputBytes})`);
-  }
+  if (out.overflowed) throw overflowError(config);
   const text = out.text();
   if (config.output === 'text') return text;
   if (text.trim() === '') return null;
@@ -119,18 +136,30 @@ function exitError(config: CommandAgentConfig, code: number | null, signal: stri
  * result (JSON or text, bounded); stderr lines become log events and its tail explains failures.
  */
 export function runCommand(config: CommandAgentConfig, input: unknown, hooks: CommandHooks): RunningCommand {
-  const args = config.input === 'args' ? substituteArgs(config.args, input) : config.args;
-  const child = spawn(config.command, args, {
-    cwd: config.cwd,
-    env: config.env === undefined ? process.env : { ...process.env, ...config.env },
-    stdio: [config.input === 'stdin' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  let child: ChildProcess;
+  try {
+    const args = config.input === 'args' ? substituteArgs(config.args, input) : config.args;
+    child = spawn(config.command, args, {
+      cwd: config.cwd,
+      env: config.env === undefined ? process.env : { ...process.env, ...config.env },
+      stdio: [config.input === 'stdin' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+  } catch (cause) {
+    // spawn() throws, rather than emitting 'error', for arguments the OS cannot take (a NUL byte
+    // from the task's input, say). That is this task's failure; thrown, it would crash the Agent.
+    return { pid: undefined, done: Promise.reject(spawnError(config, cause)), stop: () => undefined };
+  }
+  const stop = (): void => stopGroup(child, config.killGraceMs);
   const out = new HeadBuffer(config.maxOutputBytes);
   const tail = new TailBuffer(config.stderrTailBytes);
   child.stdout!.on('data', (chunk: Buffer) => {
+    const wasOverflowed = out.overflowed;
     out.push(chunk);
     hooks.heartbeat();
+    // Past the limit the task has failed whatever comes next: stop the command rather than drain
+    // its output for as long as it cares to write (for ever, for some).
+    if (out.overflowed && !wasOverflowed) stop();
   });
   onStderrLines(child, tail, hooks);
   if (child.stdin) {
@@ -138,29 +167,45 @@ export function runCommand(config: CommandAgentConfig, input: unknown, hooks: Co
     child.stdin.end(JSON.stringify(input ?? null));
   }
   const done = new Promise<unknown>((resolve, reject) => {
-    child.once('error', (cause) =>
-      reject(new TroupeError('TROUPE_COMMAND_SPAWN_FAILED', `${config.command}: could not start (${cause.message})`, { cause })),
-    );
+    child.once('error', (cause) => reject(spawnError(config, cause)));
     child.once('close', (code, signal) => {
-      if (code === 0) resolve(parseOutput(config, out));
-      else reject(exitError(config, code, signal, tail.text()));
+      // Settle, never throw: a throw in an event listener is an uncaught exception, not a failed task.
+      // An overflow comes first: it is why the command was stopped, if it was.
+      if (out.overflowed) return reject(overflowError(config));
+      if (code !== 0) return reject(exitError(config, code, signal, tail.text()));
+      try {
+        resolve(parseOutput(config, out));
+      } catch (err) {
+        reject(err);
+      }
     });
   });
-  return { pid: child.pid, done, stop: () => stopGroup(child, config.killGraceMs) };
+  return { pid: child.pid, done, stop };
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
+  if (child.pid === undefined) return false;
   try {
     process.kill(-child.pid, signal);
+    return true;
   } catch {
-    // Already gone.
+    return false; // No process is left in the group.
   }
 }
 
+/**
+ * SIGTERM to the whole group, then SIGKILL after `graceMs` unless the group is empty by then.
+ * The group decides, not the command: the command may have exited already while something it
+ * started lives on (holding its pipes or not), or exit on SIGTERM while what it started ignores it.
+ * Emptiness is checked when the command exits and when its pipes close; should both have passed
+ * already, the SIGKILL simply goes ahead at whatever is left (none of it, usually).
+ */
 function stopGroup(child: ChildProcess, graceMs: number): void {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  signalGroup(child, 'SIGTERM');
+  if (!signalGroup(child, 'SIGTERM')) return;
   const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
-  child.once('close', () => clearTimeout(timer));
+  const clearIfEmpty = (): void => {
+    if (!signalGroup(child, 0)) clearTimeout(timer);
+  };
+  child.once('exit', clearIfEmpty);
+  child.once('close', clearIfEmpty);
 }

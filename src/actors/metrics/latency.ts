@@ -10,7 +10,10 @@ export interface LatencySummary {
   max: number;
 }
 
-/** An HDR histogram of durations. Values beyond one hour are clamped to one hour. */
+/**
+ * An HDR histogram of durations. Values beyond one hour are clamped to one hour, values below
+ * 1 µs to 1 µs; NaN is not a duration and is ignored. Every figure lies within [min, max].
+ */
 export class LatencyHistogram {
   private static readonly MAX_US = 3_600_000_000;
   private readonly histogram = hdr.build({
@@ -20,6 +23,8 @@ export class LatencyHistogram {
   });
 
   recordMs(ms: number): void {
+    // A NaN would land outside every bucket and make each later summary() throw.
+    if (Number.isNaN(ms)) return;
     const us = Math.round(ms * 1000);
     this.histogram.recordValue(Math.min(LatencyHistogram.MAX_US, Math.max(1, us)));
   }
@@ -30,6 +35,8 @@ export class LatencyHistogram {
     if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
     // A percentile reads the top of its HDR bucket, which can lie above the exact maximum.
     const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
-    return { count: h.totalCount, mean: ms(h.mean), p50: at(50), p95: at(95), p99: at(99), max: ms(h.maxValue) };
+    // The mean is computed from bucket midpoints, which can lie outside the exact extremes.
+    const mean = Math.min(Math.max(h.mean, h.minNonZeroValue), h.maxValue);
+    return { count: h.totalCount, mean: ms(mean), p50: at(50), p95: at(95), p99: at(99), max: ms(h.maxValue) };
   }
 }

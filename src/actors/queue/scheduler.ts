@@ -20,9 +20,25 @@ interface Lane {
   readonly agent: string;
   readonly kind: AgentKind;
   readonly resources: readonly string[];
-  readonly tasks: Denque<SchedTask>;
-  /** Tasks in `tasks` that were not removed. */
+  readonly tasks: Denque<Entry>;
+  /** Entries in `tasks` that were not removed. */
   live: number;
+}
+
+/**
+ * One queued task in its lane. Removal only flags the entry (the lane skips it when it reaches
+ * it), so a task removed and enqueued again has a new entry and its old one stays dead.
+ */
+interface Entry {
+  readonly task: SchedTask;
+  readonly lane: Lane;
+  removed: boolean;
+}
+
+/** Concurrency claimed by a what-if count, on top of what really runs. */
+interface Claims {
+  agents: Map<string, number>;
+  resources: Map<string, number>;
 }
 
 export interface Limits {
@@ -38,8 +54,8 @@ export interface Limits {
 export class Scheduler {
   private readonly lanes = new Map<string, Lane>();
   private readonly levels: Lane[][] = PRIORITIES.map(() => []);
-  private readonly removed = new Set<string>();
-  private readonly queuedIds = new Set<string>();
+  /** The live entry of every queued task: a task is queued at most once. */
+  private readonly queued = new Map<string, Entry>();
   private readonly depth = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
   private readonly agentRunning = new Map<string, number>();
   private readonly resourceRunning = new Map<string, number>();
@@ -50,30 +66,36 @@ export class Scheduler {
   constructor(private readonly limits: Limits) {}
 
   get size(): number {
-    return this.queuedIds.size;
+    return this.queued.size;
   }
 
   has(id: string): boolean {
-    return this.queuedIds.has(id);
+    return this.queued.has(id);
   }
 
-  /** Adds a task at the back of its lane, or at the front when it goes back after a lost run. */
+  /**
+   * Adds a task at the back of its lane, or at the front when it goes back after a lost run.
+   * A task that is already queued stays where it is (it must never be dispatched twice).
+   */
   enqueue(task: SchedTask, front = false): void {
+    if (this.queued.has(task.id)) return;
     const lane = this.laneFor(task);
-    if (front) lane.tasks.unshift(task);
-    else lane.tasks.push(task);
+    const entry: Entry = { task, lane, removed: false };
+    if (front) lane.tasks.unshift(entry);
+    else lane.tasks.push(entry);
     lane.live += 1;
-    this.queuedIds.add(task.id);
-    this.removed.delete(task.id);
+    this.queued.set(task.id, entry);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) + 1);
   }
 
   /** Removes a queued task (lazily: its lane skips it later). Returns false if it was not queued. */
   remove(task: SchedTask): boolean {
-    if (!this.queuedIds.delete(task.id)) return false;
-    this.removed.add(task.id);
-    this.laneFor(task).live -= 1;
-    this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
+    const entry = this.queued.get(task.id);
+    if (entry === undefined) return false;
+    this.queued.delete(task.id);
+    entry.removed = true;
+    entry.lane.live -= 1;
+    this.depth.set(entry.task.priority, (this.depth.get(entry.task.priority) ?? 0) - 1);
     return true;
   }
 
@@ -116,11 +138,23 @@ export class Scheduler {
     return Object.fromEntries(this.depth) as Record<Priority, number>;
   }
 
-  /** Queued tasks that only lack a credit to run: the demand the Agent actor should scale for. */
+  /**
+   * Queued tasks that only lack a credit to run: the demand the Agent actor should scale for.
+   * Counts no more than agent and resource limits admit at once (a lane of 100 tasks whose agent
+   * has 2 free slots waits with 2), handing out free room lane by lane in dispatch order: by
+   * priority, then by head `seq`. Lanes blocked by a limit or a breaker count 0.
+   */
   waiting(): Record<AgentKind, number> {
     const out: Record<AgentKind, number> = { module: 0, command: 0 };
-    for (const lane of this.lanes.values()) {
-      if (this.canRun(lane)) out[lane.kind] += lane.live;
+    const claims: Claims = { agents: new Map(), resources: new Map() };
+    for (const level of this.levels) {
+      for (const lane of this.byHeadSeq(level)) {
+        const n = Math.min(lane.live, this.room(lane, claims));
+        if (n <= 0) continue;
+        out[lane.kind] += n;
+        bump(claims.agents, lane.agent, n);
+        for (const r of lane.resources) bump(claims.resources, r, n);
+      }
     }
     return out;
   }
@@ -130,9 +164,9 @@ export class Scheduler {
   }
 
   private take(lane: Lane): SchedTask {
-    const task = lane.tasks.shift()!;
+    const { task } = lane.tasks.shift()!;
     lane.live -= 1;
-    this.queuedIds.delete(task.id);
+    this.queued.delete(task.id);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
     this.credits[task.kind] -= 1;
     this.acquire(task);
@@ -140,18 +174,37 @@ export class Scheduler {
   }
 
   private canRun(lane: Lane): boolean {
-    const cap = Math.min(this.limits.agentConcurrency(lane.agent), this.agentCap.get(lane.agent) ?? Infinity);
-    if (this.running(lane.agent) >= cap) return false;
-    for (const r of lane.resources) {
-      if ((this.resourceRunning.get(r) ?? 0) >= this.limits.resourceConcurrency(r)) return false;
-    }
-    return true;
+    return this.room(lane) > 0;
   }
 
-  /** The lane's first live task, dropping removed ones on the way. */
+  /**
+   * How many more of the lane's tasks its agent (limit and breaker cap) and every one of its
+   * resources admit now, after what runs and what `claims` holds. Never negative.
+   */
+  private room(lane: Lane, claims?: Claims): number {
+    const cap = Math.min(this.limits.agentConcurrency(lane.agent), this.agentCap.get(lane.agent) ?? Infinity);
+    let room = cap - this.running(lane.agent) - (claims?.agents.get(lane.agent) ?? 0);
+    for (const r of lane.resources) {
+      const used = (this.resourceRunning.get(r) ?? 0) + (claims?.resources.get(r) ?? 0);
+      room = Math.min(room, this.limits.resourceConcurrency(r) - used);
+    }
+    return Math.max(0, room);
+  }
+
+  /** The level's lanes that hold live tasks, ordered by the `seq` of their heads. */
+  private byHeadSeq(level: readonly Lane[]): Lane[] {
+    const heads = new Map<Lane, number>();
+    for (const lane of level) {
+      const head = this.head(lane);
+      if (head !== undefined) heads.set(lane, head.seq);
+    }
+    return [...heads.keys()].sort((a, b) => heads.get(a)! - heads.get(b)!);
+  }
+
+  /** The lane's first live task, dropping removed entries on the way. */
   private head(lane: Lane): SchedTask | undefined {
-    for (let task = lane.tasks.peekFront(); task !== undefined; task = lane.tasks.peekFront()) {
-      if (!this.removed.delete(task.id)) return task;
+    for (let entry = lane.tasks.peekFront(); entry !== undefined; entry = lane.tasks.peekFront()) {
+      if (!entry.removed) return entry.task;
       lane.tasks.shift();
     }
     return undefined;

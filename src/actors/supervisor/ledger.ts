@@ -49,11 +49,11 @@ export class Ledger implements TaskView {
       case 'task.heartbeat':
         return this.get(msg.taskId)?.state === 'running';
       case 'task.succeeded':
-        return this.finish(msg.taskId, 'succeeded', msg.at, (t) => (t.result = msg.result));
+        return this.finish(msg.taskId, ['running'], 'succeeded', msg.at, (t) => (t.result = msg.result));
       case 'task.failed':
-        return this.finish(msg.taskId, 'failed', msg.at, (t) => (t.error = msg.error));
+        return this.finish(msg.taskId, ['running'], 'failed', msg.at, (t) => (t.error = msg.error));
       case 'task.cancelled':
-        return this.finish(msg.taskId, 'cancelled', msg.at, (t) => (t.cancelReason = msg.reason));
+        return this.finish(msg.taskId, ['queued', 'running'], 'cancelled', msg.at, (t) => (t.cancelReason = msg.reason));
       case 'task.requeued':
         return this.move(msg.taskId, ['running'], 'queued', (t) => delete t.startedAt);
       default:
@@ -61,8 +61,13 @@ export class Ledger implements TaskView {
     }
   }
 
-  private finish(id: string, state: TaskState, at: number, set: (t: TaskRecord) => void): boolean {
-    return this.move(id, ['queued', 'running'], state, (t) => {
+  /**
+   * Records the one outcome of a task. Success and failure are outcomes of a run, so they need a
+   * running task (a late outcome of a lost run, arriving once the task is queued again, is
+   * refused); a cancellation may also end a task that never ran.
+   */
+  private finish(id: string, from: readonly TaskState[], state: TaskState, at: number, set: (t: TaskRecord) => void): boolean {
+    return this.move(id, from, state, (t) => {
       t.finishedAt = at;
       set(t);
     });

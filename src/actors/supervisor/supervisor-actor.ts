@@ -172,7 +172,9 @@ export class SupervisorActor {
   private restart(name: ActorName, now: number): void {
     // The Agent's work died with it: its running tasks go back to the queue.
     if (name === 'agent') {
-      for (const task of [...this.ledger.inState('running')]) {
+      // Each goes to the front of its lane, so the latest submitted goes first to keep FIFO order.
+      const lost = [...this.ledger.inState('running')].sort((a, b) => b.seq - a.seq);
+      for (const task of lost) {
         this.publish({ type: 'task.requeued', taskId: task.id, reason: 'agent restarted', at: now });
       }
     }
