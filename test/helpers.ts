@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, onTestFinished } from 'vitest';
-import { Supervisor, type SupervisorOptions, type TroupeEvent } from '../dist/index.js';
+import { Supervisor, type Clock, type SupervisorOptions, type TroupeEvent } from '../dist/index.js';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
 export const agentPath = (name: string): string => join(FIXTURES, 'agents', `${name}.mjs`);
@@ -55,4 +55,28 @@ export function concurrencyCounter(): { buffer: SharedArrayBuffer; current(): nu
   const buffer = new SharedArrayBuffer(8);
   const view = new Int32Array(buffer);
   return { buffer, current: () => Atomics.load(view, 0), max: () => Atomics.load(view, 1) };
+}
+
+/** A clock whose timers fire only when the test advances it (its `now` is real time plus the advances). */
+export function manualClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  const timers = new Set<{ at: number; fn: () => void }>();
+  const now = (): number => Date.now() + offset;
+  return {
+    now,
+    setTimeout: (fn, ms) => {
+      const timer = { at: now() + ms, fn };
+      timers.add(timer);
+      return timer;
+    },
+    clearTimeout: (timer) => timers.delete(timer as { at: number; fn: () => void }),
+    advance(ms) {
+      offset += ms;
+      for (const timer of [...timers]) {
+        if (timer.at > now()) continue;
+        timers.delete(timer);
+        timer.fn();
+      }
+    },
+  };
 }
