@@ -17,6 +17,9 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'debug.crash',
 ]);
 
+/** Heartbeats of one task closer together than this are coalesced. */
+const HEARTBEAT_EVERY_MS = 1_000;
+
 interface Run {
   readonly kind: AgentKind;
   /** Asks the work to stop; `force` is called after the grace period if it has not. */
@@ -134,9 +137,16 @@ export class AgentActor extends Actor {
 
   private launch(task: TaskRecord, attempt: number, config: AgentConfig): { run: Run; done: Promise<unknown> } {
     const at = () => this.options.clock.now();
+    let lastBeat = -Infinity;
     const hooks = {
       progress: (value: unknown) => this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, value, at: at() })),
-      heartbeat: () => this.guard(() => this.publish({ type: 'task.heartbeat', taskId: task.id, at: at() })),
+      heartbeat: () => {
+        // Output activity counts as a heartbeat; one event per second per task is enough to show life.
+        const now = at();
+        if (now - lastBeat < HEARTBEAT_EVERY_MS) return;
+        lastBeat = now;
+        this.guard(() => this.publish({ type: 'task.heartbeat', taskId: task.id, at: now }));
+      },
       log: (message: string) => this.guard(() => this.publish({ type: 'task.log', taskId: task.id, message, at: at() })),
     };
     if (config.kind === 'command') {
