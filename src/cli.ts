@@ -6,7 +6,7 @@ const USAGE = `Usage: troupe <command> [options]
 
 Commands:
   demo                 run a small workload of module and command agents and print the results
-  bench [--runs N]     measure dispatch throughput against raw Piscina (see README, Benchmark)
+  bench [workload...]  measure Troupe against raw Piscina and an in-process loop (troupe bench --help)
 
 Options:
   -h, --help           show this help
@@ -25,8 +25,10 @@ async function main(argv: string[]): Promise<number> {
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
   });
   const [command, ...rest] = positionals;
-  if (values.version === true) return print(version());
-  if (values.help === true || command === undefined) return print(USAGE);
+  // `troupe bench --help` is the bench's own help, not this one.
+  const ownsHelp = command === 'bench';
+  if (values.version === true && !ownsHelp) return print(version());
+  if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
     case 'demo': {
       const { runDemo } = await import('./demo/run.js');
@@ -35,7 +37,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'bench': {
       const { runBenchCli } = await import('./bench/cli.js');
-      return runBenchCli(rest.concat(argv.filter((a) => a.startsWith('--') && a !== '--help')));
+      // The arguments after `bench`, untouched: the lenient parse above splits `--runs 3` apart.
+      return runBenchCli(argv.slice(argv.indexOf('bench') + 1));
     }
     default:
       process.stderr.write(`troupe: unknown command "${command}"\n\n${USAGE}\n`);

@@ -1,5 +1,188 @@
-/** `troupe bench`: placeholder replaced below. */
-export async function runBenchCli(_args: string[]): Promise<number> {
-  process.stderr.write('troupe bench: not built yet\n');
-  return 1;
+/** `troupe bench [workload...] [options]`: runs benchmark workloads and reports them. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gcBetweenCases, runSections, type BenchOptions, type ProgressFn, type Workload } from './harness.js';
+import { commandLine, machineInfo, renderJson, renderMarkdown, renderText, type BenchReport } from './report.js';
+import { findWorkload, WORKLOADS } from './workloads/index.js';
+
+const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, out: 'bench-results' } as const;
+
+const OPTIONS = {
+  runs: { type: 'string' },
+  tasks: { type: 'string' },
+  'latency-tasks': { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(): string {
+  const names = WORKLOADS.map((w) => `  ${w.name.padEnd(18)}${w.summary}`).join('\n');
+  return `Usage: troupe bench [workload...] [options]
+
+Measures what a task costs in Troupe, against raw Piscina and an in-process loop.
+Prints a table, and writes <workload>.json and <workload>.md (a table for the README).
+
+Workloads (default: all, in this order):
+${names}
+
+Options:
+  --runs N            measured runs per figure, each figure the median (default ${DEFAULTS.runs});
+                      one more warm-up run comes first and is discarded
+  --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks})
+  --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
+  --out PATH          directory for <workload>.json and <workload>.md (default ${DEFAULTS.out}/);
+                      or, with a single workload, the JSON file itself (the .md goes beside it)
+  -h, --help          show this help
+
+Progress goes to stderr when it is a terminal. Run node with --expose-gc to collect the
+heap before each measurement. Exit status: 0 done, 1 a workload failed, 2 bad arguments.`;
+}
+
+class UsageError extends Error {}
+
+interface Parsed {
+  help: boolean;
+  workloads: Workload[];
+  options: BenchOptions;
+  out: string;
+}
+
+function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new UsageError(`--${flag} must be a whole number >= 1 (got ${JSON.stringify(raw)})`);
+  }
+  return Number(raw);
+}
+
+function parse(args: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'([^']+)'/.exec(e.message ?? '')?.[1] ?? '?';
+      const known = Object.keys(OPTIONS).map((o) => `--${o}`).join(', ');
+      throw new UsageError(`unknown option ${flag} (options: ${known})`);
+    }
+    if (e.code?.startsWith('ERR_PARSE_ARGS_') === true) throw new UsageError(e.message ?? String(err));
+    throw err;
+  }
+  const { values, positionals } = parsed;
+  const names = positionals.length === 0 ? WORKLOADS.map((w) => w.name) : [...new Set(positionals)];
+  const workloads = names.map((name) => {
+    const w = findWorkload(name);
+    if (w === undefined) {
+      throw new UsageError(`unknown workload "${name}" (workloads: ${WORKLOADS.map((x) => x.name).join(', ')})`);
+    }
+    return w;
+  });
+  const out = values.out ?? DEFAULTS.out;
+  if (out === '') throw new UsageError('--out must not be empty');
+  if (extname(out) === '.json' && workloads.length > 1) {
+    throw new UsageError(`--out ${out} names one file, but ${workloads.length} workloads were asked for; give a directory`);
+  }
+  return {
+    help: values.help === true,
+    workloads,
+    out,
+    options: {
+      runs: positiveInt('runs', values.runs, DEFAULTS.runs),
+      tasks: positiveInt('tasks', values.tasks, DEFAULTS.tasks),
+      latencyTasks: positiveInt('latency-tasks', values['latency-tasks'], DEFAULTS.latencyTasks),
+    },
+  };
+}
+
+/** Where a workload's JSON and Markdown go. */
+function outputPaths(out: string, workload: string): { json: string; md: string } {
+  if (extname(out) === '.json') return { json: out, md: `${out.slice(0, -'.json'.length)}.md` };
+  return { json: join(out, `${workload}.json`), md: join(out, `${workload}.md`) };
+}
+
+/** A one-line progress display on stderr, only when stderr is a terminal. */
+function progressLine(): { report: (workload: string) => ProgressFn; clear(): void } {
+  const tty = process.stderr.isTTY === true;
+  const started = performance.now();
+  let shown = false;
+  return {
+    report: (workload) => (s) => {
+      if (!tty) return;
+      const run = s.warmup ? 'warm-up' : `run ${s.run}/${s.runs}`;
+      const secs = ((performance.now() - started) / 1000).toFixed(0);
+      process.stderr.write(`\r\x1b[2K${workload} › ${s.section} › ${s.caseId} · ${run} · ${secs}s`);
+      shown = true;
+    },
+    clear: () => {
+      if (shown) process.stderr.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
+
+async function runWorkload(workload: Workload, options: BenchOptions, progress: ProgressFn): Promise<BenchReport> {
+  const startedAt = new Date();
+  const machine = machineInfo(); // before measuring: the commit is the one measured
+  const t0 = performance.now();
+  const sections = await runSections(workload.plan(options), options.runs, progress);
+  return {
+    workload: workload.name,
+    title: workload.title,
+    summary: workload.summary,
+    command: commandLine(),
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - t0),
+    settings: { ...options, warmupRuns: 1, gcBetweenCases: gcBetweenCases() },
+    machine,
+    sections,
+  };
+}
+
+async function writeOutputs(report: BenchReport, out: string): Promise<string[]> {
+  const paths = outputPaths(out, report.workload);
+  await mkdir(dirname(paths.json), { recursive: true });
+  await mkdir(dirname(paths.md), { recursive: true });
+  await writeFile(paths.json, renderJson(report));
+  await writeFile(paths.md, renderMarkdown(report));
+  return [paths.json, paths.md].map((p) => {
+    const rel = relative(process.cwd(), p);
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(p) : rel;
+  });
+}
+
+/** Runs `troupe bench` with the arguments after `bench`; resolves with the exit status. */
+export async function runBenchCli(args: string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parse(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`troupe bench: ${err.message}\nRun "troupe bench --help" for usage.\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const progress = progressLine();
+  let first = true;
+  for (const workload of parsed.workloads) {
+    let report: BenchReport;
+    try {
+      report = await runWorkload(workload, parsed.options, progress.report(workload.name));
+    } catch (err) {
+      progress.clear();
+      const e = err as { stack?: string };
+      process.stderr.write(`troupe bench: workload ${workload.name} failed: ${e.stack ?? String(err)}\n`);
+      return 1;
+    }
+    progress.clear();
+    process.stdout.write(`${first ? '' : '\n'}${renderText(report)}`);
+    first = false;
+    const written = await writeOutputs(report, parsed.out);
+    process.stderr.write(`wrote ${written.join(' and ')}\n`);
+  }
+  return 0;
 }

@@ -1,0 +1,109 @@
+/**
+ * The systems a workload measures, behind one interface, and the timed loops shared by workloads.
+ * Every `start*` function does its set-up before returning, so none of it is timed.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { Supervisor, type SupervisorOptions } from '../index.js';
+import { latencyFigures } from './stats.js';
+
+export interface Target {
+  /** Runs one task to completion and resolves with its result. */
+  run(input: unknown): Promise<unknown>;
+  /** Pool threads alive now, where that means something. */
+  threads(): number | undefined;
+  close(): Promise<void>;
+}
+
+const AGENT = 'bench';
+
+/** A Troupe runtime with one module agent, started and probed. */
+export async function startTroupe(agentModule: URL, pool: SupervisorOptions['pool']): Promise<Target> {
+  const sup = await Supervisor.start({ pool, agents: { [AGENT]: { module: fileURLToPath(agentModule) } } });
+  return {
+    // What a caller writes: submit, then wait for the result.
+    run: (input) => sup.submit({ agent: AGENT, input }).then((id) => sup.result(id)),
+    threads: () => sup.snapshot().pool.size,
+    close: async () => {
+      await sup.shutdown();
+    },
+  };
+}
+
+/** A raw Piscina pool on `worker`, configured as Troupe configures its own (one task per thread). */
+export async function startPiscina(worker: URL, threads: { min: number; max: number }): Promise<Target> {
+  const pool = new Piscina({
+    filename: worker.href,
+    minThreads: threads.min,
+    maxThreads: threads.max,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 30_000,
+  });
+  return {
+    run: (input) => pool.run(input),
+    threads: () => pool.threads.length,
+    close: () => pool.destroy(),
+  };
+}
+
+/** The handler called directly on the main thread: no pool, no messages. */
+export function inProcess(fn: (input: unknown) => unknown): Target {
+  return {
+    run: async (input) => fn(input),
+    threads: () => undefined,
+    close: async () => {},
+  };
+}
+
+/**
+ * Untimed: `chains` concurrent chains of `perChain` sequential tasks, so that every initial thread
+ * has started, loaded its module and run some tasks before timing, without ever queueing more work
+ * than there are threads (which would make an autoscaling pool grow before it is measured).
+ */
+export async function prime(target: Target, chains: number, perChain = 25): Promise<void> {
+  await Promise.all(
+    Array.from({ length: chains }, async (_, c) => {
+      for (let i = 0; i < perChain; i += 1) await target.run(c * perChain + i);
+    }),
+  );
+}
+
+/** All `n` tasks in flight at once; resolves with tasks per second. Checks every result. */
+export async function burstThroughput(target: Target, n: number): Promise<{ tasksPerSec: number; elapsedMs: number }> {
+  const inputs = Array.from({ length: n }, (_, i) => i);
+  const t0 = performance.now();
+  const results = await Promise.all(inputs.map((i) => target.run(i)));
+  const elapsedMs = performance.now() - t0;
+  checkEcho(results);
+  return { tasksPerSec: n / (elapsedMs / 1000), elapsedMs };
+}
+
+/** One task after another; resolves with tasks per second. Checks every result. */
+export async function sequentialThroughput(target: Target, n: number): Promise<{ tasksPerSec: number; elapsedMs: number }> {
+  const results = new Array<unknown>(n);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 1) results[i] = await target.run(i);
+  const elapsedMs = performance.now() - t0;
+  checkEcho(results);
+  return { tasksPerSec: n / (elapsedMs / 1000), elapsedMs };
+}
+
+/** One task at a time, each timed from the call to its result; p50, p99 and mean in microseconds. */
+export async function sequentialLatency(target: Target, n: number): Promise<{ p50Us: number; p99Us: number; meanUs: number }> {
+  const durations = new Array<number>(n);
+  const results = new Array<unknown>(n);
+  for (let i = 0; i < n; i += 1) {
+    const t0 = performance.now();
+    results[i] = await target.run(i);
+    durations[i] = performance.now() - t0;
+  }
+  checkEcho(results);
+  return latencyFigures(durations);
+}
+
+/** The no-op tasks return their input, the index; anything else means the bench measured a failure. */
+function checkEcho(results: readonly unknown[]): void {
+  for (let i = 0; i < results.length; i += 1) {
+    if (results[i] !== i) throw new Error(`bench: task ${i} returned ${JSON.stringify(results[i])}, expected ${i}`);
+  }
+}

@@ -1,0 +1,9 @@
+import type { Workload } from '../harness.js';
+import { noop } from './noop.js';
+
+/** Every workload `troupe bench` knows, in the order it runs them by default. */
+export const WORKLOADS: readonly Workload[] = [noop];
+
+export function findWorkload(name: string): Workload | undefined {
+  return WORKLOADS.find((w) => w.name === name);
+}
