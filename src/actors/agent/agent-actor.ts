@@ -57,7 +57,7 @@ export class AgentActor extends Actor {
     super('agent', logger);
     this.limits = options.pool;
     this.scale = initialScale(this.limits);
-    this.ticker = setInterval(() => this.guard(() => this.rescale()), options.pool.autoscaleIntervalMs).unref();
+    this.ticker = setInterval(() => this.guard(() => this.tick()), options.pool.autoscaleIntervalMs).unref();
   }
 
   protected override onStart(): void {
@@ -186,11 +186,19 @@ export class AgentActor extends Actor {
     this.rescale();
   }
 
+  /** Re-decides the pool's target; on the hot path (every finish) it reports only a new target. */
   private rescale(): void {
     const before = this.scale.target;
     const input = { busy: this.busy.module, waiting: this.waiting, now: this.options.clock.now() };
     this.scale = decideScale(this.scale, input, this.limits);
+    if (this.scale.target === before) return;
     if (this.scale.target > before) this.refill('module');
+    this.publishStatus();
+  }
+
+  /** Periodic: shrinks after idleness and reports thread and use changes (at most once per interval). */
+  private tick(): void {
+    this.rescale();
     this.publishStatus();
   }
 

@@ -2,6 +2,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { PoolConfig } from '../../runtime/options.js';
 import { ModuleRunner } from './module-runner.js';
+import type { WorkerData } from './worker-protocol.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url).href;
 
@@ -10,7 +11,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url).href;
  * to `maxThreads` as tasks arrive and retires threads idle for `idleTimeoutMs`; the Agent actor's
  * autoscaler decides how many tasks it admits, and so how far the pool grows.
  */
-export function createPool(config: PoolConfig, logger: Logger): ModuleRunner {
+export function createPool(config: PoolConfig, logger: Logger, moduleUrls: string[]): ModuleRunner {
   const pool = new Piscina({
     filename: WORKER_URL,
     minThreads: config.minThreads,
@@ -19,6 +20,7 @@ export function createPool(config: PoolConfig, logger: Logger): ModuleRunner {
     concurrentTasksPerWorker: config.concurrentTasksPerWorker,
     // Admission is ours (credits); Piscina's own queue only ever holds what we admitted.
     maxQueue: Infinity,
+    workerData: { troupeModules: moduleUrls } satisfies WorkerData,
   });
   // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
   pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));

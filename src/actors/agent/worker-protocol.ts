@@ -1,5 +1,11 @@
 import type { SerializedError } from '../../runtime/errors.js';
 
+/** Given to every pool thread when it starts. */
+export interface WorkerData {
+  /** Agent modules to load before the thread takes tasks. */
+  troupeModules: string[];
+}
+
 /** What the main thread sends to a pool thread for one task. */
 export interface WorkerJob {
   moduleUrl: string;

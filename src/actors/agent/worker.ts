@@ -5,10 +5,10 @@
  */
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../runtime/define-agent.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
-import { isAbortMessage, type HostApi, type HostPortMessage, type WorkerFailure, type WorkerJob } from './worker-protocol.js';
+import { isAbortMessage, type HostApi, type HostPortMessage, type WorkerData, type WorkerFailure, type WorkerJob } from './worker-protocol.js';
 
 const definitions = new Map<string, Promise<AgentDefinition>>();
 const controllers = new Map<string, AbortController>();
@@ -50,6 +50,12 @@ function load(moduleUrl: string): Promise<AgentDefinition> {
   }
   return pending;
 }
+
+// Load every agent module before this thread reports ready to Piscina, so a thread added under
+// load takes tasks only once it can run them. A module that fails here fails again, with its
+// reason, on the task that needs it.
+const preload = (workerData as WorkerData | undefined)?.troupeModules ?? [];
+await Promise.allSettled(preload.map(load));
 
 function asFailure(err: unknown): WorkerFailure {
   return { troupeWorkerFailure: true, error: serializeError(err) };

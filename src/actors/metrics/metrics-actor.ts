@@ -42,19 +42,19 @@ export class MetricsActor extends Actor {
       case 'task.failed':
       case 'task.cancelled':
         return this.finished(msg.type, msg.taskId, msg.at);
-      case 'task.requeued':
+      case 'task.requeued': {
         s.counters.requeued += 1;
-        s.running -= 1;
+        const kind = this.tasks.get(msg.taskId)?.kind;
+        if (kind !== undefined) s.running[kind] -= 1;
         return;
+      }
       case 'queue.depth':
         s.queueDepth = msg.total;
         s.byPriority = msg.byPriority;
         return;
-      case 'pool.status': {
-        const { type: _type, ...pool } = msg;
-        s.pool = pool;
+      case 'pool.status':
+        s.pool = { size: msg.size, target: msg.target, threadIds: msg.threadIds };
         return;
-      }
       case 'breaker.changed':
         s.breakers.set(msg.key, msg.state);
         return;
@@ -68,9 +68,10 @@ export class MetricsActor extends Actor {
 
   private started(taskId: string, at: number): void {
     this.state.counters.started += 1;
-    this.state.running += 1;
     const task = this.tasks.get(taskId);
-    if (task !== undefined) this.state.queueWait.recordMs(at - task.submittedAt);
+    if (task === undefined) return;
+    this.state.running[task.kind] += 1;
+    this.state.queueWait.recordMs(at - task.submittedAt);
   }
 
   private finished(type: 'task.succeeded' | 'task.failed' | 'task.cancelled', taskId: string, at: number): void {
@@ -79,7 +80,7 @@ export class MetricsActor extends Actor {
     const key = type === 'task.succeeded' ? 'succeeded' : type === 'task.failed' ? 'failed' : 'cancelled';
     s.counters[key] += 1;
     if (task?.startedAt === undefined) return; // cancelled while queued: it never ran
-    s.running -= 1;
+    s.running[task.kind] -= 1;
     s.run.recordMs(at - task.startedAt);
     s.endToEnd.recordMs(at - task.submittedAt);
   }

@@ -1,4 +1,4 @@
-import { PRIORITIES, type Priority } from '../../runtime/task.js';
+import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
 import type { ActorName, BreakerState } from '../messages.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 
@@ -39,33 +39,44 @@ export class MetricsState {
   readonly counters = { submitted: 0, started: 0, succeeded: 0, failed: 0, cancelled: 0, requeued: 0 };
   queueDepth = 0;
   byPriority = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
-  running = 0;
-  pool: Omit<MetricsSnapshot['pool'], 'minThreads' | 'maxThreads'> = {
-    size: 0,
-    target: 0,
-    busy: 0,
-    utilisation: 0,
-    processes: 0,
-    threadIds: [],
-  };
+  /** Running tasks by kind, counted from task events (so always current, unlike pool reports). */
+  readonly running: Record<AgentKind, number> = { module: 0, command: 0 };
+  /** The Agent's last pool report. */
+  pool = { size: 0, target: 0, threadIds: [] as number[] };
   readonly queueWait = new LatencyHistogram();
   readonly run = new LatencyHistogram();
   readonly endToEnd = new LatencyHistogram();
   readonly breakers = new Map<string, BreakerState>();
   readonly restarts: Record<ActorName, number> = { queue: 0, agent: 0, breaker: 0, metrics: 0 };
 
-  constructor(private readonly limits: { minThreads: number; maxThreads: number }) {}
+  constructor(private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number }) {}
 
   snapshot(now: number): MetricsSnapshot {
     return {
       at: now,
       counters: { ...this.counters },
       queue: { depth: this.queueDepth, byPriority: { ...this.byPriority } },
-      running: this.running,
-      pool: { ...this.pool, threadIds: [...this.pool.threadIds], ...this.limits },
+      running: this.running.module + this.running.command,
+      pool: this.poolSnapshot(),
       latency: { queueWait: this.queueWait.summary(), run: this.run.summary(), endToEnd: this.endToEnd.summary() },
       breakers: Object.fromEntries(this.breakers),
       actors: { restarts: { ...this.restarts } },
+    };
+  }
+
+  private poolSnapshot(): MetricsSnapshot['pool'] {
+    const { minThreads, maxThreads, concurrentTasksPerWorker } = this.limits;
+    const busy = this.running.module;
+    const slots = Math.max(1, this.pool.size * concurrentTasksPerWorker);
+    return {
+      size: this.pool.size,
+      target: this.pool.target,
+      minThreads,
+      maxThreads,
+      busy,
+      utilisation: Math.min(1, busy / slots),
+      processes: this.running.command,
+      threadIds: [...this.pool.threadIds],
     };
   }
 }

@@ -47,13 +47,14 @@ export class SupervisorActor {
 
   private constructor(readonly options: ResolvedOptions) {
     this.log = options.logger.child({ actor: 'supervisor' });
-    this.metrics = new MetricsState({ minThreads: options.pool.minThreads, maxThreads: options.pool.maxThreads });
+    const { minThreads, maxThreads, concurrentTasksPerWorker } = options.pool;
+    this.metrics = new MetricsState({ minThreads, maxThreads, concurrentTasksPerWorker });
   }
 
   /** Starts the pool, checks every module agent loads in a thread, then starts the actors. */
   static async start(options: ResolvedOptions): Promise<SupervisorActor> {
     const root = new SupervisorActor(options);
-    const pool = createPool(options.pool, options.logger);
+    const pool = root.newPool();
     try {
       await root.probeAgents(pool);
     } catch (err) {
@@ -104,6 +105,11 @@ export class SupervisorActor {
     return this.stopping;
   }
 
+  private newPool(): ModuleRunner {
+    const modules = Object.values(this.options.agents).flatMap((a) => (a.kind === 'module' ? [a.moduleUrl] : []));
+    return createPool(this.options.pool, this.options.logger, modules);
+  }
+
   private async probeAgents(pool: ModuleRunner): Promise<void> {
     for (const [name, agent] of Object.entries(this.options.agents)) {
       if (agent.kind !== 'module') continue;
@@ -125,7 +131,7 @@ export class SupervisorActor {
       case 'queue':
         return new QueueActor(logger, this.ledger, this.options, clock);
       case 'agent':
-        return new AgentActor(logger, this.ledger, this.options, pool ?? createPool(this.options.pool, logger));
+        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool());
       case 'breaker':
         return new BreakerActor(logger, this.ledger, this.options.breaker, clock);
       case 'metrics':

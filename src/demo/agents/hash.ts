@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { defineAgent } from 'troupe';
+import { defineAgent } from 'troupe/agent';
 
 /** CPU-bound demo agent: hashes `text` `rounds` times, reporting progress every quarter. */
 export default defineAgent(async (input: { text: string; rounds: number }, ctx) => {

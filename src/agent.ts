@@ -1,0 +1,2 @@
+// `troupe/agent`: what an agent module needs and nothing else, so pool threads start fast.
+export { defineAgent, type AgentContext, type AgentDefinition, type AgentHandler } from './runtime/define-agent.js';
