@@ -6,12 +6,13 @@ import { gcBetweenCases, runSections, type BenchOptions, type ProgressFn, type W
 import { commandLine, machineInfo, renderJson, renderMarkdown, renderText, type BenchReport } from './report.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
-const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, out: 'bench-results' } as const;
+const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, out: 'bench-results' } as const;
 
 const OPTIONS = {
   runs: { type: 'string' },
   tasks: { type: 'string' },
   'latency-tasks': { type: 'string' },
+  queued: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -31,6 +32,7 @@ Options:
                       one more warm-up run comes first and is discarded
   --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks})
   --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
+  --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
   --out PATH          directory for <workload>.json and <workload>.md (default ${DEFAULTS.out}/);
                       or, with a single workload, the JSON file itself (the .md goes beside it)
   -h, --help          show this help
@@ -92,6 +94,7 @@ function parse(args: string[]): Parsed {
       runs: positiveInt('runs', values.runs, DEFAULTS.runs),
       tasks: positiveInt('tasks', values.tasks, DEFAULTS.tasks),
       latencyTasks: positiveInt('latency-tasks', values['latency-tasks'], DEFAULTS.latencyTasks),
+      queued: positiveInt('queued', values.queued, DEFAULTS.queued),
     },
   };
 }

@@ -53,6 +53,8 @@ export interface BenchOptions {
   tasks: number;
   /** Tasks per latency measurement (one at a time). */
   latencyTasks: number;
+  /** Tasks submitted in one burst and held queued (workload `burst`). */
+  queued: number;
 }
 
 export interface Workload {

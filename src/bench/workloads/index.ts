@@ -1,8 +1,9 @@
 import type { Workload } from '../harness.js';
+import { burst } from './burst.js';
 import { noop } from './noop.js';
 
 /** Every workload `troupe bench` knows, in the order it runs them by default. */
-export const WORKLOADS: readonly Workload[] = [noop];
+export const WORKLOADS: readonly Workload[] = [noop, burst];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);
