@@ -338,6 +338,19 @@ describe('command agents: cancellation', () => {
     await expect(sup.result(id)).rejects.toMatchObject({ code: 'TROUPE_TASK_CANCELLED' });
   });
 
+  it('settles the cancellation even when an escaped process (own session) keeps its pipes open', async () => {
+    const dir = tempDir();
+    const sup = await start({ ...base, agents: { spawner: cmd('spawner', { killGraceMs: 100 }) } });
+    const pidFile = join(dir, 'pids');
+    const id = await sup.submit({ agent: 'spawner', input: { pidFile, grandchild: 'escapee', leader: 'stay' } });
+    const { pid, grandchild } = await readPids(pidFile);
+
+    expect(await within(sup.cancel(id), 10_000, 'cancel')).toBe(true);
+    await waitFor(() => !isAlive(pid), `command ${pid} gone`, 5_000);
+    expect(isAlive(grandchild!)).toBe(true); // out of reach of the group signals; killed after the test
+    await expect(sup.result(id)).rejects.toMatchObject({ code: 'TROUPE_TASK_CANCELLED' });
+  });
+
   it('drops a queued command task: it never starts', async () => {
     const dir = tempDir();
     const gate = join(dir, 'gate');

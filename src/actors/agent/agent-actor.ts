@@ -20,6 +20,9 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
 /** Heartbeats of one task closer together than this are coalesced. */
 const HEARTBEAT_EVERY_MS = 1_000;
 
+/** How long after SIGKILL a cancelled command's pipes may stay open before the task is settled anyway. */
+const ABANDON_AFTER_MS = 1_000;
+
 interface Run {
   readonly kind: AgentKind;
   /** Asks the work to stop; `force` is called after the grace period if it has not. */
@@ -74,11 +77,6 @@ export class AgentActor extends Actor {
     }
     this.runs.clear();
     await this.pool.destroy();
-  }
-
-  /** Tasks running now (module and command). */
-  get running(): number {
-    return this.runs.size;
   }
 
   protected receive(msg: Message): void {
@@ -151,7 +149,7 @@ export class AgentActor extends Actor {
     };
     if (config.kind === 'command') {
       const cmd = runCommand(config, task.input, hooks);
-      const run: Run = { kind: 'command', requestStop: cmd.stop, force: cmd.stop, graceMs: config.killGraceMs };
+      const run: Run = { kind: 'command', requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs };
       return { run, done: cmd.done };
     }
     const job = this.pool.run({ moduleUrl: config.moduleUrl, taskId: task.id, attempt, input: task.input }, hooks);
@@ -164,8 +162,21 @@ export class AgentActor extends Actor {
     if (run === undefined || run.cancelReason !== undefined) return;
     run.cancelReason = reason;
     run.requestStop();
-    // Command agents escalate SIGTERM to SIGKILL themselves; module agents lose their thread.
-    if (run.kind === 'module') run.graceTimer = this.options.clock.setTimeout(() => this.guard(run.force), run.graceMs);
+    run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
+  }
+
+  /**
+   * The grace period is over. A module task loses its thread (its outcome follows). A command has
+   * had SIGTERM then SIGKILL sent to its group by now; if something that left the group still
+   * holds its pipes, the task is settled here rather than waiting on it for ever.
+   */
+  private forceStop(taskId: string, run: Run): void {
+    run.force();
+    if (run.kind === 'module') return;
+    run.graceTimer = this.options.clock.setTimeout(
+      () => this.guard(() => this.finish(taskId, { ok: false, error: new Error('process did not exit after SIGKILL') })),
+      ABANDON_AFTER_MS,
+    );
   }
 
   private finish(taskId: string, outcome: Outcome): void {

@@ -15,6 +15,8 @@ export interface RunningCommand {
   readonly done: Promise<unknown>;
   /** SIGTERM to the process group, then SIGKILL after `killGraceMs` if it is still there. */
   stop(): void;
+  /** SIGKILL to the process group now. */
+  kill(): void;
 }
 
 /** Lines on stderr that start with these are protocol, not log text. */
@@ -148,7 +150,7 @@ export function runCommand(config: CommandAgentConfig, input: unknown, hooks: Co
   } catch (cause) {
     // spawn() throws, rather than emitting 'error', for arguments the OS cannot take (a NUL byte
     // from the task's input, say). That is this task's failure; thrown, it would crash the Agent.
-    return { pid: undefined, done: Promise.reject(spawnError(config, cause)), stop: () => undefined };
+    return { pid: undefined, done: Promise.reject(spawnError(config, cause)), stop: () => undefined, kill: () => undefined };
   }
   const stop = (): void => stopGroup(child, config.killGraceMs);
   const out = new HeadBuffer(config.maxOutputBytes);
@@ -180,7 +182,7 @@ export function runCommand(config: CommandAgentConfig, input: unknown, hooks: Co
       }
     });
   });
-  return { pid: child.pid, done, stop };
+  return { pid: child.pid, done, stop, kill: () => void signalGroup(child, 'SIGKILL') };
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
