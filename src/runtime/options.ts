@@ -87,7 +87,12 @@ const supervisorSchema = z.strictObject({
     })
     .default(() => ({ ...DEFAULTS.supervision })),
   logger: z.custom<Logger>((v) => typeof (v as Logger | undefined)?.child === 'function', 'must be a pino logger').optional(),
-  clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function', 'must be a Clock').optional(),
+  clock: z
+    .custom<Clock>((v) => {
+      const c = v as Partial<Clock> | undefined;
+      return typeof c?.now === 'function' && typeof c.setTimeout === 'function' && typeof c.clearTimeout === 'function';
+    }, 'must be a Clock: { now(), setTimeout(fn, ms), clearTimeout(handle) }')
+    .optional(),
 });
 
 export type ModuleAgentConfig = z.output<typeof moduleAgentSchema> & { kind: 'module'; moduleUrl: string };

@@ -35,6 +35,9 @@ describe('bad options are rejected with a typed error naming the option, the rul
     [{ agents: { sh: { command: 'sh', input: 'file' } } }, 'TROUPE_INVALID_OPTIONS', 'options.agents.sh.input', '"file"'],
     [{ agents: { echo }, journal: '/tmp/troupe.db' }, 'TROUPE_JOURNAL_UNSUPPORTED', 'options.journal', '/tmp/troupe.db'],
     [42, 'TROUPE_INVALID_OPTIONS', 'options', 'expected object'],
+    [{ agents: { echo }, clock: { now: () => 1 } }, 'TROUPE_INVALID_OPTIONS', 'options.clock', 'must be a Clock'],
+    [{ agents: { echo }, logger: { info: () => undefined } }, 'TROUPE_INVALID_OPTIONS', 'options.logger', 'pino logger'],
+    [{ agents: { echo }, supervision: { maxRestarts: 1.5 } }, 'TROUPE_INVALID_OPTIONS', 'options.supervision.maxRestarts', '(got 1.5)'],
   ])('%j → %s', async (options, code, field, rule) => {
     await expectStartRejects(options, code, field, rule);
   });
