@@ -12,15 +12,20 @@ export type Message =
   | { type: 'task.submitted'; task: TaskRecord; at: number }
   /** Queue hands a task to the Agent actor; the Agent holds a credit for it. */
   | { type: 'task.dispatch'; taskId: string; attempt: number; at: number }
-  | { type: 'task.started'; taskId: string; attempt: number; at: number }
-  | { type: 'task.progress'; taskId: string; value: unknown; at: number }
+  /** `lease` fences the run: outcomes and progress carrying another lease are refused. */
+  | { type: 'task.started'; taskId: string; attempt: number; lease: string; at: number }
+  | { type: 'task.progress'; taskId: string; lease: string; value: unknown; checkpoint: boolean; at: number }
   | { type: 'task.log'; taskId: string; message: string; at: number }
   | { type: 'task.heartbeat'; taskId: string; at: number }
-  | { type: 'task.succeeded'; taskId: string; result: unknown; at: number }
-  | { type: 'task.failed'; taskId: string; error: SerializedError; at: number }
-  /** A request: stop this task wherever it is (Queue drops it if queued, Agent stops it if running). */
-  | { type: 'task.cancel'; taskId: string; reason: string; at: number }
-  | { type: 'task.cancelled'; taskId: string; reason: string; at: number }
+  | { type: 'task.succeeded'; taskId: string; lease: string; result: unknown; at: number }
+  | { type: 'task.failed'; taskId: string; lease: string; error: SerializedError; at: number }
+  /**
+   * A request: stop this task wherever it is (Queue drops it if queued, Agent stops it if running).
+   * With `requeue`, a stopped run goes back to the queue instead of ending (shutdown with a journal).
+   */
+  | { type: 'task.cancel'; taskId: string; reason: string; at: number; requeue?: boolean }
+  /** `lease` is set when a run was stopped, absent when the task was still queued. */
+  | { type: 'task.cancelled'; taskId: string; reason: string; lease?: string; at: number }
   /** A running task goes back to the queue (its runner was lost); `reason` says why. */
   | { type: 'task.requeued'; taskId: string; reason: string; at: number }
   /** Agent grants the Queue `n` more dispatch credits of one kind (flow control). */
@@ -41,6 +46,8 @@ export type Message =
   | { type: 'breaker.changed'; key: string; state: BreakerState; at: number }
   | { type: 'actor.crashed'; actor: ActorName; error: SerializedError; at: number }
   | { type: 'actor.restarted'; actor: ActorName; restarts: number; at: number }
+  /** The journal was replayed at start: unfinished tasks resume. */
+  | { type: 'supervisor.recovered'; requeued: number; queued: number; finished: number; ms: number; at: number }
   | { type: 'supervisor.draining'; at: number }
   | { type: 'supervisor.stopped'; reason: string; at: number }
   /** Fault injection: the named actor throws while handling this message (supervision tests, chaos runs). */

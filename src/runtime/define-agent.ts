@@ -7,10 +7,16 @@ export interface AgentContext {
   readonly taskId: string;
   /** 1 for the first run of the task, 2 for the second, ... */
   readonly attempt: number;
+  /** The last checkpoint an earlier attempt of this task recorded (see `progress`), or undefined. */
+  readonly checkpoint: unknown;
   /** Aborts when the task is cancelled; stop work promptly, or the thread is terminated after a grace period. */
   readonly signal: AbortSignal;
-  /** Reports progress (any cloneable value); appears as a `progress` event and in `get(id).progress`. */
-  progress(value: unknown): void;
+  /**
+   * Reports progress (any cloneable value); appears as a `progress` event and in `get(id).progress`.
+   * With `{ checkpoint: true }` the value is also journaled and handed to a later attempt as
+   * `ctx.checkpoint` (after a crash, say), so the work can resume where it left off.
+   */
+  progress(value: unknown, options?: { checkpoint?: boolean }): void;
   /** Tells the runtime the handler is alive. */
   heartbeat(): void;
   /** Emits a `log` event for the task. */

@@ -18,7 +18,11 @@ export const ERROR_CODES = {
   TROUPE_COMMAND_OUTPUT: 'A command agent wrote output that is not valid JSON or exceeds the capture limit.',
   TROUPE_SHUTTING_DOWN: 'The supervisor is shutting down or stopped and accepts no new work.',
   TROUPE_RESTART_INTENSITY: 'An actor crashed more often than the restart intensity allows; the runtime shut down.',
-  TROUPE_JOURNAL_UNSUPPORTED: 'The journal option names a file; file journals are not available in this version.',
+  TROUPE_JOURNAL_LOCKED: 'The journal file is held by another runtime (the message names the file and the holder).',
+  TROUPE_JOURNAL_FULL: 'The journal could not be written because the disk is full; accepted tasks are kept.',
+  TROUPE_JOURNAL_READONLY: 'The journal could not be written because it is read-only; accepted tasks are kept.',
+  TROUPE_JOURNAL_IO: 'The journal could not be opened or written for another I/O reason; accepted tasks are kept.',
+  TROUPE_JOURNAL_CORRUPT: 'The journal file is corrupt, foreign or from a newer version; it was not opened or changed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -17,6 +17,7 @@ export type TroupeEvent =
   | { type: 'breaker'; key: string; state: BreakerState; at: number }
   | { type: 'actor-crashed'; actor: ActorName; error: SerializedError; at: number }
   | { type: 'actor-restarted'; actor: ActorName; restarts: number; at: number }
+  | { type: 'recovered'; requeued: number; queued: number; finished: number; ms: number; at: number }
   | { type: 'draining'; at: number }
   | { type: 'stopped'; reason: string; at: number };
 
@@ -55,6 +56,10 @@ export function toPublicEvent(msg: Message, agentOf: (taskId: string) => string)
       return { type: 'actor-crashed', actor: msg.actor, error: msg.error, at: msg.at };
     case 'actor.restarted':
       return { type: 'actor-restarted', actor: msg.actor, restarts: msg.restarts, at: msg.at };
+    case 'supervisor.recovered': {
+      const { type: _type, ...rest } = msg;
+      return { type: 'recovered', ...rest };
+    }
     case 'supervisor.draining':
       return { type: 'draining', at: msg.at };
     case 'supervisor.stopped':

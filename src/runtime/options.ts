@@ -3,7 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { fieldError, TroupeError } from './errors.js';
+import { fieldError } from './errors.js';
+import type { Durability } from './journal/journal.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
@@ -11,6 +12,8 @@ import { parseWith } from './validate.js';
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
   journal: ':memory:',
+  durability: 'fsync',
+  retention: { maxAgeMs: 24 * 60 * 60 * 1000, maxFinished: 100_000, intervalMs: 60_000 },
   pool: {
     minThreads: 2,
     maxThreads: 10,
@@ -66,6 +69,14 @@ const commandAgentSchema = z.strictObject({
 
 const supervisorSchema = z.strictObject({
   journal: z.string().min(1).default(DEFAULTS.journal),
+  durability: z.enum(['fsync', 'process', 'memory']).optional(),
+  retention: z
+    .strictObject({
+      maxAgeMs: positiveInt().default(DEFAULTS.retention.maxAgeMs),
+      maxFinished: nonNegativeInt().default(DEFAULTS.retention.maxFinished),
+      intervalMs: positiveInt().default(DEFAULTS.retention.intervalMs),
+    })
+    .default(() => ({ ...DEFAULTS.retention })),
   pool: poolSchema.default(() => poolSchema.parse({})),
   agents: z.record(z.string().regex(/^[A-Za-z0-9_.:-]+$/), z.unknown()).refine((a) => Object.keys(a).length > 0, {
     message: 'must configure at least one agent',
@@ -110,7 +121,10 @@ export type CommandAgentOptions = z.input<typeof commandAgentSchema>;
 
 /** Options after validation and defaults; what the actors receive. */
 export interface ResolvedOptions {
+  /** A file path, or ':memory:' for no journal at all. */
   journal: string;
+  durability: Durability;
+  retention: { maxAgeMs: number; maxFinished: number; intervalMs: number };
   pool: PoolConfig;
   agents: Record<string, AgentConfig>;
   resources: Record<string, { concurrency: number }>;
@@ -118,6 +132,20 @@ export interface ResolvedOptions {
   supervision: { maxRestarts: number; periodMs: number };
   logger: Logger;
   clock: Clock;
+}
+
+/** ':memory:' keeps no journal ('memory'); a file is 'fsync' unless 'process' is asked for. */
+function resolveDurability(journal: string, durability: Durability | undefined): Durability {
+  if (journal === ':memory:') {
+    if (durability !== undefined && durability !== 'memory') {
+      throw fieldError('TROUPE_INVALID_OPTIONS', 'options.durability', 'must be "memory" (or unset) when journal is ":memory:"', durability);
+    }
+    return 'memory';
+  }
+  if (durability === 'memory') {
+    throw fieldError('TROUPE_INVALID_OPTIONS', 'options.durability', 'cannot be "memory" with a journal file (use journal ":memory:")', durability);
+  }
+  return durability ?? DEFAULTS.durability;
 }
 
 function resolveModuleUrl(field: string, spec: string): string {
@@ -149,17 +177,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const rule = `must be <= pool.maxThreads (${parsed.pool.maxThreads})`;
     throw fieldError('TROUPE_INVALID_OPTIONS', 'options.pool.minThreads', rule, parsed.pool.minThreads);
   }
-  if (parsed.journal !== ':memory:') {
-    throw new TroupeError(
-      'TROUPE_JOURNAL_UNSUPPORTED',
-      `options.journal: file journals are not available yet; use ":memory:" (got ${JSON.stringify(parsed.journal)})`,
-      { details: { field: 'options.journal', value: parsed.journal } },
-    );
-  }
+  const durability = resolveDurability(parsed.journal, parsed.durability);
   const agents: Record<string, AgentConfig> = {};
   for (const [name, raw] of Object.entries(parsed.agents)) agents[name] = resolveAgent(name, raw);
   return {
     ...parsed,
+    journal: parsed.journal === ':memory:' ? parsed.journal : resolve(parsed.journal),
+    durability,
     agents,
     logger: parsed.logger ?? defaultLogger(),
     clock: parsed.clock ?? systemClock,

@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -13,6 +14,8 @@ const submitSchema = z.strictObject({
   priority: z.enum(PRIORITIES).default('normal'),
   /** Names of configured resources the task holds while it runs. */
   resources: z.array(z.string().min(1)).default([]),
+  /** Idempotency key: while a task with this key is kept, submitting it again returns that task's id. */
+  key: z.string().min(1).max(512).optional(),
 });
 
 /** What `Supervisor#submit()` accepts. */
@@ -23,14 +26,22 @@ export interface ValidSubmission {
   input: unknown;
   priority: Priority;
   resources: string[];
+  key?: string;
 }
 
-function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown): void {
+/** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
+function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown, journaled: boolean): void {
   try {
-    if (kind === 'module') structuredClone(input);
-    else if (input !== undefined && JSON.stringify(input) === undefined) throw new TypeError('not JSON-encodable');
+    if (kind === 'command' && input !== undefined && JSON.stringify(input) === undefined) throw new TypeError('not JSON-encodable');
+    if (journaled) serialize(input);
+    else if (kind === 'module') structuredClone(input);
   } catch (cause) {
-    const rule = kind === 'module' ? `must be structured-cloneable to reach agent "${agent}"` : `must be JSON-encodable for command agent "${agent}"`;
+    const rule =
+      kind === 'command'
+        ? `must be JSON-encodable for command agent "${agent}"`
+        : journaled
+          ? `must be serializable (v8.serialize) to be journaled for agent "${agent}"`
+          : `must be structured-cloneable to reach agent "${agent}"`;
     throw fieldError('TROUPE_UNCLONEABLE_INPUT', 'task.input', rule, input, cause);
   }
 }
@@ -50,6 +61,8 @@ export function validateSubmission(request: unknown, options: ResolvedOptions): 
       throw fieldError('TROUPE_UNKNOWN_RESOURCE', 'task.resources', `must name configured resources (${known})`, name);
     }
   }
-  checkCloneable(parsed.agent, agent.kind, parsed.input);
-  return { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
+  checkCloneable(parsed.agent, agent.kind, parsed.input, options.journal !== ':memory:');
+  const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
+  if (parsed.key !== undefined) valid.key = parsed.key;
+  return valid;
 }

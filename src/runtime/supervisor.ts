@@ -30,7 +30,6 @@ export class Supervisor {
   /** Lifecycle and runtime events, in the order the runtime recorded them. */
   readonly events$: Observable<TroupeEvent>;
   private readonly waiters = new Map<string, Waiter[]>();
-  private seq = 0;
 
   private constructor(private readonly root: SupervisorActor) {
     const agentOf = (id: string): string => root.ledger.get(id)?.agent ?? '';
@@ -60,18 +59,21 @@ export class Supervisor {
   async submit(request: SubmitRequest): Promise<string> {
     this.assertOpen();
     const valid = validateSubmission(request, this.root.options);
+    const known = valid.key === undefined ? undefined : this.root.ledger.idForKey(valid.key);
+    if (known !== undefined) return known;
     const now = this.root.options.clock.now();
     const task: TaskRecord = {
       id: randomUUID(),
-      seq: ++this.seq,
+      seq: this.root.ledger.nextSeq(),
       kind: this.root.options.agents[valid.agent]!.kind,
       ...valid,
       state: 'queued',
       attempt: 0,
       submittedAt: now,
     };
-    this.root.publish({ type: 'task.submitted', task, at: now });
-    return task.id;
+    await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
+    // Two submissions with one key in the same batch: the first recorded wins.
+    return valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
   }
 
   /**
@@ -144,6 +146,12 @@ export class Supervisor {
     this.root.publish({ type: 'debug.crash', actor });
   }
 
+  /** The runtime stopped with tasks kept in the journal: their waiters learn it now. */
+  private abandonWaiters(): void {
+    for (const list of this.waiters.values()) for (const w of list) w.reject(stillPending());
+    this.waiters.clear();
+  }
+
   private assertOpen(): void {
     if (!this.root.isStopping) return;
     throw new TroupeError('TROUPE_SHUTTING_DOWN', 'the supervisor is shutting down and accepts no new tasks', {
@@ -152,6 +160,7 @@ export class Supervisor {
   }
 
   private settleWaiters(msg: Message): void {
+    if (msg.type === 'supervisor.stopped') return this.abandonWaiters();
     if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed' && msg.type !== 'task.cancelled') return;
     const list = this.waiters.get(msg.taskId);
     if (list === undefined) return;
@@ -162,6 +171,10 @@ export class Supervisor {
       else w.resolve(outcome?.value);
     }
   }
+}
+
+function stillPending(): TroupeError {
+  return new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before the task finished; it is kept in the journal and resumes at the next start');
 }
 
 function unknownTask(id: string): TroupeError {

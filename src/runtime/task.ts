@@ -19,6 +19,8 @@ export interface TaskRecord {
   readonly priority: Priority;
   readonly resources: readonly string[];
   readonly input: unknown;
+  /** Idempotency key: a second submission with the same key gets this task's id. */
+  readonly key?: string;
   state: TaskState;
   /** Number of runs started so far; the first run is attempt 1. */
   attempt: number;
@@ -26,6 +28,10 @@ export interface TaskRecord {
   startedAt?: number;
   finishedAt?: number;
   progress?: unknown;
+  /** The last progress value the agent marked as a checkpoint; given back to later attempts. */
+  checkpoint?: unknown;
+  /** Fencing token of the current run (`incarnation:attempt`); outcomes of other runs are refused. */
+  lease?: string;
   result?: unknown;
   error?: SerializedError;
   cancelReason?: string;
@@ -34,6 +40,7 @@ export interface TaskRecord {
 /** The read-only view `Supervisor#get()` returns. */
 export interface TaskInfo {
   id: string;
+  key?: string;
   agent: string;
   state: TaskState;
   priority: Priority;
@@ -43,12 +50,13 @@ export interface TaskInfo {
   startedAt?: number;
   finishedAt?: number;
   progress?: unknown;
+  checkpoint?: unknown;
   result?: unknown;
   error?: SerializedError;
   cancelReason?: string;
 }
 
 export function toTaskInfo(task: TaskRecord): TaskInfo {
-  const { seq: _seq, kind: _kind, input: _input, ...info } = task;
+  const { seq: _seq, kind: _kind, input: _input, lease: _lease, ...info } = task;
   return { ...info };
 }

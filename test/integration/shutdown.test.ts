@@ -12,7 +12,7 @@ describe('shutdown', () => {
     const report = sup.shutdown({ timeoutMs: 20_000 });
     await expect(sup.submit({ agent: 'gate', input: {} })).rejects.toMatchObject({ code: 'TROUPE_SHUTTING_DOWN' });
     g.open();
-    await expect(report).resolves.toEqual({ cancelledRunning: 0, cancelledQueued: 0 });
+    await expect(report).resolves.toEqual({ cancelledRunning: 0, cancelledQueued: 0, kept: 0 });
     expect(ids.map((id) => sup.get(id)?.state)).toEqual(['succeeded', 'succeeded']);
   });
 
@@ -28,13 +28,13 @@ describe('shutdown', () => {
     for (let i = 0; i < 7; i += 1) ids.push(await sup.submit({ agent: 'gate', input: { gate: g.path, counter: counter.buffer } }));
     await waitFor(() => counter.current() === 2, 'two handlers running');
 
-    await expect(sup.shutdown({ timeoutMs: 50 })).resolves.toEqual({ cancelledRunning: 2, cancelledQueued: 5 });
+    await expect(sup.shutdown({ timeoutMs: 50 })).resolves.toEqual({ cancelledRunning: 2, cancelledQueued: 5, kept: 0 });
     expect(counter.current()).toBe(0);
     for (const id of ids) await expect(sup.result(id)).rejects.toMatchObject({ code: 'TROUPE_TASK_CANCELLED' });
     expect(sup.get(ids[0]!)).toMatchObject({ state: 'cancelled', cancelReason: 'shutdown' });
     expect(events.map((e) => e.type).filter((t) => t === 'draining' || t === 'stopped')).toEqual(['draining', 'stopped']);
     // A second call answers with the same report.
-    await expect(sup.shutdown()).resolves.toEqual({ cancelledRunning: 2, cancelledQueued: 5 });
+    await expect(sup.shutdown()).resolves.toEqual({ cancelledRunning: 2, cancelledQueued: 5, kept: 0 });
   });
 
   it('rejects a bad timeout', async () => {

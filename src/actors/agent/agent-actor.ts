@@ -25,11 +25,15 @@ const ABANDON_AFTER_MS = 1_000;
 
 interface Run {
   readonly kind: AgentKind;
+  /** `incarnation:attempt`: every message of this run carries it, so the ledger can fence it. */
+  readonly lease: string;
   /** Asks the work to stop; `force` is called after the grace period if it has not. */
   readonly requestStop: () => void;
   readonly force: () => void;
   readonly graceMs: number;
   cancelReason?: string;
+  /** Stopped to be resumed later (shutdown with a journal), not cancelled. */
+  requeue?: boolean;
   graceTimer?: unknown;
 }
 
@@ -56,6 +60,8 @@ export class AgentActor extends Actor {
     private readonly tasks: TaskView,
     private readonly options: ResolvedOptions,
     private readonly pool: ModuleRunner,
+    /** Which start of the runtime this is (from the journal); part of every lease. */
+    private readonly incarnation: number,
   ) {
     super('agent', logger);
     this.limits = options.pool;
@@ -84,7 +90,7 @@ export class AgentActor extends Actor {
       case 'task.dispatch':
         return this.runTask(msg.taskId, msg.attempt);
       case 'task.cancel':
-        return this.cancel(msg.taskId, msg.reason);
+        return this.cancel(msg.taskId, msg.reason, msg.requeue === true);
       case 'queue.depth':
         this.waiting = msg.waiting.module;
         return this.rescale();
@@ -124,8 +130,9 @@ export class AgentActor extends Actor {
     }
     this.outstanding[config.kind] -= 1;
     this.busy[config.kind] += 1;
-    this.publish({ type: 'task.started', taskId, attempt, at: this.options.clock.now() });
-    const { run, done } = this.launch(task, attempt, config);
+    const lease = `${this.incarnation}:${attempt}`;
+    this.publish({ type: 'task.started', taskId, attempt, lease, at: this.options.clock.now() });
+    const { run, done } = this.launch(task, attempt, lease, config);
     this.runs.set(taskId, run);
     done.then(
       (value) => this.guard(() => this.finish(taskId, { ok: true, value })),
@@ -133,11 +140,12 @@ export class AgentActor extends Actor {
     );
   }
 
-  private launch(task: TaskRecord, attempt: number, config: AgentConfig): { run: Run; done: Promise<unknown> } {
+  private launch(task: TaskRecord, attempt: number, lease: string, config: AgentConfig): { run: Run; done: Promise<unknown> } {
     const at = () => this.options.clock.now();
     let lastBeat = -Infinity;
     const hooks = {
-      progress: (value: unknown) => this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, value, at: at() })),
+      progress: (value: unknown, checkpoint = false) =>
+        this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, lease, value, checkpoint, at: at() })),
       heartbeat: () => {
         // Output activity counts as a heartbeat; one event per second per task is enough to show life.
         const now = at();
@@ -148,19 +156,23 @@ export class AgentActor extends Actor {
       log: (message: string) => this.guard(() => this.publish({ type: 'task.log', taskId: task.id, message, at: at() })),
     };
     if (config.kind === 'command') {
-      const cmd = runCommand(config, task.input, hooks);
-      const run: Run = { kind: 'command', requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs };
+      const cmd = runCommand(config, { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint }, hooks);
+      const run: Run = { kind: 'command', lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs };
       return { run, done: cmd.done };
     }
-    const job = this.pool.run({ moduleUrl: config.moduleUrl, taskId: task.id, attempt, input: task.input }, hooks);
-    const run: Run = { kind: 'module', requestStop: job.requestStop, force: job.terminate, graceMs: config.cancelGraceMs };
+    const job = this.pool.run(
+      { moduleUrl: config.moduleUrl, taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint },
+      hooks,
+    );
+    const run: Run = { kind: 'module', lease, requestStop: job.requestStop, force: job.terminate, graceMs: config.cancelGraceMs };
     return { run, done: job.done };
   }
 
-  private cancel(taskId: string, reason: string): void {
+  private cancel(taskId: string, reason: string, requeue: boolean): void {
     const run = this.runs.get(taskId);
     if (run === undefined || run.cancelReason !== undefined) return;
     run.cancelReason = reason;
+    run.requeue = requeue;
     run.requestStop();
     run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
   }
@@ -186,12 +198,15 @@ export class AgentActor extends Actor {
     this.options.clock.clearTimeout(run.graceTimer);
     this.busy[run.kind] -= 1;
     const at = this.options.clock.now();
-    if (run.cancelReason !== undefined) {
-      this.publish({ type: 'task.cancelled', taskId, reason: run.cancelReason, at });
+    const lease = run.lease;
+    if (run.cancelReason !== undefined && run.requeue === true) {
+      this.publish({ type: 'task.requeued', taskId, reason: run.cancelReason, at });
+    } else if (run.cancelReason !== undefined) {
+      this.publish({ type: 'task.cancelled', taskId, reason: run.cancelReason, lease, at });
     } else if (outcome.ok) {
-      this.publish({ type: 'task.succeeded', taskId, result: outcome.value, at });
+      this.publish({ type: 'task.succeeded', taskId, lease, result: outcome.value, at });
     } else {
-      this.publish({ type: 'task.failed', taskId, error: serializeError(outcome.error), at });
+      this.publish({ type: 'task.failed', taskId, lease, error: serializeError(outcome.error), at });
     }
     this.refill(run.kind);
     this.rescale();

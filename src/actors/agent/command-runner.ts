@@ -2,11 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { TroupeError } from '../../runtime/errors.js';
 import type { CommandAgentConfig } from '../../runtime/options.js';
+import type { TaskHooks } from './module-runner.js';
 
-export interface CommandHooks {
-  progress(value: unknown): void;
-  heartbeat(): void;
-  log(message: string): void;
+/** What one run of a command agent gets. */
+export interface CommandTask {
+  taskId: string;
+  attempt: number;
+  input: unknown;
+  /** The task's last checkpoint from an earlier attempt, passed as TROUPE_CHECKPOINT (JSON). */
+  checkpoint: unknown;
 }
 
 export interface RunningCommand {
@@ -21,6 +25,7 @@ export interface RunningCommand {
 
 /** Lines on stderr that start with these are protocol, not log text. */
 const PROGRESS_PREFIX = '::progress ';
+const CHECKPOINT_PREFIX = '::checkpoint ';
 const HEARTBEAT_LINE = '::heartbeat';
 const MAX_LOG_LINE = 2000;
 
@@ -70,7 +75,7 @@ class TailBuffer {
   }
 }
 
-function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: CommandHooks): void {
+function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks): void {
   // Chunks end anywhere, also inside a multi-byte character: the decoder holds such bytes back.
   const decoder = new StringDecoder('utf8');
   let partial = '';
@@ -88,15 +93,18 @@ function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: CommandHook
   });
 }
 
-function handleStderrLine(line: string, hooks: CommandHooks): void {
+function handleStderrLine(line: string, hooks: TaskHooks): void {
   if (line === HEARTBEAT_LINE) return;
-  if (line.startsWith(PROGRESS_PREFIX)) {
-    const raw = line.slice(PROGRESS_PREFIX.length);
+  const checkpoint = line.startsWith(CHECKPOINT_PREFIX);
+  if (checkpoint || line.startsWith(PROGRESS_PREFIX)) {
+    const raw = line.slice((checkpoint ? CHECKPOINT_PREFIX : PROGRESS_PREFIX).length);
+    let value: unknown = raw;
     try {
-      hooks.progress(JSON.parse(raw));
+      value = JSON.parse(raw);
     } catch {
-      hooks.progress(raw);
+      // Not JSON: reported as the text it is.
     }
+    hooks.progress(value, checkpoint);
     return;
   }
   if (line.trim() !== '') hooks.log(line.slice(0, MAX_LOG_LINE));
@@ -137,13 +145,21 @@ function exitError(config: CommandAgentConfig, code: number | null, signal: stri
  * stops whatever it started). Input goes as JSON on stdin or into the arguments; stdout is the
  * result (JSON or text, bounded); stderr lines become log events and its tail explains failures.
  */
-export function runCommand(config: CommandAgentConfig, input: unknown, hooks: CommandHooks): RunningCommand {
+/** The environment of a run: the parent's, the agent's `env`, and the task's identity and checkpoint. */
+function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...config.env, TROUPE_TASK_ID: task.taskId, TROUPE_ATTEMPT: String(task.attempt) };
+  if (task.checkpoint !== undefined) env.TROUPE_CHECKPOINT = JSON.stringify(task.checkpoint);
+  return env;
+}
+
+export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks: TaskHooks): RunningCommand {
+  const input = task.input;
   let child: ChildProcess;
   try {
     const args = config.input === 'args' ? substituteArgs(config.args, input) : config.args;
     child = spawn(config.command, args, {
       cwd: config.cwd,
-      env: config.env === undefined ? process.env : { ...process.env, ...config.env },
+      env: commandEnv(config, task),
       stdio: [config.input === 'stdin' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });

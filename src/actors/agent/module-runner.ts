@@ -7,7 +7,7 @@ import { isHostPortMessage, isWorkerFailure, type AbortMessage, type HostApi, ty
 
 /** What a running task may report; the Agent actor turns these into messages. */
 export interface TaskHooks {
-  progress(value: unknown): void;
+  progress(value: unknown, checkpoint?: boolean): void;
   heartbeat(): void;
   log(message: string): void;
 }
@@ -26,6 +26,7 @@ export interface ModuleTask {
   taskId: string;
   attempt: number;
   input: unknown;
+  checkpoint: unknown;
 }
 
 /** Turns a thread's failure report back into an Error with its name, code and facts. */
@@ -42,7 +43,7 @@ export class ModuleRunner {
   private readonly ports = new Set<MessagePort>();
   private readonly hooks = new Map<string, TaskHooks>();
   private readonly api: HostApi = {
-    progress: (taskId, value) => this.hooks.get(taskId)?.progress(value),
+    progress: (taskId, value, checkpoint) => this.hooks.get(taskId)?.progress(value, checkpoint),
     heartbeat: (taskId) => this.hooks.get(taskId)?.heartbeat(),
     log: (taskId, message) => this.hooks.get(taskId)?.log(message),
   };

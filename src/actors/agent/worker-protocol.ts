@@ -14,6 +14,8 @@ export interface WorkerJob {
   taskId?: string;
   attempt?: number;
   input?: unknown;
+  /** The task's last checkpoint from an earlier attempt, if any. */
+  checkpoint?: unknown;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface WorkerJob {
  * so a task costs no channel set-up of its own.
  */
 export interface HostApi {
-  progress(taskId: string, value: unknown): void;
+  progress(taskId: string, value: unknown, checkpoint: boolean): void;
   heartbeat(taskId: string): void;
   log(taskId: string, message: string): void;
 }

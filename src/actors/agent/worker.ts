@@ -62,15 +62,17 @@ function asFailure(err: unknown): WorkerFailure {
 }
 
 /** Builds the handler's context. Calls are fire-and-forget for the handler but tracked in `sent`. */
-function makeContext(taskId: string, attempt: number, signal: AbortSignal, sent: Promise<unknown>[]): AgentContext {
+function makeContext(job: WorkerJob, signal: AbortSignal, sent: Promise<unknown>[]): AgentContext {
+  const taskId = job.taskId!;
   const track = (p: Promise<unknown>): void => {
     sent.push(p.catch(() => undefined));
   };
   return {
     taskId,
-    attempt,
+    attempt: job.attempt ?? 1,
+    checkpoint: job.checkpoint,
     signal,
-    progress: (value) => track(host.progress(taskId, value)),
+    progress: (value, options) => track(host.progress(taskId, value, options?.checkpoint === true)),
     heartbeat: () => track(host.heartbeat(taskId)),
     log: (message) => track(host.log(taskId, String(message))),
   };
@@ -87,7 +89,7 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
   const sent: Promise<unknown>[] = [];
   try {
     const definition = await load(job.moduleUrl);
-    return await definition.handler(job.input, makeContext(taskId, job.attempt ?? 1, controller.signal, sent));
+    return await definition.handler(job.input, makeContext(job, controller.signal, sent));
   } catch (err) {
     throw asFailure(err);
   } finally {

@@ -11,10 +11,10 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.failed',
   'task.cancelled',
   'task.requeued',
-  'queue.depth',
   'pool.status',
   'breaker.changed',
   'actor.restarted',
+  'supervisor.recovered',
   'debug.crash',
 ]);
 
@@ -48,10 +48,6 @@ export class MetricsActor extends Actor {
         if (kind !== undefined) s.running[kind] -= 1;
         return;
       }
-      case 'queue.depth':
-        s.queueDepth = msg.total;
-        s.byPriority = msg.byPriority;
-        return;
       case 'pool.status':
         s.pool = { size: msg.size, target: msg.target, threadIds: msg.threadIds };
         return;
@@ -60,6 +56,9 @@ export class MetricsActor extends Actor {
         return;
       case 'actor.restarted':
         s.restarts[msg.actor] = msg.restarts;
+        return;
+      case 'supervisor.recovered':
+        s.recovery = { requeued: msg.requeued, queued: msg.queued, finished: msg.finished, ms: msg.ms };
         return;
       default:
         return;

@@ -29,6 +29,8 @@ export interface MetricsSnapshot {
   latency: { queueWait: LatencySummary; run: LatencySummary; endToEnd: LatencySummary };
   breakers: Record<string, BreakerState>;
   actors: { restarts: Record<ActorName, number> };
+  /** Journal replay at start: tasks put back in the queue, tasks resumed, and how long it took. */
+  recovery: { requeued: number; queued: number; finished: number; ms: number } | null;
 }
 
 /**
@@ -37,8 +39,6 @@ export interface MetricsSnapshot {
  */
 export class MetricsState {
   readonly counters = { submitted: 0, started: 0, succeeded: 0, failed: 0, cancelled: 0, requeued: 0 };
-  queueDepth = 0;
-  byPriority = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
   /** Running tasks by kind, counted from task events (so always current, unlike pool reports). */
   readonly running: Record<AgentKind, number> = { module: 0, command: 0 };
   /** The Agent's last pool report. */
@@ -48,20 +48,31 @@ export class MetricsState {
   readonly endToEnd = new LatencyHistogram();
   readonly breakers = new Map<string, BreakerState>();
   readonly restarts: Record<ActorName, number> = { queue: 0, agent: 0, breaker: 0, metrics: 0 };
+  recovery: MetricsSnapshot['recovery'] = null;
 
-  constructor(private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number }) {}
+  constructor(
+    private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number },
+    /** Queue depth is read from the ledger, exact at any moment (pool reports lag a little). */
+    private readonly queued: () => Record<Priority, number>,
+  ) {}
 
   snapshot(now: number): MetricsSnapshot {
     return {
       at: now,
       counters: { ...this.counters },
-      queue: { depth: this.queueDepth, byPriority: { ...this.byPriority } },
+      queue: this.queueSnapshot(),
       running: this.running.module + this.running.command,
       pool: this.poolSnapshot(),
       latency: { queueWait: this.queueWait.summary(), run: this.run.summary(), endToEnd: this.endToEnd.summary() },
       breakers: Object.fromEntries(this.breakers),
       actors: { restarts: { ...this.restarts } },
+      recovery: this.recovery === null ? null : { ...this.recovery },
     };
+  }
+
+  private queueSnapshot(): MetricsSnapshot['queue'] {
+    const byPriority = this.queued();
+    return { depth: PRIORITIES.reduce((sum, p) => sum + byPriority[p], 0), byPriority };
   }
 
   private poolSnapshot(): MetricsSnapshot['pool'] {

@@ -1,5 +1,4 @@
-import Denque from 'denque';
-import { Subject, filter, type Observable, type Subscription } from 'rxjs';
+import { filter, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Actor } from '../actor.js';
 import { ACTOR_NAMES, type ActorName, type Message } from '../messages.js';
@@ -12,15 +11,20 @@ import { MetricsState } from '../metrics/metrics-state.js';
 import { QueueActor } from '../queue/queue-actor.js';
 import { Ledger } from './ledger.js';
 import { decideRestart } from './restart-policy.js';
+import { LedgerBus } from './ledger-bus.js';
+import { recover } from './recovery.js';
+import { Journal } from '../../runtime/journal/journal.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 
 
 export interface ShutdownReport {
-  /** Running tasks that had to be cancelled because they outlived the deadline. */
+  /** Running tasks cancelled because they outlived the deadline (no journal). */
   cancelledRunning: number;
-  /** Queued tasks cancelled because the in-memory journal cannot keep them. */
+  /** Queued tasks cancelled because without a journal nothing can keep them. */
   cancelledQueued: number;
+  /** Unfinished tasks kept in the journal, to resume at the next start. */
+  kept: number;
 }
 
 interface Child {
@@ -36,40 +40,61 @@ interface Child {
 export class SupervisorActor {
   readonly ledger = new Ledger();
   readonly metrics: MetricsState;
-  private readonly bus = new Subject<Message>();
-  private readonly pending = new Denque<Message>();
+  private readonly bus: LedgerBus;
   private readonly children = new Map<ActorName, Child>();
   private readonly crashes = new Map<ActorName, number[]>();
   private readonly log: Logger;
-  private delivering = false;
+  private readonly retentionTimer: NodeJS.Timeout;
   private stopping: Promise<ShutdownReport> | undefined;
   private fatal: TroupeError | undefined;
 
-  private constructor(readonly options: ResolvedOptions) {
+  private constructor(
+    readonly options: ResolvedOptions,
+    private readonly journal: Journal | undefined,
+  ) {
     this.log = options.logger.child({ actor: 'supervisor' });
     const { minThreads, maxThreads, concurrentTasksPerWorker } = options.pool;
-    this.metrics = new MetricsState({ minThreads, maxThreads, concurrentTasksPerWorker });
+    this.metrics = new MetricsState({ minThreads, maxThreads, concurrentTasksPerWorker }, () => this.ledger.queuedByPriority());
+    this.bus = new LedgerBus(this.ledger, journal, this.log);
+    this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
 
-  /** Starts the pool, checks every module agent loads in a thread, then starts the actors. */
+  /**
+   * Opens the journal and replays it, starts the pool, checks every module agent loads in a
+   * thread, then starts the actors. Tasks that were running under the dead incarnation go back
+   * to the queue (attempt + 1 when they run again); queued ones resume in priority order.
+   */
   static async start(options: ResolvedOptions): Promise<SupervisorActor> {
-    const root = new SupervisorActor(options);
+    const opened = options.clock.now();
+    const journal = options.journal === ':memory:' ? undefined : Journal.open(options.journal, options.durability as 'fsync' | 'process');
+    const root = new SupervisorActor(options, journal);
     const pool = root.newPool();
     try {
       await root.probeAgents(pool);
     } catch (err) {
+      clearInterval(root.retentionTimer);
+      journal?.close();
       await pool.destroy();
       throw err;
     }
+    const recovery = journal === undefined ? undefined : recover(root.ledger, journal, (m) => root.publish(m), options.clock);
+    root.bus.flushNow();
     // All actors are wired before any starts, so none misses another's first messages.
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
     for (const actor of actors) actor.start();
+    if (recovery !== undefined) root.publish({ type: 'supervisor.recovered', ...recovery, ms: options.clock.now() - opened, at: options.clock.now() });
+    root.bus.flushNow(); // the actors' first reports (credits, pool size) are in before start() resolves
     return root;
   }
 
   /** Every message, in the order the ledger recorded it. */
   get messages$(): Observable<Message> {
-    return this.bus.asObservable();
+    return this.bus.messages$;
+  }
+
+  /** Which start of the runtime this is: 1 without a journal, one more at each start of a journal. */
+  get incarnation(): number {
+    return this.journal?.incarnation ?? 1;
   }
 
   /** Why the runtime stopped on its own, if it did. */
@@ -81,21 +106,27 @@ export class SupervisorActor {
     return this.stopping !== undefined;
   }
 
-  /**
-   * Records `msg` in the ledger and delivers it to every subscriber. Messages published while a
-   * delivery is under way wait their turn, so every subscriber sees one order. Refused transitions
-   * (a second outcome for a task, say) are dropped here.
-   */
+  /** Records `msg` (ledger, then journal) and delivers it to every subscriber, in one global order. */
   publish(msg: Message): void {
-    this.pending.push(msg);
-    if (this.delivering) return;
-    this.delivering = true;
+    this.bus.publish(msg);
+  }
+
+  /** Publishes `msg` and resolves once it is committed; rejects with the journal's error if not. */
+  publishCommitted(msg: Message): Promise<void> {
+    return this.bus.publishCommitted(msg);
+  }
+
+  /** Drops finished tasks past the retention limits, from memory and journal, and checkpoints the WAL. */
+  prune(): void {
+    const { maxAgeMs, maxFinished } = this.options.retention;
+    const gone = this.ledger.prune(this.options.clock.now() - maxAgeMs, maxFinished);
+    if (this.journal === undefined || gone.length === 0) return;
     try {
-      for (let next = this.pending.shift(); next !== undefined; next = this.pending.shift()) {
-        if (this.ledger.apply(next)) this.bus.next(next);
-      }
-    } finally {
-      this.delivering = false;
+      this.journal.prune(gone);
+      this.journal.checkpoint();
+    } catch (err) {
+      // Pruned from memory only: the rows stay until a later prune reaches them again at start.
+      this.log.warn({ err, tasks: gone.length }, 'pruning the journal failed');
     }
   }
 
@@ -131,7 +162,7 @@ export class SupervisorActor {
       case 'queue':
         return new QueueActor(logger, this.ledger, this.options, clock);
       case 'agent':
-        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool());
+        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation);
       case 'breaker':
         return new BreakerActor(logger, this.ledger, this.options.breaker, clock);
       case 'metrics':
@@ -142,7 +173,7 @@ export class SupervisorActor {
   private spawn(name: ActorName, pool?: ModuleRunner): Actor {
     const actor = this.create(name, pool);
     const subscriptions = [
-      this.bus.pipe(filter((m) => actor.accepts.has(m.type))).subscribe(actor.inbox),
+      this.bus.messages$.pipe(filter((m) => actor.accepts.has(m.type))).subscribe(actor.inbox),
       actor.outbox$.subscribe((m) => this.publish(m)),
       actor.crashed$.subscribe((err) => this.onCrash(name, err)),
     ];
@@ -191,23 +222,39 @@ export class SupervisorActor {
     if (name === 'queue') this.publish({ type: 'queue.reset' });
   }
 
+  /**
+   * Running tasks that outlive the deadline are stopped: cancelled without a journal, put back in
+   * the queue with one (they resume at the next start, as queued tasks do).
+   */
   private async drainAndStop(timeoutMs: number, reason: string): Promise<ShutdownReport> {
+    const durable = this.journal !== undefined;
     this.publish({ type: 'supervisor.draining', at: this.options.clock.now() });
     await this.waitFor(() => this.ledger.count('running') === 0, timeoutMs);
     const overdue = [...this.ledger.inState('running')];
-    for (const task of overdue) this.publish({ type: 'task.cancel', taskId: task.id, reason, at: this.options.clock.now() });
+    const at = this.options.clock.now();
+    for (const task of overdue) this.publish({ type: 'task.cancel', taskId: task.id, reason, requeue: durable, at });
     const grace = Math.max(...Object.values(this.options.agents).map((a) => (a.kind === 'module' ? a.cancelGraceMs : a.killGraceMs)));
     await this.waitFor(() => this.ledger.count('running') === 0, grace + 1_000);
     await Promise.all([...this.children.keys()].map((name) => this.stopChild(name)));
-    const now = this.options.clock.now();
-    // Whatever is still unfinished cannot survive without a journal: it ends here, visibly.
+    const report = this.settleLeftovers(reason, overdue.length);
+    this.publish({ type: 'supervisor.stopped', reason, at: this.options.clock.now() });
+    clearInterval(this.retentionTimer);
+    this.bus.close();
+    this.journal?.close();
+    return report;
+  }
+
+  /** Without a journal, what is unfinished ends here, visibly; with one, it is kept for the next start. */
+  private settleLeftovers(reason: string, overdue: number): ShutdownReport {
+    const at = this.options.clock.now();
+    const running = [...this.ledger.inState('running')];
     const queued = [...this.ledger.inState('queued')];
-    for (const task of [...this.ledger.inState('running'), ...queued]) {
-      this.publish({ type: 'task.cancelled', taskId: task.id, reason, at: now });
+    if (this.journal !== undefined) {
+      for (const task of running) this.publish({ type: 'task.requeued', taskId: task.id, reason, at });
+      return { cancelledRunning: 0, cancelledQueued: 0, kept: running.length + queued.length };
     }
-    this.publish({ type: 'supervisor.stopped', reason, at: now });
-    this.bus.complete();
-    return { cancelledRunning: overdue.length, cancelledQueued: queued.length };
+    for (const task of [...running, ...queued]) this.publish({ type: 'task.cancelled', taskId: task.id, reason, at });
+    return { cancelledRunning: overdue, cancelledQueued: queued.length, kept: 0 };
   }
 
   private async stopChild(name: ActorName): Promise<void> {
@@ -227,7 +274,7 @@ export class SupervisorActor {
         resolve();
       };
       const timer = this.options.clock.setTimeout(done, ms);
-      const sub = this.bus.subscribe({ next: () => condition() && done(), complete: done });
+      const sub = this.bus.messages$.subscribe({ next: () => condition() && done(), complete: done });
     });
   }
 }

@@ -31,6 +31,7 @@ const piscinaFixed = (): Promise<Target> => startPiscina(PISCINA_WORKER, { min: 
 const DIRECT_CONTEXT: AgentContext = {
   taskId: 'direct',
   attempt: 1,
+  checkpoint: undefined,
   signal: new AbortController().signal,
   progress: () => {},
   heartbeat: () => {},

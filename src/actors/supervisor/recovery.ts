@@ -1,0 +1,35 @@
+import type { Message } from '../messages.js';
+import type { Ledger } from './ledger.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Journal } from '../../runtime/journal/journal.js';
+
+export interface RecoverySummary {
+  /** Tasks that were running under a dead incarnation and go back to the queue. */
+  requeued: number;
+  /** Tasks that were queued and resume as they were. */
+  queued: number;
+  /** Finished tasks whose results stay readable. */
+  finished: number;
+}
+
+/**
+ * Loads every task of the journal into the ledger. A task that was running when the previous
+ * incarnation died is put back in the queue (reason `recovered`); its next run is attempt + 1, so
+ * execution is at least once. Queued tasks resume in priority and FIFO order (the Queue's rebuild).
+ */
+export function recover(ledger: Ledger, journal: Journal, publish: (msg: Message) => void, clock: Clock): RecoverySummary {
+  const summary: RecoverySummary = { requeued: 0, queued: 0, finished: 0 };
+  const at = clock.now();
+  for (const task of journal.loadTasks()) {
+    ledger.load(task);
+    if (task.state === 'running') {
+      summary.requeued += 1;
+      publish({ type: 'task.requeued', taskId: task.id, reason: 'recovered', at });
+    } else if (task.state === 'queued') {
+      summary.queued += 1;
+    } else {
+      summary.finished += 1;
+    }
+  }
+  return summary;
+}

@@ -1,0 +1,281 @@
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { deserialize, serialize } from 'node:v8';
+import type { Message } from '../../actors/messages.js';
+import { TroupeError, type SerializedError } from '../errors.js';
+import type { AgentKind, Priority, TaskRecord, TaskState } from '../task.js';
+import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './schema.js';
+
+/** How far a commit goes before `submit()` and outcomes are acknowledged. */
+export type Durability = 'fsync' | 'process' | 'memory';
+
+/** Who holds a journal file, as written beside it (`<file>.holder`) for the error a second opener gets. */
+export interface JournalHolder {
+  pid: number;
+  host: string;
+  since: string;
+  incarnation: number;
+}
+
+interface TaskRow {
+  id: string;
+  seq: number;
+  agent: string;
+  kind: AgentKind;
+  priority: Priority;
+  resources: string;
+  input: Buffer | null;
+  key: string | null;
+  state: TaskState;
+  attempt: number;
+  lease: string | null;
+  submitted_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  checkpoint: Buffer | null;
+  result: Buffer | null;
+  error: string | null;
+  cancel_reason: string | null;
+}
+
+const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
+const unpack = (blob: Buffer | null): unknown => (blob === null ? undefined : deserialize(blob));
+
+/** Maps a SQLite failure on write to the runtime's error; the original stays in `cause`. */
+export function journalWriteError(path: string, err: unknown): TroupeError {
+  const code = String((err as { code?: string }).code ?? '');
+  const reason = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_FULL') return new TroupeError('TROUPE_JOURNAL_FULL', `journal ${path} is full: ${reason}`, { cause: err, details: { path } });
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new TroupeError('TROUPE_JOURNAL_READONLY', `journal ${path} is read-only: ${reason}`, { cause: err, details: { path } });
+  }
+  return new TroupeError('TROUPE_JOURNAL_IO', `journal ${path} could not be written: ${reason}`, { cause: err, details: { path } });
+}
+
+function corrupt(path: string, why: string, cause?: unknown): TroupeError {
+  return new TroupeError('TROUPE_JOURNAL_CORRUPT', `journal ${path} ${why}; it was left untouched`, { cause, details: { path } });
+}
+
+function readHolder(path: string): JournalHolder | undefined {
+  try {
+    return JSON.parse(readFileSync(`${path}.holder`, 'utf8')) as JournalHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The SQLite journal (better-sqlite3, WAL): one row per task with its current state, and one
+ * row per transition. Opening it takes an exclusive lock for the life of the runtime (released by
+ * the OS if the process dies), checks that the file is a sound Troupe journal and migrates it.
+ * All writes of a batch go in one transaction: one fsync per batch, never one per task.
+ */
+export class Journal {
+  readonly incarnation: number;
+  private readonly statements: ReturnType<Journal['prepare']>;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: Db,
+  ) {
+    this.incarnation = this.nextIncarnation();
+    this.statements = this.prepare();
+  }
+
+  /** Opens (creating if needed) the journal at `path`. Throws TROUPE_JOURNAL_LOCKED/CORRUPT/READONLY/IO. */
+  static open(path: string, durability: Exclude<Durability, 'memory'>): Journal {
+    const db = openLocked(path);
+    try {
+      checkSound(path, db);
+      db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+      migrate(db);
+      const journal = new Journal(path, db);
+      const holder: JournalHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), incarnation: journal.incarnation };
+      writeFileSync(`${path}.holder`, JSON.stringify(holder));
+      return journal;
+    } catch (err) {
+      db.close();
+      if (err instanceof TroupeError) throw err;
+      throw journalWriteError(path, err);
+    }
+  }
+
+  /** Every task the journal holds, in submission order. */
+  loadTasks(): TaskRecord[] {
+    return (this.db.prepare('SELECT * FROM tasks ORDER BY seq').all() as TaskRow[]).map(toRecord);
+  }
+
+  /** Writes the transitions of one batch in one transaction. Throws (and writes nothing) on failure. */
+  write(messages: readonly Message[], recordOf: (id: string) => TaskRecord | undefined): void {
+    try {
+      this.statements.batch(messages, recordOf);
+    } catch (err) {
+      throw journalWriteError(this.path, err);
+    }
+  }
+
+  /** Deletes finished tasks and their transitions; returns how many went. */
+  prune(ids: readonly string[]): number {
+    try {
+      this.statements.prune(ids);
+      return ids.length;
+    } catch (err) {
+      throw journalWriteError(this.path, err);
+    }
+  }
+
+  /** Folds the WAL back into the database file and truncates it. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.checkpoint();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private nextIncarnation(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'incarnation'").get() as { value: string } | undefined;
+    const next = Number(row?.value ?? 0) + 1;
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('incarnation', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(next));
+    return next;
+  }
+
+  private prepare() {
+    const db = this.db;
+    const insert = db.prepare(
+      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at)
+       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at)`,
+    );
+    const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, lease = ?, started_at = ? WHERE id = ?");
+    const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
+    const finished = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, result = ?, error = ?, cancel_reason = ? WHERE id = ?');
+    const requeued = db.prepare("UPDATE tasks SET state = 'queued', lease = NULL, started_at = NULL WHERE id = ?");
+    const transition = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
+    const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
+    const deleteTransitions = db.prepare('DELETE FROM transitions WHERE task_id = ?');
+    const statements = { insert, started, checkpoint, finished, requeued, transition };
+    return {
+      batch: db.transaction((messages: readonly Message[], recordOf: (id: string) => TaskRecord | undefined) => {
+        for (const msg of messages) writeOne(statements, msg, recordOf);
+      }),
+      prune: db.transaction((ids: readonly string[]) => {
+        for (const id of ids) {
+          deleteTransitions.run(id);
+          deleteTask.run(id);
+        }
+      }),
+    };
+  }
+}
+
+type Statements = Record<'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'transition', Statement>;
+
+/** One transition: the task row's new state plus a row in the transition log. */
+function writeOne(s: Statements, msg: Message, recordOf: (id: string) => TaskRecord | undefined): void {
+  switch (msg.type) {
+    case 'task.submitted': {
+      const t = msg.task;
+      s.insert.run({
+        id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
+        input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
+      });
+      s.transition.run(t.id, 'submitted', 0, msg.at, null);
+      return;
+    }
+    case 'task.started':
+      s.started.run(msg.attempt, msg.lease, msg.at, msg.taskId);
+      s.transition.run(msg.taskId, 'started', msg.attempt, msg.at, msg.lease);
+      return;
+    case 'task.progress':
+      if (!msg.checkpoint) return; // plain progress is live information, not state
+      s.checkpoint.run(pack(msg.value), msg.taskId);
+      s.transition.run(msg.taskId, 'checkpoint', recordOf(msg.taskId)?.attempt ?? 0, msg.at, null);
+      return;
+    case 'task.succeeded':
+    case 'task.failed':
+    case 'task.cancelled':
+      return writeOutcome(s, msg, recordOf(msg.taskId)?.attempt ?? 0);
+    case 'task.requeued':
+      s.requeued.run(msg.taskId);
+      s.transition.run(msg.taskId, 'requeued', recordOf(msg.taskId)?.attempt ?? 0, msg.at, msg.reason);
+      return;
+    default:
+      return;
+  }
+}
+
+function writeOutcome(s: Statements, msg: Extract<Message, { type: 'task.succeeded' | 'task.failed' | 'task.cancelled' }>, attempt: number): void {
+  const state = msg.type.slice('task.'.length);
+  const result = msg.type === 'task.succeeded' ? pack(msg.result) : null;
+  const error = msg.type === 'task.failed' ? JSON.stringify(msg.error) : null;
+  const reason = msg.type === 'task.cancelled' ? msg.reason : null;
+  s.finished.run(state, msg.at, result, error, reason, msg.taskId);
+  s.transition.run(msg.taskId, state, attempt, msg.at, error ?? reason);
+}
+
+function toRecord(row: TaskRow): TaskRecord {
+  const record: TaskRecord = {
+    id: row.id,
+    seq: row.seq,
+    agent: row.agent,
+    kind: row.kind,
+    priority: row.priority,
+    resources: JSON.parse(row.resources) as string[],
+    input: unpack(row.input),
+    state: row.state,
+    attempt: row.attempt,
+    submittedAt: row.submitted_at,
+    ...(row.key === null ? {} : { key: row.key }),
+  };
+  if (row.lease !== null) record.lease = row.lease;
+  if (row.started_at !== null) record.startedAt = row.started_at;
+  if (row.finished_at !== null) record.finishedAt = row.finished_at;
+  if (row.checkpoint !== null) record.checkpoint = unpack(row.checkpoint);
+  if (row.result !== null) record.result = unpack(row.result);
+  if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
+  if (row.cancel_reason !== null) record.cancelReason = row.cancel_reason;
+  return record;
+}
+
+/** Opens the file and takes its exclusive lock at once, so that a second runtime fails fast. */
+function openLocked(path: string): Db {
+  let db: Db;
+  try {
+    db = new Database(path, { timeout: 0 });
+  } catch (err) {
+    throw journalWriteError(path, err);
+  }
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.exec('BEGIN IMMEDIATE; COMMIT'); // takes the lock now, not at the first write
+    return db;
+  } catch (err) {
+    db.close();
+    const code = String((err as { code?: string }).code ?? '');
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      const h = readHolder(path);
+      const who = h ? `process ${h.pid} on ${h.host} (incarnation ${h.incarnation}, since ${h.since})` : 'another process';
+      throw new TroupeError('TROUPE_JOURNAL_LOCKED', `journal ${path} is in use by ${who}`, { cause: err, details: { path, holder: h } });
+    }
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw corrupt(path, 'is not a SQLite database', err);
+    throw journalWriteError(path, err);
+  }
+}
+
+/** Refuses a foreign database, one written by a newer Troupe, or one that fails its integrity check. */
+function checkSound(path: string, db: Db): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) throw corrupt(path, 'is not a Troupe journal (foreign database)');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw corrupt(path, `has schema version ${version}, newer than this Troupe's ${SCHEMA_VERSION}`);
+  const check = db.pragma('quick_check', { simple: true }) as string;
+  if (check !== 'ok') throw corrupt(path, `fails its integrity check (${check})`);
+}

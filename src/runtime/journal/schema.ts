@@ -1,0 +1,61 @@
+import type { Database } from 'better-sqlite3';
+
+/** Marks a Troupe journal (`PRAGMA application_id`): "TRPE". Anything else with tables is foreign. */
+export const APPLICATION_ID = 0x54525045;
+
+/**
+ * Forward migrations: `MIGRATIONS[n]` takes `user_version` n to n + 1, in one transaction. Never
+ * edit a released step; add one. The current schema version is `MIGRATIONS.length`.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE tasks (
+    id            TEXT PRIMARY KEY,
+    seq           INTEGER NOT NULL,
+    agent         TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    priority      TEXT NOT NULL,
+    resources     TEXT NOT NULL,
+    input         BLOB,
+    key           TEXT UNIQUE,
+    state         TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    lease         TEXT,
+    submitted_at  REAL NOT NULL,
+    started_at    REAL,
+    finished_at   REAL,
+    checkpoint    BLOB,
+    result        BLOB,
+    error         TEXT,
+    cancel_reason TEXT
+  );
+  -- Recovery reads unfinished tasks by state in FIFO order; retention finds old finished ones.
+  CREATE INDEX tasks_by_state ON tasks (state, seq);
+  CREATE INDEX tasks_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+  CREATE TABLE transitions (
+    id      INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    type    TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at      REAL NOT NULL,
+    detail  TEXT
+  );
+  CREATE INDEX transitions_by_task ON transitions (task_id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies the migrations `db` lacks. Returns the version it found. */
+export function migrate(db: Database): number {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  for (let version = found; version < SCHEMA_VERSION; version += 1) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+      if (version === 0) db.pragma(`application_id = ${APPLICATION_ID}`);
+    })();
+  }
+  return found;
+}
