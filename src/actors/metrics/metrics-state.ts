@@ -1,6 +1,7 @@
 import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
 import type { ActorName, BreakerState } from '../messages.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
+import type { JournalInfo } from '../supervisor/supervisor-actor.js';
 
 /** What `Supervisor#snapshot()` returns. */
 export interface MetricsSnapshot {
@@ -31,6 +32,8 @@ export interface MetricsSnapshot {
   actors: { restarts: Record<ActorName, number> };
   /** Journal replay at start: tasks put back in the queue, tasks resumed, and how long it took. */
   recovery: { requeued: number; queued: number; finished: number; ms: number } | null;
+  /** The journal: file, durability, incarnation, commits; null without one (journal ':memory:'). */
+  journal: JournalInfo | null;
 }
 
 /**
@@ -54,6 +57,7 @@ export class MetricsState {
     private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number },
     /** Queue depth is read from the ledger, exact at any moment (pool reports lag a little). */
     private readonly queued: () => Record<Priority, number>,
+    private readonly journal: () => JournalInfo | null,
   ) {}
 
   snapshot(now: number): MetricsSnapshot {
@@ -67,6 +71,7 @@ export class MetricsState {
       breakers: Object.fromEntries(this.breakers),
       actors: { restarts: { ...this.restarts } },
       recovery: this.recovery === null ? null : { ...this.recovery },
+      journal: this.journal(),
     };
   }
 

@@ -18,6 +18,18 @@ import { serializeError, TroupeError } from '../../runtime/errors.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 
 
+export interface JournalInfo {
+  path: string;
+  durability: string;
+  /** Starts of the runtime on this journal so far, this one included. */
+  incarnation: number;
+  /** Transactions (batches) committed since start: one fsync each under 'fsync'. */
+  commits: number;
+  transitions: number;
+  /** The error code while the journal refuses writes (disk full, read-only), else null. */
+  writeError: string | null;
+}
+
 export interface ShutdownReport {
   /** Running tasks cancelled because they outlived the deadline (no journal). */
   cancelledRunning: number;
@@ -54,7 +66,11 @@ export class SupervisorActor {
   ) {
     this.log = options.logger.child({ actor: 'supervisor' });
     const { minThreads, maxThreads, concurrentTasksPerWorker } = options.pool;
-    this.metrics = new MetricsState({ minThreads, maxThreads, concurrentTasksPerWorker }, () => this.ledger.queuedByPriority());
+    this.metrics = new MetricsState(
+      { minThreads, maxThreads, concurrentTasksPerWorker },
+      () => this.ledger.queuedByPriority(),
+      () => this.journalInfo(),
+    );
     this.bus = new LedgerBus(this.ledger, journal, this.log);
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
@@ -90,6 +106,13 @@ export class SupervisorActor {
   /** Every message, in the order the ledger recorded it. */
   get messages$(): Observable<Message> {
     return this.bus.messages$;
+  }
+
+  /** The journal's file, durability, incarnation and write counts; null without a journal. */
+  journalInfo(): JournalInfo | null {
+    if (this.journal === undefined) return null;
+    const { path, incarnation, stats } = this.journal;
+    return { path, durability: this.options.durability, incarnation, ...stats, writeError: this.bus.writeError?.code ?? null };
   }
 
   /** Which start of the runtime this is: 1 without a journal, one more at each start of a journal. */

@@ -1,5 +1,6 @@
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { deserialize, serialize } from 'node:v8';
 import type { Message } from '../../actors/messages.js';
@@ -73,6 +74,8 @@ function readHolder(path: string): JournalHolder | undefined {
  */
 export class Journal {
   readonly incarnation: number;
+  /** Transactions committed and transitions written since this journal was opened. */
+  readonly stats = { commits: 0, transitions: 0 };
   private readonly statements: ReturnType<Journal['prepare']>;
 
   private constructor(
@@ -87,7 +90,6 @@ export class Journal {
   static open(path: string, durability: Exclude<Durability, 'memory'>): Journal {
     const db = openLocked(path);
     try {
-      checkSound(path, db);
       db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
       migrate(db);
       const journal = new Journal(path, db);
@@ -108,11 +110,14 @@ export class Journal {
 
   /** Writes the transitions of one batch in one transaction. Throws (and writes nothing) on failure. */
   write(messages: readonly Message[], recordOf: (id: string) => TaskRecord | undefined): void {
+    if (messages.length === 0) return;
     try {
       this.statements.batch(messages, recordOf);
     } catch (err) {
       throw journalWriteError(this.path, err);
     }
+    this.stats.commits += 1;
+    this.stats.transitions += messages.length;
   }
 
   /** Deletes finished tasks and their transitions; returns how many went. */
@@ -243,8 +248,21 @@ function toRecord(row: TaskRow): TaskRecord {
   return record;
 }
 
+/** A read-only file or file system is named as such (SQLite would only say "disk I/O error"). */
+function checkWritable(path: string): void {
+  const target = existsSync(path) ? path : dirname(path);
+  try {
+    accessSync(target, constants.W_OK);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') return; // left for SQLite to report
+    throw new TroupeError('TROUPE_JOURNAL_READONLY', `journal ${path} is read-only (${code} on ${target})`, { cause, details: { path } });
+  }
+}
+
 /** Opens the file and takes its exclusive lock at once, so that a second runtime fails fast. */
 function openLocked(path: string): Db {
+  checkWritable(path);
   let db: Db;
   try {
     db = new Database(path, { timeout: 0 });
@@ -253,11 +271,14 @@ function openLocked(path: string): Db {
   }
   try {
     db.pragma('locking_mode = EXCLUSIVE');
+    // Only reads until the file is known to be ours: a foreign database must not even change mode.
+    checkSound(path, db);
     db.pragma('journal_mode = WAL');
     db.exec('BEGIN IMMEDIATE; COMMIT'); // takes the lock now, not at the first write
     return db;
   } catch (err) {
     db.close();
+    if (err instanceof TroupeError) throw err;
     const code = String((err as { code?: string }).code ?? '');
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
       const h = readHolder(path);
