@@ -23,12 +23,18 @@ function record(id: string, over: Partial<TaskRecord> = {}): TaskRecord {
 }
 
 const submitted = (task: TaskRecord): Message => ({ type: 'task.submitted', task, at: task.submittedAt });
-const started = (taskId: string, attempt = 1, at = 20): Message => ({ type: 'task.started', taskId, attempt, at });
-const progress = (taskId: string, value: unknown = 0.5): Message => ({ type: 'task.progress', taskId, value, at: 25 });
+// Leases are `incarnation:attempt`; these helpers use incarnation 1 and the attempt given.
+const lease = (attempt = 1): string => `1:${attempt}`;
+const started = (taskId: string, attempt = 1, at = 20): Message => ({ type: 'task.started', taskId, attempt, lease: lease(attempt), at });
+const progress = (taskId: string, value: unknown = 0.5, checkpoint = false): Message => ({
+  type: 'task.progress', taskId, lease: lease(), value, checkpoint, at: 25,
+});
 const log = (taskId: string): Message => ({ type: 'task.log', taskId, message: 'hi', at: 25 });
 const heartbeat = (taskId: string): Message => ({ type: 'task.heartbeat', taskId, at: 25 });
-const succeeded = (taskId: string, result: unknown = 'ok', at = 30): Message => ({ type: 'task.succeeded', taskId, result, at });
-const failed = (taskId: string, at = 30): Message => ({ type: 'task.failed', taskId, error: ERROR, at });
+const succeeded = (taskId: string, result: unknown = 'ok', at = 30, attempt = 1): Message => ({
+  type: 'task.succeeded', taskId, lease: lease(attempt), result, at,
+});
+const failed = (taskId: string, at = 30): Message => ({ type: 'task.failed', taskId, lease: lease(), error: ERROR, at });
 const cancelled = (taskId: string, reason = 'stop', at = 30): Message => ({ type: 'task.cancelled', taskId, reason, at });
 const requeued = (taskId: string): Message => ({ type: 'task.requeued', taskId, reason: 'lost', at: 28 });
 
@@ -196,7 +202,7 @@ describe('Ledger: requeue', () => {
     expect(counts(l)).toEqual(only('queued'));
     expect(l.apply(started('t', 2, 50))).toBe(true);
     expect(l.get('t')).toMatchObject({ state: 'running', attempt: 2, startedAt: 50 });
-    expect(l.apply(succeeded('t'))).toBe(true);
+    expect(l.apply(succeeded('t', 'ok', 60, 2))).toBe(true); // with the second run's lease
     expect(counts(l)).toEqual(only('succeeded'));
   });
 
@@ -255,5 +261,64 @@ describe('Ledger: counts and views over many tasks', () => {
       for (const s of STATES) expect(l.count(s)).toBe([...l.inState(s)].length);
     }
     expect(counts(l)).toEqual({ queued: 7, running: 1, succeeded: 1, failed: 1, cancelled: 2 });
+  });
+});
+
+describe('fencing, rollback, keys and retention', () => {
+  it('refuses an outcome or progress carrying the lease of another run', () => {
+    const l = new Ledger();
+    l.apply(submitted(record('t')));
+    l.apply(started('t', 1));
+    l.apply(requeued('t'));
+    expect(l.apply(started('t', 2))).toBe(true);
+    expect(l.apply(succeeded('t', 'stale', 30, 1))).toBe(false); // the lost first run reports late
+    expect(l.apply({ type: 'task.progress', taskId: 't', lease: '1:1', value: 1, checkpoint: true, at: 31 })).toBe(false);
+    expect(l.get('t')).toMatchObject({ state: 'running', attempt: 2, lease: '1:2' });
+    expect(l.apply(succeeded('t', 'fresh', 32, 2))).toBe(true);
+    expect(l.get('t')).toMatchObject({ state: 'succeeded', result: 'fresh' });
+  });
+
+  it('keeps a checkpoint only when progress is marked as one', () => {
+    const l = ledgerWith('running');
+    l.apply(progress('t', { step: 1 }, true));
+    l.apply(progress('t', { step: 2 }, false));
+    expect(l.get('t')).toMatchObject({ progress: { step: 2 }, checkpoint: { step: 1 } });
+  });
+
+  it('rolls back every change of a batch, newest first, counts included', () => {
+    const l = ledgerWith('running');
+    const before = { ...l.get('t') };
+    l.begin();
+    l.apply(progress('t', 'p'));
+    l.apply(succeeded('t'));
+    l.apply(submitted(record('u', { seq: 2, key: 'k' })));
+    l.rollback();
+    expect(l.get('t')).toEqual(before);
+    expect(l.get('u')).toBeUndefined();
+    expect(l.idForKey('k')).toBeUndefined();
+    expect(counts(l)).toEqual(only('running'));
+  });
+
+  it('refuses a second task with a known idempotency key', () => {
+    const l = new Ledger();
+    expect(l.apply(submitted(record('a', { key: 'k' })))).toBe(true);
+    expect(l.apply(submitted(record('b', { key: 'k', seq: 2 })))).toBe(false);
+    expect(l.idForKey('k')).toBe('a');
+  });
+
+  it('prunes the oldest finished tasks beyond the count and those older than the age limit', () => {
+    const l = new Ledger();
+    for (let i = 0; i < 5; i += 1) {
+      l.apply(submitted(record(`t${i}`, { seq: i + 1, key: `k${i}` })));
+      l.apply(started(`t${i}`));
+      l.apply(succeeded(`t${i}`, i, 100 + i));
+    }
+    l.apply(submitted(record('open', { seq: 9 })));
+    expect(l.prune(0, 3)).toEqual(['t0', 't1']);
+    expect(l.prune(103, 10)).toEqual(['t2']);
+    expect(l.get('t3')).toBeDefined();
+    expect(l.get('open')).toBeDefined();
+    expect(l.idForKey('k0')).toBeUndefined();
+    expect(l.queuedByPriority()).toEqual({ critical: 0, high: 0, normal: 1, low: 0 });
   });
 });
