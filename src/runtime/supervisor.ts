@@ -81,9 +81,10 @@ export class Supervisor {
    * handler's error in `cause`) or `TROUPE_TASK_CANCELLED`, or `TROUPE_UNKNOWN_TASK`.
    */
   async result<T = unknown>(id: string): Promise<T> {
-    const task = this.root.ledger.get(id);
+    const task = this.root.visible(id);
     if (task === undefined) throw unknownTask(id);
-    const settled = settledOutcome(task);
+    // An outcome that is recorded but not yet durable is waited for, not returned.
+    const settled = this.root.isSettling(id) ? undefined : settledOutcome(task);
     if (settled !== undefined) {
       if (settled instanceof TroupeError) throw settled;
       return settled.value as T;
@@ -97,7 +98,7 @@ export class Supervisor {
 
   /** The task's current state, attempt and timings, or undefined if no task has this id. */
   get(id: string): TaskInfo | undefined {
-    const task = this.root.ledger.get(id);
+    const task = this.root.visible(id);
     return task === undefined ? undefined : toTaskInfo(task);
   }
 
@@ -107,7 +108,7 @@ export class Supervisor {
    * true once it is cancelled, false if it had already finished.
    */
   async cancel(id: string, reason = 'cancelled by caller'): Promise<boolean> {
-    const task = this.root.ledger.get(id);
+    const task = this.root.visible(id);
     if (task === undefined) throw unknownTask(id);
     if (settledOutcome(task) !== undefined) return false;
     const outcome = this.result(id).then(
@@ -165,7 +166,7 @@ export class Supervisor {
     const list = this.waiters.get(msg.taskId);
     if (list === undefined) return;
     this.waiters.delete(msg.taskId);
-    const outcome = settledOutcome(this.root.ledger.get(msg.taskId)!);
+    const outcome = settledOutcome(this.root.visible(msg.taskId)!);
     for (const w of list) {
       if (outcome instanceof TroupeError) w.reject(outcome);
       else w.resolve(outcome?.value);

@@ -208,6 +208,7 @@ export class AgentActor extends Actor {
     } else {
       this.publish({ type: 'task.failed', taskId, lease, error: serializeError(outcome.error), at });
     }
+    this.publish({ type: 'run.ended', taskId });
     this.refill(run.kind);
     this.rescale();
   }

@@ -14,6 +14,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.failed',
   'task.cancelled',
   'task.requeued',
+  'run.ended',
   'agent.credit',
   'agent.reset',
   'breaker.changed',
@@ -60,6 +61,7 @@ export class QueueActor extends Actor {
       case 'task.cancel':
         this.cancelQueued(msg.taskId, msg.reason);
         break;
+      case 'run.ended':
       case 'task.succeeded':
       case 'task.failed':
       case 'task.cancelled':
@@ -104,11 +106,12 @@ export class QueueActor extends Actor {
     this.publish({ type: 'task.cancelled', taskId: id, reason, at: this.clock.now() });
   }
 
+  /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */
   private settle(id: string, requeue: boolean): void {
     const task = this.tasks.get(id);
-    if (task === undefined || !this.dispatched.delete(id)) return;
-    this.scheduler.release(task);
-    if (requeue) this.scheduler.enqueue(task, true);
+    if (task === undefined) return;
+    if (this.dispatched.delete(id)) this.scheduler.release(task);
+    if (requeue && task.state === 'queued') this.scheduler.enqueue(task, true);
   }
 
   /** Queue depth is published at most once per event-loop turn, however many messages arrive. */

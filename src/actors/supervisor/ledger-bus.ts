@@ -1,33 +1,57 @@
-import Denque from 'denque';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
-import { TRANSITIONS, type Message } from '../messages.js';
+import { TRANSITIONS, type Message, type MessageType } from '../messages.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../../runtime/errors.js';
 import type { Journal } from '../../runtime/journal/journal.js';
+import type { TaskRecord } from '../../runtime/task.js';
 
 interface Ack {
   resolve(): void;
   reject(err: TroupeError): void;
 }
 
+/** Messages on a task's public timeline: delivered only once durable, in order. */
+const DURABLE: ReadonlySet<MessageType> = new Set<MessageType>([...TRANSITIONS, 'task.log', 'task.heartbeat']);
+
 /** Backoff of retries while the journal cannot be written (disk full, read-only file). */
 const RETRY_MIN_MS = 25;
 const RETRY_MAX_MS = 1_000;
 
+function taskIdOf(msg: Message): string | undefined {
+  if (msg.type === 'task.submitted') return msg.task.id;
+  return 'taskId' in msg ? msg.taskId : undefined;
+}
+
+/** A task with changes applied but not yet durable: what it looked like before them. */
+interface Unsettled {
+  before: TaskRecord | undefined;
+  count: number;
+}
+
 /**
  * The path every message takes: pending → ledger → journal → subscribers. Messages published in
- * one event-loop turn are applied to the ledger and their transitions written in one journal
- * transaction (group commit) before anyone sees them, so nothing is acknowledged that a crash
- * could take back. Messages are delivered in one global order; those published during a delivery
- * wait their turn. If the journal refuses a batch, the ledger is rolled back, the batch's
- * submissions are rejected with the journal's error, and the rest is retried with backoff until
- * the journal takes it (accepted work is never dropped).
+ * one event-loop turn are applied to the ledger and their transitions written in one transaction
+ * (group commit). A task's own messages reach subscribers only once durable, in order; control
+ * messages (credits, dispatch, pool reports) go at once, so work never waits for a disk.
+ *
+ * Under 'fsync' the transaction is written without syncing and the WAL is fsynced off the main
+ * thread; while one fsync runs, later batches are written and share the next one. Until its
+ * fsync returns, a batch's task messages are held back and `visible()` shows the tasks as before.
+ *
+ * If the journal refuses a batch, the ledger is rolled back, the batch's submissions are rejected
+ * with the journal's error, and the rest is retried with backoff until the journal takes it.
  */
 export class LedgerBus {
   private readonly bus = new Subject<Message>();
-  private readonly pending = new Denque<Message>();
+  /** Swapped out whole at each batch (cheaper than draining a deque that grew under a burst). */
+  private pending: Message[] = [];
   private readonly acks = new Map<Message, Ack>();
+  /** Written batches awaiting their fsync, oldest first, with the write number each needs synced. */
+  private held: { messages: Message[]; written: number }[] = [];
+  private readonly unsettled = new Map<string, Unsettled>();
+  private written = 0;
+  private syncing = false;
   private scheduled = false;
   private delivering = false;
   private blocked: TroupeError | undefined;
@@ -50,12 +74,23 @@ export class LedgerBus {
     return this.blocked;
   }
 
+  /** The task as the API may show it: without changes that are not durable yet. */
+  visible(id: string): TaskRecord | undefined {
+    const unsettled = this.unsettled.get(id);
+    return unsettled === undefined ? this.ledger.get(id) : unsettled.before;
+  }
+
+  /** True while the task has changes that are not durable yet. */
+  isSettling(id: string): boolean {
+    return this.unsettled.has(id);
+  }
+
   publish(msg: Message): void {
     this.pending.push(msg);
     this.schedule();
   }
 
-  /** Publishes `msg` and resolves once it is committed and delivered; rejects if it was refused. */
+  /** Publishes `msg` and resolves once it is durable and delivered; rejects if it was refused. */
   publishCommitted(msg: Message): Promise<void> {
     if (this.blocked !== undefined) return Promise.reject(this.blocked);
     return new Promise((resolve, reject) => {
@@ -64,14 +99,17 @@ export class LedgerBus {
     });
   }
 
-  /** Commits and delivers everything pending now, synchronously (start-up, shutdown). */
+  /** Commits, syncs and delivers everything pending now, synchronously (start-up, shutdown). */
   flushNow(): void {
     this.flush();
+    if (this.held.length === 0) return;
+    this.journal!.syncNow();
+    this.release(this.written);
   }
 
   close(): void {
     clearTimeout(this.retryTimer);
-    this.flush();
+    this.flushNow();
     for (const ack of this.acks.values()) ack.reject(new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded'));
     this.acks.clear();
     this.bus.complete();
@@ -81,7 +119,7 @@ export class LedgerBus {
     if (this.scheduled || this.delivering || this.blocked !== undefined) return;
     this.scheduled = true;
     // setImmediate, not a microtask: every outcome that arrived in this turn of the event loop
-    // joins the same transaction, so a loaded runtime does one fsync per batch.
+    // joins the same transaction.
     setImmediate(() => this.flush());
   }
 
@@ -97,11 +135,14 @@ export class LedgerBus {
   }
 
   private flushBatch(): void {
-    const batch = this.pending.toArray();
-    this.pending.clear();
+    const batch = this.pending;
+    this.pending = [];
+    const deferred = this.journal?.syncsLater === true;
+    const fresh: string[] = [];
     const accepted: Message[] = [];
     this.ledger.begin();
     for (const msg of batch) {
+      if (deferred && DURABLE.has(msg.type)) this.noteBefore(msg, fresh);
       if (this.ledger.apply(msg)) accepted.push(msg);
       else this.refused(msg);
     }
@@ -110,14 +151,77 @@ export class LedgerBus {
       this.ledger.commit();
     } catch (err) {
       this.ledger.rollback();
+      for (const id of fresh) this.unsettled.delete(id);
       this.writeFailed(batch, err as TroupeError);
       return;
     }
     this.retryMs = RETRY_MIN_MS;
-    for (const msg of accepted) {
+    if (!deferred) return this.deliver(accepted);
+    this.hold(accepted.filter((m) => DURABLE.has(m.type)), fresh);
+    this.deliver(accepted.filter((m) => !DURABLE.has(m.type)));
+  }
+
+  /** Remembers how a task looked before its first change that is not durable yet. */
+  private noteBefore(msg: Message, fresh: string[]): void {
+    const id = taskIdOf(msg);
+    if (id === undefined || this.unsettled.has(id)) return;
+    const task = this.ledger.get(id);
+    this.unsettled.set(id, { before: task === undefined ? undefined : { ...task }, count: 0 });
+    fresh.push(id);
+  }
+
+  private hold(messages: Message[], fresh: readonly string[]): void {
+    for (const id of new Set(messages.map(taskIdOf))) if (id !== undefined) this.unsettled.get(id)!.count += 1;
+    for (const id of fresh) if (this.unsettled.get(id)?.count === 0) this.unsettled.delete(id); // all refused: nothing held
+    if (messages.length === 0) return;
+    this.written += 1;
+    this.held.push({ messages, written: this.written });
+    this.sync();
+  }
+
+  /** One fsync at a time; it covers every batch written before it started. */
+  private sync(): void {
+    if (this.syncing || this.held.length === 0) return;
+    this.syncing = true;
+    const upTo = this.written;
+    this.journal!.sync((err) => {
+      this.syncing = false;
+      if (err !== null) return this.syncFailed(err);
+      this.release(upTo);
+      this.sync();
+    });
+  }
+
+  /** Delivers the held batches that are durable now, then whatever their delivery produced. */
+  private release(upTo: number): void {
+    const ready = this.held.filter((h) => h.written <= upTo);
+    this.held = this.held.filter((h) => h.written > upTo);
+    for (const { messages } of ready) {
+      for (const id of new Set(messages.map(taskIdOf))) {
+        const u = id === undefined ? undefined : this.unsettled.get(id);
+        if (u !== undefined && --u.count === 0) this.unsettled.delete(id!);
+      }
+    }
+    if (this.delivering) {
+      for (const { messages } of ready) this.deliver(messages);
+      return;
+    }
+    this.delivering = true;
+    try {
+      for (const { messages } of ready) this.deliver(messages);
+    } finally {
+      this.delivering = false;
+    }
+    this.flush();
+  }
+
+  private deliver(messages: readonly Message[]): void {
+    for (const msg of messages) {
       this.bus.next(msg);
-      this.acks.get(msg)?.resolve();
+      const ack = this.acks.get(msg);
+      if (ack === undefined) continue;
       this.acks.delete(msg);
+      ack.resolve();
     }
   }
 
@@ -145,7 +249,7 @@ export class LedgerBus {
         kept.push(msg);
       }
     }
-    for (const msg of kept.reverse()) this.pending.unshift(msg);
+    this.pending = kept.concat(this.pending);
     if (this.blocked === undefined) this.log.error({ err }, 'journal write failed; holding work until it can be written');
     this.blocked = err;
     this.retryTimer = setTimeout(() => this.retry(), this.retryMs).unref();
@@ -156,5 +260,11 @@ export class LedgerBus {
     this.blocked = undefined;
     this.flush();
     if (this.blocked === undefined) this.log.warn('journal writable again; work resumes');
+  }
+
+  /** Written but not known durable: nothing held can be acknowledged, so intake stops for good. */
+  private syncFailed(err: TroupeError): void {
+    this.log.fatal({ err }, 'journal fsync failed; held work cannot be acknowledged');
+    this.blocked = err;
   }
 }

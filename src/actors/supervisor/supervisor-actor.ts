@@ -16,6 +16,7 @@ import { recover } from './recovery.js';
 import { Journal } from '../../runtime/journal/journal.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
+import type { TaskRecord } from '../../runtime/task.js';
 
 
 export interface JournalInfo {
@@ -127,6 +128,16 @@ export class SupervisorActor {
 
   get isStopping(): boolean {
     return this.stopping !== undefined;
+  }
+
+  /** The task as the API may show it: its last durable state. */
+  visible(id: string): TaskRecord | undefined {
+    return this.bus.visible(id);
+  }
+
+  /** True while the task has changes that are not durable yet (its outcome may be among them). */
+  isSettling(id: string): boolean {
+    return this.bus.isSettling(id);
   }
 
   /** Records `msg` (ledger, then journal) and delivers it to every subscriber, in one global order. */

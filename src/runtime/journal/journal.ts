@@ -1,5 +1,5 @@
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { deserialize, serialize } from 'node:v8';
@@ -40,6 +40,10 @@ interface TaskRow {
   cancel_reason: string | null;
 }
 
+/** Under 'fsync', how often (in syncs) to look at the WAL's size, and the size that calls for a checkpoint. */
+const CHECKPOINT_EVERY = 256;
+const CHECKPOINT_WAL_BYTES = 32 * 1024 * 1024;
+
 const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
 const unpack = (blob: Buffer | null): unknown => (blob === null ? undefined : deserialize(blob));
 
@@ -78,21 +82,58 @@ export class Journal {
   readonly stats = { commits: 0, transitions: 0 };
   private readonly statements: ReturnType<Journal['prepare']>;
 
+  private walFd: number | undefined;
+
   private constructor(
     readonly path: string,
     private readonly db: Db,
+    /** True under 'fsync': a commit is durable only once `sync()` has called back. */
+    readonly syncsLater: boolean,
   ) {
     this.incarnation = this.nextIncarnation();
     this.statements = this.prepare();
+    if (syncsLater) this.syncNow(); // the migration and incarnation are durable before anything else
+  }
+
+  /** fsyncs the WAL on libuv's thread pool; `done` gets null once everything written so far is durable. */
+  sync(done: (err: TroupeError | null) => void): void {
+    const fd = this.wal();
+    if (fd === undefined) return done(null);
+    fdatasync(fd, (err) => done(err === null ? null : journalWriteError(this.path, err)));
+    if (++this.commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.maybeCheckpoint();
+  }
+
+  /** The same, blocking (start-up and shutdown). */
+  syncNow(): void {
+    const fd = this.wal();
+    if (fd !== undefined) fdatasyncSync(fd);
+  }
+
+  private commitsSinceCheckpoint = 0;
+
+  /** Keeps the WAL bounded under 'fsync', where SQLite does not checkpoint by itself. */
+  private maybeCheckpoint(): void {
+    this.commitsSinceCheckpoint = 0;
+    const fd = this.wal();
+    if (fd !== undefined && fstatSync(fd).size > CHECKPOINT_WAL_BYTES) this.checkpoint();
+  }
+
+  private wal(): number | undefined {
+    if (this.walFd === undefined && existsSync(`${this.path}-wal`)) this.walFd = openSync(`${this.path}-wal`, 'r');
+    return this.walFd;
   }
 
   /** Opens (creating if needed) the journal at `path`. Throws TROUPE_JOURNAL_LOCKED/CORRUPT/READONLY/IO. */
   static open(path: string, durability: Exclude<Durability, 'memory'>): Journal {
     const db = openLocked(path);
     try {
-      db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+      // 'fsync': commits only write; `sync()` fsyncs the WAL off the main thread, for many batches
+      // at once. SQLite must then not checkpoint on its own (it would reuse WAL space whose pages
+      // the database file has not synced); `checkpoint()` does it with full syncs.
+      db.pragma(`synchronous = ${durability === 'fsync' ? 'OFF' : 'NORMAL'}`);
+      if (durability === 'fsync') db.pragma('wal_autocheckpoint = 0');
       migrate(db);
-      const journal = new Journal(path, db);
+      const journal = new Journal(path, db, durability === 'fsync');
       const holder: JournalHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), incarnation: journal.incarnation };
       writeFileSync(`${path}.holder`, JSON.stringify(holder));
       return journal;
@@ -130,9 +171,15 @@ export class Journal {
     }
   }
 
-  /** Folds the WAL back into the database file and truncates it. */
+  /** Folds the WAL back into the database file (both synced) and truncates it. */
   checkpoint(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    const relaxed = this.syncsLater;
+    if (relaxed) this.db.pragma('synchronous = FULL');
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      if (relaxed) this.db.pragma('synchronous = OFF');
+    }
   }
 
   close(): void {
@@ -140,6 +187,7 @@ export class Journal {
     try {
       this.checkpoint();
     } finally {
+      if (this.walFd !== undefined) closeSync(this.walFd);
       this.db.close();
     }
   }

@@ -30,9 +30,9 @@ export const MIGRATIONS: readonly string[] = [
     error         TEXT,
     cancel_reason TEXT
   );
-  -- Recovery reads unfinished tasks by state in FIFO order; retention finds old finished ones.
-  CREATE INDEX tasks_by_state ON tasks (state, seq);
-  CREATE INDEX tasks_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+  -- Recovery reads every task in submission order. Indexes only immutable columns: an index on
+  -- state would be rewritten at every transition, in the hot path of every commit.
+  CREATE INDEX tasks_by_seq ON tasks (seq);
   CREATE TABLE transitions (
     id      INTEGER PRIMARY KEY,
     task_id TEXT NOT NULL,
