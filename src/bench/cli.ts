@@ -6,13 +6,14 @@ import { gcBetweenCases, runSections, type BenchOptions, type ProgressFn, type W
 import { commandLine, machineInfo, renderJson, renderMarkdown, renderText, type BenchReport } from './report.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
-const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, out: 'bench-results' } as const;
+const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, inFlight: 100_000, out: 'bench-results' } as const;
 
 const OPTIONS = {
   runs: { type: 'string' },
   tasks: { type: 'string' },
   'latency-tasks': { type: 'string' },
   queued: { type: 'string' },
+  'in-flight': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -21,7 +22,8 @@ function usage(): string {
   const names = WORKLOADS.map((w) => `  ${w.name.padEnd(18)}${w.summary}`).join('\n');
   return `Usage: troupe bench [workload...] [options]
 
-Measures what a task costs in Troupe, against raw Piscina and an in-process loop.
+Measures what a task costs in Troupe, against raw Piscina and an in-process loop, what its
+journal costs, and how fast it recovers from a kill.
 Prints a table, and writes <workload>.json and <workload>.md (a table for the README).
 
 Workloads (default: all, in this order):
@@ -33,6 +35,8 @@ Options:
   --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks})
   --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
   --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
+  --in-flight N       tasks accepted and in flight when the process is killed, workload recovery
+                      (default ${DEFAULTS.inFlight})
   --out PATH          directory for <workload>.json and <workload>.md (default ${DEFAULTS.out}/);
                       or, with a single workload, the JSON file itself (the .md goes beside it)
   -h, --help          show this help
@@ -95,6 +99,7 @@ function parse(args: string[]): Parsed {
       tasks: positiveInt('tasks', values.tasks, DEFAULTS.tasks),
       latencyTasks: positiveInt('latency-tasks', values['latency-tasks'], DEFAULTS.latencyTasks),
       queued: positiveInt('queued', values.queued, DEFAULTS.queued),
+      inFlight: positiveInt('in-flight', values['in-flight'], DEFAULTS.inFlight),
     },
   };
 }

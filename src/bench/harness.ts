@@ -16,6 +16,8 @@ export interface Metric {
   /** Decimal places in the reports. */
   digits: number;
   better: 'higher' | 'lower';
+  /** False: no ratio to the baseline for this metric (a count that is 0 in the baseline row). */
+  ratio?: boolean;
 }
 
 /** What one measurement of a case produced. */
@@ -55,6 +57,8 @@ export interface BenchOptions {
   latencyTasks: number;
   /** Tasks submitted in one burst and held queued (workload `burst`). */
   queued: number;
+  /** Tasks accepted and in flight when the process is killed (workload `recovery`). */
+  inFlight: number;
 }
 
 export interface Workload {
@@ -70,7 +74,10 @@ export interface RowResult {
   label: string;
   /** Per metric, across the measured runs. */
   figures: Record<string, Summary>;
-  /** Per metric, this row divided by the baseline row of the same run. Absent without a baseline. */
+  /**
+   * Per metric, this row divided by the baseline row of the same run. Absent without a baseline,
+   * and for metrics with `ratio: false`.
+   */
   ratio?: Record<string, Summary>;
   /** The discarded warm-up figures, for the record. */
   warmup: Record<string, number>;
@@ -124,9 +131,9 @@ async function runSection(section: Section, runs: number, progress: ProgressFn):
     const of = (run: Map<string, Measurement>) => run.get(c.id)!;
     const figures: Record<string, Summary> = {};
     const ratio: Record<string, Summary> = {};
-    for (const { key } of section.metrics) {
+    for (const { key, ratio: withRatio } of section.metrics) {
       figures[key] = summarise(kept.map((run) => of(run).figures[key]!));
-      if (baseline !== undefined) {
+      if (baseline !== undefined && withRatio !== false) {
         ratio[key] = summarise(kept.map((run) => of(run).figures[key]! / run.get(baseline.id)!.figures[key]!));
       }
     }

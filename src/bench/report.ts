@@ -121,8 +121,9 @@ function sectionTable(section: SectionResult): Table {
   const prefix = (label: string): string => (section.metrics.length === 1 ? '' : `${label.split(' ')[0]} `);
   const header = [''];
   for (const m of section.metrics) header.push(m.label, `${prefix(m.label)}range`);
+  const withRatio = section.metrics.filter((m) => m.ratio !== false);
   if (section.baseline !== undefined) {
-    for (const m of section.metrics) header.push(`${prefix(m.label)}vs ${section.baseline.short}`);
+    for (const m of withRatio) header.push(`${prefix(m.label)}vs ${section.baseline.short}`);
   }
   const rows = section.rows.map((row) => {
     const cells = [row.label];
@@ -130,7 +131,7 @@ function sectionTable(section: SectionResult): Table {
       const s = row.figures[m.key]!;
       cells.push(formatNumber(s.median, m.digits), formatRange(s, m.digits));
     }
-    if (row.ratio !== undefined) for (const m of section.metrics) cells.push(formatRatio(row.ratio[m.key]!.median));
+    if (row.ratio !== undefined) for (const m of withRatio) cells.push(formatRatio(row.ratio[m.key]!.median));
     return cells;
   });
   return { header, rows };

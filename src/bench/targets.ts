@@ -17,13 +17,23 @@ export interface Target {
 
 const AGENT = 'bench';
 
-/** A Troupe runtime with one module agent, started and probed. */
-export async function startTroupe(agentModule: URL, pool: SupervisorOptions['pool']): Promise<Target> {
-  const sup = await Supervisor.start({ pool, agents: { [AGENT]: { module: fileURLToPath(agentModule) } } });
+/** A Troupe target, with the journal's commit count (0 without a journal). */
+export interface TroupeTarget extends Target {
+  commits(): number;
+}
+
+/** A Troupe runtime with one module agent, started and probed; no journal unless `journal` names a file. */
+export async function startTroupe(
+  agentModule: URL,
+  pool: SupervisorOptions['pool'],
+  journal: Pick<SupervisorOptions, 'journal' | 'durability'> = {},
+): Promise<TroupeTarget> {
+  const sup = await Supervisor.start({ ...journal, pool, agents: { [AGENT]: { module: fileURLToPath(agentModule) } } });
   return {
     // What a caller writes: submit, then wait for the result.
     run: (input) => sup.submit({ agent: AGENT, input }).then((id) => sup.result(id)),
     threads: () => sup.snapshot().pool.size,
+    commits: () => sup.snapshot().journal?.commits ?? 0,
     close: async () => {
       await sup.shutdown();
     },

@@ -1,3 +1,4 @@
+import Denque from 'denque';
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../messages.js';
@@ -11,6 +12,7 @@ import type { ModuleRunner } from './module-runner.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
+  'task.started',
   'task.cancel',
   'queue.depth',
   'queue.reset',
@@ -39,6 +41,14 @@ interface Run {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** A dispatched task whose start is published; it launches once that start is durable and a slot is free. */
+interface Pending {
+  readonly task: TaskRecord;
+  readonly attempt: number;
+  readonly lease: string;
+  readonly config: AgentConfig;
+}
+
 /**
  * Runs dispatched tasks: module agents on the Piscina pool, command agents as subprocesses.
  * Grants the Queue one credit per free slot (flow control) and autoscales the pool's admission
@@ -47,7 +57,18 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export class AgentActor extends Actor {
   readonly accepts = ACCEPTS;
   private readonly runs = new Map<string, Run>();
+  /** Started, waiting for the start to be durable. */
+  private readonly starting = new Map<string, Pending>();
+  /** Durably started, waiting for a thread or process slot. */
+  private readonly ready: Record<AgentKind, Denque<Pending>> = { module: new Denque(), command: new Denque() };
+  /** Tasks held in any stage (starting, ready, launched): what the credits account for. */
   private readonly busy: Record<AgentKind, number> = { module: 0, command: 0 };
+  private readonly launched: Record<AgentKind, number> = { module: 0, command: 0 };
+  /**
+   * Credits per slot. When starts wait for an fsync, twice as many tasks are admitted as there are
+   * slots, so threads work on some while the starts of others are being made durable.
+   */
+  private readonly prefetch: number;
   private readonly outstanding: Record<AgentKind, number> = { module: 0, command: 0 };
   private readonly limits: ScaleLimits;
   private scale: ScaleState;
@@ -65,6 +86,7 @@ export class AgentActor extends Actor {
   ) {
     super('agent', logger);
     this.limits = options.pool;
+    this.prefetch = options.journal !== ':memory:' && options.durability === 'fsync' ? 2 : 1;
     this.scale = initialScale(this.limits);
     this.ticker = setInterval(() => this.guard(() => this.tick()), options.pool.autoscaleIntervalMs).unref();
   }
@@ -82,6 +104,8 @@ export class AgentActor extends Actor {
       run.force();
     }
     this.runs.clear();
+    this.starting.clear(); // never launched; the supervisor puts them back in the queue
+    for (const kind of ['module', 'command'] as const) this.ready[kind].clear();
     await this.pool.destroy();
   }
 
@@ -89,6 +113,8 @@ export class AgentActor extends Actor {
     switch (msg.type) {
       case 'task.dispatch':
         return this.runTask(msg.taskId, msg.attempt);
+      case 'task.started':
+        return this.startDurable(msg.taskId);
       case 'task.cancel':
         return this.cancel(msg.taskId, msg.reason, msg.requeue === true);
       case 'queue.depth':
@@ -101,8 +127,13 @@ export class AgentActor extends Actor {
     }
   }
 
-  private capacity(kind: AgentKind): number {
+  /** Tasks of a kind that may run at once: pool admission or the process limit. */
+  private slots(kind: AgentKind): number {
     return kind === 'module' ? this.scale.target * this.limits.concurrentTasksPerWorker : this.options.pool.maxProcesses;
+  }
+
+  private capacity(kind: AgentKind): number {
+    return this.slots(kind) * this.prefetch;
   }
 
   /** Forgets credits given out earlier and grants every free slot again (after a restart). */
@@ -131,13 +162,32 @@ export class AgentActor extends Actor {
     this.outstanding[config.kind] -= 1;
     this.busy[config.kind] += 1;
     const lease = `${this.incarnation}:${attempt}`;
+    // The handler runs only once this start is durable: a crash before it cannot hide a run.
+    this.starting.set(taskId, { task, attempt, lease, config });
     this.publish({ type: 'task.started', taskId, attempt, lease, at: this.options.clock.now() });
-    const { run, done } = this.launch(task, attempt, lease, config);
-    this.runs.set(taskId, run);
-    done.then(
-      (value) => this.guard(() => this.finish(taskId, { ok: true, value })),
-      (error) => this.guard(() => this.finish(taskId, { ok: false, error })),
-    );
+  }
+
+  private startDurable(taskId: string): void {
+    const pending = this.starting.get(taskId);
+    if (pending === undefined) return; // dispatched by an earlier Agent: the supervisor requeued it
+    this.starting.delete(taskId);
+    this.ready[pending.config.kind].push(pending);
+    this.launchReady(pending.config.kind);
+  }
+
+  private launchReady(kind: AgentKind): void {
+    while (this.launched[kind] < this.slots(kind)) {
+      const pending = this.ready[kind].shift();
+      if (pending === undefined) return;
+      this.launched[kind] += 1;
+      const { task, attempt, lease, config } = pending;
+      const { run, done } = this.launch(task, attempt, lease, config);
+      this.runs.set(task.id, run);
+      done.then(
+        (value) => this.guard(() => this.finish(task.id, { ok: true, value })),
+        (error) => this.guard(() => this.finish(task.id, { ok: false, error })),
+      );
+    }
   }
 
   private launch(task: TaskRecord, attempt: number, lease: string, config: AgentConfig): { run: Run; done: Promise<unknown> } {
@@ -169,12 +219,33 @@ export class AgentActor extends Actor {
   }
 
   private cancel(taskId: string, reason: string, requeue: boolean): void {
+    if (this.dropWaiting(taskId, reason, requeue)) return;
     const run = this.runs.get(taskId);
     if (run === undefined || run.cancelReason !== undefined) return;
     run.cancelReason = reason;
     run.requeue = requeue;
     run.requestStop();
     run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
+  }
+
+  /** A task that is started but not launched yet stops at once: nothing of it runs. */
+  private dropWaiting(taskId: string, reason: string, requeue: boolean): boolean {
+    const kind = this.tasks.get(taskId)?.kind;
+    if (kind === undefined) return false;
+    const waiting = this.ready[kind].toArray();
+    const pending = this.starting.get(taskId) ?? waiting.find((p) => p.task.id === taskId);
+    if (pending === undefined) return false;
+    if (!this.starting.delete(taskId)) {
+      this.ready[kind].clear();
+      for (const p of waiting) if (p !== pending) this.ready[kind].push(p);
+    }
+    this.busy[kind] -= 1;
+    const at = this.options.clock.now();
+    if (requeue) this.publish({ type: 'task.requeued', taskId, reason, at });
+    else this.publish({ type: 'task.cancelled', taskId, reason, lease: pending.lease, at });
+    this.publish({ type: 'run.ended', taskId });
+    this.refill(kind);
+    return true;
   }
 
   /**
@@ -197,6 +268,7 @@ export class AgentActor extends Actor {
     this.runs.delete(taskId);
     this.options.clock.clearTimeout(run.graceTimer);
     this.busy[run.kind] -= 1;
+    this.launched[run.kind] -= 1;
     const at = this.options.clock.now();
     const lease = run.lease;
     if (run.cancelReason !== undefined && run.requeue === true) {
@@ -209,6 +281,7 @@ export class AgentActor extends Actor {
       this.publish({ type: 'task.failed', taskId, lease, error: serializeError(outcome.error), at });
     }
     this.publish({ type: 'run.ended', taskId });
+    this.launchReady(run.kind);
     this.refill(run.kind);
     this.rescale();
   }
@@ -216,10 +289,15 @@ export class AgentActor extends Actor {
   /** Re-decides the pool's target; on the hot path (every finish) it reports only a new target. */
   private rescale(): void {
     const before = this.scale.target;
-    const input = { busy: this.busy.module, waiting: this.waiting, now: this.options.clock.now() };
+    // Tasks admitted but not on a thread yet are demand, not use.
+    const launched = this.launched.module;
+    const input = { busy: launched, waiting: this.waiting + this.busy.module - launched, now: this.options.clock.now() };
     this.scale = decideScale(this.scale, input, this.limits);
     if (this.scale.target === before) return;
-    if (this.scale.target > before) this.refill('module');
+    if (this.scale.target > before) {
+      this.launchReady('module');
+      this.refill('module');
+    }
     this.publishStatus();
   }
 
@@ -237,9 +315,9 @@ export class AgentActor extends Actor {
     const status = {
       size,
       target: this.scale.target,
-      busy: this.busy.module,
-      utilisation: Math.min(1, this.busy.module / slots),
-      processes: this.busy.command,
+      busy: this.launched.module,
+      utilisation: Math.min(1, this.launched.module / slots),
+      processes: this.launched.command,
     };
     const key = `${status.target}/${status.busy}/${status.processes}/${threadIds.join(',')}`;
     if (key === this.lastStatus) return;

@@ -1,0 +1,196 @@
+/**
+ * Workload `recovery`: how long a restart takes after a crash with a large backlog. A child
+ * process accepts N tasks on an 'fsync' journal (tasks that wait on a gate, so none finishes) and
+ * is killed with SIGKILL; then this process starts a runtime on the same journal, times start(),
+ * opens the gate and times the first re-completion and the drain, and checks that every accepted
+ * task completes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Supervisor } from '../../index.js';
+import type { BenchOptions, Measurement, Section, Workload } from '../harness.js';
+import type { ChildConfig } from '../recovery-child.js';
+
+const AGENT = 'hold';
+const AGENT_MODULE = fileURLToPath(new URL('../agents/hold.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../recovery-child.js', import.meta.url));
+const THREADS = 2;
+/** Give up on the drain when no task has completed for this long; what is left counts as lost. */
+const STALL_MS = 30_000;
+/** Give up on the child when it has not accepted everything in this long. */
+const CHILD_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Runs the child until it prints `accepted ...`, then SIGKILLs it and waits for it to be gone
+ * (so that the OS has released its lock on the journal). Resolves with the child's submit time.
+ */
+function acceptThenKill(config: ChildConfig): Promise<{ accepted: number; submitMs: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let accepted: { accepted: number; submitMs: number } | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`recovery child accepted nothing within ${CHILD_TIMEOUT_MS} ms; stderr: ${stderr.slice(-2000)}`));
+    }, CHILD_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const m = /^accepted (\d+) ([\d.]+)$/m.exec(stdout);
+      if (m === null || accepted !== undefined) return;
+      accepted = { accepted: Number(m[1]), submitMs: Number(m[2]) };
+      child.kill('SIGKILL');
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (accepted !== undefined && signal === 'SIGKILL') resolve(accepted);
+      else reject(new Error(`recovery child exited (code ${code}, signal ${signal}) before it was killed; stderr: ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+async function measureRecovery(n: number): Promise<Measurement> {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-bench-'));
+  const config: ChildConfig = {
+    journal: join(dir, 'journal.db'),
+    gate: join(dir, 'gate'),
+    ids: join(dir, 'ids'),
+    tasks: n,
+    threads: THREADS,
+    agent: AGENT,
+    module: AGENT_MODULE,
+  };
+  let sup: Supervisor | undefined;
+  try {
+    const child = await acceptThenKill(config);
+    const ids = readFileSync(config.ids, 'utf8').split('\n').filter((line) => line !== '');
+    if (ids.length !== n || child.accepted !== n) {
+      throw new Error(`recovery child accepted ${child.accepted} tasks and listed ${ids.length}, expected ${n}`);
+    }
+    (globalThis as { gc?: () => void }).gc?.();
+
+    const t0 = performance.now();
+    sup = await Supervisor.start({
+      journal: config.journal,
+      durability: 'fsync',
+      pool: { minThreads: THREADS, maxThreads: THREADS },
+      agents: { [AGENT]: { module: AGENT_MODULE } },
+    });
+    const recoveryMs = performance.now() - t0;
+    const recovery = sup.snapshot().recovery;
+    if (recovery === null) throw new Error('snapshot().recovery is null after a start on an existing journal');
+
+    // Completions are timed from events$ ('succeeded' is delivered once durable, as result() resolves);
+    // subscribed before the gate opens, so none goes unseen. Registering 100k result() calls takes
+    // a while, so it happens after the gate opens, alongside the drain: a finished task's result()
+    // resolves at once.
+    let first: number | undefined;
+    let last: number | undefined;
+    const subscription = sup.events$.subscribe((e) => {
+      if (e.type !== 'succeeded') return;
+      last = performance.now();
+      first ??= last;
+    });
+    const gateAt = performance.now();
+    writeFileSync(config.gate, 'open');
+    const running = sup;
+    let done = 0;
+    let failed = 0;
+    const failures = new Map<string, number>();
+    for (const id of ids) {
+      running.result(id).then(
+        () => {
+          done += 1;
+        },
+        (err: { code?: string }) => {
+          failed += 1;
+          const code = err.code ?? 'error';
+          failures.set(code, (failures.get(code) ?? 0) + 1);
+        },
+      );
+    }
+    let seen = 0;
+    let progressAt = performance.now();
+    while (done + failed < n) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (done + failed !== seen) {
+        seen = done + failed;
+        progressAt = performance.now();
+      } else if (performance.now() - progressAt > STALL_MS) {
+        break;
+      }
+    }
+    subscription.unsubscribe();
+    const lost = n - done;
+    if (first === undefined || last === undefined) {
+      throw new Error(`recovery: none of the ${n} accepted tasks completed after the restart`);
+    }
+    const drainMs = last - gateAt;
+    return {
+      figures: {
+        recoveryMs,
+        recoveredTasks: recovery.requeued + recovery.queued,
+        firstCompletionMs: first - t0,
+        drainTasksPerSec: done / (drainMs / 1000),
+        lost,
+      },
+      facts: {
+        childSubmitMs: child.submitMs,
+        requeued: recovery.requeued,
+        queued: recovery.queued,
+        finished: recovery.finished,
+        runtimeRecoveryMs: recovery.ms,
+        firstAfterGateMs: first - gateAt,
+        drainMs,
+        completed: done,
+        failed,
+        unresolved: n - done - failed,
+        failures: [...failures].map(([code, count]) => `${code}: ${count}`).join(', '),
+      },
+    };
+  } finally {
+    await sup?.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const recovery: Workload = {
+  name: 'recovery',
+  title: 'Recovery after SIGKILL with tasks in flight',
+  summary: 'N tasks accepted on an fsync journal, process killed; restart time, first re-completion, drain rate, lost tasks',
+  plan(options: BenchOptions): Section[] {
+    const n = options.inFlight;
+    const fmt = (x: number): string => x.toLocaleString('en-US');
+    return [
+      {
+        id: 'recovery',
+        title: `Recovery with ${fmt(n)} tasks in flight at the kill, journal 'fsync', ${THREADS} threads`,
+        method:
+          `A child process starts Troupe on a fresh journal file, submits ${fmt(n)} tasks that wait on a gate file, ` +
+          `and is killed with SIGKILL once all are accepted and ${THREADS} are running. start ms: Supervisor.start() on ` +
+          `that journal until it resolves (open, replay, pool start). recovered: requeued + queued in snapshot().recovery. ` +
+          `The gate opens as start() resolves; first done ms: from the start() call to the first task to succeed ` +
+          `(durably, per events$); drain tasks/s: completions ÷ time from the gate opening to the last; lost: accepted ` +
+          `ids whose result() did not resolve with a value (must be 0). Each measurement on a fresh journal, removed after.`,
+        metrics: [
+          { key: 'recoveryMs', label: 'start ms', digits: 0, better: 'lower' },
+          { key: 'recoveredTasks', label: 'recovered', digits: 0, better: 'higher' },
+          { key: 'firstCompletionMs', label: 'first done ms', digits: 0, better: 'lower' },
+          { key: 'drainTasksPerSec', label: 'drain tasks/s', digits: 0, better: 'higher' },
+          { key: 'lost', label: 'lost', digits: 0, better: 'lower' },
+        ],
+        cases: [{ id: 'troupe', label: `Troupe, ${THREADS} threads`, measure: () => measureRecovery(n) }],
+      },
+    ];
+  },
+};
