@@ -65,8 +65,8 @@ export class AgentActor extends Actor {
   private readonly busy: Record<AgentKind, number> = { module: 0, command: 0 };
   private readonly launched: Record<AgentKind, number> = { module: 0, command: 0 };
   /**
-   * Credits per slot. When starts wait for an fsync, twice as many tasks are admitted as there are
-   * slots, so threads work on some while the starts of others are being made durable.
+   * Credits per slot. When starts wait for an fsync, four times as many tasks are admitted as there
+   * are slots, so threads work on some while the starts of others are being made durable.
    */
   private readonly prefetch: number;
   private readonly outstanding: Record<AgentKind, number> = { module: 0, command: 0 };
@@ -86,7 +86,7 @@ export class AgentActor extends Actor {
   ) {
     super('agent', logger);
     this.limits = options.pool;
-    this.prefetch = options.journal !== ':memory:' && options.durability === 'fsync' ? 2 : 1;
+    this.prefetch = options.journal !== ':memory:' && options.durability === 'fsync' ? 4 : 1;
     this.scale = initialScale(this.limits);
     this.ticker = setInterval(() => this.guard(() => this.tick()), options.pool.autoscaleIntervalMs).unref();
   }
