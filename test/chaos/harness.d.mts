@@ -67,4 +67,3 @@ export interface CrashTestReport extends CrashTestVerdict {
 
 export function runCrashTest(options: CrashTestOptions): Promise<CrashTestReport>;
 export function verifyCrashTest(dir: string): CrashTestVerdict;
-export function prng(seed: number): () => number;

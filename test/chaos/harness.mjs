@@ -7,21 +7,11 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { prng } from './prng.mjs';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child.mjs');
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same kill schedule. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * @typedef {object} CrashTestOptions

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../chaos/prng.mjs';
 import {
   decideScale,
   initialScale,
@@ -177,16 +178,6 @@ describe('decideScale: shrink', () => {
 });
 
 describe('decideScale: random walk (property)', () => {
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   for (let seed = 1; seed <= 10; seed++) {
     it(`stays in [min, max], grows only when full and waited on, shrinks only after idleTimeoutMs (seed ${seed})`, () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../chaos/prng.mjs';
 import { Scheduler, type SchedTask } from '../../dist/actors/queue/scheduler.js';
 
 type Priority = SchedTask['priority'];
@@ -573,18 +574,6 @@ describe('Scheduler: waiting()', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Property-style test: random operations against a plain model.
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Model {
   agentLimit: Record<string, number>;
