@@ -24,7 +24,7 @@ export interface JournalInfo {
   durability: string;
   /** Starts of the runtime on this journal so far, this one included. */
   incarnation: number;
-  /** Transactions (batches) committed since start: one fsync each under 'fsync'. */
+  /** Transactions (batches) committed since start; under 'fsync' one fsync covers every batch written while the previous one ran. */
   commits: number;
   transitions: number;
   /** The error code while the journal refuses writes (disk full, read-only), else null. */
