@@ -56,7 +56,33 @@ export interface TaskInfo {
   cancelReason?: string;
 }
 
+/** The fields a transition may change (the rest of a record is fixed at submission). */
+const MUTABLE = ['state', 'attempt', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
+const INFO = ['id', 'key', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+
+/** Reads the named fields through property access (records read back from the journal have accessors). */
+function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {
+  const out: Partial<Pick<TaskRecord, K>> = {};
+  for (const key of keys) if (task[key] !== undefined) out[key] = task[key];
+  return out;
+}
+
 export function toTaskInfo(task: TaskRecord): TaskInfo {
-  const { seq: _seq, kind: _kind, input: _input, lease: _lease, ...info } = task;
-  return { ...info };
+  const { lease: _lease, ...info } = pick(task, INFO);
+  return info as TaskInfo;
+}
+
+/** What a record looked like, enough to show it (`TaskInfo`) or to put it back (`restoreTask`). */
+export function copyTask(task: TaskRecord): TaskRecord {
+  return { ...pick(task, INFO), seq: task.seq, kind: task.kind, input: undefined } as TaskRecord;
+}
+
+/** Puts the changeable fields of `task` back as `before` had them (same object: actors may hold it). */
+export function restoreTask(task: TaskRecord, before: TaskRecord): void {
+  const t = task as unknown as Record<string, unknown>;
+  for (const key of MUTABLE) {
+    if (before[key] !== undefined) t[key] = before[key];
+    else if (Object.prototype.hasOwnProperty.call(t, key)) delete t[key];
+    else if (t[key] !== undefined) t[key] = undefined; // an accessor (checkpoint, result) of a stored task
+  }
 }

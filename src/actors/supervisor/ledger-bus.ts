@@ -4,7 +4,7 @@ import { TRANSITIONS, type Message, type MessageType } from '../messages.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../../runtime/errors.js';
 import type { Journal } from '../../runtime/journal/journal.js';
-import type { TaskRecord } from '../../runtime/task.js';
+import { copyTask, type TaskRecord } from '../../runtime/task.js';
 
 interface Ack {
   resolve(): void;
@@ -166,7 +166,7 @@ export class LedgerBus {
     const id = taskIdOf(msg);
     if (id === undefined || this.unsettled.has(id)) return;
     const task = this.ledger.get(id);
-    this.unsettled.set(id, { before: task === undefined ? undefined : { ...task }, count: 0 });
+    this.unsettled.set(id, { before: task === undefined ? undefined : copyTask(task), count: 0 });
     fresh.push(id);
   }
 

@@ -1,6 +1,6 @@
 import Denque from 'denque';
 import type { Message } from '../messages.js';
-import { TERMINAL_STATES, type Priority, type TaskRecord, type TaskState } from '../../runtime/task.js';
+import { copyTask, restoreTask, TERMINAL_STATES, type Priority, type TaskRecord, type TaskState } from '../../runtime/task.js';
 
 /** Read access to the task table, shared with the actors (they never write it). */
 export interface TaskView {
@@ -162,7 +162,7 @@ export class Ledger implements TaskView {
     const task = this.tasks.get(id);
     if (task === undefined || !from.includes(task.state) || TERMINAL_STATES.has(task.state)) return false;
     if (lease !== undefined && task.lease !== lease) return false;
-    this.undo?.push({ task, before: { ...task } });
+    this.undo?.push({ task, before: copyTask(task) });
     this.bump(task, -1);
     task.state = to;
     this.bump(task, 1);
@@ -173,7 +173,7 @@ export class Ledger implements TaskView {
   private touch(id: string, lease: string, set: (t: TaskRecord) => void): boolean {
     const task = this.tasks.get(id);
     if (task?.state !== 'running' || task.lease !== lease) return false;
-    this.undo?.push({ task, before: { ...task } });
+    this.undo?.push({ task, before: copyTask(task) });
     set(task);
     return true;
   }
@@ -191,11 +191,9 @@ export class Ledger implements TaskView {
     this.bump(task, -1);
   }
 
-  /** Puts a record back as it was (same object: actors may hold it). */
   private restore(task: TaskRecord, before: TaskRecord): void {
     this.bump(task, -1);
-    for (const key of Object.keys(task) as (keyof TaskRecord)[]) if (!(key in before)) delete (task as Partial<TaskRecord>)[key];
-    Object.assign(task, before);
+    restoreTask(task, before);
     this.bump(task, 1);
   }
 

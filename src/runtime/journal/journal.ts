@@ -19,26 +19,14 @@ export interface JournalHolder {
   incarnation: number;
 }
 
-interface TaskRow {
-  id: string;
-  seq: number;
-  agent: string;
-  kind: AgentKind;
-  priority: Priority;
-  resources: string;
-  input: Buffer | null;
-  key: string | null;
-  state: TaskState;
-  attempt: number;
-  lease: string | null;
-  submitted_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  checkpoint: Buffer | null;
-  result: Buffer | null;
-  error: string | null;
-  cancel_reason: string | null;
-}
+/** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
+const SUMMARY_COLUMNS =
+  'id, seq, agent, kind, priority, resources, key, state, attempt, lease, submitted_at, started_at, finished_at, error, cancel_reason';
+type SummaryRow = [
+  id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
+  state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
+  finished_at: number | null, error: string | null, cancel_reason: string | null,
+];
 
 /** Under 'fsync', how often (in syncs) to look at the WAL's size, and the size that calls for a checkpoint. */
 const CHECKPOINT_EVERY = 256;
@@ -144,9 +132,16 @@ export class Journal {
     }
   }
 
-  /** Every task the journal holds, in submission order. */
+  /**
+   * Every task the journal holds. Inputs, results and checkpoints stay on disk until something
+   * reads them: recovery of a large backlog reads only what scheduling needs.
+   */
   loadTasks(): TaskRecord[] {
-    return (this.db.prepare('SELECT * FROM tasks ORDER BY seq').all() as TaskRow[]).map(toRecord);
+    const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM tasks`).raw().all() as SummaryRow[];
+    const blobs = this.db.prepare('SELECT input, checkpoint, result FROM tasks WHERE id = ?').raw();
+    const fetch = (id: string): [Buffer | null, Buffer | null, Buffer | null] =>
+      (blobs.get(id) as [Buffer | null, Buffer | null, Buffer | null] | undefined) ?? [null, null, null];
+    return rows.map((row) => new StoredTask(row, fetch));
   }
 
   /** Writes the transitions of one batch in one transaction. Throws (and writes nothing) on failure. */
@@ -272,28 +267,79 @@ function writeOutcome(s: Statements, msg: Extract<Message, { type: 'task.succeed
   s.transition.run(msg.taskId, state, attempt, msg.at, error ?? reason);
 }
 
-function toRecord(row: TaskRow): TaskRecord {
-  const record: TaskRecord = {
-    id: row.id,
-    seq: row.seq,
-    agent: row.agent,
-    kind: row.kind,
-    priority: row.priority,
-    resources: JSON.parse(row.resources) as string[],
-    input: unpack(row.input),
-    state: row.state,
-    attempt: row.attempt,
-    submittedAt: row.submitted_at,
-    ...(row.key === null ? {} : { key: row.key }),
-  };
-  if (row.lease !== null) record.lease = row.lease;
-  if (row.started_at !== null) record.startedAt = row.started_at;
-  if (row.finished_at !== null) record.finishedAt = row.finished_at;
-  if (row.checkpoint !== null) record.checkpoint = unpack(row.checkpoint);
-  if (row.result !== null) record.result = unpack(row.result);
-  if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
-  if (row.cancel_reason !== null) record.cancelReason = row.cancel_reason;
-  return record;
+const NO_RESOURCES: readonly string[] = Object.freeze([]);
+const UNREAD = Symbol('unread');
+
+/**
+ * A task read back from the journal. Its input, checkpoint and result are read from disk (and
+ * decoded) the first time something asks for them; assigning one replaces the stored value.
+ */
+class StoredTask implements TaskRecord {
+  readonly id: string;
+  readonly seq: number;
+  readonly agent: string;
+  readonly kind: AgentKind;
+  readonly priority: Priority;
+  readonly resources: readonly string[];
+  readonly key?: string;
+  state: TaskState;
+  attempt: number;
+  submittedAt: number;
+  lease?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: SerializedError;
+  cancelReason?: string;
+  readonly #fetch: (id: string) => [Buffer | null, Buffer | null, Buffer | null];
+  #blobs: [unknown, unknown, unknown] = [UNREAD, UNREAD, UNREAD];
+
+  constructor(row: SummaryRow, fetch: (id: string) => [Buffer | null, Buffer | null, Buffer | null]) {
+    this.#fetch = fetch;
+    const [id, seq, agent, kind, priority, resources, key, state, attempt, lease, submittedAt, startedAt, finishedAt, error, reason] = row;
+    this.id = id;
+    this.seq = seq;
+    this.agent = agent;
+    this.kind = kind;
+    this.priority = priority;
+    this.resources = resources === '[]' ? NO_RESOURCES : (JSON.parse(resources) as string[]);
+    if (key !== null) this.key = key;
+    this.state = state;
+    this.attempt = attempt;
+    this.submittedAt = submittedAt;
+    if (lease !== null) this.lease = lease;
+    if (startedAt !== null) this.startedAt = startedAt;
+    if (finishedAt !== null) this.finishedAt = finishedAt;
+    if (error !== null) this.error = JSON.parse(error) as SerializedError;
+    if (reason !== null) this.cancelReason = reason;
+  }
+
+  get input(): unknown {
+    return this.#blob(0);
+  }
+
+  get checkpoint(): unknown {
+    return this.#blob(1);
+  }
+
+  set checkpoint(value: unknown) {
+    this.#blobs[1] = value;
+  }
+
+  get result(): unknown {
+    return this.#blob(2);
+  }
+
+  set result(value: unknown) {
+    this.#blobs[2] = value;
+  }
+
+  #blob(i: 0 | 1 | 2): unknown {
+    if (this.#blobs[i] === UNREAD) {
+      const stored = this.#fetch(this.id);
+      for (const j of [0, 1, 2] as const) if (this.#blobs[j] === UNREAD) this.#blobs[j] = unpack(stored[j]);
+    }
+    return this.#blobs[i];
+  }
 }
 
 /** A read-only file or file system is named as such (SQLite would only say "disk I/O error"). */
