@@ -1,62 +1,26 @@
-import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { accessSync, closeSync, constants, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { Message } from '../../actors/messages.js';
-import { TroupeError, type SerializedError } from '../errors.js';
-import type { AgentKind, Priority, TaskRecord, TaskState } from '../task.js';
-import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './schema.js';
+import { TroupeError } from '../errors.js';
+import type { TaskRecord } from '../task.js';
+import { journalWriteError, openLocked, type JournalHolder } from './open.js';
+import { migrate } from './schema.js';
+import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
+
+export { journalWriteError, type JournalHolder };
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
 export type Durability = 'fsync' | 'process' | 'memory';
 
-/** Who holds a journal file, as written beside it (`<file>.holder`) for the error a second opener gets. */
-export interface JournalHolder {
-  pid: number;
-  host: string;
-  since: string;
-  incarnation: number;
-}
-
-/** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
-const SUMMARY_COLUMNS =
-  'id, seq, agent, kind, priority, resources, key, state, attempt, lease, submitted_at, started_at, finished_at, error, cancel_reason';
-type SummaryRow = [
-  id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
-  state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
-  finished_at: number | null, error: string | null, cancel_reason: string | null,
-];
 
 /** Under 'fsync', how often (in syncs) to look at the WAL's size, and the size that calls for a checkpoint. */
 const CHECKPOINT_EVERY = 256;
 const CHECKPOINT_WAL_BYTES = 32 * 1024 * 1024;
 
 const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
-const unpack = (blob: Buffer | null): unknown => (blob === null ? undefined : deserialize(blob));
 
-/** Maps a SQLite failure on write to the runtime's error; the original stays in `cause`. */
-export function journalWriteError(path: string, err: unknown): TroupeError {
-  const code = String((err as { code?: string }).code ?? '');
-  const reason = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_FULL') return new TroupeError('TROUPE_JOURNAL_FULL', `journal ${path} is full: ${reason}`, { cause: err, details: { path } });
-  if (code.startsWith('SQLITE_READONLY')) {
-    return new TroupeError('TROUPE_JOURNAL_READONLY', `journal ${path} is read-only: ${reason}`, { cause: err, details: { path } });
-  }
-  return new TroupeError('TROUPE_JOURNAL_IO', `journal ${path} could not be written: ${reason}`, { cause: err, details: { path } });
-}
-
-function corrupt(path: string, why: string, cause?: unknown): TroupeError {
-  return new TroupeError('TROUPE_JOURNAL_CORRUPT', `journal ${path} ${why}; it was left untouched`, { cause, details: { path } });
-}
-
-function readHolder(path: string): JournalHolder | undefined {
-  try {
-    return JSON.parse(readFileSync(`${path}.holder`, 'utf8')) as JournalHolder;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The SQLite journal (better-sqlite3, WAL): one row per task with its current state, and one
@@ -267,130 +231,3 @@ function writeOutcome(s: Statements, msg: Extract<Message, { type: 'task.succeed
   s.transition.run(msg.taskId, state, attempt, msg.at, error ?? reason);
 }
 
-const NO_RESOURCES: readonly string[] = Object.freeze([]);
-const UNREAD = Symbol('unread');
-
-/**
- * A task read back from the journal. Its input, checkpoint and result are read from disk (and
- * decoded) the first time something asks for them; assigning one replaces the stored value.
- */
-class StoredTask implements TaskRecord {
-  readonly id: string;
-  readonly seq: number;
-  readonly agent: string;
-  readonly kind: AgentKind;
-  readonly priority: Priority;
-  readonly resources: readonly string[];
-  readonly key?: string;
-  state: TaskState;
-  attempt: number;
-  submittedAt: number;
-  lease?: string;
-  startedAt?: number;
-  finishedAt?: number;
-  error?: SerializedError;
-  cancelReason?: string;
-  readonly #fetch: (id: string) => [Buffer | null, Buffer | null, Buffer | null];
-  #blobs: [unknown, unknown, unknown] = [UNREAD, UNREAD, UNREAD];
-
-  constructor(row: SummaryRow, fetch: (id: string) => [Buffer | null, Buffer | null, Buffer | null]) {
-    this.#fetch = fetch;
-    const [id, seq, agent, kind, priority, resources, key, state, attempt, lease, submittedAt, startedAt, finishedAt, error, reason] = row;
-    this.id = id;
-    this.seq = seq;
-    this.agent = agent;
-    this.kind = kind;
-    this.priority = priority;
-    this.resources = resources === '[]' ? NO_RESOURCES : (JSON.parse(resources) as string[]);
-    if (key !== null) this.key = key;
-    this.state = state;
-    this.attempt = attempt;
-    this.submittedAt = submittedAt;
-    if (lease !== null) this.lease = lease;
-    if (startedAt !== null) this.startedAt = startedAt;
-    if (finishedAt !== null) this.finishedAt = finishedAt;
-    if (error !== null) this.error = JSON.parse(error) as SerializedError;
-    if (reason !== null) this.cancelReason = reason;
-  }
-
-  get input(): unknown {
-    return this.#blob(0);
-  }
-
-  get checkpoint(): unknown {
-    return this.#blob(1);
-  }
-
-  set checkpoint(value: unknown) {
-    this.#blobs[1] = value;
-  }
-
-  get result(): unknown {
-    return this.#blob(2);
-  }
-
-  set result(value: unknown) {
-    this.#blobs[2] = value;
-  }
-
-  #blob(i: 0 | 1 | 2): unknown {
-    if (this.#blobs[i] === UNREAD) {
-      const stored = this.#fetch(this.id);
-      for (const j of [0, 1, 2] as const) if (this.#blobs[j] === UNREAD) this.#blobs[j] = unpack(stored[j]);
-    }
-    return this.#blobs[i];
-  }
-}
-
-/** A read-only file or file system is named as such (SQLite would only say "disk I/O error"). */
-function checkWritable(path: string): void {
-  const target = existsSync(path) ? path : dirname(path);
-  try {
-    accessSync(target, constants.W_OK);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') return; // left for SQLite to report
-    throw new TroupeError('TROUPE_JOURNAL_READONLY', `journal ${path} is read-only (${code} on ${target})`, { cause, details: { path } });
-  }
-}
-
-/** Opens the file and takes its exclusive lock at once, so that a second runtime fails fast. */
-function openLocked(path: string): Db {
-  checkWritable(path);
-  let db: Db;
-  try {
-    db = new Database(path, { timeout: 0 });
-  } catch (err) {
-    throw journalWriteError(path, err);
-  }
-  try {
-    db.pragma('locking_mode = EXCLUSIVE');
-    // Only reads until the file is known to be ours: a foreign database must not even change mode.
-    checkSound(path, db);
-    db.pragma('journal_mode = WAL');
-    db.exec('BEGIN IMMEDIATE; COMMIT'); // takes the lock now, not at the first write
-    return db;
-  } catch (err) {
-    db.close();
-    if (err instanceof TroupeError) throw err;
-    const code = String((err as { code?: string }).code ?? '');
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      const h = readHolder(path);
-      const who = h ? `process ${h.pid} on ${h.host} (incarnation ${h.incarnation}, since ${h.since})` : 'another process';
-      throw new TroupeError('TROUPE_JOURNAL_LOCKED', `journal ${path} is in use by ${who}`, { cause: err, details: { path, holder: h } });
-    }
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw corrupt(path, 'is not a SQLite database', err);
-    throw journalWriteError(path, err);
-  }
-}
-
-/** Refuses a foreign database, one written by a newer Troupe, or one that fails its integrity check. */
-function checkSound(path: string, db: Db): void {
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
-  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) throw corrupt(path, 'is not a Troupe journal (foreign database)');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) throw corrupt(path, `has schema version ${version}, newer than this Troupe's ${SCHEMA_VERSION}`);
-  const check = db.pragma('quick_check', { simple: true }) as string;
-  if (check !== 'ok') throw corrupt(path, `fails its integrity check (${check})`);
-}

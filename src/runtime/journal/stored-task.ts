@@ -1,0 +1,90 @@
+// Tasks read back from the journal at start: summaries first, blobs on demand.
+import { deserialize } from 'node:v8';
+import type { SerializedError } from '../errors.js';
+import type { AgentKind, Priority, TaskRecord, TaskState } from '../task.js';
+
+/** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
+export const SUMMARY_COLUMNS =
+  'id, seq, agent, kind, priority, resources, key, state, attempt, lease, submitted_at, started_at, finished_at, error, cancel_reason';
+export type SummaryRow = [
+  id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
+  state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
+  finished_at: number | null, error: string | null, cancel_reason: string | null,
+];
+
+export const unpack = (blob: Buffer | null): unknown => (blob === null ? undefined : deserialize(blob));
+
+const NO_RESOURCES: readonly string[] = Object.freeze([]);
+const UNREAD = Symbol('unread');
+
+/**
+ * A task read back from the journal. Its input, checkpoint and result are read from disk (and
+ * decoded) the first time something asks for them; assigning one replaces the stored value.
+ */
+export class StoredTask implements TaskRecord {
+  readonly id: string;
+  readonly seq: number;
+  readonly agent: string;
+  readonly kind: AgentKind;
+  readonly priority: Priority;
+  readonly resources: readonly string[];
+  readonly key?: string;
+  state: TaskState;
+  attempt: number;
+  submittedAt: number;
+  lease?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: SerializedError;
+  cancelReason?: string;
+  readonly #fetch: (id: string) => [Buffer | null, Buffer | null, Buffer | null];
+  #blobs: [unknown, unknown, unknown] = [UNREAD, UNREAD, UNREAD];
+
+  constructor(row: SummaryRow, fetch: (id: string) => [Buffer | null, Buffer | null, Buffer | null]) {
+    this.#fetch = fetch;
+    const [id, seq, agent, kind, priority, resources, key, state, attempt, lease, submittedAt, startedAt, finishedAt, error, reason] = row;
+    this.id = id;
+    this.seq = seq;
+    this.agent = agent;
+    this.kind = kind;
+    this.priority = priority;
+    this.resources = resources === '[]' ? NO_RESOURCES : (JSON.parse(resources) as string[]);
+    if (key !== null) this.key = key;
+    this.state = state;
+    this.attempt = attempt;
+    this.submittedAt = submittedAt;
+    if (lease !== null) this.lease = lease;
+    if (startedAt !== null) this.startedAt = startedAt;
+    if (finishedAt !== null) this.finishedAt = finishedAt;
+    if (error !== null) this.error = JSON.parse(error) as SerializedError;
+    if (reason !== null) this.cancelReason = reason;
+  }
+
+  get input(): unknown {
+    return this.#blob(0);
+  }
+
+  get checkpoint(): unknown {
+    return this.#blob(1);
+  }
+
+  set checkpoint(value: unknown) {
+    this.#blobs[1] = value;
+  }
+
+  get result(): unknown {
+    return this.#blob(2);
+  }
+
+  set result(value: unknown) {
+    this.#blobs[2] = value;
+  }
+
+  #blob(i: 0 | 1 | 2): unknown {
+    if (this.#blobs[i] === UNREAD) {
+      const stored = this.#fetch(this.id);
+      for (const j of [0, 1, 2] as const) if (this.#blobs[j] === UNREAD) this.#blobs[j] = unpack(stored[j]);
+    }
+    return this.#blobs[i];
+  }
+}
