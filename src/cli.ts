@@ -24,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     strict: false,
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
   });
-  const [command, ...rest] = positionals;
+  const [command] = positionals;
   // `troupe bench --help` is the bench's own help, not this one.
   const ownsHelp = command === 'bench';
   if (values.version === true && !ownsHelp) return print(version());

@@ -4,11 +4,11 @@ import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
 import { serializeError } from '../../runtime/errors.js';
-import type { AgentConfig, ResolvedOptions } from '../../runtime/options.js';
-import type { AgentKind, TaskRecord } from '../../runtime/task.js';
+import type { ResolvedOptions } from '../../runtime/options.js';
+import type { AgentKind } from '../../runtime/task.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
-import { runCommand } from './command-runner.js';
-import type { ModuleRunner } from './module-runner.js';
+import type { ModuleRunner, TaskHooks } from './module-runner.js';
+import { startRun, type Run, type RunSpec } from './run.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
@@ -25,29 +25,9 @@ const HEARTBEAT_EVERY_MS = 1_000;
 /** How long after SIGKILL a cancelled command's pipes may stay open before the task is settled anyway. */
 const ABANDON_AFTER_MS = 1_000;
 
-interface Run {
-  readonly kind: AgentKind;
-  /** `incarnation:attempt`: every message of this run carries it, so the ledger can fence it. */
-  readonly lease: string;
-  /** Asks the work to stop; `force` is called after the grace period if it has not. */
-  readonly requestStop: () => void;
-  readonly force: () => void;
-  readonly graceMs: number;
-  cancelReason?: string;
-  /** Stopped to be resumed later (shutdown with a journal), not cancelled. */
-  requeue?: boolean;
-  graceTimer?: unknown;
-}
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** A dispatched task whose start is published; it launches once that start is durable and a slot is free. */
-interface Pending {
-  readonly task: TaskRecord;
-  readonly attempt: number;
-  readonly lease: string;
-  readonly config: AgentConfig;
-}
 
 /**
  * Runs dispatched tasks: module agents on the Piscina pool, command agents as subprocesses.
@@ -58,9 +38,9 @@ export class AgentActor extends Actor {
   readonly accepts = ACCEPTS;
   private readonly runs = new Map<string, Run>();
   /** Started, waiting for the start to be durable. */
-  private readonly starting = new Map<string, Pending>();
+  private readonly starting = new Map<string, RunSpec>();
   /** Durably started, waiting for a thread or process slot. */
-  private readonly ready: Record<AgentKind, Denque<Pending>> = { module: new Denque(), command: new Denque() };
+  private readonly ready: Record<AgentKind, Denque<RunSpec>> = { module: new Denque(), command: new Denque() };
   /** Tasks held in any stage (starting, ready, launched): what the credits account for. */
   private readonly busy: Record<AgentKind, number> = { module: 0, command: 0 };
   private readonly launched: Record<AgentKind, number> = { module: 0, command: 0 };
@@ -180,8 +160,8 @@ export class AgentActor extends Actor {
       const pending = this.ready[kind].shift();
       if (pending === undefined) return;
       this.launched[kind] += 1;
-      const { task, attempt, lease, config } = pending;
-      const { run, done } = this.launch(task, attempt, lease, config);
+      const { task } = pending;
+      const { run, done } = this.launch(pending);
       this.runs.set(task.id, run);
       done.then(
         (value) => this.guard(() => this.finish(task.id, { ok: true, value })),
@@ -190,10 +170,11 @@ export class AgentActor extends Actor {
     }
   }
 
-  private launch(task: TaskRecord, attempt: number, lease: string, config: AgentConfig): { run: Run; done: Promise<unknown> } {
+  private launch(spec: RunSpec): { run: Run; done: Promise<unknown> } {
+    const { task, lease } = spec;
     const at = () => this.options.clock.now();
     let lastBeat = -Infinity;
-    const hooks = {
+    const hooks: TaskHooks = {
       progress: (value: unknown, checkpoint = false) =>
         this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, lease, value, checkpoint, at: at() })),
       heartbeat: () => {
@@ -205,17 +186,7 @@ export class AgentActor extends Actor {
       },
       log: (message: string) => this.guard(() => this.publish({ type: 'task.log', taskId: task.id, message, at: at() })),
     };
-    if (config.kind === 'command') {
-      const cmd = runCommand(config, { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint }, hooks);
-      const run: Run = { kind: 'command', lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs };
-      return { run, done: cmd.done };
-    }
-    const job = this.pool.run(
-      { moduleUrl: config.moduleUrl, taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint },
-      hooks,
-    );
-    const run: Run = { kind: 'module', lease, requestStop: job.requestStop, force: job.terminate, graceMs: config.cancelGraceMs };
-    return { run, done: job.done };
+    return startRun(this.pool, spec, hooks);
   }
 
   private cancel(taskId: string, reason: string, requeue: boolean): void {
