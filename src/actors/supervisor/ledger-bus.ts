@@ -109,10 +109,13 @@ export class LedgerBus {
 
   close(): void {
     clearTimeout(this.retryTimer);
-    this.flushNow();
-    for (const ack of this.acks.values()) ack.reject(new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded'));
-    this.acks.clear();
-    this.bus.complete();
+    try {
+      this.flushNow();
+    } finally {
+      for (const ack of this.acks.values()) ack.reject(new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded'));
+      this.acks.clear();
+      this.bus.complete();
+    }
   }
 
   private schedule(): void {

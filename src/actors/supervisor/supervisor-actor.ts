@@ -273,8 +273,13 @@ export class SupervisorActor {
     const report = this.settleLeftovers(reason, overdue.length);
     this.publish({ type: 'supervisor.stopped', reason, at: this.options.clock.now() });
     clearInterval(this.retentionTimer);
-    this.bus.close();
-    this.journal?.close();
+    try {
+      this.bus.close();
+      this.journal?.close();
+    } catch (err) {
+      // A disk that is full or failing at the very end: what was committed stays; the rest was never acknowledged.
+      this.log.error({ err }, 'closing the journal failed');
+    }
     return report;
   }
 
