@@ -1,6 +1,7 @@
 // The public API of Troupe. Anything not exported here is private and may change.
 export { Supervisor, type ShutdownOptions } from './supervisor.js';
-export type { ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
+export type { ShutdownReport, JournalInfo } from '../actors/supervisor/supervisor-actor.js';
+export type { Durability } from './journal/journal.js';
 export { defineAgent, type AgentContext, type AgentDefinition, type AgentHandler } from './define-agent.js';
 export { TroupeError, ERROR_CODES, type ErrorCode, type SerializedError } from './errors.js';
 export { DEFAULTS, type SupervisorOptions, type ModuleAgentOptions, type CommandAgentOptions } from './options.js';
