@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TRANSITIONS, type Message, type MessageType } from '../messages.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../../runtime/errors.js';
-import type { Journal } from '../../runtime/journal/journal.js';
+import type { Journal, JournalEntry } from '../../runtime/journal/journal.js';
 import { copyTask, type TaskRecord } from '../../runtime/task.js';
 
 interface Ack {
@@ -50,8 +50,12 @@ export class LedgerBus {
   /** Written batches awaiting their fsync, oldest first, with the write number each needs synced. */
   private held: { messages: Message[]; written: number }[] = [];
   private readonly unsettled = new Map<string, Unsettled>();
+  /** Under 'fsync': transitions applied but not written yet, and the batches they came in. */
+  private unwritten: JournalEntry[] = [];
+  private group: { fresh: string[]; messages: Message[] } | undefined;
   private written = 0;
   private syncing = false;
+  private closed = false;
   private scheduled = false;
   private delivering = false;
   private blocked: TroupeError | undefined;
@@ -102,8 +106,8 @@ export class LedgerBus {
   /** Commits, syncs and delivers everything pending now, synchronously (start-up, shutdown). */
   flushNow(): void {
     this.flush();
-    if (this.held.length === 0) return;
-    this.journal!.syncNow();
+    if (this.journal?.syncsLater !== true || !this.writeGroup() || this.held.length === 0) return;
+    this.journal.syncNow();
     this.release(this.written);
   }
 
@@ -112,6 +116,7 @@ export class LedgerBus {
     try {
       this.flushNow();
     } finally {
+      this.closed = true;
       for (const ack of this.acks.values()) ack.reject(new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded'));
       this.acks.clear();
       this.bus.complete();
@@ -140,28 +145,84 @@ export class LedgerBus {
   private flushBatch(): void {
     const batch = this.pending;
     this.pending = [];
-    const deferred = this.journal?.syncsLater === true;
-    const fresh: string[] = [];
+    if (this.journal?.syncsLater === true) return this.flushDeferred(batch);
+    const entries: JournalEntry[] = [];
     const accepted: Message[] = [];
     this.ledger.begin();
-    for (const msg of batch) {
-      if (deferred && DURABLE.has(msg.type)) this.noteBefore(msg, fresh);
-      if (this.ledger.apply(msg)) accepted.push(msg);
-      else this.refused(msg);
-    }
+    for (const msg of batch) this.applyOne(msg, accepted, entries);
     try {
-      this.journal?.write(accepted.filter((m) => TRANSITIONS.has(m.type)), (id) => this.ledger.get(id));
+      this.journal?.write(entries);
       this.ledger.commit();
     } catch (err) {
       this.ledger.rollback();
-      for (const id of fresh) this.unsettled.delete(id);
       this.writeFailed(batch, err as TroupeError);
       return;
     }
     this.retryMs = RETRY_MIN_MS;
-    if (!deferred) return this.deliver(accepted);
-    this.hold(accepted.filter((m) => DURABLE.has(m.type)), fresh);
+    this.deliver(accepted);
+  }
+
+  /** Applies one message; an accepted transition also joins `entries`, with the attempt it happened in. */
+  private applyOne(msg: Message, accepted: Message[], entries: JournalEntry[]): void {
+    if (!this.ledger.apply(msg)) return this.refused(msg);
+    accepted.push(msg);
+    if (!TRANSITIONS.has(msg.type)) return;
+    const id = taskIdOf(msg);
+    entries.push({ msg, attempt: (id === undefined ? undefined : this.ledger.get(id)?.attempt) ?? 0 });
+  }
+
+  /**
+   * Under 'fsync': applies the batch and delivers its control messages now, but writes its
+   * transitions only when the next fsync is about to start, together with every batch since the
+   * last one (one transaction per fsync). Until then the ledger keeps the means to undo them.
+   */
+  private flushDeferred(batch: Message[]): void {
+    if (this.group === undefined) {
+      this.ledger.begin();
+      this.group = { fresh: [], messages: [] };
+    }
+    const fresh: string[] = [];
+    const accepted: Message[] = [];
+    for (const msg of batch) {
+      if (DURABLE.has(msg.type)) this.noteBefore(msg, fresh);
+      this.applyOne(msg, accepted, this.unwritten);
+    }
+    const durable = accepted.filter((m) => DURABLE.has(m.type));
+    this.group.fresh.push(...fresh);
+    this.group.messages.push(...durable);
+    this.hold(durable, fresh);
     this.deliver(accepted.filter((m) => !DURABLE.has(m.type)));
+    this.sync();
+  }
+
+  /** Writes the open group in one transaction. False if the journal refused it (then it was undone). */
+  private writeGroup(): boolean {
+    if (this.group === undefined) return true;
+    try {
+      this.journal!.write(this.unwritten);
+      this.ledger.commit();
+    } catch (err) {
+      this.groupFailed(err as TroupeError);
+      return false;
+    }
+    this.unwritten = [];
+    this.group = undefined;
+    this.written += 1;
+    this.retryMs = RETRY_MIN_MS;
+    return true;
+  }
+
+  /** Undoes the unwritten group: its held messages go back to pending (submissions are rejected). */
+  private groupFailed(err: TroupeError): void {
+    const group = this.group!;
+    this.group = undefined;
+    this.unwritten = [];
+    this.ledger.rollback();
+    const next = this.written + 1;
+    for (const { messages } of this.held.filter((h) => h.written === next)) this.unhold(messages);
+    this.held = this.held.filter((h) => h.written !== next);
+    for (const id of group.fresh) this.unsettled.delete(id);
+    this.writeFailed(group.messages, err);
   }
 
   /** Remembers how a task looked before its first change that is not durable yet. */
@@ -177,18 +238,25 @@ export class LedgerBus {
     for (const id of new Set(messages.map(taskIdOf))) if (id !== undefined) this.unsettled.get(id)!.count += 1;
     for (const id of fresh) if (this.unsettled.get(id)?.count === 0) this.unsettled.delete(id); // all refused: nothing held
     if (messages.length === 0) return;
-    this.written += 1;
-    this.held.push({ messages, written: this.written });
-    this.sync();
+    this.held.push({ messages, written: this.written + 1 }); // durable with the next write's fsync
   }
 
-  /** One fsync at a time; it covers every batch written before it started. */
+  /** Takes back the counts `hold()` gave the tasks of `messages`. */
+  private unhold(messages: readonly Message[]): void {
+    for (const id of new Set(messages.map(taskIdOf))) {
+      const u = id === undefined ? undefined : this.unsettled.get(id);
+      if (u !== undefined && --u.count === 0) this.unsettled.delete(id!);
+    }
+  }
+
+  /** One fsync at a time: it starts by writing every batch since the last one, and covers them all. */
   private sync(): void {
-    if (this.syncing || this.held.length === 0) return;
+    if (this.syncing || this.blocked !== undefined || !this.writeGroup() || this.held.length === 0) return;
     this.syncing = true;
     const upTo = this.written;
     this.journal!.sync((err) => {
       this.syncing = false;
+      if (this.closed) return; // shutdown synced everything itself, and may have closed the file
       if (err !== null) return this.syncFailed(err);
       this.release(upTo);
       this.sync();
@@ -199,12 +267,7 @@ export class LedgerBus {
   private release(upTo: number): void {
     const ready = this.held.filter((h) => h.written <= upTo);
     this.held = this.held.filter((h) => h.written > upTo);
-    for (const { messages } of ready) {
-      for (const id of new Set(messages.map(taskIdOf))) {
-        const u = id === undefined ? undefined : this.unsettled.get(id);
-        if (u !== undefined && --u.count === 0) this.unsettled.delete(id!);
-      }
-    }
+    for (const { messages } of ready) this.unhold(messages);
     if (this.delivering) {
       for (const { messages } of ready) this.deliver(messages);
       return;

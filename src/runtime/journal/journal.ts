@@ -11,6 +11,12 @@ import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
 
 export { journalWriteError, type JournalHolder };
 
+/** A transition to write, with the task's attempt as it was when the transition was recorded. */
+export interface JournalEntry {
+  msg: Message;
+  attempt: number;
+}
+
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
 export type Durability = 'fsync' | 'process' | 'memory';
 
@@ -109,15 +115,15 @@ export class Journal {
   }
 
   /** Writes the transitions of one batch in one transaction. Throws (and writes nothing) on failure. */
-  write(messages: readonly Message[], recordOf: (id: string) => TaskRecord | undefined): void {
-    if (messages.length === 0) return;
+  write(transitions: readonly JournalEntry[]): void {
+    if (transitions.length === 0) return;
     try {
-      this.statements.batch(messages, recordOf);
+      this.statements.batch(transitions);
     } catch (err) {
       throw journalWriteError(this.path, err);
     }
     this.stats.commits += 1;
-    this.stats.transitions += messages.length;
+    this.stats.transitions += transitions.length;
   }
 
   /** Deletes finished tasks and their transitions; returns how many went. */
@@ -173,8 +179,8 @@ export class Journal {
     const deleteTransitions = db.prepare('DELETE FROM transitions WHERE task_id = ?');
     const statements = { insert, started, checkpoint, finished, requeued, transition };
     return {
-      batch: db.transaction((messages: readonly Message[], recordOf: (id: string) => TaskRecord | undefined) => {
-        for (const msg of messages) writeOne(statements, msg, recordOf);
+      batch: db.transaction((entries: readonly JournalEntry[]) => {
+        for (const { msg, attempt } of entries) writeOne(statements, msg, attempt);
       }),
       prune: db.transaction((ids: readonly string[]) => {
         for (const id of ids) {
@@ -189,7 +195,7 @@ export class Journal {
 type Statements = Record<'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'transition', Statement>;
 
 /** One transition: the task row's new state plus a row in the transition log. */
-function writeOne(s: Statements, msg: Message, recordOf: (id: string) => TaskRecord | undefined): void {
+function writeOne(s: Statements, msg: Message, attempt: number): void {
   switch (msg.type) {
     case 'task.submitted': {
       const t = msg.task;
@@ -207,15 +213,15 @@ function writeOne(s: Statements, msg: Message, recordOf: (id: string) => TaskRec
     case 'task.progress':
       if (!msg.checkpoint) return; // plain progress is live information, not state
       s.checkpoint.run(pack(msg.value), msg.taskId);
-      s.transition.run(msg.taskId, 'checkpoint', recordOf(msg.taskId)?.attempt ?? 0, msg.at, null);
+      s.transition.run(msg.taskId, 'checkpoint', attempt, msg.at, null);
       return;
     case 'task.succeeded':
     case 'task.failed':
     case 'task.cancelled':
-      return writeOutcome(s, msg, recordOf(msg.taskId)?.attempt ?? 0);
+      return writeOutcome(s, msg, attempt);
     case 'task.requeued':
       s.requeued.run(msg.taskId);
-      s.transition.run(msg.taskId, 'requeued', recordOf(msg.taskId)?.attempt ?? 0, msg.at, msg.reason);
+      s.transition.run(msg.taskId, 'requeued', attempt, msg.at, msg.reason);
       return;
     default:
       return;
