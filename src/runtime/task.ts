@@ -77,8 +77,18 @@ export function copyTask(task: TaskRecord): TaskRecord {
   return { ...pick(task, INFO), seq: task.seq, kind: task.kind, input: undefined } as TaskRecord;
 }
 
+/** The changeable fields only, cheaply: what undoing a transition needs. */
+export type MutableFields = Pick<TaskRecord, (typeof MUTABLE)[number]>;
+
+export function snapshotTask(t: TaskRecord): MutableFields {
+  return {
+    state: t.state, attempt: t.attempt, lease: t.lease, startedAt: t.startedAt, finishedAt: t.finishedAt,
+    progress: t.progress, checkpoint: t.checkpoint, result: t.result, error: t.error, cancelReason: t.cancelReason,
+  };
+}
+
 /** Puts the changeable fields of `task` back as `before` had them (same object: actors may hold it). */
-export function restoreTask(task: TaskRecord, before: TaskRecord): void {
+export function restoreTask(task: TaskRecord, before: MutableFields): void {
   const t = task as unknown as Record<string, unknown>;
   for (const key of MUTABLE) {
     if (before[key] !== undefined) t[key] = before[key];

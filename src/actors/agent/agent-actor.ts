@@ -67,7 +67,7 @@ export class AgentActor extends Actor {
   ) {
     super('agent', logger);
     this.limits = options.pool;
-    this.prefetch = options.journal !== ':memory:' && options.durability === 'fsync' ? 8 : 1;
+    this.prefetch = options.durability === 'fsync' ? 8 : options.durability === 'process' ? 8 : 1;
     this.scale = initialScale(this.limits);
     this.ticker = setInterval(() => this.guard(() => this.tick()), options.pool.autoscaleIntervalMs).unref();
   }

@@ -1,6 +1,6 @@
 import Denque from 'denque';
 import type { Message } from '../messages.js';
-import { copyTask, restoreTask, TERMINAL_STATES, type Priority, type TaskRecord, type TaskState } from '../../runtime/task.js';
+import { restoreTask, snapshotTask, TERMINAL_STATES, type Priority, type TaskRecord, type TaskState, type MutableFields } from '../../runtime/task.js';
 
 /** Read access to the task table, shared with the actors (they never write it). */
 export interface TaskView {
@@ -10,7 +10,7 @@ export interface TaskView {
 }
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
-type Undo = { insert: TaskRecord } | { task: TaskRecord; before: TaskRecord };
+type Undo = { insert: TaskRecord } | { task: TaskRecord; before: MutableFields };
 
 /**
  * The task table and the single place where task state changes. Every message passes through
@@ -162,7 +162,7 @@ export class Ledger implements TaskView {
     const task = this.tasks.get(id);
     if (task === undefined || !from.includes(task.state) || TERMINAL_STATES.has(task.state)) return false;
     if (lease !== undefined && task.lease !== lease) return false;
-    this.undo?.push({ task, before: copyTask(task) });
+    this.undo?.push({ task, before: snapshotTask(task) });
     this.bump(task, -1);
     task.state = to;
     this.bump(task, 1);
@@ -173,7 +173,7 @@ export class Ledger implements TaskView {
   private touch(id: string, lease: string, set: (t: TaskRecord) => void): boolean {
     const task = this.tasks.get(id);
     if (task?.state !== 'running' || task.lease !== lease) return false;
-    this.undo?.push({ task, before: copyTask(task) });
+    this.undo?.push({ task, before: snapshotTask(task) });
     set(task);
     return true;
   }
@@ -191,7 +191,7 @@ export class Ledger implements TaskView {
     this.bump(task, -1);
   }
 
-  private restore(task: TaskRecord, before: TaskRecord): void {
+  private restore(task: TaskRecord, before: MutableFields): void {
     this.bump(task, -1);
     restoreTask(task, before);
     this.bump(task, 1);

@@ -45,16 +45,30 @@ export class Journal {
   private constructor(
     readonly path: string,
     private readonly db: Db,
-    /** True under 'fsync': a commit is durable only once `sync()` has called back. */
-    readonly syncsLater: boolean,
+    /** True under 'fsync': `sync()` fsyncs the WAL. Under 'process' a written commit is durable enough. */
+    private readonly fsyncs: boolean,
   ) {
     this.incarnation = this.nextIncarnation();
     this.statements = this.prepare();
-    if (syncsLater) this.syncNow(); // the migration and incarnation are durable before anything else
+    this.syncNow(); // the migration and incarnation are durable before anything else
   }
 
-  /** fsyncs the WAL on libuv's thread pool; `done` gets null once everything written so far is durable. */
+  /**
+   * Commits are grouped and made durable by `sync()`: the bus writes every batch since the last
+   * sync in one transaction, then calls it, and acknowledges them once it calls back.
+   */
+  readonly syncsLater = true;
+
+  /**
+   * Under 'fsync', fsyncs the WAL on libuv's thread pool; under 'process', only yields one turn of
+   * the event loop (so that the next group gathers what that turn brings). `done` gets null once
+   * everything written so far is as durable as promised.
+   */
   sync(done: (err: TroupeError | null) => void): void {
+    if (!this.fsyncs) {
+      setImmediate(() => done(null));
+      return;
+    }
     const fd = this.wal();
     if (fd === undefined) return done(null);
     fdatasync(fd, (err) => done(err === null ? null : journalWriteError(this.path, err)));
@@ -63,6 +77,7 @@ export class Journal {
 
   /** The same, blocking (start-up and shutdown). */
   syncNow(): void {
+    if (!this.fsyncs) return;
     const fd = this.wal();
     if (fd !== undefined) fdatasyncSync(fd);
   }
@@ -138,7 +153,7 @@ export class Journal {
 
   /** Folds the WAL back into the database file (both synced) and truncates it. */
   checkpoint(): void {
-    const relaxed = this.syncsLater;
+    const relaxed = this.fsyncs;
     if (relaxed) this.db.pragma('synchronous = FULL');
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
