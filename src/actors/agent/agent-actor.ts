@@ -45,8 +45,8 @@ export class AgentActor extends Actor {
   private readonly busy: Record<AgentKind, number> = { module: 0, command: 0 };
   private readonly launched: Record<AgentKind, number> = { module: 0, command: 0 };
   /**
-   * Credits per slot. When starts wait for an fsync, eight times as many tasks are admitted as there
-   * are slots, so threads work on some while the starts of others are being made durable (measured:
+   * Credits per slot. When starts wait for the journal, eight times as many tasks are admitted as
+   * there are slots, so threads work on some while the starts of others are made durable (measured:
    * no-op throughput under 'fsync' goes from 0.39× to 0.49× of no journal going from 4 to 8).
    */
   private readonly prefetch: number;
@@ -67,7 +67,7 @@ export class AgentActor extends Actor {
   ) {
     super('agent', logger);
     this.limits = options.pool;
-    this.prefetch = options.durability === 'fsync' ? 8 : options.durability === 'process' ? 8 : 1;
+    this.prefetch = options.durability === 'memory' ? 1 : 8;
     this.scale = initialScale(this.limits);
     this.ticker = setInterval(() => this.guard(() => this.tick()), options.pool.autoscaleIntervalMs).unref();
   }
