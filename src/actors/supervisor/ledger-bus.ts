@@ -30,17 +30,19 @@ interface Unsettled {
 }
 
 /**
- * The path every message takes: pending → ledger → journal → subscribers. Messages published in
- * one event-loop turn are applied to the ledger and their transitions written in one transaction
- * (group commit). A task's own messages reach subscribers only once durable, in order; control
- * messages (credits, dispatch, pool reports) go at once, so work never waits for a disk.
+ * The path every message takes: pending → ledger → journal → subscribers, in batches of one
+ * event-loop turn. Without a journal a batch is applied and delivered at once.
  *
- * Under 'fsync' the transaction is written without syncing and the WAL is fsynced off the main
- * thread; while one fsync runs, later batches are written and share the next one. Until its
- * fsync returns, a batch's task messages are held back and `visible()` shows the tasks as before.
+ * With one, a task's own messages reach subscribers only once durable, in order, while control
+ * messages (credits, dispatch, pool reports) go at once, so work never waits for the disk. The
+ * transitions of every batch since the last sync are written in one transaction just before the
+ * next sync starts (group commit; `Journal#sync` fsyncs under 'fsync', yields a turn under
+ * 'process'), so one fsync covers everything published while the previous one ran. Until then a
+ * batch's task messages are held back and `visible()` shows those tasks as they were before.
  *
- * If the journal refuses a batch, the ledger is rolled back, the batch's submissions are rejected
- * with the journal's error, and the rest is retried with backoff until the journal takes it.
+ * If the journal refuses a write, the ledger is rolled back to the last write, the submissions in
+ * it are rejected with the journal's error, and the rest is retried with backoff until the
+ * journal takes it (accepted work is never dropped).
  */
 export class LedgerBus {
   private readonly bus = new Subject<Message>();
@@ -50,7 +52,7 @@ export class LedgerBus {
   /** Written batches awaiting their fsync, oldest first, with the write number each needs synced. */
   private held: { messages: Message[]; written: number }[] = [];
   private readonly unsettled = new Map<string, Unsettled>();
-  /** Under 'fsync': transitions applied but not written yet, and the batches they came in. */
+  /** Transitions applied but not written yet, and the durable messages of the batches they came in. */
   private unwritten: JournalEntry[] = [];
   private group: { fresh: string[]; messages: Message[] } | undefined;
   private written = 0;
@@ -106,7 +108,7 @@ export class LedgerBus {
   /** Commits, syncs and delivers everything pending now, synchronously (start-up, shutdown). */
   flushNow(): void {
     this.flush();
-    if (this.journal?.syncsLater !== true || !this.writeGroup() || this.held.length === 0) return;
+    if (this.journal === undefined || !this.writeGroup() || this.held.length === 0) return;
     this.journal.syncNow();
     this.release(this.written);
   }
@@ -145,20 +147,12 @@ export class LedgerBus {
   private flushBatch(): void {
     const batch = this.pending;
     this.pending = [];
-    if (this.journal?.syncsLater === true) return this.flushDeferred(batch);
-    const entries: JournalEntry[] = [];
+    if (this.journal !== undefined) return this.flushDeferred(batch);
     const accepted: Message[] = [];
-    this.ledger.begin();
-    for (const msg of batch) this.applyOne(msg, accepted, entries);
-    try {
-      this.journal?.write(entries);
-      this.ledger.commit();
-    } catch (err) {
-      this.ledger.rollback();
-      this.writeFailed(batch, err as TroupeError);
-      return;
+    for (const msg of batch) {
+      if (this.ledger.apply(msg)) accepted.push(msg);
+      else this.refused(msg);
     }
-    this.retryMs = RETRY_MIN_MS;
     this.deliver(accepted);
   }
 
@@ -172,9 +166,9 @@ export class LedgerBus {
   }
 
   /**
-   * Under 'fsync': applies the batch and delivers its control messages now, but writes its
-   * transitions only when the next fsync is about to start, together with every batch since the
-   * last one (one transaction per fsync). Until then the ledger keeps the means to undo them.
+   * With a journal: applies the batch and delivers its control messages now, but writes its
+   * transitions only when the next sync is about to start, together with every batch since the
+   * last one (one transaction per sync). Until then the ledger keeps the means to undo them.
    */
   private flushDeferred(batch: Message[]): void {
     if (this.group === undefined) {

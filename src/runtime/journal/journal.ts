@@ -54,12 +54,6 @@ export class Journal {
   }
 
   /**
-   * Commits are grouped and made durable by `sync()`: the bus writes every batch since the last
-   * sync in one transaction, then calls it, and acknowledges them once it calls back.
-   */
-  readonly syncsLater = true;
-
-  /**
    * Under 'fsync', fsyncs the WAL on libuv's thread pool; under 'process', only yields one turn of
    * the event loop (so that the next group gathers what that turn brings). `done` gets null once
    * everything written so far is as durable as promised.
