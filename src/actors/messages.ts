@@ -1,5 +1,5 @@
 import type { SerializedError } from '../runtime/errors.js';
-import type { AgentKind, Priority, TaskRecord } from '../runtime/task.js';
+import type { AgentKind, TaskRecord } from '../runtime/task.js';
 
 /**
  * Every message that travels between actors. Actors never call each other: they publish one of
@@ -37,7 +37,8 @@ export type Message =
   | { type: 'agent.credit'; kind: AgentKind; n: number }
   /** Agent forgets outstanding credits (after a restart of either side) and grants afresh. */
   | { type: 'agent.reset'; kind: AgentKind; credits: number }
-  | { type: 'queue.depth'; total: number; byPriority: Record<Priority, number>; waiting: Record<AgentKind, number> }
+  /** Queue: tasks that lack only a credit to run, per kind (what the autoscaler grows for). */
+  | { type: 'queue.demand'; waiting: Record<AgentKind, number> }
   | { type: 'queue.reset' }
   | {
       type: 'pool.status';

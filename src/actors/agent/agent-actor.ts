@@ -14,7 +14,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
   'task.started',
   'task.cancel',
-  'queue.depth',
+  'queue.demand',
   'queue.reset',
   'debug.crash',
 ]);
@@ -98,7 +98,7 @@ export class AgentActor extends Actor {
         return this.startDurable(msg.taskId);
       case 'task.cancel':
         return this.cancel(msg.taskId, msg.reason, msg.requeue === true);
-      case 'queue.depth':
+      case 'queue.demand':
         this.waiting = msg.waiting.module;
         return this.rescale();
       case 'queue.reset':

@@ -33,7 +33,7 @@ export class QueueActor extends Actor {
   /** Tasks this queue handed out that have not finished yet. */
   private readonly dispatched = new Set<string>();
   private draining = false;
-  private depthPending = false;
+  private demandPending = false;
 
   constructor(
     logger: Logger,
@@ -97,7 +97,7 @@ export class QueueActor extends Actor {
       const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
       this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: this.clock.now() });
     }
-    this.scheduleDepth();
+    this.scheduleDemand();
   }
 
   private cancelQueued(id: string, reason: string): void {
@@ -114,16 +114,14 @@ export class QueueActor extends Actor {
     if (requeue && task.state === 'queued') this.scheduler.enqueue(task, true);
   }
 
-  /** Queue depth is published at most once per event-loop turn, however many messages arrive. */
-  private scheduleDepth(): void {
-    if (this.depthPending) return;
-    this.depthPending = true;
+  /** Demand is published at most once per microtask checkpoint, however many messages arrive. */
+  private scheduleDemand(): void {
+    if (this.demandPending) return;
+    this.demandPending = true;
     queueMicrotask(() =>
       this.guard(() => {
-        this.depthPending = false;
-        const byPriority = this.scheduler.depthByPriority();
-        const total = this.scheduler.size;
-        this.publish({ type: 'queue.depth', total, byPriority, waiting: this.scheduler.waiting() });
+        this.demandPending = false;
+        this.publish({ type: 'queue.demand', waiting: this.scheduler.waiting() });
       }),
     );
   }

@@ -160,7 +160,8 @@ export class LedgerBus {
   private applyOne(msg: Message, accepted: Message[], entries: JournalEntry[]): void {
     if (!this.ledger.apply(msg)) return this.refused(msg);
     accepted.push(msg);
-    if (!TRANSITIONS.has(msg.type)) return;
+    // Plain progress is live information: only checkpoints are journaled.
+    if (!TRANSITIONS.has(msg.type) || (msg.type === 'task.progress' && !msg.checkpoint)) return;
     const id = taskIdOf(msg);
     entries.push({ msg, attempt: (id === undefined ? undefined : this.ledger.get(id)?.attempt) ?? 0 });
   }
