@@ -215,18 +215,19 @@ export class SupervisorActor {
     return actor;
   }
 
-  private retire(name: ActorName): void {
+  /** Unwires an actor and stops it (its timers, pool and processes). */
+  private async retire(name: ActorName): Promise<void> {
     const child = this.children.get(name);
     if (child === undefined) return;
     this.children.delete(name);
     for (const s of child.subscriptions) s.unsubscribe();
-    child.actor.stop().catch((err: unknown) => this.log.error({ err, name }, 'stopping a crashed actor failed'));
+    await child.actor.stop();
   }
 
   private onCrash(name: ActorName, err: unknown): void {
     const now = this.options.clock.now();
     this.publish({ type: 'actor.crashed', actor: name, error: serializeError(err), at: now });
-    this.retire(name);
+    this.retire(name).catch((e: unknown) => this.log.error({ err: e, name }, 'stopping a crashed actor failed'));
     if (this.stopping !== undefined) return;
     const decision = decideRestart(this.crashes.get(name) ?? [], now, this.options.supervision);
     this.crashes.set(name, decision.history);
@@ -269,7 +270,7 @@ export class SupervisorActor {
     for (const task of overdue) this.publish({ type: 'task.cancel', taskId: task.id, reason, requeue: durable, at });
     const grace = Math.max(...Object.values(this.options.agents).map((a) => (a.kind === 'module' ? a.cancelGraceMs : a.killGraceMs)));
     await this.waitFor(() => this.ledger.count('running') === 0, grace + 1_000);
-    await Promise.all([...this.children.keys()].map((name) => this.stopChild(name)));
+    await Promise.all([...this.children.keys()].map((name) => this.retire(name)));
     const report = this.settleLeftovers(reason, overdue.length);
     this.publish({ type: 'supervisor.stopped', reason, at: this.options.clock.now() });
     clearInterval(this.retentionTimer);
@@ -294,13 +295,6 @@ export class SupervisorActor {
     }
     for (const task of [...running, ...queued]) this.publish({ type: 'task.cancelled', taskId: task.id, reason, at });
     return { cancelledRunning: overdue, cancelledQueued: queued.length, kept: 0 };
-  }
-
-  private async stopChild(name: ActorName): Promise<void> {
-    const child = this.children.get(name)!;
-    this.children.delete(name);
-    for (const s of child.subscriptions) s.unsubscribe();
-    await child.actor.stop();
   }
 
   /** Resolves when `condition` holds (checked after every message) or after `ms`. */
