@@ -1,5 +1,12 @@
 import type { SerializedError } from '../runtime/errors.js';
 import type { AgentKind, TaskRecord } from '../runtime/task.js';
+import type { BreakerRecord } from './breaker/breaker-logic.js';
+
+/** Where a run took place: its pool thread or its process. */
+export interface RunPlace {
+  threadId?: number;
+  pid?: number;
+}
 
 /**
  * Every message that travels between actors. Actors never call each other: they publish one of
@@ -18,7 +25,31 @@ export type Message =
   | { type: 'task.log'; taskId: string; message: string; at: number }
   | { type: 'task.heartbeat'; taskId: string; at: number }
   | { type: 'task.succeeded'; taskId: string; lease: string; result: unknown; at: number }
-  | { type: 'task.failed'; taskId: string; lease: string; error: SerializedError; at: number }
+  /**
+   * A run failed. The Agent has applied the retry policy: with `retryAt` the task waits until then
+   * (`delayed`, or `queued` at once when due), without it the task is dead. `counts` says whether
+   * it used up one of the task's attempts (a RetryAfterError does not).
+   */
+  | {
+      type: 'task.failed';
+      taskId: string;
+      lease: string;
+      error: SerializedError;
+      at: number;
+      retryAt?: number;
+      counts: boolean;
+      /** When the run was handed to its thread or process. */
+      launchedAt: number;
+      place: RunPlace;
+    }
+  /** A delayed task's backoff is over: it goes back to the queue (published by the Queue). */
+  | { type: 'task.due'; taskId: string; at: number }
+  /** A queued task reached its start cap before it could run again: it is dead. */
+  | { type: 'task.exhausted'; taskId: string; error: SerializedError; at: number }
+  /** A dead task goes back to the queue for new attempts, with new input when `input` is set. */
+  | { type: 'task.redriven'; taskId: string; at: number; input?: { value: unknown } }
+  /** A running task sent no heartbeat for its stall timeout; its run is being stopped. */
+  | { type: 'task.stalled'; taskId: string; silentMs: number; at: number }
   /**
    * A request: stop this task wherever it is (Queue drops it if queued, Agent stops it if running).
    * With `requeue`, a stopped run goes back to the queue instead of ending (shutdown with a journal).
@@ -49,7 +80,10 @@ export type Message =
       processes: number;
       threadIds: number[];
     }
-  | { type: 'breaker.changed'; key: string; state: BreakerState; at: number }
+  /** A breaker changed state; `record` is what the journal keeps of it. */
+  | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number }
+  /** An operator forces a breaker open or closed (API). */
+  | { type: 'breaker.force'; key: string; state: 'open' | 'closed'; at: number }
   | { type: 'actor.crashed'; actor: ActorName; error: SerializedError; at: number }
   | { type: 'actor.restarted'; actor: ActorName; restarts: number; at: number }
   /** The journal was replayed at start: unfinished tasks resume. */
@@ -75,4 +109,8 @@ export const TRANSITIONS: ReadonlySet<MessageType> = new Set([
   'task.failed',
   'task.cancelled',
   'task.requeued',
+  'task.due',
+  'task.exhausted',
+  'task.redriven',
+  'breaker.changed',
 ]);

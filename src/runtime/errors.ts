@@ -13,6 +13,12 @@ export const ERROR_CODES = {
   TROUPE_AGENT_MODULE_INVALID: 'A module agent fails to load or its default export is not made by defineAgent().',
   TROUPE_TASK_FAILED: 'The task failed; `cause` holds the error its handler or process produced.',
   TROUPE_TASK_CANCELLED: 'The task was cancelled before it finished.',
+  TROUPE_TASK_TIMEOUT: 'A run took longer than its `timeoutMs`; it was stopped and counts as a failed attempt.',
+  TROUPE_TASK_STALLED: 'A run sent no heartbeat for `stallTimeoutMs`; it was stopped and counts as a failed attempt.',
+  TROUPE_THREAD_DIED: 'The pool thread running the task died (uncaught error, process.exit, out of memory); only its task failed.',
+  TROUPE_MAX_STARTS: 'The task was started `retry.maxStarts` times (crashes included) without finishing; it is dead.',
+  TROUPE_TASK_NOT_DEAD: 'Only dead tasks can be redriven; the task named is in another state.',
+  TROUPE_UNKNOWN_BREAKER: 'No agent or resource has a breaker with the given key.',
   TROUPE_COMMAND_FAILED: 'A command agent exited with a non-zero code or was killed by a signal.',
   TROUPE_COMMAND_SPAWN_FAILED: 'A command agent could not be started (missing executable, bad cwd).',
   TROUPE_COMMAND_OUTPUT: 'A command agent wrote output that is not valid JSON or exceeds the capture limit.',
@@ -80,6 +86,8 @@ export interface SerializedError {
   exitCode?: number | null;
   signal?: string | null;
   stderrTail?: string;
+  /** Set by `RetryAfterError`: how long to wait before the next attempt. */
+  retryAfterMs?: number;
 }
 
 export function serializeError(err: unknown): SerializedError {
@@ -92,6 +100,8 @@ export function serializeError(err: unknown): SerializedError {
     if (typeof facts.exitCode === 'number' || facts.exitCode === null) out.exitCode = facts.exitCode as number | null;
     if (typeof facts.signal === 'string') out.signal = facts.signal;
     if (typeof facts.stderrTail === 'string') out.stderrTail = facts.stderrTail;
+    const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) out.retryAfterMs = retryAfterMs;
     return out;
   }
   return { name: 'NonError', message: describeValue(err) };
@@ -106,5 +116,6 @@ export function deserializeError(data: SerializedError): Error {
   if (data.exitCode !== undefined) err.exitCode = data.exitCode;
   if (data.signal !== undefined) err.signal = data.signal;
   if (data.stderrTail !== undefined) err.stderrTail = data.stderrTail;
+  if (data.retryAfterMs !== undefined) err.retryAfterMs = data.retryAfterMs;
   return err;
 }

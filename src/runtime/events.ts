@@ -10,11 +10,17 @@ export type TroupeEvent =
   | { type: 'log'; taskId: string; agent: string; message: string; at: number }
   | { type: 'heartbeat'; taskId: string; agent: string; at: number }
   | { type: 'succeeded'; taskId: string; agent: string; result: unknown; at: number }
-  | { type: 'failed'; taskId: string; agent: string; error: SerializedError; at: number }
+  /** A run failed: it is retried at `retryAt`, or the task is dead (a `dead` event follows). */
+  | { type: 'failed'; taskId: string; agent: string; attempt: number; error: SerializedError; retryAt?: number; dead: boolean; at: number }
+  /** The task failed for good (attempts or start cap used up, unrecoverable error): a dead letter. */
+  | { type: 'dead'; taskId: string; agent: string; error: SerializedError; at: number }
+  | { type: 'redriven'; taskId: string; agent: string; at: number }
+  /** A running task sent no heartbeat for its stall timeout; its run is stopped and fails. */
+  | { type: 'stalled'; taskId: string; agent: string; silentMs: number; at: number }
   | { type: 'cancelled'; taskId: string; agent: string; reason: string; at: number }
   | { type: 'requeued'; taskId: string; agent: string; reason: string; at: number }
   | { type: 'pool'; size: number; target: number; busy: number; utilisation: number; processes: number }
-  | { type: 'breaker'; key: string; state: BreakerState; at: number }
+  | { type: 'breaker'; key: string; state: BreakerState; forced: boolean; at: number }
   | { type: 'actor-crashed'; actor: ActorName; error: SerializedError; at: number }
   | { type: 'actor-restarted'; actor: ActorName; restarts: number; at: number }
   | { type: 'recovered'; requeued: number; queued: number; finished: number; ms: number; at: number }
@@ -23,8 +29,34 @@ export type TroupeEvent =
 
 export type TroupeEventType = TroupeEvent['type'];
 
-/** Maps an internal message to its public event, or undefined for internal traffic. */
-export function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): TroupeEvent | undefined {
+type TaskInfoOf = (taskId: string) => { agent: string; attempt: number };
+
+/** Maps an internal message to its public events (none for internal traffic). */
+export function toPublicEvents(msg: Message, taskOf: TaskInfoOf): TroupeEvent[] {
+  const agentOf = (id: string): string => taskOf(id).agent;
+  switch (msg.type) {
+    case 'task.failed': {
+      const { taskId, error, at, retryAt } = msg;
+      const agent = agentOf(taskId);
+      const failed: TroupeEvent = { type: 'failed', taskId, agent, attempt: taskOf(taskId).attempt, error, dead: retryAt === undefined, at };
+      if (retryAt !== undefined) return [{ ...failed, retryAt }];
+      return [failed, { type: 'dead', taskId, agent, error, at }];
+    }
+    case 'task.exhausted':
+      return [{ type: 'dead', taskId: msg.taskId, agent: agentOf(msg.taskId), error: msg.error, at: msg.at }];
+    case 'task.redriven':
+      return [{ type: 'redriven', taskId: msg.taskId, agent: agentOf(msg.taskId), at: msg.at }];
+    case 'task.stalled':
+      return [{ type: 'stalled', taskId: msg.taskId, agent: agentOf(msg.taskId), silentMs: msg.silentMs, at: msg.at }];
+    default: {
+      const event = toPublicEvent(msg, agentOf);
+      return event === undefined ? [] : [event];
+    }
+  }
+}
+
+/** Maps a message that has at most one public event. */
+function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): TroupeEvent | undefined {
   switch (msg.type) {
     case 'task.submitted': {
       const { id, agent, priority } = msg.task;
@@ -40,8 +72,6 @@ export function toPublicEvent(msg: Message, agentOf: (taskId: string) => string)
       return { type: 'heartbeat', taskId: msg.taskId, agent: agentOf(msg.taskId), at: msg.at };
     case 'task.succeeded':
       return { type: 'succeeded', taskId: msg.taskId, agent: agentOf(msg.taskId), result: msg.result, at: msg.at };
-    case 'task.failed':
-      return { type: 'failed', taskId: msg.taskId, agent: agentOf(msg.taskId), error: msg.error, at: msg.at };
     case 'task.cancelled':
       return { type: 'cancelled', taskId: msg.taskId, agent: agentOf(msg.taskId), reason: msg.reason, at: msg.at };
     case 'task.requeued':
@@ -51,7 +81,7 @@ export function toPublicEvent(msg: Message, agentOf: (taskId: string) => string)
       return { type: 'pool', size, target, busy, utilisation, processes };
     }
     case 'breaker.changed':
-      return { type: 'breaker', key: msg.key, state: msg.state, at: msg.at };
+      return { type: 'breaker', key: msg.key, state: msg.state, forced: msg.record.forced, at: msg.at };
     case 'actor.crashed':
       return { type: 'actor-crashed', actor: msg.actor, error: msg.error, at: msg.at };
     case 'actor.restarted':

@@ -8,6 +8,7 @@ import type { Durability } from './journal/journal.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
+import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
@@ -21,10 +22,21 @@ export const DEFAULTS = {
     concurrentTasksPerWorker: 1,
     maxProcesses: 16,
     autoscaleIntervalMs: 250,
+    threadRestarts: { maxDeaths: 10, periodMs: 10_000 },
   },
   moduleAgent: { cancelGraceMs: 1_000 },
   commandAgent: { input: 'stdin', output: 'json', maxOutputBytes: 1024 * 1024, stderrTailBytes: 4096, killGraceMs: 2_000 },
-  breaker: { failureThreshold: 5, resetTimeoutMs: 30_000 },
+  breaker: {
+    failureThreshold: 5,
+    failureRate: 0.5,
+    minimumCalls: 10,
+    windowMs: 60_000,
+    resetTimeoutMs: 30_000,
+    resetBackoffFactor: 2,
+    maxResetTimeoutMs: 300_000,
+    halfOpenTrials: 1,
+    ignoreErrors: ['UnrecoverableError', 'RetryAfterError'],
+  },
   supervision: { maxRestarts: 5, periodMs: 60_000 },
 } as const;
 
@@ -44,14 +56,38 @@ const poolSchema = z.strictObject({
   maxProcesses: positiveInt().default(DEFAULTS.pool.maxProcesses),
   /** How often the autoscaler re-evaluates when nothing else happens. Default 250 ms. */
   autoscaleIntervalMs: positiveInt().default(DEFAULTS.pool.autoscaleIntervalMs),
+  /** Recycle a thread after it ran this many tasks. Default: never. */
+  maxTasksPerThread: positiveInt().optional(),
+  /** Recycle a thread once its V8 heap in use passes this many MB after a task. Default: never. */
+  maxHeapMb: positiveInt().optional(),
+  /** Hard V8 limits per thread (Node's `resourceLimits`); a thread past them dies and fails only its task. */
+  resourceLimits: z
+    .strictObject({
+      maxOldGenerationSizeMb: positiveInt().optional(),
+      maxYoungGenerationSizeMb: positiveInt().optional(),
+      codeRangeSizeMb: positiveInt().optional(),
+      stackSizeMb: positiveInt().optional(),
+    })
+    .optional(),
+  /** Threads that die more often than `maxDeaths` per `periodMs` pause module launches until the rate drops. Default 10 per 10 s. */
+  threadRestarts: z
+    .strictObject({
+      maxDeaths: nonNegativeInt().default(DEFAULTS.pool.threadRestarts.maxDeaths),
+      periodMs: positiveInt().default(DEFAULTS.pool.threadRestarts.periodMs),
+    })
+    .default(() => ({ ...DEFAULTS.pool.threadRestarts })),
 });
 
 const concurrency = positiveInt().optional();
+
+/** Retry policy and run limits, for both kinds of agent. */
+const policyFields = { retry: agentRetrySchema.optional(), ...runLimitFields };
 
 const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
   concurrency,
   cancelGraceMs: nonNegativeInt().default(DEFAULTS.moduleAgent.cancelGraceMs),
+  ...policyFields,
 });
 
 const commandAgentSchema = z.strictObject({
@@ -65,6 +101,29 @@ const commandAgentSchema = z.strictObject({
   stderrTailBytes: positiveInt().default(DEFAULTS.commandAgent.stderrTailBytes),
   killGraceMs: nonNegativeInt().default(DEFAULTS.commandAgent.killGraceMs),
   concurrency,
+  ...policyFields,
+});
+
+const B = DEFAULTS.breaker;
+const breakerSchema = z.strictObject({
+  /** Consecutive failures that open a breaker. Default 5. */
+  failureThreshold: positiveInt().default(B.failureThreshold),
+  /** Failure rate in the rolling window above which it opens. Default 0.5. */
+  failureRate: z.number().min(0).max(1).default(B.failureRate),
+  /** Calls the window must hold before the rate counts. Default 10. */
+  minimumCalls: positiveInt().default(B.minimumCalls),
+  /** Length of the rolling window. Default 60 s. */
+  windowMs: positiveInt().default(B.windowMs),
+  /** How long it stays open before trial tasks run (half-open). Default 30 s. */
+  resetTimeoutMs: positiveInt().default(B.resetTimeoutMs),
+  /** Each reopening multiplies the reset timeout by this. Default 2. */
+  resetBackoffFactor: z.number().min(1).max(100).default(B.resetBackoffFactor),
+  /** Upper bound of the growing reset timeout. Default 5 min. */
+  maxResetTimeoutMs: positiveInt().default(B.maxResetTimeoutMs),
+  /** Trial tasks half-open; that many successes close it. Default 1. */
+  halfOpenTrials: positiveInt().default(B.halfOpenTrials),
+  /** Error names or codes that do not count as failures. Default UnrecoverableError, RetryAfterError. */
+  ignoreErrors: z.array(z.string().min(1)).default(() => [...B.ignoreErrors]),
 });
 
 const supervisorSchema = z.strictObject({
@@ -82,15 +141,7 @@ const supervisorSchema = z.strictObject({
     message: 'must configure at least one agent',
   }),
   resources: z.record(z.string().min(1), z.strictObject({ concurrency: positiveInt() })).default({}),
-  breaker: z
-    .union([
-      z.literal(false),
-      z.strictObject({
-        failureThreshold: positiveInt().default(DEFAULTS.breaker.failureThreshold),
-        resetTimeoutMs: positiveInt().default(DEFAULTS.breaker.resetTimeoutMs),
-      }),
-    ])
-    .default(() => ({ ...DEFAULTS.breaker })),
+  breaker: z.union([z.literal(false), breakerSchema]).default(() => breakerSchema.parse({})),
   supervision: z
     .strictObject({
       maxRestarts: nonNegativeInt().default(DEFAULTS.supervision.maxRestarts),
@@ -165,14 +216,23 @@ function resolveAgent(name: string, raw: unknown): AgentConfig {
     const rule = hasModule ? 'must set either module or command, not both' : 'must be an object with module or command';
     throw fieldError('TROUPE_INVALID_OPTIONS', field, rule, raw);
   }
-  if (hasCommand) return { kind: 'command', ...parseWith(commandAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field) };
+  if (hasCommand) {
+    const command = parseWith(commandAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field);
+    checkRetry('TROUPE_INVALID_OPTIONS', `${field}.retry`, command.retry);
+    return { kind: 'command', ...command };
+  }
   const parsed = parseWith(moduleAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field);
+  checkRetry('TROUPE_INVALID_OPTIONS', `${field}.retry`, parsed.retry);
   return { kind: 'module', ...parsed, moduleUrl: resolveModuleUrl(`${field}.module`, parsed.module) };
 }
 
 /** Validates `Supervisor.start()` options; throws a TroupeError naming the option, the rule and the value. */
 export function resolveOptions(input: unknown): ResolvedOptions {
   const parsed = parseWith(supervisorSchema, input, 'TROUPE_INVALID_OPTIONS', 'options');
+  if (parsed.breaker !== false && parsed.breaker.maxResetTimeoutMs < parsed.breaker.resetTimeoutMs) {
+    const rule = `must be >= breaker.resetTimeoutMs (${parsed.breaker.resetTimeoutMs})`;
+    throw fieldError('TROUPE_INVALID_OPTIONS', 'options.breaker.maxResetTimeoutMs', rule, parsed.breaker.maxResetTimeoutMs);
+  }
   if (parsed.pool.minThreads > parsed.pool.maxThreads) {
     const rule = `must be <= pool.maxThreads (${parsed.pool.maxThreads})`;
     throw fieldError('TROUPE_INVALID_OPTIONS', 'options.pool.minThreads', rule, parsed.pool.minThreads);

@@ -2,7 +2,8 @@ import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { PRIORITIES, type Priority } from './task.js';
+import { checkRetry, runLimitFields, taskRetrySchema } from './policy.js';
+import { PRIORITIES, type Priority, type TaskPolicy } from './task.js';
 import { parseWith } from './validate.js';
 
 const submitSchema = z.strictObject({
@@ -16,6 +17,9 @@ const submitSchema = z.strictObject({
   resources: z.array(z.string().min(1)).default([]),
   /** Idempotency key: while a task with this key is kept, submitting it again returns that task's id. */
   key: z.string().min(1).max(512).optional(),
+  /** Overrides the agent's retry policy for this task (`attempts`, `maxStarts`, `backoff`). */
+  retry: taskRetrySchema.optional(),
+  ...runLimitFields,
 });
 
 /** What `Supervisor#submit()` accepts. */
@@ -27,10 +31,11 @@ export interface ValidSubmission {
   priority: Priority;
   resources: string[];
   key?: string;
+  policy?: TaskPolicy;
 }
 
 /** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
-function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown, journaled: boolean): void {
+export function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown, journaled: boolean): void {
   try {
     if (kind === 'command' && input !== undefined && JSON.stringify(input) === undefined) throw new TypeError('not JSON-encodable');
     if (journaled) serialize(input);
@@ -64,5 +69,17 @@ export function validateSubmission(request: unknown, options: ResolvedOptions): 
   checkCloneable(parsed.agent, agent.kind, parsed.input, options.journal !== ':memory:');
   const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
   if (parsed.key !== undefined) valid.key = parsed.key;
+  checkRetry('TROUPE_INVALID_TASK', 'task.retry', parsed.retry);
+  const policy = policyOf(parsed);
+  if (policy !== undefined) valid.policy = policy;
   return valid;
+}
+
+/** The task's own overrides, or undefined when it has none (the usual case: nothing to store). */
+function policyOf(parsed: Pick<TaskPolicy, 'retry' | 'timeoutMs' | 'stallTimeoutMs'>): TaskPolicy | undefined {
+  const policy: TaskPolicy = {};
+  if (parsed.retry !== undefined) policy.retry = parsed.retry;
+  if (parsed.timeoutMs !== undefined) policy.timeoutMs = parsed.timeoutMs;
+  if (parsed.stallTimeoutMs !== undefined) policy.stallTimeoutMs = parsed.stallTimeoutMs;
+  return Object.keys(policy).length === 0 ? undefined : policy;
 }

@@ -1,13 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { filter, map, type Observable } from 'rxjs';
+import { filter, firstValueFrom, mergeMap, type Observable } from 'rxjs';
 import { ACTOR_NAMES, type ActorName, type Message } from '../actors/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
 import { deserializeError, fieldError, TroupeError } from './errors.js';
-import { toPublicEvent, type TroupeEvent } from './events.js';
+import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
-import { validateSubmission, type SubmitRequest } from './submit.js';
+import { checkCloneable, validateSubmission, type SubmitRequest } from './submit.js';
 import { toTaskInfo, type TaskInfo, type TaskRecord } from './task.js';
+import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
+
+export interface DeadLetterQuery {
+  /** Only dead tasks of this agent. */
+  agent?: string;
+  /** At most this many, most recently dead first. Default 100. */
+  limit?: number;
+}
+
+export interface RedriveOptions {
+  /** New input for the redriven tasks (validated like a submission's); default: their old input. */
+  input?: unknown;
+}
 
 export interface ShutdownOptions {
   /** How long running tasks may take to finish before they are cancelled. Default 5000 ms. */
@@ -32,11 +45,8 @@ export class Supervisor {
   private readonly waiters = new Map<string, Waiter[]>();
 
   private constructor(private readonly root: SupervisorActor) {
-    const agentOf = (id: string): string => root.ledger.get(id)?.agent ?? '';
-    this.events$ = root.messages$.pipe(
-      map((m) => toPublicEvent(m, agentOf)),
-      filter((e): e is TroupeEvent => e !== undefined),
-    );
+    const taskOf = (id: string): { agent: string; attempt: number } => root.ledger.get(id) ?? { agent: '', attempt: 0 };
+    this.events$ = root.messages$.pipe(mergeMap((m) => toPublicEvents(m, taskOf)));
     root.messages$.subscribe((m) => this.settleWaiters(m));
   }
 
@@ -119,6 +129,63 @@ export class Supervisor {
     return outcome;
   }
 
+  /**
+   * Dead tasks (attempts used up, an unrecoverable error, or the start cap), most recently dead
+   * first, each with its `history`: every unsuccessful run's error, duration and thread or process.
+   */
+  async deadLetters(query: DeadLetterQuery = {}): Promise<TaskInfo[]> {
+    const limit = query.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1) throw fieldError('TROUPE_INVALID_OPTIONS', 'query.limit', 'must be an integer >= 1', limit);
+    const dead = [...this.root.ledger.inState('dead')]
+      .map((t) => this.root.visible(t.id))
+      .filter((t): t is TaskRecord => t?.state === 'dead' && (query.agent === undefined || t.agent === query.agent));
+    dead.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+    return dead.slice(0, limit).map(toTaskInfo);
+  }
+
+  /**
+   * Puts dead tasks back in the queue as new attempts of the same ids (attempt numbers go on; the
+   * retry and start budgets start afresh). Checks every id first: if one is unknown or not dead,
+   * none is redriven. Resolves with the ids once the redrive is recorded.
+   *
+   * @example
+   * await sup.redrive((await sup.deadLetters()).map((t) => t.id));
+   * await sup.redrive(id, { input: { url: 'https://fixed.example' } });
+   */
+  async redrive(ids: string | readonly string[], options: RedriveOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    const list = typeof ids === 'string' ? [ids] : [...ids];
+    if (!Array.isArray(ids) && typeof ids !== 'string') throw fieldError('TROUPE_INVALID_TASK', 'ids', 'must be a task id or an array of them', ids);
+    const tasks = list.map((id) => this.deadTask(id));
+    const input = 'input' in options ? { value: options.input } : undefined;
+    for (const task of input === undefined ? [] : tasks) {
+      checkCloneable(task.agent, task.kind, input!.value, this.root.options.journal !== ':memory:');
+    }
+    const at = this.root.options.clock.now();
+    await Promise.all(tasks.map((t) => this.root.publishCommitted({ type: 'task.redriven', taskId: t.id, at, ...(input && { input }) })));
+    return tasks.map((t) => t.id);
+  }
+
+  /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded. */
+  breakers(): Record<string, BreakerInfo> {
+    const records = this.root.ledger.breakerRecords();
+    return Object.fromEntries(breakerKeys(this.root.options).map((k) => [k, breakerInfo(records.get(k), this.root.options)]));
+  }
+
+  /**
+   * Forces a breaker open (its tasks stay queued until it is forced closed) or closed (normal
+   * operation resumes). `key` is `agent:<name>`, `resource:<name>`, or an unambiguous bare name.
+   * Resolves with the breaker once the change is recorded.
+   */
+  async setBreaker(key: string, state: 'open' | 'closed'): Promise<BreakerInfo> {
+    const resolved = resolveBreakerKey(key, this.root.options);
+    const forced = checkForcedState(state, this.root.options);
+    const changed = firstValueFrom(this.root.messages$.pipe(filter((m) => m.type === 'breaker.changed' && m.key === resolved)));
+    this.root.publish({ type: 'breaker.force', key: resolved, state: forced, at: this.root.options.clock.now() });
+    await changed;
+    return this.breakers()[resolved]!;
+  }
+
   /** Counters, queue depth per priority, pool size and use, latency percentiles. */
   snapshot(): MetricsSnapshot {
     return this.root.metrics.snapshot(this.root.options.clock.now());
@@ -153,6 +220,13 @@ export class Supervisor {
     this.waiters.clear();
   }
 
+  private deadTask(id: unknown): TaskRecord {
+    const task = typeof id === 'string' ? this.root.visible(id) : undefined;
+    if (task === undefined) throw unknownTask(id);
+    if (task.state !== 'dead') throw fieldError('TROUPE_TASK_NOT_DEAD', 'id', `must name a dead task (it is ${task.state})`, id);
+    return task;
+  }
+
   private assertOpen(): void {
     if (!this.root.isStopping) return;
     throw new TroupeError('TROUPE_SHUTTING_DOWN', 'the supervisor is shutting down and accepts no new tasks', {
@@ -162,7 +236,8 @@ export class Supervisor {
 
   private settleWaiters(msg: Message): void {
     if (msg.type === 'supervisor.stopped') return this.abandonWaiters();
-    if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed' && msg.type !== 'task.cancelled') return;
+    if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed' && msg.type !== 'task.cancelled' && msg.type !== 'task.exhausted') return;
+    if (msg.type === 'task.failed' && msg.retryAt !== undefined) return; // it will run again
     const list = this.waiters.get(msg.taskId);
     if (list === undefined) return;
     this.waiters.delete(msg.taskId);
@@ -178,7 +253,7 @@ function stillPending(): TroupeError {
   return new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before the task finished; it is kept in the journal and resumes at the next start');
 }
 
-function unknownTask(id: string): TroupeError {
+function unknownTask(id: unknown): TroupeError {
   return fieldError('TROUPE_UNKNOWN_TASK', 'id', 'must be the id of a submitted task', id);
 }
 
@@ -187,11 +262,11 @@ function settledOutcome(task: TaskRecord): { value: unknown } | TroupeError | un
   switch (task.state) {
     case 'succeeded':
       return { value: task.result };
-    case 'failed': {
+    case 'dead': {
       const cause = deserializeError(task.error!);
       return new TroupeError('TROUPE_TASK_FAILED', `task ${task.id} (${task.agent}) failed: ${cause.message}`, {
         cause,
-        details: { taskId: task.id, agent: task.agent, attempt: task.attempt },
+        details: { taskId: task.id, agent: task.agent, attempt: task.attempt, history: task.history ?? [] },
       });
     }
     case 'cancelled':

@@ -3,9 +3,33 @@ import type { SerializedError } from './errors.js';
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-export const TASK_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/**
+ * `delayed`: waiting out a retry backoff; `dead`: failed for good (attempts used up, or an
+ * unrecoverable error), kept as a dead letter until redriven or pruned.
+ */
+export const TASK_STATES = ['queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
-export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'cancelled']);
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'dead', 'cancelled']);
+
+/** Per-task overrides of the agent's policy, fixed at submission (journaled with the task). */
+export interface TaskPolicy {
+  retry?: { attempts?: number; maxStarts?: number; backoff?: { initialMs?: number; factor?: number; maxMs?: number; jitter?: number } };
+  timeoutMs?: number;
+  stallTimeoutMs?: number;
+}
+
+/** One run of a task that did not succeed: why, how long, and where it ran. */
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+  error?: SerializedError;
+  /** Set when the run was cut short by a crash or restart rather than failing (the reason). */
+  interrupted?: string;
+  threadId?: number;
+  pid?: number;
+}
 
 /** How a task is executed: on the thread pool (`module`) or as a subprocess (`command`). */
 export type AgentKind = 'module' | 'command';
@@ -18,12 +42,22 @@ export interface TaskRecord {
   readonly kind: AgentKind;
   readonly priority: Priority;
   readonly resources: readonly string[];
-  readonly input: unknown;
+  /** Replaced only by a redrive with new input. */
+  input: unknown;
   /** Idempotency key: a second submission with the same key gets this task's id. */
   readonly key?: string;
+  readonly policy?: TaskPolicy;
   state: TaskState;
-  /** Number of runs started so far; the first run is attempt 1. */
+  /** Number of runs started so far; the first run is attempt 1. Never goes back (it fences leases). */
   attempt: number;
+  /** Failed attempts that count against `retry.attempts`, since submission or the last redrive. */
+  failures?: number;
+  /** Runs started since submission or the last redrive (the start cap). */
+  starts?: number;
+  /** While `delayed`: when it goes back to the queue. */
+  retryAt?: number;
+  /** Every run that did not succeed, oldest first. */
+  history?: AttemptRecord[];
   submittedAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -33,6 +67,7 @@ export interface TaskRecord {
   /** Fencing token of the current run (`incarnation:attempt`); outcomes of other runs are refused. */
   lease?: string;
   result?: unknown;
+  /** The last failure (also while delayed before a retry). */
   error?: SerializedError;
   cancelReason?: string;
 }
@@ -46,6 +81,10 @@ export interface TaskInfo {
   priority: Priority;
   resources: readonly string[];
   attempt: number;
+  failures?: number;
+  starts?: number;
+  retryAt?: number;
+  history?: AttemptRecord[];
   submittedAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -57,7 +96,7 @@ export interface TaskInfo {
 }
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
-const MUTABLE = ['state', 'attempt', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
+const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
 const INFO = ['id', 'key', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
@@ -82,7 +121,8 @@ export type MutableFields = Pick<TaskRecord, (typeof MUTABLE)[number]>;
 
 export function snapshotTask(t: TaskRecord): MutableFields {
   return {
-    state: t.state, attempt: t.attempt, lease: t.lease, startedAt: t.startedAt, finishedAt: t.finishedAt,
+    state: t.state, attempt: t.attempt, failures: t.failures, starts: t.starts, retryAt: t.retryAt,
+    history: t.history === undefined ? undefined : [...t.history], lease: t.lease, startedAt: t.startedAt, finishedAt: t.finishedAt,
     progress: t.progress, checkpoint: t.checkpoint, result: t.result, error: t.error, cancelReason: t.cancelReason,
   };
 }

@@ -436,7 +436,7 @@ describe('Scheduler: requeue at the front', () => {
 describe('Scheduler: agent caps (breaker)', () => {
   it('cap 0 holds an agent back while others run; its tasks stay queued', () => {
     const s = make();
-    s.setAgentCap('a', 0);
+    s.setCap('agent:a', 0);
     s.enqueue(task('a1', { agent: 'a' }));
     s.enqueue(task('b1', { agent: 'b' }));
     expect(drain(s)).toEqual(['b1']);
@@ -445,7 +445,7 @@ describe('Scheduler: agent caps (breaker)', () => {
 
   it('cap 1 lets one trial run at a time, even when concurrency allows more', () => {
     const s = make({ agents: { a: 5 } });
-    s.setAgentCap('a', 1);
+    s.setCap('agent:a', 1);
     const ts = ['a1', 'a2', 'a3'].map((id) => task(id));
     ts.forEach((t) => s.enqueue(t));
     expect(drain(s)).toEqual(['a1']);
@@ -458,7 +458,7 @@ describe('Scheduler: agent caps (breaker)', () => {
     const ts = ['a1', 'a2', 'a3'].map((id) => task(id));
     ts.forEach((t) => s.enqueue(t));
     expect(s.next()).toBe(ts[0]);
-    s.setAgentCap('a', 0);
+    s.setCap('agent:a', 0);
     s.release(ts[0]!);
     expect(s.next()).toBeUndefined();
   });
@@ -469,7 +469,7 @@ describe('Scheduler: agent caps (breaker)', () => {
     const r2 = task('r2');
     s.acquire(r1);
     s.acquire(r2);
-    s.setAgentCap('a', 1);
+    s.setCap('agent:a', 1);
     s.enqueue(task('q'));
     expect(s.next()).toBeUndefined();
     s.release(r1);
@@ -480,16 +480,16 @@ describe('Scheduler: agent caps (breaker)', () => {
 
   it('cap Infinity restores the configured concurrency (not unlimited)', () => {
     const s = make({ agents: { a: 2 } });
-    s.setAgentCap('a', 0);
+    s.setCap('agent:a', 0);
     ['a1', 'a2', 'a3'].forEach((id) => s.enqueue(task(id)));
     expect(s.next()).toBeUndefined();
-    s.setAgentCap('a', Infinity);
+    s.setCap('agent:a', Infinity);
     expect(drain(s)).toEqual(['a1', 'a2']);
   });
 
   it('a cap affects only its own agent', () => {
     const s = make();
-    s.setAgentCap('a', 0);
+    s.setCap('agent:a', 0);
     s.enqueue(task('b1', { agent: 'b' }));
     s.enqueue(task('b2', { agent: 'b' }));
     expect(drain(s)).toEqual(['b1', 'b2']);
@@ -524,9 +524,9 @@ describe('Scheduler: waiting()', () => {
   it('excludes agents held back by their breaker', () => {
     const s = make({ credits: { module: 0 } });
     s.enqueue(task('a1', { agent: 'a' }));
-    s.setAgentCap('a', 0);
+    s.setCap('agent:a', 0);
     expect(s.waiting()).toEqual({ module: 0, command: 0 });
-    s.setAgentCap('a', 1);
+    s.setCap('agent:a', 1);
     expect(s.waiting()).toEqual({ module: 1, command: 0 });
   });
 

@@ -3,12 +3,16 @@ import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
-import { serializeError } from '../../runtime/errors.js';
+import { serializeError, TroupeError } from '../../runtime/errors.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
+import { effectivePolicy } from '../../runtime/policy.js';
 import type { AgentKind } from '../../runtime/task.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
+import { failedMessage, maxStartsError, stallError, timeoutError } from './failure.js';
 import type { ModuleRunner, TaskHooks } from './module-runner.js';
 import { startRun, type Run, type RunSpec } from './run.js';
+import { RunWatch } from './run-watch.js';
+import { launchHeldUntil, NO_DEATHS, recordDeath, type RestartState } from './thread-restarts.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
@@ -56,6 +60,10 @@ export class AgentActor extends Actor {
   private waiting = 0;
   private lastStatus = '';
   private readonly ticker: NodeJS.Timeout;
+  /** Recent thread deaths; too many pause module launches (the pool's restart-rate limit). */
+  private deaths: RestartState = NO_DEATHS;
+  private heldUntil: number | null = null;
+  private holdTimer: unknown;
 
   constructor(
     logger: Logger,
@@ -80,8 +88,10 @@ export class AgentActor extends Actor {
   override async stop(): Promise<void> {
     await super.stop();
     clearInterval(this.ticker);
+    this.options.clock.clearTimeout(this.holdTimer);
     for (const run of this.runs.values()) {
       this.options.clock.clearTimeout(run.graceTimer);
+      run.watch?.clear();
       run.force();
     }
     this.runs.clear();
@@ -140,11 +150,19 @@ export class AgentActor extends Actor {
       if (task !== undefined) this.publish({ type: 'agent.credit', kind: task.kind, n: 1 });
       return;
     }
+    const policy = effectivePolicy(config, task.policy);
+    if ((task.starts ?? 0) >= policy.retry.maxStarts) {
+      // Started that often without an outcome (it crashes the runtime, say): it must not loop for ever.
+      const at = this.options.clock.now();
+      this.publish({ type: 'task.exhausted', taskId, error: serializeError(maxStartsError(task, policy.retry.maxStarts)), at });
+      this.publish({ type: 'agent.credit', kind: task.kind, n: 1 });
+      return;
+    }
     this.outstanding[config.kind] -= 1;
     this.busy[config.kind] += 1;
     const lease = `${this.incarnation}:${attempt}`;
     // The handler runs only once this start is durable: a crash before it cannot hide a run.
-    this.starting.set(taskId, { task, attempt, lease, config });
+    this.starting.set(taskId, { task, attempt, lease, config, policy });
     this.publish({ type: 'task.started', taskId, attempt, lease, at: this.options.clock.now() });
   }
 
@@ -157,6 +175,7 @@ export class AgentActor extends Actor {
   }
 
   private launchReady(kind: AgentKind): void {
+    if (kind === 'module' && this.heldUntil !== null) return;
     while (this.launched[kind] < this.slots(kind)) {
       const pending = this.ready[kind].shift();
       if (pending === undefined) return;
@@ -175,10 +194,17 @@ export class AgentActor extends Actor {
     const { task, lease } = spec;
     const at = () => this.options.clock.now();
     let lastBeat = -Infinity;
+    const watch = new RunWatch(
+      this.options.clock,
+      spec.policy,
+      () => this.guard(() => this.failRun(task.id, (run) => timeoutError(run))),
+      (silentMs) => this.guard(() => this.stalled(task.id, silentMs)),
+    );
     const hooks: TaskHooks = {
       progress: (value: unknown, checkpoint = false) =>
         this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, lease, value, checkpoint, at: at() })),
       heartbeat: () => {
+        watch.beat();
         // Output activity counts as a heartbeat; one event per second per task is enough to show life.
         const now = at();
         if (now - lastBeat < HEARTBEAT_EVERY_MS) return;
@@ -186,14 +212,39 @@ export class AgentActor extends Actor {
         this.guard(() => this.publish({ type: 'task.heartbeat', taskId: task.id, at: now }));
       },
       log: (message: string) => this.guard(() => this.publish({ type: 'task.log', taskId: task.id, message, at: at() })),
+      // Time a module task waits in Piscina's queue for a thread is not a stall.
+      started: () => watch.watchStalls(),
     };
-    return startRun(this.pool, spec, hooks);
+    const started = startRun(this.pool, spec, hooks, at());
+    started.run.watch = watch;
+    return started;
+  }
+
+  private stalled(taskId: string, silentMs: number): void {
+    this.publish({ type: 'task.stalled', taskId, silentMs, at: this.options.clock.now() });
+    this.failRun(taskId, (run) => stallError(run, silentMs));
+  }
+
+  /** Stops a run that the runtime failed (timeout, stall): signal first, then thread or process group. */
+  private failRun(taskId: string, reason: (run: Run) => Error): void {
+    const run = this.runs.get(taskId);
+    if (run === undefined || run.cancelReason !== undefined || run.failure !== undefined) return;
+    run.failure = reason(run);
+    this.log.warn({ taskId, err: run.failure }, 'stopping a run');
+    run.requestStop();
+    run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
   }
 
   private cancel(taskId: string, reason: string, requeue: boolean): void {
     if (this.dropWaiting(taskId, reason, requeue)) return;
     const run = this.runs.get(taskId);
     if (run === undefined || run.cancelReason !== undefined) return;
+    if (run.failure !== undefined) {
+      // Already being stopped (timeout, stall): the stop goes on, and its outcome becomes the cancel.
+      run.cancelReason = reason;
+      run.requeue = requeue;
+      return;
+    }
     run.cancelReason = reason;
     run.requeue = requeue;
     run.requestStop();
@@ -239,23 +290,48 @@ export class AgentActor extends Actor {
     if (run === undefined) return;
     this.runs.delete(taskId);
     this.options.clock.clearTimeout(run.graceTimer);
+    run.watch?.clear();
     this.busy[run.kind] -= 1;
     this.launched[run.kind] -= 1;
+    this.publishOutcome(taskId, run, outcome);
+    this.publish({ type: 'run.ended', taskId });
+    if (!outcome.ok && (outcome.error as TroupeError | undefined)?.code === 'TROUPE_THREAD_DIED') this.threadDied();
+    this.launchReady(run.kind);
+    this.refill(run.kind);
+    this.rescale();
+  }
+
+  private publishOutcome(taskId: string, run: Run, outcome: Outcome): void {
     const at = this.options.clock.now();
     const lease = run.lease;
     if (run.cancelReason !== undefined && run.requeue === true) {
       this.publish({ type: 'task.requeued', taskId, reason: run.cancelReason, at });
     } else if (run.cancelReason !== undefined) {
       this.publish({ type: 'task.cancelled', taskId, reason: run.cancelReason, lease, at });
-    } else if (outcome.ok) {
+    } else if (run.failure === undefined && outcome.ok) {
       this.publish({ type: 'task.succeeded', taskId, lease, result: outcome.value, at });
     } else {
-      this.publish({ type: 'task.failed', taskId, lease, error: serializeError(outcome.error), at });
+      const task = this.tasks.get(taskId);
+      const error = run.failure ?? (outcome as { error: unknown }).error;
+      if (task !== undefined) this.publish(failedMessage(task, run, error, at, Math.random));
     }
-    this.publish({ type: 'run.ended', taskId });
-    this.launchReady(run.kind);
-    this.refill(run.kind);
-    this.rescale();
+  }
+
+  /** Piscina replaces a dead thread at once; past the restart limit, module launches pause for a while. */
+  private threadDied(): void {
+    const now = this.options.clock.now();
+    this.deaths = recordDeath(this.deaths, now, this.options.pool.threadRestarts);
+    const until = launchHeldUntil(this.deaths, now, this.options.pool.threadRestarts);
+    if (until === null || this.heldUntil !== null) return;
+    this.heldUntil = until;
+    this.log.error({ deaths: this.deaths.deaths.length, until }, 'pool threads die too often; module launches paused');
+    this.holdTimer = this.options.clock.setTimeout(() => this.guard(() => this.resumeLaunches()), until - now);
+  }
+
+  private resumeLaunches(): void {
+    this.heldUntil = null;
+    this.log.warn('module launches resume');
+    this.launchReady('module');
   }
 
   /** Re-decides the pool's target; on the hot path (every finish) it reports only a new target. */

@@ -27,6 +27,15 @@ export interface RunningCommand {
 const PROGRESS_PREFIX = '::progress ';
 const CHECKPOINT_PREFIX = '::checkpoint ';
 const HEARTBEAT_LINE = '::heartbeat';
+/** A command that then exits non-zero asks for a retry after N ms (a 429), or for none at all. */
+const RETRY_AFTER_PREFIX = '::retry-after ';
+const UNRECOVERABLE_LINE = '::unrecoverable';
+
+/** What a command said on stderr about its own failure. */
+interface FailureHint {
+  retryAfterMs?: number;
+  unrecoverable?: boolean;
+}
 const MAX_LOG_LINE = 2000;
 
 /** Replaces `{{input}}` (the whole input as JSON) and `{{input.a.b}}` (one field) in an argument. */
@@ -75,7 +84,7 @@ class TailBuffer {
   }
 }
 
-function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks): void {
+function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks, hint: FailureHint): void {
   // Chunks end anywhere, also inside a multi-byte character: the decoder holds such bytes back.
   const decoder = new StringDecoder('utf8');
   let partial = '';
@@ -85,16 +94,25 @@ function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks):
     const lines = (partial + decoder.write(chunk)).split('\n');
     partial = lines.pop() ?? '';
     if (partial.length > MAX_LOG_LINE) partial = partial.slice(0, MAX_LOG_LINE);
-    for (const line of lines) handleStderrLine(line, hooks);
+    for (const line of lines) handleStderrLine(line, hooks, hint);
   });
   child.stderr!.on('end', () => {
     partial += decoder.end();
-    if (partial !== '') handleStderrLine(partial, hooks);
+    if (partial !== '') handleStderrLine(partial, hooks, hint);
   });
 }
 
-function handleStderrLine(line: string, hooks: TaskHooks): void {
+function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint): void {
   if (line === HEARTBEAT_LINE) return;
+  if (line === UNRECOVERABLE_LINE) {
+    hint.unrecoverable = true;
+    return;
+  }
+  if (line.startsWith(RETRY_AFTER_PREFIX)) {
+    const ms = Number(line.slice(RETRY_AFTER_PREFIX.length));
+    if (Number.isFinite(ms) && ms >= 0) hint.retryAfterMs = ms;
+    return;
+  }
   const checkpoint = line.startsWith(CHECKPOINT_PREFIX);
   if (checkpoint || line.startsWith(PROGRESS_PREFIX)) {
     const raw = line.slice((checkpoint ? CHECKPOINT_PREFIX : PROGRESS_PREFIX).length);
@@ -133,11 +151,15 @@ function parseOutput(config: CommandAgentConfig, out: HeadBuffer): unknown {
   }
 }
 
-function exitError(config: CommandAgentConfig, code: number | null, signal: string | null, stderrTail: string): TroupeError {
+function exitError(config: CommandAgentConfig, code: number | null, signal: string | null, stderrTail: string, hint: FailureHint): Error {
   const how = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
   const lastLine = stderrTail.trimEnd().split('\n').pop() ?? '';
   const message = `${config.command} ${how}${lastLine ? `: ${lastLine}` : ''}`;
-  return new TroupeError('TROUPE_COMMAND_FAILED', message, { details: { exitCode: code, signal, stderrTail } });
+  const err = new TroupeError('TROUPE_COMMAND_FAILED', message, { details: { exitCode: code, signal, stderrTail } });
+  // The retry policy reads these by name, as it does for errors thrown by module agents.
+  if (hint.unrecoverable === true) err.name = 'UnrecoverableError';
+  else if (hint.retryAfterMs !== undefined) Object.assign(err, { name: 'RetryAfterError', retryAfterMs: hint.retryAfterMs });
+  return err;
 }
 
 /**
@@ -171,6 +193,8 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
   const stop = (): void => stopGroup(child, config.killGraceMs);
   const out = new HeadBuffer(config.maxOutputBytes);
   const tail = new TailBuffer(config.stderrTailBytes);
+  const hint: FailureHint = {};
+  hooks.started?.({ pid: child.pid });
   child.stdout!.on('data', (chunk: Buffer) => {
     const wasOverflowed = out.overflowed;
     out.push(chunk);
@@ -179,7 +203,7 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
     // its output for as long as it cares to write (for ever, for some).
     if (out.overflowed && !wasOverflowed) stop();
   });
-  onStderrLines(child, tail, hooks);
+  onStderrLines(child, tail, hooks, hint);
   if (child.stdin) {
     child.stdin.on('error', () => undefined); // EPIPE when the command does not read its input
     child.stdin.end(JSON.stringify(input ?? null));
@@ -190,7 +214,7 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
       // Settle, never throw: a throw in an event listener is an uncaught exception, not a failed task.
       // An overflow comes first: it is why the command was stopped, if it was.
       if (out.overflowed) return reject(overflowError(config));
-      if (code !== 0) return reject(exitError(config, code, signal, tail.text()));
+      if (code !== 0) return reject(exitError(config, code, signal, tail.text(), hint));
       try {
         resolve(parseOutput(config, out));
       } catch (err) {

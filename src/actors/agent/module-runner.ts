@@ -2,14 +2,18 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { deserializeError } from '../../runtime/errors.js';
-import { isHostPortMessage, isWorkerFailure, type AbortMessage, type HostApi, type WorkerJob } from './worker-protocol.js';
+import { deserializeError, TroupeError } from '../../runtime/errors.js';
+import {
+  isHostPortMessage, isThreadSignal, isWorkerFailure, isWorkerResult, type AbortMessage, type HostApi, type ThreadSignal, type WorkerJob,
+} from './worker-protocol.js';
 
 /** What a running task may report; the Agent actor turns these into messages. */
 export interface TaskHooks {
   progress(value: unknown, checkpoint?: boolean): void;
   heartbeat(): void;
   log(message: string): void;
+  /** The task began on a thread (module agents) or in a process (command agents). */
+  started?(place: { threadId?: number; pid?: number }): void;
 }
 
 export interface RunningJob {
@@ -27,34 +31,62 @@ export interface ModuleTask {
   attempt: number;
   input: unknown;
   checkpoint: unknown;
+  heartbeatMs?: number;
 }
 
-/** Turns a thread's failure report back into an Error with its name, code and facts. */
-function rethrowFailure(err: unknown): never {
-  throw isWorkerFailure(err) ? deserializeError(err.error) : err;
+/** Piscina workers as its load balancer sees them. */
+type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PoolWorker = Parameters<Balancer>[1][number];
+
+/**
+ * Piscina's least-busy choice, minus threads being recycled: a retiring thread gets no new task,
+ * so it can be terminated once idle without failing anything.
+ */
+export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsage: number): Balancer {
+  return (task, workers) => {
+    let candidate: PoolWorker | null = null;
+    let least = maximumUsage;
+    for (const w of workers) {
+      if (w.terminating || w.destroyed || retiring.has(w.id)) continue;
+      if (w.currentUsage === 0) return w;
+      if (w.isRunningAbortableTask || task.isAbortable || w.currentUsage >= least) continue;
+      candidate = w;
+      least = w.currentUsage;
+    }
+    return candidate;
+  };
 }
 
 /**
  * Runs module tasks on a Piscina pool and serves their context calls. Every thread hands over one
  * MessagePort when it starts; this side exposes `HostApi` on it with Comlink and routes each call
- * to the hooks of the task it names.
+ * to the hooks of the task it names. It also recycles threads that ask for it, and tells a thread
+ * that died under a task from a handler's own failure.
  */
 export class ModuleRunner {
   private readonly ports = new Set<MessagePort>();
   private readonly hooks = new Map<string, TaskHooks>();
+  private readonly workers = new Map<number, PoolWorker>();
   private readonly api: HostApi = {
     progress: (taskId, value, checkpoint) => this.hooks.get(taskId)?.progress(value, checkpoint),
     heartbeat: (taskId) => this.hooks.get(taskId)?.heartbeat(),
     log: (taskId, message) => this.hooks.get(taskId)?.log(message),
   };
+  /** Threads recycled so far (after N tasks or past the heap limit). */
+  recycled = 0;
 
-  constructor(private readonly pool: Piscina) {
+  constructor(
+    private readonly pool: Piscina,
+    /** Shared with the pool's balancer: threads that take no new task. */
+    private readonly retiring: Set<number>,
+  ) {
     pool.on('message', (msg: unknown) => {
-      if (!isHostPortMessage(msg)) return;
-      const port = msg.troupeHostPort;
-      this.ports.add(port);
-      port.once('close', () => this.ports.delete(port));
-      Comlink.expose(this.api, nodeEndpoint(port));
+      if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort);
+    });
+    pool.on('workerCreate', (w: PoolWorker) => this.workers.set(w.id, w));
+    pool.on('workerDestroy', (w: PoolWorker) => {
+      this.workers.delete(w.id);
+      this.retiring.delete(w.id);
     });
   }
 
@@ -67,7 +99,10 @@ export class ModuleRunner {
     const killer = new AbortController();
     const job: WorkerJob = task;
     this.hooks.set(task.taskId, hooks);
-    const done = this.pool.run(job, { signal: killer.signal }).catch(rethrowFailure);
+    const done = this.pool.run(job, { signal: killer.signal }).then(
+      (out: unknown) => this.unwrap(out),
+      (err: unknown) => this.failure(err, killer.signal.aborted),
+    );
     const forget = (): void => {
       this.hooks.delete(task.taskId);
     };
@@ -78,12 +113,57 @@ export class ModuleRunner {
   /** Loads a module in a pool thread and checks its default export; rejects with the reason if broken. */
   async probe(moduleUrl: string): Promise<void> {
     const job: WorkerJob = { moduleUrl, probe: true };
-    await this.pool.run(job).catch(rethrowFailure);
+    await this.pool.run(job).catch((err: unknown) => this.failure(err, false));
   }
 
   async destroy(): Promise<void> {
     for (const port of this.ports) port.close();
     await this.pool.destroy();
+  }
+
+  private adopt(port: MessagePort): void {
+    this.ports.add(port);
+    port.once('close', () => this.ports.delete(port));
+    port.on('message', (data: unknown) => {
+      if (isThreadSignal(data)) this.onSignal(data);
+    });
+    Comlink.expose(this.api, nodeEndpoint(port));
+  }
+
+  private onSignal(signal: ThreadSignal): void {
+    if ('troupeBeat' in signal) this.hooks.get(signal.troupeBeat)?.heartbeat();
+    else this.hooks.get(signal.troupeStarted)?.started?.({ threadId: signal.threadId });
+  }
+
+  private unwrap(out: unknown): unknown {
+    if (!isWorkerResult(out)) return out; // a probe
+    if (out.retire) this.retire(out.threadId);
+    return out.value;
+  }
+
+  /**
+   * Rethrows a handler's failure as the Error it was. Anything else that is not our own abort
+   * means the thread died under the task (uncaught error, process.exit, out of memory).
+   */
+  private failure(err: unknown, aborted: boolean): never {
+    if (isWorkerFailure(err)) {
+      if (err.retire === true && err.threadId !== undefined) this.retire(err.threadId);
+      throw deserializeError(err.error);
+    }
+    if (aborted) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new TroupeError('TROUPE_THREAD_DIED', `the pool thread running this task died: ${reason}`, { cause: err });
+  }
+
+  /** Marks a thread for recycling and terminates it as soon as it is idle; Piscina replaces it. */
+  private retire(threadId: number): void {
+    this.retiring.add(threadId);
+    const worker = this.workers.get(threadId);
+    if (worker === undefined || worker.currentUsage !== 0 || worker.terminating) return;
+    const thread = this.pool.threads.find((t) => t.threadId === threadId);
+    if (thread === undefined) return;
+    this.recycled += 1;
+    void thread.terminate();
   }
 
   /** Which thread runs a task is Piscina's business, so every thread hears the abort; one acts. */

@@ -1,17 +1,22 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { PoolConfig } from '../../runtime/options.js';
-import { ModuleRunner } from './module-runner.js';
+import { ModuleRunner, retiringAwareBalancer } from './module-runner.js';
 import type { WorkerData } from './worker-protocol.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url).href;
 
 /**
- * Creates the Piscina pool module agents run on. Piscina keeps `minThreads` alive, adds threads up
- * to `maxThreads` as tasks arrive and retires threads idle for `idleTimeoutMs`; the Agent actor's
- * autoscaler decides how many tasks it admits, and so how far the pool grows.
+ * Creates the Piscina pool module agents run on. Piscina keeps `minThreads` alive (replacing
+ * threads that die), adds threads up to `maxThreads` as tasks arrive and retires threads idle for
+ * `idleTimeoutMs`; the Agent actor's autoscaler decides how many tasks it admits, and so how far
+ * the pool grows.
  */
 export function createPool(config: PoolConfig, logger: Logger, moduleUrls: string[]): ModuleRunner {
+  const retiring = new Set<number>();
+  const workerData: WorkerData = { troupeModules: moduleUrls };
+  if (config.maxTasksPerThread !== undefined) workerData.maxTasksPerThread = config.maxTasksPerThread;
+  if (config.maxHeapMb !== undefined) workerData.maxHeapMb = config.maxHeapMb;
   const pool = new Piscina({
     filename: WORKER_URL,
     minThreads: config.minThreads,
@@ -20,9 +25,11 @@ export function createPool(config: PoolConfig, logger: Logger, moduleUrls: strin
     concurrentTasksPerWorker: config.concurrentTasksPerWorker,
     // Admission is ours (credits); Piscina's own queue only ever holds what we admitted.
     maxQueue: Infinity,
-    workerData: { troupeModules: moduleUrls } satisfies WorkerData,
+    workerData,
+    loadBalancer: retiringAwareBalancer(retiring, config.concurrentTasksPerWorker),
+    ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
   });
   // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
   pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));
-  return new ModuleRunner(pool);
+  return new ModuleRunner(pool, retiring);
 }

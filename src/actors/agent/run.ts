@@ -1,4 +1,7 @@
 import type { AgentConfig } from '../../runtime/options.js';
+import type { EffectivePolicy } from '../../runtime/policy.js';
+import type { RunPlace } from '../messages.js';
+import type { RunWatch } from './run-watch.js';
 import type { AgentKind, TaskRecord } from '../../runtime/task.js';
 import { runCommand } from './command-runner.js';
 import type { ModuleRunner, TaskHooks } from './module-runner.js';
@@ -16,6 +19,12 @@ export interface Run {
   /** Stopped to be resumed later (shutdown with a journal), not cancelled. */
   requeue?: boolean;
   graceTimer?: unknown;
+  /** Why the runtime stopped the run as failed (timeout, stall): its outcome, whatever the handler does. */
+  failure?: Error;
+  readonly launchedAt: number;
+  readonly place: RunPlace;
+  readonly policy: EffectivePolicy;
+  watch?: RunWatch;
 }
 
 /** What a run needs: the task, which attempt it is, its lease, and its agent. */
@@ -24,16 +33,29 @@ export interface RunSpec {
   readonly attempt: number;
   readonly lease: string;
   readonly config: AgentConfig;
+  readonly policy: EffectivePolicy;
+}
+
+/** Heartbeats a thread sends on its own, for a stall timeout of `ms`: several per period, at most 1/s. */
+function heartbeatEvery(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.max(10, Math.min(1_000, Math.floor(ms / 4)));
 }
 
 /** Starts a run: a subprocess for a command agent, a pool task for a module agent. */
-export function startRun(pool: ModuleRunner, spec: RunSpec, hooks: TaskHooks): { run: Run; done: Promise<unknown> } {
+export function startRun(pool: ModuleRunner, spec: RunSpec, hooks: TaskHooks, launchedAt: number): { run: Run; done: Promise<unknown> } {
   const { task, attempt, lease, config } = spec;
   const job = { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint };
+  const place: RunPlace = {};
+  const started = hooks.started;
+  // Where the run takes place is known once it starts (a process at once, a thread a little later).
+  const placed: TaskHooks = { ...hooks, started: (p) => (Object.assign(place, p), started?.(p)) };
   if (config.kind === 'command') {
-    const cmd = runCommand(config, job, hooks);
-    return { run: { kind: 'command', lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs }, done: cmd.done };
+    const cmd = runCommand(config, job, placed);
+    const run: Run = { kind: 'command', lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs, launchedAt, place, policy: spec.policy };
+    return { run, done: cmd.done };
   }
-  const mod = pool.run({ moduleUrl: config.moduleUrl, ...job }, hooks);
-  return { run: { kind: 'module', lease, requestStop: mod.requestStop, force: mod.terminate, graceMs: config.cancelGraceMs }, done: mod.done };
+  const heartbeatMs = heartbeatEvery(spec.policy.stallTimeoutMs);
+  const mod = pool.run({ moduleUrl: config.moduleUrl, ...job, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) }, placed);
+  const run: Run = { kind: 'module', lease, requestStop: mod.requestStop, force: mod.terminate, graceMs: config.cancelGraceMs, launchedAt, place, policy: spec.policy };
+  return { run, done: mod.done };
 }

@@ -4,6 +4,10 @@ import type { SerializedError } from '../../runtime/errors.js';
 export interface WorkerData {
   /** Agent modules to load before the thread takes tasks. */
   troupeModules: string[];
+  /** Ask to be recycled after this many tasks. */
+  maxTasksPerThread?: number;
+  /** Ask to be recycled once the V8 heap in use passes this many MB after a task. */
+  maxHeapMb?: number;
 }
 
 /** What the main thread sends to a pool thread for one task. */
@@ -16,6 +20,30 @@ export interface WorkerJob {
   input?: unknown;
   /** The task's last checkpoint from an earlier attempt, if any. */
   checkpoint?: unknown;
+  /** When set, the thread sends a heartbeat this often while its event loop runs (stall detection). */
+  heartbeatMs?: number;
+}
+
+/** A task's outcome as a thread returns it: with where it ran and whether the thread wants recycling. */
+export interface WorkerResult {
+  troupeResult: true;
+  value: unknown;
+  threadId: number;
+  retire: boolean;
+}
+
+export function isWorkerResult(value: unknown): value is WorkerResult {
+  return value !== null && typeof value === 'object' && (value as WorkerResult).troupeResult === true;
+}
+
+/**
+ * Plain messages a thread posts on its port next to Comlink's (Comlink ignores them): a task
+ * began on this thread, or is still alive. Cheaper than a Comlink call: no reply.
+ */
+export type ThreadSignal = { troupeStarted: string; threadId: number } | { troupeBeat: string };
+
+export function isThreadSignal(value: unknown): value is ThreadSignal {
+  return value !== null && typeof value === 'object' && ('troupeStarted' in value || 'troupeBeat' in value);
 }
 
 /**
@@ -56,6 +84,8 @@ export function isAbortMessage(value: unknown): value is AbortMessage {
 export interface WorkerFailure {
   troupeWorkerFailure: true;
   error: SerializedError;
+  threadId?: number;
+  retire?: boolean;
 }
 
 export function isWorkerFailure(value: unknown): value is WorkerFailure {

@@ -5,14 +5,20 @@
  */
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { MessageChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../runtime/define-agent.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
-import { isAbortMessage, type HostApi, type HostPortMessage, type WorkerData, type WorkerFailure, type WorkerJob } from './worker-protocol.js';
+import {
+  isAbortMessage, type HostApi, type HostPortMessage, type ThreadSignal, type WorkerData, type WorkerFailure, type WorkerJob, type WorkerResult,
+} from './worker-protocol.js';
 
 const definitions = new Map<string, Promise<AgentDefinition>>();
 const controllers = new Map<string, AbortController>();
+const settings = (workerData as WorkerData | undefined) ?? { troupeModules: [] };
+let signals: MessagePort;
 const host = openHostChannel();
+let tasksRun = 0;
 
 function openHostChannel(): Comlink.Remote<HostApi> {
   const { port1, port2 } = new MessageChannel();
@@ -22,6 +28,7 @@ function openHostChannel(): Comlink.Remote<HostApi> {
     if (isAbortMessage(data)) controllers.get(data.troupeAbort)?.abort(new Error('task cancelled'));
   });
   port2.unref(); // Piscina decides when this thread lives, not this port.
+  signals = port2;
   return Comlink.wrap<HostApi>(nodeEndpoint(port2));
 }
 
@@ -54,11 +61,28 @@ function load(moduleUrl: string): Promise<AgentDefinition> {
 // Load every agent module before this thread reports ready to Piscina, so a thread added under
 // load takes tasks only once it can run them. A module that fails here fails again, with its
 // reason, on the task that needs it.
-const preload = (workerData as WorkerData | undefined)?.troupeModules ?? [];
+const preload = settings.troupeModules;
 await Promise.allSettled(preload.map(load));
 
-function asFailure(err: unknown): WorkerFailure {
-  return { troupeWorkerFailure: true, error: serializeError(err) };
+function asFailure(err: unknown, retire = false): WorkerFailure {
+  return { troupeWorkerFailure: true, error: serializeError(err), threadId, retire };
+}
+
+function signal(msg: ThreadSignal): void {
+  signals.postMessage(msg);
+}
+
+/** Counts a finished task; true when this thread has run its share or its heap grew past the limit. */
+function shouldRetire(): boolean {
+  tasksRun += 1;
+  if (settings.maxTasksPerThread !== undefined && tasksRun >= settings.maxTasksPerThread) return true;
+  return settings.maxHeapMb !== undefined && getHeapStatistics().used_heap_size > settings.maxHeapMb * 1024 * 1024;
+}
+
+/** Heartbeats while this thread's event loop turns: a handler that blocks it stops them (a stall). */
+function beatEvery(taskId: string, ms: number | undefined): NodeJS.Timeout | undefined {
+  if (ms === undefined) return undefined;
+  return setInterval(() => signal({ troupeBeat: taskId }), ms).unref();
 }
 
 /** Builds the handler's context. Calls are fire-and-forget for the handler but tracked in `sent`. */
@@ -86,15 +110,23 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
   const taskId = job.taskId!;
   const controller = new AbortController();
   controllers.set(taskId, controller);
+  signal({ troupeStarted: taskId, threadId });
+  const beats = beatEvery(taskId, job.heartbeatMs);
   const sent: Promise<unknown>[] = [];
+  let failed: unknown;
+  let value: unknown;
   try {
     const definition = await load(job.moduleUrl);
-    return await definition.handler(job.input, makeContext(job, controller.signal, sent));
+    value = await definition.handler(job.input, makeContext(job, controller.signal, sent));
   } catch (err) {
-    throw asFailure(err);
+    failed = err ?? new Error(String(err));
   } finally {
+    clearInterval(beats);
     controllers.delete(taskId);
     // Every progress/log call is acknowledged before the outcome is posted, so events keep their order.
     await Promise.all(sent);
   }
+  const retire = shouldRetire();
+  if (failed !== undefined) throw asFailure(failed, retire);
+  return { troupeResult: true, value, threadId, retire } satisfies WorkerResult;
 }

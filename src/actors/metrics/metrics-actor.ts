@@ -11,6 +11,9 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.failed',
   'task.cancelled',
   'task.requeued',
+  'task.exhausted',
+  'task.stalled',
+  'task.redriven',
   'pool.status',
   'breaker.changed',
   'actor.restarted',
@@ -39,9 +42,19 @@ export class MetricsActor extends Actor {
       case 'task.started':
         return this.started(msg.taskId, msg.at);
       case 'task.succeeded':
-      case 'task.failed':
       case 'task.cancelled':
         return this.finished(msg.type, msg.taskId, msg.at);
+      case 'task.failed':
+        return this.failed(msg.taskId, msg.retryAt !== undefined, msg.error.code, msg.at);
+      case 'task.exhausted':
+        s.counters.dead += 1;
+        return;
+      case 'task.stalled':
+        s.counters.stalled += 1;
+        return;
+      case 'task.redriven':
+        s.counters.redriven += 1;
+        return;
       case 'task.requeued': {
         s.counters.requeued += 1;
         const kind = this.tasks.get(msg.taskId)?.kind;
@@ -73,14 +86,27 @@ export class MetricsActor extends Actor {
     this.state.queueWait.recordMs(at - task.submittedAt);
   }
 
-  private finished(type: 'task.succeeded' | 'task.failed' | 'task.cancelled', taskId: string, at: number): void {
+  private finished(type: 'task.succeeded' | 'task.cancelled', taskId: string, at: number): void {
     const s = this.state;
     const task = this.tasks.get(taskId);
-    const key = type === 'task.succeeded' ? 'succeeded' : type === 'task.failed' ? 'failed' : 'cancelled';
-    s.counters[key] += 1;
+    s.counters[type === 'task.succeeded' ? 'succeeded' : 'cancelled'] += 1;
     if (task?.startedAt === undefined) return; // cancelled while queued: it never ran
     s.running[task.kind] -= 1;
     s.run.recordMs(at - task.startedAt);
     s.endToEnd.recordMs(at - task.submittedAt);
+  }
+
+  /** A failed run; the ledger has already moved the task on (delayed, queued or dead). */
+  private failed(taskId: string, retried: boolean, code: string | undefined, at: number): void {
+    const s = this.state;
+    s.counters.failed += 1;
+    s.counters[retried ? 'retried' : 'dead'] += 1;
+    if (code === 'TROUPE_TASK_TIMEOUT') s.counters.timedOut += 1;
+    const task = this.tasks.get(taskId);
+    if (task === undefined) return;
+    s.running[task.kind] -= 1;
+    const last = task.history?.at(-1);
+    if (last !== undefined) s.run.recordMs(last.durationMs);
+    if (!retried) s.endToEnd.recordMs(at - task.submittedAt);
   }
 }

@@ -3,10 +3,28 @@ import type { ActorName, BreakerState } from '../messages.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 import type { JournalInfo } from '../supervisor/supervisor-actor.js';
 
+export interface Counters {
+  submitted: number;
+  started: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  dead: number;
+  timedOut: number;
+  stalled: number;
+  redriven: number;
+  cancelled: number;
+  requeued: number;
+}
+
 /** What `Supervisor#snapshot()` returns. */
 export interface MetricsSnapshot {
   at: number;
-  counters: { submitted: number; started: number; succeeded: number; failed: number; cancelled: number; requeued: number };
+  /**
+   * `failed` counts failed runs (attempts); each ends `retried` or `dead`. `dead` also counts tasks
+   * that hit their start cap. `timedOut` and `stalled` are failed runs of those kinds.
+   */
+  counters: Counters;
   /** Tasks queued now, in total and per priority level. */
   queue: { depth: number; byPriority: Record<Priority, number> };
   /** Tasks running now (module and command). */
@@ -41,7 +59,9 @@ export interface MetricsSnapshot {
  * restart of the Metrics actor; `snapshot()` reads it without messaging any actor.
  */
 export class MetricsState {
-  readonly counters = { submitted: 0, started: 0, succeeded: 0, failed: 0, cancelled: 0, requeued: 0 };
+  readonly counters: Counters = {
+    submitted: 0, started: 0, succeeded: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, stalled: 0, redriven: 0, cancelled: 0, requeued: 0,
+  };
   /** Running tasks by kind, counted from task events (so always current, unlike pool reports). */
   readonly running: Record<AgentKind, number> = { module: 0, command: 0 };
   /** The Agent's last pool report. */

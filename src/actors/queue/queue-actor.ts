@@ -5,6 +5,8 @@ import type { TaskView } from '../supervisor/ledger.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 import type { TaskRecord } from '../../runtime/task.js';
+import type { BreakerState } from '../messages.js';
+import { outcomeKeys } from '../breaker/keys.js';
 import { Scheduler } from './scheduler.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
@@ -14,6 +16,9 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.failed',
   'task.cancelled',
   'task.requeued',
+  'task.due',
+  'task.exhausted',
+  'task.redriven',
   'run.ended',
   'agent.credit',
   'agent.reset',
@@ -34,14 +39,21 @@ export class QueueActor extends Actor {
   private readonly dispatched = new Set<string>();
   private draining = false;
   private demandPending = false;
+  /** Retry timers of delayed tasks. */
+  private readonly delays = new Map<string, unknown>();
+  /** Keys held back until a time (a RetryAfterError), and the timer that lets them go. */
+  private readonly holds = new Map<string, { until: number; timer: unknown }>();
+  private readonly breakerStates = new Map<string, BreakerState>();
+  private readonly halfOpenTrials: number;
 
   constructor(
     logger: Logger,
     private readonly tasks: TaskView,
-    options: Pick<ResolvedOptions, 'agents' | 'resources'>,
+    options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker'>,
     private readonly clock: Clock,
   ) {
     super('queue', logger);
+    this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
     this.scheduler = new Scheduler({
       agentConcurrency: (agent) => options.agents[agent]?.concurrency ?? Infinity,
       resourceConcurrency: (resource) => options.resources[resource]?.concurrency ?? Infinity,
@@ -51,6 +63,12 @@ export class QueueActor extends Actor {
 
   protected override onStart(): void {
     this.pump();
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    for (const timer of this.delays.values()) this.clock.clearTimeout(timer);
+    for (const hold of this.holds.values()) this.clock.clearTimeout(hold.timer);
   }
 
   protected receive(msg: Message): void {
@@ -63,12 +81,20 @@ export class QueueActor extends Actor {
         break;
       case 'run.ended':
       case 'task.succeeded':
-      case 'task.failed':
       case 'task.cancelled':
+      case 'task.exhausted':
         this.settle(msg.taskId, false);
+        break;
+      case 'task.failed':
+        this.settle(msg.taskId, false);
+        this.afterFailure(msg.taskId);
         break;
       case 'task.requeued':
         this.settle(msg.taskId, true);
+        break;
+      case 'task.due':
+      case 'task.redriven':
+        this.enqueueIfQueued(msg.taskId);
         break;
       case 'agent.credit':
         this.scheduler.credits[msg.kind] += msg.n;
@@ -77,7 +103,8 @@ export class QueueActor extends Actor {
         this.scheduler.credits[msg.kind] = msg.credits;
         break;
       case 'breaker.changed':
-        this.scheduler.setAgentCap(msg.key, msg.state === 'open' ? 0 : msg.state === 'half-open' ? 1 : Infinity);
+        this.breakerStates.set(msg.key, msg.state);
+        this.applyCap(msg.key);
         break;
       case 'supervisor.draining':
         this.draining = true;
@@ -102,8 +129,65 @@ export class QueueActor extends Actor {
 
   private cancelQueued(id: string, reason: string): void {
     const task = this.tasks.get(id);
-    if (task === undefined || !this.scheduler.remove(task)) return;
+    if (task === undefined) return;
+    const delay = this.delays.get(id);
+    if (delay !== undefined) {
+      this.clock.clearTimeout(delay);
+      this.delays.delete(id);
+    } else if (!this.scheduler.remove(task)) {
+      return;
+    }
     this.publish({ type: 'task.cancelled', taskId: id, reason, at: this.clock.now() });
+  }
+
+  private enqueueIfQueued(id: string): void {
+    const task = this.tasks.get(id);
+    if (task?.state === 'queued') this.scheduler.enqueue(task);
+  }
+
+  /** A failed run: the task runs again now, waits for its retry time, or is dead (nothing to do). */
+  private afterFailure(id: string): void {
+    const task = this.tasks.get(id);
+    if (task === undefined) return;
+    if (task.state === 'queued') this.scheduler.enqueue(task);
+    if (task.state !== 'delayed' || task.retryAt === undefined) return;
+    this.delay(task, task.retryAt);
+    // A 429 speaks for the server, not the task: everything of the same keys waits as long.
+    if (task.error?.name === 'RetryAfterError') for (const key of outcomeKeys(task)) this.hold(key, task.retryAt);
+  }
+
+  /** Sends `task.due` at `retryAt` (at once if that has passed, as after a long downtime). */
+  private delay(task: TaskRecord, retryAt: number): void {
+    const timer = this.clock.setTimeout(
+      () => this.guard(() => {
+        this.delays.delete(task.id);
+        this.publish({ type: 'task.due', taskId: task.id, at: this.clock.now() });
+      }),
+      Math.max(0, retryAt - this.clock.now()),
+    );
+    this.delays.set(task.id, timer);
+  }
+
+  private hold(key: string, until: number): void {
+    const current = this.holds.get(key);
+    if (current !== undefined && current.until >= until) return;
+    if (current !== undefined) this.clock.clearTimeout(current.timer);
+    const timer = this.clock.setTimeout(() => this.guard(() => this.release(key)), Math.max(0, until - this.clock.now()));
+    this.holds.set(key, { until, timer });
+    this.applyCap(key);
+  }
+
+  private release(key: string): void {
+    this.holds.delete(key);
+    this.applyCap(key);
+    this.pump();
+  }
+
+  /** A key's cap: nothing while held or open, the trials half-open, no cap closed. */
+  private applyCap(key: string): void {
+    const state = this.breakerStates.get(key) ?? 'closed';
+    const cap = this.holds.has(key) || state === 'open' ? 0 : state === 'half-open' ? this.halfOpenTrials : Infinity;
+    this.scheduler.setCap(key, cap);
   }
 
   /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */
@@ -126,13 +210,21 @@ export class QueueActor extends Actor {
     );
   }
 
-  /** Rebuilds queue and usage from the task table: queued tasks in FIFO order, running ones charged. */
+  /**
+   * Rebuilds queue and usage from the task table: queued tasks in FIFO order, running ones charged,
+   * delayed ones waiting for their retry (and the holds of their 429s), breakers as recorded.
+   */
   private rebuild(): void {
+    for (const [key, record] of this.tasks.breakerRecords()) {
+      this.breakerStates.set(key, record.state);
+      this.applyCap(key);
+    }
     const queued: TaskRecord[] = [...this.tasks.inState('queued')].sort((a, b) => a.seq - b.seq);
     for (const task of queued) this.scheduler.enqueue(task);
     for (const task of this.tasks.inState('running')) {
       this.scheduler.acquire(task);
       this.dispatched.add(task.id);
     }
+    for (const task of this.tasks.inState('delayed')) this.afterFailure(task.id);
   }
 }

@@ -20,6 +20,8 @@ interface Lane {
   readonly agent: string;
   readonly kind: AgentKind;
   readonly resources: readonly string[];
+  /** `agent:<name>` and `resource:<name>` of each resource: the keys whose caps hold the lane back. */
+  readonly keys: readonly string[];
   readonly tasks: Denque<Entry>;
   /** Entries in `tasks` that were not removed. */
   live: number;
@@ -59,8 +61,8 @@ export class Scheduler {
   private readonly depth = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
   private readonly agentRunning = new Map<string, number>();
   private readonly resourceRunning = new Map<string, number>();
-  /** Agents whose breaker is open (0) or half-open (1 trial at a time). */
-  private readonly agentCap = new Map<string, number>();
+  /** Caps by key (`agent:x`, `resource:y`): 0 while a breaker is open or a hold lasts, trials half-open. */
+  private readonly caps = new Map<string, number>();
   readonly credits: Record<AgentKind, number> = { module: 0, command: 0 };
 
   constructor(private readonly limits: Limits) {}
@@ -128,10 +130,13 @@ export class Scheduler {
     for (const r of task.resources) bump(this.resourceRunning, r, -1);
   }
 
-  /** `Infinity` lets an agent run freely, 1 allows one trial run, 0 holds it back. */
-  setAgentCap(agent: string, cap: number): void {
-    if (cap === Infinity) this.agentCap.delete(agent);
-    else this.agentCap.set(agent, cap);
+  /**
+   * Caps how many tasks of a key (`agent:<name>` or `resource:<name>`) run at once, on top of the
+   * configured limits: `Infinity` lets them run freely, 0 holds them back (they stay queued).
+   */
+  setCap(key: string, cap: number): void {
+    if (cap === Infinity) this.caps.delete(key);
+    else this.caps.set(key, cap);
   }
 
   depthByPriority(): Record<Priority, number> {
@@ -182,13 +187,27 @@ export class Scheduler {
    * resources admit now, after what runs and what `claims` holds. Never negative.
    */
   private room(lane: Lane, claims?: Claims): number {
-    const cap = Math.min(this.limits.agentConcurrency(lane.agent), this.agentCap.get(lane.agent) ?? Infinity);
-    let room = cap - this.running(lane.agent) - (claims?.agents.get(lane.agent) ?? 0);
+    let room = this.limits.agentConcurrency(lane.agent) - this.running(lane.agent) - (claims?.agents.get(lane.agent) ?? 0);
+    if (this.caps.size > 0) room = Math.min(room, this.capRoom(lane, claims));
     for (const r of lane.resources) {
       const used = (this.resourceRunning.get(r) ?? 0) + (claims?.resources.get(r) ?? 0);
       room = Math.min(room, this.limits.resourceConcurrency(r) - used);
     }
     return Math.max(0, room);
+  }
+
+  /** Room left under the caps of the lane's keys (a cap counts what runs of that key). */
+  private capRoom(lane: Lane, claims?: Claims): number {
+    let room = Infinity;
+    for (const key of lane.keys) {
+      const cap = this.caps.get(key);
+      if (cap === undefined) continue;
+      const used = key.startsWith('agent:')
+        ? this.running(lane.agent) + (claims?.agents.get(lane.agent) ?? 0)
+        : (this.resourceRunning.get(key.slice('resource:'.length)) ?? 0) + (claims?.resources.get(key.slice('resource:'.length)) ?? 0);
+      room = Math.min(room, cap - used);
+    }
+    return room;
   }
 
   /** The level's lanes that hold live tasks, ordered by the `seq` of their heads. */
@@ -215,7 +234,8 @@ export class Scheduler {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
       const { priority, agent, kind, resources } = task;
-      lane = { priority, agent, kind, resources, tasks: new Denque(), live: 0 };
+      const keys = [`agent:${agent}`, ...resources.map((r) => `resource:${r}`)];
+      lane = { priority, agent, kind, resources, keys, tasks: new Denque(), live: 0 };
       this.lanes.set(key, lane);
       this.levels[PRIORITIES.indexOf(priority)]!.push(lane);
     }

@@ -12,7 +12,7 @@ interface Ack {
 }
 
 /** Messages on a task's public timeline: delivered only once durable, in order. */
-const DURABLE: ReadonlySet<MessageType> = new Set<MessageType>([...TRANSITIONS, 'task.log', 'task.heartbeat']);
+const DURABLE: ReadonlySet<MessageType> = new Set<MessageType>([...TRANSITIONS, 'task.log', 'task.heartbeat', 'task.stalled']);
 
 /** Backoff of retries while the journal cannot be written (disk full, read-only file). */
 const RETRY_MIN_MS = 25;
@@ -163,7 +163,12 @@ export class LedgerBus {
     // Plain progress is live information: only checkpoints are journaled.
     if (!TRANSITIONS.has(msg.type) || (msg.type === 'task.progress' && !msg.checkpoint)) return;
     const id = taskIdOf(msg);
-    entries.push({ msg, attempt: (id === undefined ? undefined : this.ledger.get(id)?.attempt) ?? 0 });
+    const task = id === undefined ? undefined : this.ledger.get(id);
+    const entry: JournalEntry = { msg, attempt: task?.attempt ?? 0 };
+    if (task !== undefined && (msg.type === 'task.failed' || msg.type === 'task.requeued')) {
+      entry.after = { failures: task.failures ?? 0, history: task.history === undefined ? null : JSON.stringify(task.history) };
+    }
+    entries.push(entry);
   }
 
   /**
@@ -295,7 +300,8 @@ export class LedgerBus {
       ack.resolve();
       return;
     }
-    ack.reject(new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: its id is already taken'));
+    if (msg.type === 'task.redriven') ack.reject(new TroupeError('TROUPE_TASK_NOT_DEAD', `task ${msg.taskId} is no longer dead`));
+    else ack.reject(new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: its id is already taken'));
   }
 
   /** Rejects the batch's submissions, keeps everything else in order, and retries with backoff. */

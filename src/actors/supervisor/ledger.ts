@@ -1,16 +1,24 @@
 import Denque from 'denque';
-import type { Message } from '../messages.js';
-import { restoreTask, snapshotTask, TERMINAL_STATES, type Priority, type TaskRecord, type TaskState, type MutableFields } from '../../runtime/task.js';
+import type { Message, MessageOf } from '../messages.js';
+import type { BreakerRecord } from '../breaker/breaker-logic.js';
+import {
+  restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
+} from '../../runtime/task.js';
 
 /** Read access to the task table, shared with the actors (they never write it). */
 export interface TaskView {
   get(id: string): TaskRecord | undefined;
   inState(state: TaskState): Iterable<TaskRecord>;
   count(state: TaskState): number;
+  /** Breakers as last recorded (journaled), by key. */
+  breakerRecords(): ReadonlyMap<string, BreakerRecord>;
 }
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
-type Undo = { insert: TaskRecord } | { task: TaskRecord; before: MutableFields };
+type Undo =
+  | { insert: TaskRecord }
+  | { task: TaskRecord; before: MutableFields; input?: { value: unknown } }
+  | { breaker: string; before: BreakerRecord | undefined };
 
 /**
  * The task table and the single place where task state changes. Every message passes through
@@ -26,8 +34,18 @@ export class Ledger implements TaskView {
   private readonly keys = new Map<string, string>();
   /** Finished task ids in the order they finished: retention prunes from the front. */
   private readonly finished = new Denque<string>();
+  private readonly breakers = new Map<string, BreakerRecord>();
   private undo: Undo[] | undefined;
   private maxSeq = 0;
+
+  breakerRecords(): ReadonlyMap<string, BreakerRecord> {
+    return this.breakers;
+  }
+
+  /** Puts back a breaker read from the journal. */
+  loadBreaker(key: string, record: BreakerRecord): void {
+    this.breakers.set(key, record);
+  }
 
   get(id: string): TaskRecord | undefined {
     return this.tasks.get(id);
@@ -77,7 +95,11 @@ export class Ledger implements TaskView {
     this.undo = undefined;
     for (const step of undo.reverse()) {
       if ('insert' in step) this.remove(step.insert);
-      else this.restore(step.task, step.before);
+      else if ('breaker' in step) this.setBreaker(step.breaker, step.before);
+      else {
+        if (step.input !== undefined) step.task.input = step.input.value;
+        this.restore(step.task, step.before);
+      }
     }
   }
 
@@ -104,6 +126,7 @@ export class Ledger implements TaskView {
       case 'task.started':
         return this.move(msg.taskId, ['queued'], 'running', undefined, (t) => {
           t.attempt = msg.attempt;
+          t.starts = (t.starts ?? 0) + 1;
           t.lease = msg.lease;
           t.startedAt = msg.at;
         });
@@ -114,21 +137,74 @@ export class Ledger implements TaskView {
         });
       case 'task.log':
       case 'task.heartbeat':
+      case 'task.stalled':
         return this.get(msg.taskId)?.state === 'running';
       case 'task.succeeded':
         return this.finish(msg.taskId, ['running'], 'succeeded', msg, (t) => (t.result = msg.result));
       case 'task.failed':
-        return this.finish(msg.taskId, ['running'], 'failed', msg, (t) => (t.error = msg.error));
+        return this.failed(msg);
+      case 'task.due':
+        return this.move(msg.taskId, ['delayed'], 'queued', undefined, (t) => delete t.retryAt);
+      case 'task.exhausted':
+        return this.finish(msg.taskId, ['queued'], 'dead', msg, (t) => (t.error = msg.error));
+      case 'task.redriven':
+        return this.redrive(msg);
       case 'task.cancelled':
-        return this.finish(msg.taskId, ['queued', 'running'], 'cancelled', msg, (t) => (t.cancelReason = msg.reason));
+        return this.finish(msg.taskId, ['queued', 'delayed', 'running'], 'cancelled', msg, (t) => {
+          t.cancelReason = msg.reason;
+          delete t.retryAt;
+        });
       case 'task.requeued':
         return this.move(msg.taskId, ['running'], 'queued', undefined, (t) => {
+          if (t.startedAt !== undefined) addHistory(t, { attempt: t.attempt, startedAt: t.startedAt, endedAt: msg.at, interrupted: msg.reason });
           delete t.startedAt;
           delete t.lease;
         });
+      case 'breaker.changed':
+        this.undo?.push({ breaker: msg.key, before: this.breakers.get(msg.key) });
+        this.setBreaker(msg.key, msg.record);
+        return true;
       default:
         return true;
     }
+  }
+
+  /** A failed run: the task waits for its retry (delayed, or queued when already due) or is dead. */
+  private failed(msg: MessageOf<'task.failed'>): boolean {
+    const to: TaskState = msg.retryAt === undefined ? 'dead' : msg.retryAt > msg.at ? 'delayed' : 'queued';
+    const record = (t: TaskRecord): void => {
+      addHistory(t, { attempt: t.attempt, startedAt: msg.launchedAt, endedAt: msg.at, error: msg.error, ...msg.place });
+      t.error = msg.error;
+      if (msg.counts) t.failures = (t.failures ?? 0) + 1;
+    };
+    if (to === 'dead') return this.finish(msg.taskId, ['running'], 'dead', msg, record);
+    return this.move(msg.taskId, ['running'], to, msg.lease, (t) => {
+      record(t);
+      delete t.startedAt;
+      delete t.lease;
+      if (to === 'delayed') t.retryAt = msg.retryAt;
+    });
+  }
+
+  /** A dead task goes back to the queue with a fresh attempt and start budget (and new input, if given). */
+  private redrive(msg: MessageOf<'task.redriven'>): boolean {
+    const task = this.tasks.get(msg.taskId);
+    if (task?.state !== 'dead') return false;
+    const input = msg.input === undefined ? undefined : { value: task.input };
+    this.undo?.push({ task, before: snapshotTask(task), input });
+    this.bump(task, -1);
+    task.state = 'queued';
+    this.bump(task, 1);
+    task.failures = 0;
+    task.starts = 0;
+    delete task.finishedAt;
+    if (msg.input !== undefined) task.input = msg.input.value;
+    return true;
+  }
+
+  private setBreaker(key: string, record: BreakerRecord | undefined): void {
+    if (record === undefined) this.breakers.delete(key);
+    else this.breakers.set(key, record);
   }
 
   private submit(task: TaskRecord): boolean {
@@ -202,4 +278,10 @@ export class Ledger implements TaskView {
     this.counts.set(task.state, (this.counts.get(task.state) ?? 0) + delta);
     if (task.state === 'queued') this.queuedBy[task.priority] += delta;
   }
+}
+
+/** Appends one unsuccessful run to the task's history. */
+function addHistory(t: TaskRecord, entry: Omit<AttemptRecord, 'durationMs'>): void {
+  const record: AttemptRecord = { ...entry, durationMs: Math.max(0, entry.endedAt - entry.startedAt) };
+  t.history = t.history === undefined ? [record] : [...t.history, record];
 }

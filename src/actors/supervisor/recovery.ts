@@ -6,7 +6,7 @@ import type { Journal } from '../../runtime/journal/journal.js';
 export interface RecoverySummary {
   /** Tasks that were running under a dead incarnation and go back to the queue. */
   requeued: number;
-  /** Tasks that were queued and resume as they were. */
+  /** Tasks that were queued (or waiting for a retry) and resume as they were. */
   queued: number;
   /** Finished tasks whose results stay readable. */
   finished: number;
@@ -20,12 +20,13 @@ export interface RecoverySummary {
 export function recover(ledger: Ledger, journal: Journal, publish: (msg: Message) => void, clock: Clock): RecoverySummary {
   const summary: RecoverySummary = { requeued: 0, queued: 0, finished: 0 };
   const at = clock.now();
+  for (const [key, record] of journal.loadBreakers()) ledger.loadBreaker(key, record);
   for (const task of journal.loadTasks()) {
     ledger.load(task);
     if (task.state === 'running') {
       summary.requeued += 1;
       publish({ type: 'task.requeued', taskId: task.id, reason: 'recovered', at });
-    } else if (task.state === 'queued') {
+    } else if (task.state === 'queued' || task.state === 'delayed') {
       summary.queued += 1;
     } else {
       summary.finished += 1;

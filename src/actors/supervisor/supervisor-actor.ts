@@ -288,7 +288,7 @@ export class SupervisorActor {
   private settleLeftovers(reason: string, overdue: number): ShutdownReport {
     const at = this.options.clock.now();
     const running = [...this.ledger.inState('running')];
-    const queued = [...this.ledger.inState('queued')];
+    const queued = [...this.ledger.inState('queued'), ...this.ledger.inState('delayed')];
     if (this.journal !== undefined) {
       for (const task of running) this.publish({ type: 'task.requeued', taskId: task.id, reason, at });
       return { cancelledRunning: 0, cancelledQueued: 0, kept: running.length + queued.length };

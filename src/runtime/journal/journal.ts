@@ -3,6 +3,7 @@ import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, w
 import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
 import type { Message } from '../../actors/messages.js';
+import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
 import { TroupeError } from '../errors.js';
 import type { TaskRecord } from '../task.js';
 import { journalWriteError, openLocked, type JournalHolder } from './open.js';
@@ -15,6 +16,8 @@ export { journalWriteError, type JournalHolder };
 export interface JournalEntry {
   msg: Message;
   attempt: number;
+  /** For failures and requeues: the task's retry bookkeeping right after the transition. */
+  after?: { failures: number; history: string | null };
 }
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
@@ -111,6 +114,12 @@ export class Journal {
     }
   }
 
+  /** Every breaker state the journal holds, by key. */
+  loadBreakers(): Map<string, BreakerRecord> {
+    const rows = this.db.prepare('SELECT key, record FROM breakers').all() as { key: string; record: string }[];
+    return new Map(rows.map((r) => [r.key, JSON.parse(r.record) as BreakerRecord]));
+  }
+
   /**
    * Every task the journal holds. Inputs, results and checkpoints stay on disk until something
    * reads them: recovery of a large backlog reads only what scheduling needs.
@@ -176,20 +185,28 @@ export class Journal {
   private prepare() {
     const db = this.db;
     const insert = db.prepare(
-      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at)
-       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at)`,
+      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy)
+       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy)`,
     );
-    const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, lease = ?, started_at = ? WHERE id = ?");
+    const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, starts = starts + 1, lease = ?, started_at = ? WHERE id = ?");
     const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
-    const finished = db.prepare('UPDATE tasks SET state = ?, finished_at = ?, result = ?, error = ?, cancel_reason = ? WHERE id = ?');
-    const requeued = db.prepare("UPDATE tasks SET state = 'queued', lease = NULL, started_at = NULL WHERE id = ?");
+    const finished = db.prepare(
+      'UPDATE tasks SET state = ?, finished_at = ?, result = ?, error = COALESCE(?, error), cancel_reason = ?, retry_at = NULL WHERE id = ?',
+    );
+    const requeued = db.prepare("UPDATE tasks SET state = 'queued', lease = NULL, started_at = NULL, history = ? WHERE id = ?");
+    const failed = db.prepare(
+      'UPDATE tasks SET state = ?, lease = NULL, started_at = NULL, finished_at = ?, retry_at = ?, error = ?, failures = ?, history = ? WHERE id = ?',
+    );
+    const due = db.prepare("UPDATE tasks SET state = 'queued', retry_at = NULL WHERE id = ?");
+    const redriven = db.prepare("UPDATE tasks SET state = 'queued', failures = 0, starts = 0, finished_at = NULL, input = IIF(?, ?, input) WHERE id = ?");
+    const breaker = db.prepare('INSERT INTO breakers (key, record) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record');
     const transition = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
     const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
     const deleteTransitions = db.prepare('DELETE FROM transitions WHERE task_id = ?');
-    const statements = { insert, started, checkpoint, finished, requeued, transition };
+    const statements = { insert, started, checkpoint, finished, requeued, failed, due, redriven, breaker, transition };
     return {
       batch: db.transaction((entries: readonly JournalEntry[]) => {
-        for (const { msg, attempt } of entries) writeOne(statements, msg, attempt);
+        for (const entry of entries) writeOne(statements, entry);
       }),
       prune: db.transaction((ids: readonly string[]) => {
         for (const id of ids) {
@@ -201,16 +218,21 @@ export class Journal {
   }
 }
 
-type Statements = Record<'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'transition', Statement>;
+type Statements = Record<
+  'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'failed' | 'due' | 'redriven' | 'breaker' | 'transition',
+  Statement
+>;
 
 /** One transition: the task row's new state plus a row in the transition log. */
-function writeOne(s: Statements, msg: Message, attempt: number): void {
+function writeOne(s: Statements, entry: JournalEntry): void {
+  const { msg, attempt } = entry;
   switch (msg.type) {
     case 'task.submitted': {
       const t = msg.task;
       s.insert.run({
         id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
         input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
+        policy: t.policy === undefined ? null : JSON.stringify(t.policy),
       });
       s.transition.run(t.id, 'submitted', 0, msg.at, null);
       return;
@@ -225,24 +247,48 @@ function writeOne(s: Statements, msg: Message, attempt: number): void {
       s.transition.run(msg.taskId, 'checkpoint', attempt, msg.at, null);
       return;
     case 'task.succeeded':
-    case 'task.failed':
     case 'task.cancelled':
+    case 'task.exhausted':
       return writeOutcome(s, msg, attempt);
+    case 'task.failed':
+      return writeFailure(s, entry as JournalEntry & { msg: typeof msg });
     case 'task.requeued':
-      s.requeued.run(msg.taskId);
+      s.requeued.run(entry.after?.history ?? null, msg.taskId);
       s.transition.run(msg.taskId, 'requeued', attempt, msg.at, msg.reason);
+      return;
+    case 'task.due':
+      s.due.run(msg.taskId);
+      return;
+    case 'task.redriven':
+      s.redriven.run(msg.input === undefined ? 0 : 1, msg.input === undefined ? null : pack(msg.input.value), msg.taskId);
+      s.transition.run(msg.taskId, 'redriven', attempt, msg.at, null);
+      return;
+    case 'breaker.changed':
+      s.breaker.run(msg.key, JSON.stringify(msg.record));
       return;
     default:
       return;
   }
 }
 
-function writeOutcome(s: Statements, msg: Extract<Message, { type: 'task.succeeded' | 'task.failed' | 'task.cancelled' }>, attempt: number): void {
-  const state = msg.type.slice('task.'.length);
+type OutcomeMessage = Extract<Message, { type: 'task.succeeded' | 'task.cancelled' | 'task.exhausted' }>;
+
+function writeOutcome(s: Statements, msg: OutcomeMessage, attempt: number): void {
+  const state = msg.type === 'task.exhausted' ? 'dead' : msg.type.slice('task.'.length);
   const result = msg.type === 'task.succeeded' ? pack(msg.result) : null;
-  const error = msg.type === 'task.failed' ? JSON.stringify(msg.error) : null;
+  const error = msg.type === 'task.exhausted' ? JSON.stringify(msg.error) : null;
   const reason = msg.type === 'task.cancelled' ? msg.reason : null;
   s.finished.run(state, msg.at, result, error, reason, msg.taskId);
   s.transition.run(msg.taskId, state, attempt, msg.at, error ?? reason);
+}
+
+/** A failed run: the task is delayed, queued again, or dead (as the ledger decided). */
+function writeFailure(s: Statements, entry: JournalEntry & { msg: Extract<Message, { type: 'task.failed' }> }): void {
+  const { msg, attempt, after } = entry;
+  const state = msg.retryAt === undefined ? 'dead' : msg.retryAt > msg.at ? 'delayed' : 'queued';
+  const error = JSON.stringify(msg.error);
+  const retryAt = state === 'delayed' ? msg.retryAt! : null;
+  s.failed.run(state, state === 'dead' ? msg.at : null, retryAt, error, after?.failures ?? 0, after?.history ?? null, msg.taskId);
+  s.transition.run(msg.taskId, state === 'dead' ? 'dead' : 'failed', attempt, msg.at, error);
 }
 

@@ -43,6 +43,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX transitions_by_task ON transitions (task_id);
   `,
+  // Resilience: per-task policy overrides, retry bookkeeping, attempt history, breaker states.
+  `
+  ALTER TABLE tasks ADD COLUMN policy TEXT;
+  ALTER TABLE tasks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tasks ADD COLUMN starts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tasks ADD COLUMN retry_at REAL;
+  ALTER TABLE tasks ADD COLUMN history TEXT;
+  UPDATE tasks SET state = 'dead' WHERE state = 'failed';
+  CREATE TABLE breakers (key TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,15 +1,17 @@
 // Tasks read back from the journal at start: summaries first, blobs on demand.
 import { deserialize } from 'node:v8';
 import type { SerializedError } from '../errors.js';
-import type { AgentKind, Priority, TaskRecord, TaskState } from '../task.js';
+import type { AgentKind, AttemptRecord, Priority, TaskPolicy, TaskRecord, TaskState } from '../task.js';
 
 /** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
 export const SUMMARY_COLUMNS =
-  'id, seq, agent, kind, priority, resources, key, state, attempt, lease, submitted_at, started_at, finished_at, error, cancel_reason';
+  'id, seq, agent, kind, priority, resources, key, state, attempt, lease, submitted_at, started_at, finished_at, error, cancel_reason, ' +
+  'policy, failures, starts, retry_at, history';
 export type SummaryRow = [
   id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
   state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
   finished_at: number | null, error: string | null, cancel_reason: string | null,
+  policy: string | null, failures: number, starts: number, retry_at: number | null, history: string | null,
 ];
 
 export const unpack = (blob: Buffer | null): unknown => (blob === null ? undefined : deserialize(blob));
@@ -29,8 +31,13 @@ export class StoredTask implements TaskRecord {
   readonly priority: Priority;
   readonly resources: readonly string[];
   readonly key?: string;
+  readonly policy?: TaskPolicy;
   state: TaskState;
   attempt: number;
+  failures?: number;
+  starts?: number;
+  retryAt?: number;
+  history?: AttemptRecord[];
   submittedAt: number;
   lease?: string;
   startedAt?: number;
@@ -58,10 +65,25 @@ export class StoredTask implements TaskRecord {
     if (finishedAt !== null) this.finishedAt = finishedAt;
     if (error !== null) this.error = JSON.parse(error) as SerializedError;
     if (reason !== null) this.cancelReason = reason;
+    this.#resilience(row);
+  }
+
+  /** Retry bookkeeping: absent (not zero) when unused, as on a fresh task, to keep records small. */
+  #resilience(row: SummaryRow): void {
+    const [policy, failures, starts, retryAt, history] = row.slice(15) as [string | null, number, number, number | null, string | null];
+    if (policy !== null) (this as { policy?: TaskPolicy }).policy = JSON.parse(policy) as TaskPolicy;
+    if (failures !== 0) this.failures = failures;
+    if (starts !== 0) this.starts = starts;
+    if (retryAt !== null) this.retryAt = retryAt;
+    if (history !== null) this.history = JSON.parse(history) as AttemptRecord[];
   }
 
   get input(): unknown {
     return this.#blob(0);
+  }
+
+  set input(value: unknown) {
+    this.#blobs[0] = value;
   }
 
   get checkpoint(): unknown {

@@ -1,0 +1,43 @@
+import type { MessageOf } from '../messages.js';
+import { serializeError, TroupeError } from '../../runtime/errors.js';
+import type { TaskRecord } from '../../runtime/task.js';
+import { decideRetry } from './retry-policy.js';
+import type { Run } from './run.js';
+
+/**
+ * The `task.failed` message for a run that failed: the retry policy decides, from the task's
+ * failures and starts so far, whether it is retried (and when) or dead.
+ */
+export function failedMessage(task: TaskRecord, run: Run, error: unknown, at: number, random: () => number): MessageOf<'task.failed'> {
+  const serialized = serializeError(error);
+  const failed = { failures: (task.failures ?? 0) + 1, starts: task.starts ?? 1, error: serialized };
+  const decision = decideRetry(run.policy.retry, failed, random);
+  const msg: MessageOf<'task.failed'> = {
+    type: 'task.failed',
+    taskId: task.id,
+    lease: run.lease,
+    error: serialized,
+    at,
+    counts: decision.action === 'dead' || decision.countsAsAttempt,
+    launchedAt: run.launchedAt,
+    place: { ...run.place },
+  };
+  if (decision.action === 'retry') msg.retryAt = at + decision.delayMs;
+  return msg;
+}
+
+export function timeoutError(run: Run): TroupeError {
+  const ms = run.policy.timeoutMs!;
+  return new TroupeError('TROUPE_TASK_TIMEOUT', `the run took longer than its timeout (${ms} ms) and was stopped`, { details: { timeoutMs: ms } });
+}
+
+export function stallError(run: Run, silentMs: number): TroupeError {
+  const ms = run.policy.stallTimeoutMs!;
+  const message = `the run sent no heartbeat for ${Math.round(silentMs)} ms (stallTimeoutMs ${ms}) and was stopped`;
+  return new TroupeError('TROUPE_TASK_STALLED', message, { details: { stallTimeoutMs: ms } });
+}
+
+export function maxStartsError(task: TaskRecord, maxStarts: number): TroupeError {
+  const message = `task ${task.id} was started ${task.starts ?? 0} times without finishing (retry.maxStarts ${maxStarts})`;
+  return new TroupeError('TROUPE_MAX_STARTS', message, { details: { maxStarts } });
+}

@@ -1,0 +1,11 @@
+/**
+ * Breakers and holds are kept per key: `agent:<name>` or `resource:<name>`. A task's outcome
+ * counts against its resources when it has some (the dependencies it declared are the likely
+ * cause of its failures), else against its agent.
+ */
+export function outcomeKeys(task: { agent: string; resources: readonly string[] }): string[] {
+  return task.resources.length > 0 ? task.resources.map((r) => `resource:${r}`) : [`agent:${task.agent}`];
+}
+
+export const agentKey = (agent: string): string => `agent:${agent}`;
+export const resourceKey = (resource: string): string => `resource:${resource}`;
