@@ -734,7 +734,7 @@ describe('Scheduler: random operations (property)', () => {
         } else if (r < 0.92) {
           const agent = pick(Object.keys(AGENTS));
           const cap = pick([0, 1, Infinity, Infinity]);
-          s.setAgentCap(agent, cap);
+          s.setCap(`agent:${agent}`, cap);
           if (cap === Infinity) m.cap.delete(agent);
           else m.cap.set(agent, cap);
         } else {

@@ -230,7 +230,7 @@ export class AgentActor extends Actor {
     const run = this.runs.get(taskId);
     if (run === undefined || run.cancelReason !== undefined || run.failure !== undefined) return;
     run.failure = reason(run);
-    this.log.warn({ taskId, err: run.failure }, 'stopping a run');
+    this.log.warn({ taskId, code: (run.failure as TroupeError).code, reason: run.failure.message }, 'stopping a failed run');
     run.requestStop();
     run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
   }

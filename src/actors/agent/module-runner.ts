@@ -99,9 +99,13 @@ export class ModuleRunner {
     const killer = new AbortController();
     const job: WorkerJob = task;
     this.hooks.set(task.taskId, hooks);
+    // The thread's own `started` signal may arrive after its outcome (another channel): the outcome names the thread too.
+    const place = (threadId: number | undefined): void => {
+      if (threadId !== undefined) hooks.started?.({ threadId });
+    };
     const done = this.pool.run(job, { signal: killer.signal }).then(
-      (out: unknown) => this.unwrap(out),
-      (err: unknown) => this.failure(err, killer.signal.aborted),
+      (out: unknown) => this.unwrap(out, place),
+      (err: unknown) => this.failure(err, killer.signal.aborted, place),
     );
     const forget = (): void => {
       this.hooks.delete(task.taskId);
@@ -135,8 +139,9 @@ export class ModuleRunner {
     else this.hooks.get(signal.troupeStarted)?.started?.({ threadId: signal.threadId });
   }
 
-  private unwrap(out: unknown): unknown {
+  private unwrap(out: unknown, place?: (threadId: number) => void): unknown {
     if (!isWorkerResult(out)) return out; // a probe
+    place?.(out.threadId);
     if (out.retire) this.retire(out.threadId);
     return out.value;
   }
@@ -145,8 +150,9 @@ export class ModuleRunner {
    * Rethrows a handler's failure as the Error it was. Anything else that is not our own abort
    * means the thread died under the task (uncaught error, process.exit, out of memory).
    */
-  private failure(err: unknown, aborted: boolean): never {
+  private failure(err: unknown, aborted: boolean, place?: (threadId: number | undefined) => void): never {
     if (isWorkerFailure(err)) {
+      place?.(err.threadId);
       if (err.retire === true && err.threadId !== undefined) this.retire(err.threadId);
       throw deserializeError(err.error);
     }
