@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { prng } from './prng.mjs';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child.mjs');
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const TERMINAL = new Set(['succeeded', 'dead', 'cancelled']);
 
 
 /**

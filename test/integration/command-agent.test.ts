@@ -5,9 +5,11 @@ import { TroupeError, type CommandAgentOptions, type Supervisor, type TroupeEven
 import { commandPath, record, start, tempDir, waitFor } from '../helpers.js';
 
 // Every command agent here is a real subprocess: `node test/fixtures/commands/<name>.mjs`.
+// One attempt: these tests look at a single run's failure (retries have their own tests).
 const cmd = (name: string, extra: Partial<CommandAgentOptions> = {}): CommandAgentOptions => ({
   command: process.execPath,
   args: [commandPath(name)],
+  retry: { attempts: 1 },
   ...extra,
 });
 // One thread is enough (no module agents); breakers off so that expected failures hold nothing back.
@@ -154,7 +156,7 @@ describe('command agents: failures', () => {
     expect(Buffer.byteLength(tail)).toBeGreaterThan(50);
     expect(tail).not.toContain('line 001');
     const facts = { code: 'TROUPE_COMMAND_FAILED', exitCode: 3, stderrTail: tail };
-    expect(sup.get(id)).toMatchObject({ state: 'failed', error: facts });
+    expect(sup.get(id)).toMatchObject({ state: 'dead', error: facts });
     expect(eventsOf(events, id, 'failed')).toMatchObject([{ error: facts }]);
   });
 

@@ -18,14 +18,15 @@ describe('events$', () => {
   });
 
   it('reports failures with the handler error, its name and code preserved', async () => {
-    const sup = await start({ agents: { fail: { module: agentPath('fail') } }, breaker: false });
+    const sup = await start({ agents: { fail: { module: agentPath('fail'), retry: { attempts: 1 } } }, breaker: false });
     const events = record(sup);
     const id = await sup.submit({ agent: 'fail', input: { message: 'nope' } });
     const err = await sup.result(id).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TROUPE_TASK_FAILED', cause: { name: 'RangeError', code: 'E_FIXTURE', message: 'nope' } });
-    expect(events.find((e) => e.type === 'failed')).toMatchObject({ taskId: id, error: { name: 'RangeError', code: 'E_FIXTURE' } });
+    expect(events.find((e) => e.type === 'failed')).toMatchObject({ taskId: id, attempt: 1, dead: true, error: { name: 'RangeError', code: 'E_FIXTURE' } });
+    expect(events.find((e) => e.type === 'dead')).toMatchObject({ taskId: id, error: { code: 'E_FIXTURE' } });
     expect(sup.get(id)?.error).toMatchObject({ message: 'nope' });
-    expect(sup.snapshot().counters.failed).toBe(1);
+    expect(sup.snapshot().counters).toMatchObject({ failed: 1, retried: 0, dead: 1 });
   });
 
   it('keeps latency histograms of queue wait, run time and end to end', async () => {
