@@ -25,8 +25,8 @@ export interface MetricsSnapshot {
    * that hit their start cap. `timedOut` and `stalled` are failed runs of those kinds.
    */
   counters: Counters;
-  /** Tasks queued now, in total and per priority level. */
-  queue: { depth: number; byPriority: Record<Priority, number> };
+  /** Tasks queued now, in total and per priority level; tasks waiting out a retry backoff; dead letters kept. */
+  queue: { depth: number; byPriority: Record<Priority, number>; delayed: number; dead: number };
   /** Tasks running now (module and command). */
   running: number;
   pool: {
@@ -77,6 +77,7 @@ export class MetricsState {
     private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number },
     /** Queue depth is read from the ledger, exact at any moment (pool reports lag a little). */
     private readonly queued: () => Record<Priority, number>,
+    private readonly inState: (state: 'delayed' | 'dead') => number,
     private readonly journal: () => JournalInfo | null,
   ) {}
 
@@ -97,7 +98,8 @@ export class MetricsState {
 
   private queueSnapshot(): MetricsSnapshot['queue'] {
     const byPriority = this.queued();
-    return { depth: PRIORITIES.reduce((sum, p) => sum + byPriority[p], 0), byPriority };
+    const depth = PRIORITIES.reduce((sum, p) => sum + byPriority[p], 0);
+    return { depth, byPriority, delayed: this.inState('delayed'), dead: this.inState('dead') };
   }
 
   private poolSnapshot(): MetricsSnapshot['pool'] {

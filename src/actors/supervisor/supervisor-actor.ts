@@ -70,6 +70,7 @@ export class SupervisorActor {
     this.metrics = new MetricsState(
       { minThreads, maxThreads, concurrentTasksPerWorker },
       () => this.ledger.queuedByPriority(),
+      (state) => this.ledger.count(state),
       () => this.journalInfo(),
     );
     this.bus = new LedgerBus(this.ledger, journal, this.log);
