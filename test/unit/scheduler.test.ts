@@ -496,6 +496,170 @@ describe('Scheduler: agent caps (breaker)', () => {
   });
 });
 
+describe('Scheduler: resource caps (breaker)', () => {
+  it('cap 0 holds only the tasks that use the resource; the same agent runs its other tasks', () => {
+    const s = make();
+    s.setCap('resource:db', 0);
+    s.enqueue(task('a-db', { agent: 'a', resources: ['db'] }));
+    s.enqueue(task('a-free', { agent: 'a' }));
+    s.enqueue(task('a-gpu', { agent: 'a', resources: ['gpu'] }));
+    s.enqueue(task('b-db', { agent: 'b', resources: ['db'] }));
+    s.enqueue(task('b-free', { agent: 'b' }));
+    expect(drain(s)).toEqual(['a-free', 'a-gpu', 'b-free']);
+    expect(s.has('a-db')).toBe(true);
+    expect(s.has('b-db')).toBe(true);
+    expect(s.size).toBe(2);
+  });
+
+  it('cap 0 holds a task that uses the resource among several', () => {
+    const s = make();
+    s.setCap('resource:gpu', 0);
+    s.enqueue(task('both', { resources: ['db', 'gpu'] }));
+    s.enqueue(task('db', { resources: ['db'] }));
+    expect(drain(s)).toEqual(['db']);
+    expect(s.has('both')).toBe(true);
+  });
+
+  it('cap 1 with two agents sharing the resource lets one through at a time, in FIFO order', () => {
+    const s = make({ resources: { db: 5 } });
+    s.setCap('resource:db', 1);
+    const a1 = task('a1', { agent: 'a', resources: ['db'] });
+    const b1 = task('b1', { agent: 'b', kind: 'command', resources: ['db'] });
+    const a2 = task('a2', { agent: 'a', resources: ['db'] });
+    [a1, b1, a2].forEach((t) => s.enqueue(t));
+    expect(drain(s)).toEqual(['a1']);
+    s.release(a1);
+    expect(drain(s)).toEqual(['b1']);
+    s.release(b1);
+    expect(drain(s)).toEqual(['a2']);
+  });
+
+  it('the cap counts every running task that uses the resource, whatever its agent', () => {
+    const s = make();
+    const r1 = task('r1', { agent: 'x', resources: ['db'] });
+    const r2 = task('r2', { agent: 'y', resources: ['db', 'gpu'] });
+    s.acquire(r1);
+    s.acquire(r2);
+    s.setCap('resource:db', 2);
+    s.enqueue(task('q', { agent: 'z', resources: ['db'] }));
+    s.enqueue(task('g', { agent: 'z', resources: ['gpu'] }));
+    expect(drain(s)).toEqual(['g']); // gpu has no cap; db has 2 running
+    s.release(r2);
+    expect(s.next()?.id).toBe('q');
+    expect(s.next()).toBeUndefined();
+  });
+
+  it('cap 1 while two tasks run on the resource admits nothing until both end', () => {
+    const s = make();
+    const r1 = task('r1', { agent: 'x', resources: ['db'] });
+    const r2 = task('r2', { agent: 'y', resources: ['db'] });
+    s.acquire(r1);
+    s.acquire(r2);
+    s.setCap('resource:db', 1);
+    s.enqueue(task('q', { agent: 'z', resources: ['db'] }));
+    s.release(r1);
+    expect(s.next()).toBeUndefined();
+    s.release(r2);
+    expect(s.next()?.id).toBe('q');
+  });
+
+  it('cap Infinity lifts the cap and restores the configured resource limit (not unlimited)', () => {
+    const s = make({ resources: { db: 2 } });
+    s.setCap('resource:db', 0);
+    ['d1', 'd2', 'd3'].forEach((id) => s.enqueue(task(id, { agent: id, resources: ['db'] })));
+    expect(s.next()).toBeUndefined();
+    s.setCap('resource:db', Infinity);
+    expect(drain(s)).toEqual(['d1', 'd2']);
+  });
+
+  it('a cap higher than the configured limit does not raise it', () => {
+    const s = make({ resources: { db: 1 } });
+    s.setCap('resource:db', 3);
+    ['d1', 'd2'].forEach((id) => s.enqueue(task(id, { agent: id, resources: ['db'] })));
+    expect(drain(s)).toEqual(['d1']);
+  });
+
+  it("a resource cap does not lift the agent's own limit", () => {
+    const s = make({ agents: { a: 1 } });
+    s.setCap('resource:db', 3);
+    ['a1', 'a2'].forEach((id) => s.enqueue(task(id, { agent: 'a', resources: ['db'] })));
+    expect(drain(s)).toEqual(['a1']);
+  });
+
+  it('agent and resource caps combine: the tighter one holds the lane', () => {
+    const s = make();
+    s.setCap('agent:a', 1);
+    s.setCap('resource:db', 2);
+    const ts = ['a1', 'a2'].map((id) => task(id, { agent: 'a', resources: ['db'] }));
+    const bs = ['b1', 'b2'].map((id) => task(id, { agent: 'b', resources: ['db'] }));
+    [...ts, ...bs].forEach((t) => s.enqueue(t));
+    expect(drain(s)).toEqual(['a1', 'b1']); // a by its agent cap, then db by its resource cap
+    s.setCap('agent:a', Infinity);
+    expect(s.next()).toBeUndefined(); // db still full
+    s.release(ts[0]!);
+    expect(drain(s)).toEqual(['a2']);
+    s.setCap('resource:db', Infinity);
+    expect(drain(s)).toEqual(['b2']);
+  });
+
+  it('caps are keyed by kind: an agent and a resource of the same name are apart', () => {
+    const s = make();
+    s.setCap('resource:a', 0);
+    s.setCap('agent:db', 0);
+    s.enqueue(task('agent-a', { agent: 'a' }));
+    s.enqueue(task('uses-db', { agent: 'b', resources: ['db'] }));
+    s.enqueue(task('uses-a', { agent: 'b', resources: ['a'] }));
+    s.enqueue(task('agent-db', { agent: 'db' }));
+    expect(drain(s)).toEqual(['agent-a', 'uses-db']);
+    expect(s.has('uses-a')).toBe(true);
+    expect(s.has('agent-db')).toBe(true);
+  });
+
+  it('waiting() counts nothing held by a resource cap 0, and the rest as usual', () => {
+    const s = make({ credits: { module: 0, command: 0 } });
+    s.enqueue(task('a-db', { agent: 'a', resources: ['db'] }));
+    s.enqueue(task('b-db', { agent: 'b', kind: 'command', resources: ['db'] }));
+    s.enqueue(task('a-free', { agent: 'a' }));
+    s.setCap('resource:db', 0);
+    expect(s.waiting()).toEqual({ module: 1, command: 0 });
+    s.setCap('resource:db', Infinity);
+    expect(s.waiting()).toEqual({ module: 2, command: 1 });
+  });
+
+  it('waiting() counts no more tasks across agents than a resource cap admits, after what runs', () => {
+    const s = make({ credits: { module: 0, command: 0 } });
+    for (let i = 0; i < 3; i++) s.enqueue(task(`a${i}`, { agent: 'a', resources: ['db'] }));
+    for (let i = 0; i < 3; i++) s.enqueue(task(`c${i}`, { agent: 'c', kind: 'command', resources: ['db'], priority: 'high' }));
+    s.setCap('resource:db', 1);
+    expect(s.waiting()).toEqual({ module: 0, command: 1 }); // the higher priority lane takes the one slot
+    s.setCap('resource:db', 3);
+    const r = task('r', { agent: 'z', resources: ['db'] });
+    s.acquire(r);
+    expect(s.waiting()).toEqual({ module: 0, command: 2 });
+    s.setCap('resource:db', 4);
+    expect(s.waiting()).toEqual({ module: 0, command: 3 });
+    s.setCap('resource:db', 5);
+    expect(s.waiting()).toEqual({ module: 1, command: 3 });
+  });
+
+  it('waiting() agrees with what dispatches under resource caps once credits arrive', () => {
+    const s = make({ agents: { a: 3 }, credits: { module: 0, command: 0 } });
+    s.setCap('resource:db', 2);
+    s.setCap('resource:gpu', 1);
+    s.enqueue(task('a1', { agent: 'a', resources: ['db'] }));
+    s.enqueue(task('a2', { agent: 'a', resources: ['db', 'gpu'] }));
+    s.enqueue(task('b1', { agent: 'b', kind: 'command', resources: ['gpu'] }));
+    s.enqueue(task('b2', { agent: 'b', kind: 'command', resources: ['db'] }));
+    s.enqueue(task('b3', { agent: 'b', kind: 'command', resources: ['db'] }));
+    s.enqueue(task('a3', { agent: 'a' }));
+    const w = s.waiting();
+    expect(w).toEqual({ module: 3, command: 0 }); // a1, a2 (db 2/2, gpu 1/1), a3
+    s.credits.module = 100;
+    s.credits.command = 100;
+    expect(drain(s)).toEqual(['a1', 'a2', 'a3']);
+  });
+});
+
 describe('Scheduler: waiting()', () => {
   it('counts queued tasks that lack only a credit, by kind', () => {
     const s = make({ credits: { module: 0, command: 0 } });
@@ -578,6 +742,7 @@ describe('Scheduler: waiting()', () => {
 interface Model {
   agentLimit: Record<string, number>;
   resourceLimit: Record<string, number>;
+  /** Caps by key, as the scheduler takes them: `agent:<name>` and `resource:<name>`. */
   cap: Map<string, number>;
   credits: Record<Kind, number>;
   /** Queued tasks, in the order they were put in their lane (front enqueues at the start). */
@@ -594,9 +759,16 @@ function runningOf(m: Model, pred: (t: SchedTask) => boolean): number {
 /** May `t` run now under the model's limits, caps and credits? */
 function dispatchable(m: Model, t: SchedTask, ignoreCredits = false): boolean {
   if (!ignoreCredits && m.credits[t.kind] <= 0) return false;
-  const agentMax = Math.min(m.agentLimit[t.agent] ?? Infinity, m.cap.get(t.agent) ?? Infinity);
-  if (runningOf(m, (r) => r.agent === t.agent) >= agentMax) return false;
-  return t.resources.every((res) => runningOf(m, (r) => r.resources.includes(res)) < (m.resourceLimit[res] ?? Infinity));
+  if (runningOf(m, (r) => r.agent === t.agent) >= agentMax(m, t.agent)) return false;
+  return t.resources.every((res) => runningOf(m, (r) => r.resources.includes(res)) < resourceMax(m, res));
+}
+
+function agentMax(m: Model, agent: string): number {
+  return Math.min(m.agentLimit[agent] ?? Infinity, m.cap.get(`agent:${agent}`) ?? Infinity);
+}
+
+function resourceMax(m: Model, res: string): number {
+  return Math.min(m.resourceLimit[res] ?? Infinity, m.cap.get(`resource:${res}`) ?? Infinity);
 }
 
 /** The lane heads of the model: first queued task of each lane. */
@@ -700,10 +872,9 @@ describe('Scheduler: random operations (property)', () => {
           m.credits[got.kind] -= 1;
           expect(s.credits, where).toEqual(m.credits);
           // Limits hold after the dispatch.
-          const agentMax = Math.min(m.agentLimit[got.agent] ?? Infinity, m.cap.get(got.agent) ?? Infinity);
-          expect(runningOf(m, (t) => t.agent === got.agent), where).toBeLessThanOrEqual(agentMax);
+          expect(runningOf(m, (t) => t.agent === got.agent), where).toBeLessThanOrEqual(agentMax(m, got.agent));
           for (const res of got.resources) {
-            expect(runningOf(m, (t) => t.resources.includes(res)), where).toBeLessThanOrEqual(m.resourceLimit[res] ?? Infinity);
+            expect(runningOf(m, (t) => t.resources.includes(res)), where).toBeLessThanOrEqual(resourceMax(m, res));
           }
         } else if (r < 0.75) {
           if (m.running.length === 0) continue;
@@ -732,11 +903,12 @@ describe('Scheduler: random operations (property)', () => {
             removed.push(t);
           }
         } else if (r < 0.92) {
-          const agent = pick(Object.keys(AGENTS));
-          const cap = pick([0, 1, Infinity, Infinity]);
-          s.setCap(`agent:${agent}`, cap);
-          if (cap === Infinity) m.cap.delete(agent);
-          else m.cap.set(agent, cap);
+          // Breakers open and close on agents and on resources.
+          const key = rand() < 0.5 ? `agent:${pick(Object.keys(AGENTS))}` : `resource:${pick(['db', 'gpu', 'net'])}`;
+          const cap = pick([0, 1, 2, Infinity, Infinity]);
+          s.setCap(key, cap);
+          if (cap === Infinity) m.cap.delete(key);
+          else m.cap.set(key, cap);
         } else {
           // Limits are read live: change one now and then.
           m.agentLimit.a = 1 + Math.floor(rand() * 3);

@@ -17,7 +17,7 @@ export interface TaskView {
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
 type Undo =
   | { insert: TaskRecord }
-  | { task: TaskRecord; before: MutableFields; input?: { value: unknown } }
+  | { task: TaskRecord; before: MutableFields; finished: Finished | undefined; input?: { value: unknown } }
   | { breaker: string; before: BreakerRecord | undefined };
 
 /**
@@ -32,8 +32,10 @@ export class Ledger implements TaskView {
   private readonly counts = new Map<TaskState, number>();
   private readonly queuedBy: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
   private readonly keys = new Map<string, string>();
-  /** Finished task ids in the order they finished: retention prunes from the front. */
-  private readonly finished = new Denque<string>();
+  /** Finished tasks in the order they finished: retention prunes from the front. */
+  private readonly finished = new Denque<Finished>();
+  /** The live entry of each finished task (an entry not here is stale: the task was redriven, or it finished again). */
+  private readonly finishedEntry = new Map<string, Finished>();
   private readonly breakers = new Map<string, BreakerRecord>();
   private undo: Undo[] | undefined;
   private maxSeq = 0;
@@ -78,7 +80,7 @@ export class Ledger implements TaskView {
   /** Adds a task read back from the journal, as it was. */
   load(task: TaskRecord): void {
     this.insert(task);
-    if (TERMINAL_STATES.has(task.state)) this.finished.push(task.id);
+    if (TERMINAL_STATES.has(task.state)) this.markFinished(task.id);
   }
 
   begin(): void {
@@ -99,6 +101,8 @@ export class Ledger implements TaskView {
       else {
         if (step.input !== undefined) step.task.input = step.input.value;
         this.restore(step.task, step.before);
+        if (step.finished === undefined) this.finishedEntry.delete(step.task.id);
+        else this.finishedEntry.set(step.task.id, step.finished);
       }
     }
   }
@@ -107,11 +111,14 @@ export class Ledger implements TaskView {
   prune(olderThan: number, keep: number): string[] {
     const gone: string[] = [];
     while (this.finished.length > 0) {
-      const task = this.tasks.get(this.finished.peekFront()!);
-      const tooMany = this.finished.length > keep;
-      if (task !== undefined && !tooMany && (task.finishedAt ?? 0) >= olderThan) break;
+      const entry = this.finished.peekFront()!;
+      const task = this.tasks.get(entry.id);
+      if (task === undefined || this.finishedEntry.get(entry.id) !== entry || !TERMINAL_STATES.has(task.state)) {
+        this.finished.shift(); // stale
+        continue;
+      }
+      if (this.finishedEntry.size <= keep && (task.finishedAt ?? 0) >= olderThan) break;
       this.finished.shift();
-      if (task === undefined || !TERMINAL_STATES.has(task.state)) continue;
       this.remove(task);
       gone.push(task.id);
     }
@@ -176,12 +183,12 @@ export class Ledger implements TaskView {
       addHistory(t, { attempt: t.attempt, startedAt: msg.launchedAt, endedAt: msg.at, error: msg.error, ...msg.place });
       t.error = msg.error;
       if (msg.counts) t.failures = (t.failures ?? 0) + 1;
+      delete t.startedAt;
+      delete t.lease;
     };
     if (to === 'dead') return this.finish(msg.taskId, ['running'], 'dead', msg, record);
     return this.move(msg.taskId, ['running'], to, msg.lease, (t) => {
       record(t);
-      delete t.startedAt;
-      delete t.lease;
       if (to === 'delayed') t.retryAt = msg.retryAt;
     });
   }
@@ -191,15 +198,22 @@ export class Ledger implements TaskView {
     const task = this.tasks.get(msg.taskId);
     if (task?.state !== 'dead') return false;
     const input = msg.input === undefined ? undefined : { value: task.input };
-    this.undo?.push({ task, before: snapshotTask(task), input });
+    this.undo?.push({ task, before: snapshotTask(task), finished: this.finishedEntry.get(task.id), input });
     this.bump(task, -1);
     task.state = 'queued';
     this.bump(task, 1);
     task.failures = 0;
     task.starts = 0;
     delete task.finishedAt;
+    this.finishedEntry.delete(task.id);
     if (msg.input !== undefined) task.input = msg.input.value;
     return true;
+  }
+
+  private markFinished(id: string): void {
+    const entry: Finished = { id };
+    this.finished.push(entry);
+    this.finishedEntry.set(id, entry);
   }
 
   private setBreaker(key: string, record: BreakerRecord | undefined): void {
@@ -230,7 +244,7 @@ export class Ledger implements TaskView {
       t.finishedAt = msg.at;
       set(t);
     });
-    if (done) this.finished.push(id);
+    if (done) this.markFinished(id);
     return done;
   }
 
@@ -238,7 +252,7 @@ export class Ledger implements TaskView {
     const task = this.tasks.get(id);
     if (task === undefined || !from.includes(task.state) || TERMINAL_STATES.has(task.state)) return false;
     if (lease !== undefined && task.lease !== lease) return false;
-    this.undo?.push({ task, before: snapshotTask(task) });
+    this.undo?.push({ task, before: snapshotTask(task), finished: this.finishedEntry.get(task.id) });
     this.bump(task, -1);
     task.state = to;
     this.bump(task, 1);
@@ -249,7 +263,7 @@ export class Ledger implements TaskView {
   private touch(id: string, lease: string, set: (t: TaskRecord) => void): boolean {
     const task = this.tasks.get(id);
     if (task?.state !== 'running' || task.lease !== lease) return false;
-    this.undo?.push({ task, before: snapshotTask(task) });
+    this.undo?.push({ task, before: snapshotTask(task), finished: this.finishedEntry.get(task.id) });
     set(task);
     return true;
   }
@@ -263,6 +277,7 @@ export class Ledger implements TaskView {
 
   private remove(task: TaskRecord): void {
     this.tasks.delete(task.id);
+    this.finishedEntry.delete(task.id);
     if (task.key !== undefined && this.keys.get(task.key) === task.id) this.keys.delete(task.key);
     this.bump(task, -1);
   }
@@ -284,4 +299,9 @@ export class Ledger implements TaskView {
 function addHistory(t: TaskRecord, entry: Omit<AttemptRecord, 'durationMs'>): void {
   const record: AttemptRecord = { ...entry, durationMs: Math.max(0, entry.endedAt - entry.startedAt) };
   t.history = t.history === undefined ? [record] : [...t.history, record];
+}
+
+/** One entry of the retention queue. */
+interface Finished {
+  readonly id: string;
 }
