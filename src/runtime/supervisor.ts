@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom, mergeMap, type Observable } from 'rxjs';
+import { z } from 'zod';
 import { ACTOR_NAMES, type ActorName, type Message } from '../actors/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
@@ -7,8 +8,14 @@ import { deserializeError, fieldError, TroupeError } from './errors.js';
 import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest } from './submit.js';
+import { parseWith } from './validate.js';
 import { toTaskInfo, type TaskInfo, type TaskRecord } from './task.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
+
+const deadLetterQuerySchema = z.strictObject({
+  agent: z.string().min(1).optional(),
+  limit: z.int().min(1).optional(),
+});
 
 export interface DeadLetterQuery {
   /** Only dead tasks of this agent. */
@@ -133,9 +140,9 @@ export class Supervisor {
    * Dead tasks (attempts used up, an unrecoverable error, or the start cap), most recently dead
    * first, each with its `history`: every unsuccessful run's error, duration and thread or process.
    */
-  async deadLetters(query: DeadLetterQuery = {}): Promise<TaskInfo[]> {
+  async deadLetters(raw: DeadLetterQuery = {}): Promise<TaskInfo[]> {
+    const query = parseWith(deadLetterQuerySchema, raw, 'TROUPE_INVALID_OPTIONS', 'query');
     const limit = query.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1) throw fieldError('TROUPE_INVALID_OPTIONS', 'query.limit', 'must be an integer >= 1', limit);
     const dead = [...this.root.ledger.inState('dead')]
       .map((t) => this.root.visible(t.id))
       .filter((t): t is TaskRecord => t?.state === 'dead' && (query.agent === undefined || t.agent === query.agent));
@@ -154,8 +161,9 @@ export class Supervisor {
    */
   async redrive(ids: string | readonly string[], options: RedriveOptions = {}): Promise<string[]> {
     this.assertOpen();
-    const list = typeof ids === 'string' ? [ids] : [...ids];
     if (!Array.isArray(ids) && typeof ids !== 'string') throw fieldError('TROUPE_INVALID_TASK', 'ids', 'must be a task id or an array of them', ids);
+    // A task listed twice is redriven once: its second copy would be refused after the first went through.
+    const list = [...new Set<string>(typeof ids === 'string' ? [ids] : ids)];
     const tasks = list.map((id) => this.deadTask(id));
     const input = 'input' in options ? { value: options.input } : undefined;
     for (const task of input === undefined ? [] : tasks) {
