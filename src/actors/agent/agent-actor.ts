@@ -194,17 +194,26 @@ export class AgentActor extends Actor {
     const { task, lease } = spec;
     const at = () => this.options.clock.now();
     let lastBeat = -Infinity;
-    const watch = new RunWatch(
-      this.options.clock,
-      spec.policy,
-      () => this.guard(() => this.failRun(task.id, (run) => timeoutError(run))),
-      (silentMs) => this.guard(() => this.stalled(task.id, silentMs)),
-    );
+    let run: Run | undefined;
+    let watch: RunWatch | undefined;
+    // The run's clocks start once it is on its thread or in its process: time a module task waits in
+    // Piscina's queue for a thread (one still starting up, say) is neither run time nor a stall.
+    const begin = (): void => {
+      if (watch !== undefined || (run !== undefined && this.runs.get(task.id) !== run)) return;
+      watch = new RunWatch(
+        this.options.clock,
+        spec.policy,
+        () => this.guard(() => this.failRun(task.id, (r) => timeoutError(r))),
+        (silentMs) => this.guard(() => this.stalled(task.id, silentMs)),
+      );
+      watch.watchStalls();
+      if (run !== undefined) run.watch = watch;
+    };
     const hooks: TaskHooks = {
       progress: (value: unknown, checkpoint = false) =>
         this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, lease, value, checkpoint, at: at() })),
       heartbeat: () => {
-        watch.beat();
+        watch?.beat();
         // Output activity counts as a heartbeat; one event per second per task is enough to show life.
         const now = at();
         if (now - lastBeat < HEARTBEAT_EVERY_MS) return;
@@ -212,11 +221,11 @@ export class AgentActor extends Actor {
         this.guard(() => this.publish({ type: 'task.heartbeat', taskId: task.id, at: now }));
       },
       log: (message: string) => this.guard(() => this.publish({ type: 'task.log', taskId: task.id, message, at: at() })),
-      // Time a module task waits in Piscina's queue for a thread is not a stall.
-      started: () => watch.watchStalls(),
+      started: begin,
     };
     const started = startRun(this.pool, spec, hooks, at());
-    started.run.watch = watch;
+    run = started.run;
+    run.watch = watch; // a command begins within startRun, a module task later
     return started;
   }
 
@@ -321,15 +330,23 @@ export class AgentActor extends Actor {
   private threadDied(): void {
     const now = this.options.clock.now();
     this.deaths = recordDeath(this.deaths, now, this.options.pool.threadRestarts);
+    this.holdLaunches(now);
+  }
+
+  /** Holds module launches while the deaths in the period exceed the limit; a death during a hold extends it. */
+  private holdLaunches(now: number): void {
     const until = launchHeldUntil(this.deaths, now, this.options.pool.threadRestarts);
-    if (until === null || this.heldUntil !== null) return;
+    if (until === null || (this.heldUntil !== null && until <= this.heldUntil)) return;
+    if (this.heldUntil === null) this.log.error({ deaths: this.deaths.deaths.length, until }, 'pool threads die too often; module launches paused');
     this.heldUntil = until;
-    this.log.error({ deaths: this.deaths.deaths.length, until }, 'pool threads die too often; module launches paused');
+    this.options.clock.clearTimeout(this.holdTimer);
     this.holdTimer = this.options.clock.setTimeout(() => this.guard(() => this.resumeLaunches()), until - now);
   }
 
   private resumeLaunches(): void {
     this.heldUntil = null;
+    this.holdLaunches(this.options.clock.now()); // deaths during the hold may still be too many
+    if (this.heldUntil !== null) return;
     this.log.warn('module launches resume');
     this.launchReady('module');
   }

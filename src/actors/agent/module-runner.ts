@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
-import type { Piscina } from 'piscina';
+import { queueOptionsSymbol, type Piscina } from 'piscina';
 import { deserializeError, TroupeError } from '../../runtime/errors.js';
 import {
   isHostPortMessage, isThreadSignal, isWorkerFailure, isWorkerResult, type AbortMessage, type HostApi, type ThreadSignal, type WorkerJob,
@@ -42,8 +42,8 @@ type PoolWorker = Parameters<Balancer>[1][number];
  * Piscina's least-busy choice, minus threads being recycled: a retiring thread gets no new task,
  * so it can be terminated once idle without failing anything.
  */
-export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsage: number): Balancer {
-  return (task, workers) => {
+export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsage: number, placements?: Map<string, number>): Balancer {
+  const choose: Balancer = (task, workers) => {
     let candidate: PoolWorker | null = null;
     let least = maximumUsage;
     for (const w of workers) {
@@ -54,6 +54,13 @@ export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsag
       least = w.currentUsage;
     }
     return candidate;
+  };
+  return (task, workers) => {
+    const chosen = choose(task, workers);
+    // Which thread runs which task, known on this side: a thread that dies cannot tell it any more.
+    const key = (task as unknown as Record<symbol, { troupeTaskId?: string } | null>)[queueOptionsSymbol];
+    if (chosen !== null && key?.troupeTaskId !== undefined) placements?.set(key.troupeTaskId, chosen.id);
+    return chosen;
   };
 }
 
@@ -79,6 +86,8 @@ export class ModuleRunner {
     private readonly pool: Piscina,
     /** Shared with the pool's balancer: threads that take no new task. */
     private readonly retiring: Set<number>,
+    /** Shared with the pool's balancer: the thread each task was given to. */
+    private readonly placements: Map<string, number> = new Map(),
   ) {
     pool.on('message', (msg: unknown) => {
       if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort);
@@ -97,7 +106,8 @@ export class ModuleRunner {
 
   run(task: ModuleTask, hooks: TaskHooks): RunningJob {
     const killer = new AbortController();
-    const job: WorkerJob = task;
+    // The symbol-keyed queue options reach the balancer only; structured cloning leaves them behind.
+    const job: WorkerJob = Object.assign({ ...task }, { [queueOptionsSymbol]: { troupeTaskId: task.taskId } });
     this.hooks.set(task.taskId, hooks);
     // The thread's own `started` signal may arrive after its outcome (another channel): the outcome names the thread too.
     const place = (threadId: number | undefined): void => {
@@ -105,10 +115,11 @@ export class ModuleRunner {
     };
     const done = this.pool.run(job, { signal: killer.signal }).then(
       (out: unknown) => this.unwrap(out, place),
-      (err: unknown) => this.failure(err, killer.signal.aborted, place),
+      (err: unknown) => this.failure(err, killer.signal.aborted, (threadId) => place(threadId ?? this.placements.get(task.taskId))),
     );
     const forget = (): void => {
       this.hooks.delete(task.taskId);
+      this.placements.delete(task.taskId);
     };
     done.then(forget, forget);
     return { done, requestStop: () => this.broadcastAbort(task.taskId), terminate: () => killer.abort() };
@@ -157,6 +168,7 @@ export class ModuleRunner {
       throw deserializeError(err.error);
     }
     if (aborted) throw err;
+    place?.(undefined); // the thread that died: the balancer knows it
     const reason = err instanceof Error ? err.message : String(err);
     throw new TroupeError('TROUPE_THREAD_DIED', `the pool thread running this task died: ${reason}`, { cause: err });
   }
