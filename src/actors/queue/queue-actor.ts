@@ -6,7 +6,8 @@ import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 import type { TaskRecord } from '../../runtime/task.js';
 import type { BreakerState } from '../messages.js';
-import { outcomeKeys } from '../breaker/keys.js';
+import { agentKey, outcomeKeys, resourceKey } from '../breaker/keys.js';
+import type { SerializedError } from '../../runtime/errors.js';
 import { Scheduler } from './scheduler.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
@@ -45,6 +46,10 @@ export class QueueActor extends Actor {
   private readonly holds = new Map<string, { until: number; timer: unknown }>();
   private readonly breakerStates = new Map<string, BreakerState>();
   private readonly halfOpenTrials: number;
+  /** Error names and codes the Breaker does not count (breaker.ignoreErrors). */
+  private readonly ignored: ReadonlySet<string>;
+  /** Tasks dispatched while one of their keys was half-open: their trial slot is freed by their outcome, not by run.ended. */
+  private readonly trials = new Set<string>();
 
   constructor(
     logger: Logger,
@@ -54,6 +59,7 @@ export class QueueActor extends Actor {
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
+    this.ignored = new Set(options.breaker === false ? [] : options.breaker.ignoreErrors);
     this.scheduler = new Scheduler({
       agentConcurrency: (agent) => options.agents[agent]?.concurrency ?? Infinity,
       resourceConcurrency: (resource) => options.resources[resource]?.concurrency ?? Infinity,
@@ -80,12 +86,16 @@ export class QueueActor extends Actor {
         this.cancelQueued(msg.taskId, msg.reason);
         break;
       case 'run.ended':
+        // A trial keeps its slot until its outcome says whether the breaker reopens.
+        if (!this.trials.has(msg.taskId)) this.settle(msg.taskId, false);
+        break;
       case 'task.succeeded':
       case 'task.cancelled':
       case 'task.exhausted':
         this.settle(msg.taskId, false);
         break;
       case 'task.failed':
+        this.anticipateReopen(msg.taskId, msg.error);
         this.settle(msg.taskId, false);
         this.afterFailure(msg.taskId);
         break;
@@ -121,6 +131,7 @@ export class QueueActor extends Actor {
       const next = this.scheduler.next();
       if (next === undefined) break;
       this.dispatched.add(next.id);
+      if (this.keysOf(next).some((k) => this.breakerStates.get(k) === 'half-open')) this.trials.add(next.id);
       const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
       this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: this.clock.now() });
     }
@@ -190,10 +201,29 @@ export class QueueActor extends Actor {
     this.scheduler.setCap(key, cap);
   }
 
+  /**
+   * One counted failure reopens a half-open breaker. The Breaker says so in a later message; until
+   * then the key is held here, so the slot this failure frees does not start another trial.
+   */
+  private anticipateReopen(id: string, error: SerializedError): void {
+    const task = this.tasks.get(id);
+    if (task === undefined || this.ignored.has(error.name) || (error.code !== undefined && this.ignored.has(error.code))) return;
+    for (const key of outcomeKeys(task)) {
+      if (this.breakerStates.get(key) !== 'half-open') continue;
+      this.breakerStates.set(key, 'open');
+      this.applyCap(key);
+    }
+  }
+
+  private keysOf(task: { agent: string; resources: readonly string[] }): string[] {
+    return [agentKey(task.agent), ...task.resources.map(resourceKey)];
+  }
+
   /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */
   private settle(id: string, requeue: boolean): void {
     const task = this.tasks.get(id);
     if (task === undefined) return;
+    this.trials.delete(id);
     if (this.dispatched.delete(id)) this.scheduler.release(task);
     if (requeue && task.state === 'queued') this.scheduler.enqueue(task, true);
   }

@@ -96,6 +96,8 @@ export class SupervisorActor {
       throw err;
     }
     const recovery = journal === undefined ? undefined : recover(root.ledger, journal, (m) => root.publish(m), options.clock);
+    // Breakers read back from the journal are in force now: snapshot() shows them as breakers() does.
+    for (const [key, record] of root.ledger.breakerRecords()) root.metrics.breakers.set(key, record.state);
     root.bus.flushNow();
     // All actors are wired before any starts, so none misses another's first messages.
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
