@@ -88,6 +88,11 @@ export class ModuleRunner {
     private readonly retiring: Set<number>,
     /** Shared with the pool's balancer: the thread each task was given to. */
     private readonly placements: Map<string, number> = new Map(),
+    /**
+     * Tasks per thread. Piscina never puts a task that has an abort signal on a busy thread, so
+     * above 1 tasks go without one, and stopping one by force terminates its thread by id.
+     */
+    private readonly tasksPerThread = 1,
   ) {
     pool.on('message', (msg: unknown) => {
       if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort);
@@ -104,8 +109,12 @@ export class ModuleRunner {
     return this.pool.threads.map((t) => t.threadId);
   }
 
+  /** Tasks stopped by force before they reached a thread (shared threads): killed when they get one. */
+  private readonly doomed = new Set<string>();
+
   run(task: ModuleTask, hooks: TaskHooks): RunningJob {
     const killer = new AbortController();
+    const shared = this.tasksPerThread > 1;
     // The symbol-keyed queue options reach the balancer only; structured cloning leaves them behind.
     const job: WorkerJob = Object.assign({ ...task }, { [queueOptionsSymbol]: { troupeTaskId: task.taskId } });
     this.hooks.set(task.taskId, hooks);
@@ -113,16 +122,35 @@ export class ModuleRunner {
     const place = (threadId: number | undefined): void => {
       if (threadId !== undefined) hooks.started?.({ threadId });
     };
-    const done = this.pool.run(job, { signal: killer.signal }).then(
+    const done = this.pool.run(job, shared ? {} : { signal: killer.signal }).then(
       (out: unknown) => this.unwrap(out, place),
       (err: unknown) => this.failure(err, killer.signal.aborted, (threadId) => place(threadId ?? this.placements.get(task.taskId))),
     );
     const forget = (): void => {
       this.hooks.delete(task.taskId);
       this.placements.delete(task.taskId);
+      this.doomed.delete(task.taskId);
     };
     done.then(forget, forget);
-    return { done, requestStop: () => this.broadcastAbort(task.taskId), terminate: () => killer.abort() };
+    const terminate = (): void => {
+      killer.abort();
+      if (shared) this.terminateThreadOf(task.taskId);
+    };
+    return { done, requestStop: () => this.broadcastAbort(task.taskId), terminate };
+  }
+
+  /**
+   * Shared threads: terminates the thread a task runs on (failing the other tasks on it, as a
+   * thread death), or, if it has none yet, as soon as it gets one.
+   */
+  private terminateThreadOf(taskId: string): void {
+    const threadId = this.placements.get(taskId);
+    const thread = threadId === undefined ? undefined : this.pool.threads.find((t) => t.threadId === threadId);
+    if (thread === undefined) {
+      this.doomed.add(taskId);
+      return;
+    }
+    void thread.terminate();
   }
 
   /** Loads a module in a pool thread and checks its default export; rejects with the reason if broken. */
@@ -146,8 +174,9 @@ export class ModuleRunner {
   }
 
   private onSignal(signal: ThreadSignal): void {
-    if ('troupeBeat' in signal) this.hooks.get(signal.troupeBeat)?.heartbeat();
-    else this.hooks.get(signal.troupeStarted)?.started?.({ threadId: signal.threadId });
+    if ('troupeBeat' in signal) return this.hooks.get(signal.troupeBeat)?.heartbeat();
+    this.hooks.get(signal.troupeStarted)?.started?.({ threadId: signal.threadId });
+    if (this.doomed.delete(signal.troupeStarted)) this.terminateThreadOf(signal.troupeStarted);
   }
 
   private unwrap(out: unknown, place?: (threadId: number) => void): unknown {

@@ -32,5 +32,5 @@ export function createPool(config: PoolConfig, logger: Logger, moduleUrls: strin
   });
   // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
   pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));
-  return new ModuleRunner(pool, retiring, placements);
+  return new ModuleRunner(pool, retiring, placements, config.concurrentTasksPerWorker);
 }
