@@ -7,7 +7,7 @@ import type { TaskPolicy } from './task.js';
 export const RETRY_DEFAULTS = {
   attempts: 3,
   backoff: { initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.2 },
-  /** Starts allowed beyond... at least this many, and never fewer than `attempts`. */
+  /** The start cap defaults to the larger of this and `attempts`. */
   minMaxStarts: 10,
 } as const;
 
@@ -79,7 +79,7 @@ export function effectivePolicy(agent: AgentPolicy, task: TaskPolicy | undefined
 }
 
 /** Rejects conflicting retry options: a start cap below the attempts it must allow. */
-export function checkRetry(code: ErrorCode, field: string, retry: { attempts?: number; maxStarts?: number } | undefined): void {
+export function checkRetry(code: ErrorCode, field: string, retry: { attempts?: number; maxStarts?: number | undefined } | undefined): void {
   if (retry?.maxStarts === undefined || retry.attempts === undefined || retry.maxStarts >= retry.attempts) return;
-  throw fieldError(code, `${field}.maxStarts`, `must be >= ${field}.attempts (${retry.attempts})`, retry.maxStarts);
+  throw fieldError(code, `${field}.maxStarts`, `must be >= the attempts in force (${retry.attempts})`, retry.maxStarts);
 }

@@ -2,7 +2,7 @@ import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { checkRetry, runLimitFields, taskRetrySchema } from './policy.js';
+import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
 import { PRIORITIES, type Priority, type TaskPolicy } from './task.js';
 import { parseWith } from './validate.js';
 
@@ -69,7 +69,9 @@ export function validateSubmission(request: unknown, options: ResolvedOptions): 
   checkCloneable(parsed.agent, agent.kind, parsed.input, options.journal !== ':memory:');
   const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
   if (parsed.key !== undefined) valid.key = parsed.key;
-  checkRetry('TROUPE_INVALID_TASK', 'task.retry', parsed.retry);
+  // The start cap may not be below the attempts in force, the agent's included.
+  const attempts = parsed.retry?.attempts ?? agent.retry?.attempts ?? RETRY_DEFAULTS.attempts;
+  checkRetry('TROUPE_INVALID_TASK', 'task.retry', { attempts, maxStarts: parsed.retry?.maxStarts });
   const policy = policyOf(parsed);
   if (policy !== undefined) valid.policy = policy;
   return valid;

@@ -234,6 +234,14 @@ describe('retry: start cap', () => {
     expect(sup.get(id)).toMatchObject({ state: 'dead', attempt: 2, starts: 2 });
     expect(sup.get(id)!.history!.map((h) => [h.attempt, h.interrupted])).toEqual([[1, 'agent restarted'], [2, 'agent restarted']]);
   });
+
+  it("rejects a task's start cap below the attempts in force, its agent's included", async () => {
+    const sup = await start({ ...base, agents: { five: mod('attempts', { retry: { attempts: 5 } }) } });
+    const err = await rejection(sup.submit({ agent: 'five', retry: { maxStarts: 4 } }));
+    expect(err).toMatchObject({ code: 'TROUPE_INVALID_TASK', details: { field: 'task.retry.maxStarts', value: 4 } });
+    expect((err as Error).message).toContain('attempts in force (5)');
+    await expect(sup.submit({ agent: 'five', retry: { maxStarts: 5 } })).resolves.toEqual(expect.any(String));
+  });
 });
 
 describe('dead letters and redrive', () => {
