@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, onTestFinished } from 'vitest';
-import { Supervisor, type Clock, type SupervisorOptions, type TroupeEvent } from '../dist/index.js';
+import { afterEach, expect, onTestFinished } from 'vitest';
+import { Supervisor, TroupeError, type Clock, type SupervisorOptions, type TaskInfo, type TroupeEvent } from '../dist/index.js';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
 export const agentPath = (name: string): string => join(FIXTURES, 'agents', `${name}.mjs`);
@@ -79,4 +79,38 @@ export function manualClock(): Clock & { advance(ms: number): void } {
       }
     },
   };
+}
+
+/** What `failure()` resolves with: the TROUPE_TASK_FAILED error, its cause (the last run's error) and history. */
+export type TaskFailure<C = Error & { code?: string } & Record<string, unknown>> = TroupeError & {
+  cause: C;
+  details: { history: NonNullable<TaskInfo['history']> };
+};
+
+/** The rejection of `sup.result(id)`, checked to be TROUPE_TASK_FAILED; fails the test if the task succeeds. */
+export async function failure<C = Error & { code?: string } & Record<string, unknown>>(sup: Supervisor, id: string): Promise<TaskFailure<C>> {
+  const succeeded = (value: unknown): Promise<never> => Promise.reject(new Error(`task ${id} succeeded with ${JSON.stringify(value)}`));
+  const err: unknown = await sup.result(id).then(succeeded, (e: unknown) => e);
+  expect(err).toBeInstanceOf(TroupeError);
+  expect((err as TroupeError).code).toBe('TROUPE_TASK_FAILED');
+  return err as TaskFailure<C>;
+}
+
+/**
+ * True while `pid` names a process that still runs. A zombie counts as gone: it runs nothing, and
+ * orphans killed here may stay zombies for ever because PID 1 of a container need not reap them.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    // No /proc (not Linux): trust kill(0). /proc but no entry: it just went away.
+    return !existsSync('/proc/self/stat');
+  }
 }

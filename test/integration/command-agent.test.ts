@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TroupeError, type CommandAgentOptions, type Supervisor, type TroupeEvent } from '../../dist/index.js';
-import { commandPath, record, start, tempDir, waitFor } from '../helpers.js';
+import type { CommandAgentOptions, TroupeEvent } from '../../dist/index.js';
+import { commandPath, failure, isAlive, record, start, tempDir, waitFor } from '../helpers.js';
 
 // Every command agent here is a real subprocess: `node test/fixtures/commands/<name>.mjs`.
 // One attempt: these tests look at a single run's failure (retries have their own tests).
@@ -17,18 +17,6 @@ const base = { pool: { minThreads: 1, maxThreads: 1 }, breaker: false as const }
 
 type CommandCause = Error & { code?: string; exitCode?: number | null; signal?: string | null; stderrTail?: string };
 
-/** The rejection of `sup.result(id)`, checked to be TROUPE_TASK_FAILED; fails if the task succeeds. */
-async function failure(sup: Supervisor, id: string): Promise<TroupeError & { cause: CommandCause }> {
-  const err: unknown = await sup.result(id).then(
-    (value) => {
-      throw new Error(`task ${id} succeeded with ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TroupeError);
-  expect((err as TroupeError).code).toBe('TROUPE_TASK_FAILED');
-  return err as TroupeError & { cause: CommandCause };
-}
 
 /** Fails the test instead of hanging it when `promise` does not settle within `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -43,24 +31,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-/**
- * True while `pid` names a process that still runs. A zombie counts as gone: it runs nothing, and
- * orphans killed here may stay zombies for ever because PID 1 of a container need not reap them.
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    // No /proc (not Linux): trust kill(0). /proc but no entry: it just went away.
-    return !existsSync('/proc/self/stat');
-  }
-}
 
 /** True until `pid` is reaped: a zombie still counts. Only for direct children, which Node reaps. */
 function isUnreaped(pid: number): boolean {
@@ -147,7 +117,7 @@ describe('command agents: failures', () => {
     const sup = await start({ ...base, agents: { fail: cmd('fail', { stderrTailBytes: 64 }) } });
     const events = record(sup);
     const id = await sup.submit({ agent: 'fail', input: { code: 3, lines: 40 } });
-    const err = await failure(sup, id);
+    const err = await failure<CommandCause>(sup, id);
     expect(err.cause).toMatchObject({ code: 'TROUPE_COMMAND_FAILED', exitCode: 3 });
     expect(err.cause.message).toContain('exited with code 3: fatal: boom');
     const tail = err.cause.stderrTail!;
@@ -163,14 +133,14 @@ describe('command agents: failures', () => {
   it('cuts the stderr tail at a character boundary', async () => {
     const sup = await start({ ...base, agents: { fail: cmd('fail', { stderrTailBytes: 64 }) } });
     const line = 'é'.repeat(10); // 21 bytes with its newline
-    const err = await failure(sup, await sup.submit({ agent: 'fail', input: { code: 1, lines: 5, line } }));
+    const err = await failure<CommandCause>(sup, await sup.submit({ agent: 'fail', input: { code: 1, lines: 5, line } }));
     // The last 64 bytes start in the middle of an "é"; the tail drops that broken byte.
     expect(err.cause.stderrTail).toBe(`éééé\n${line}\n${line}\nfatal: boom\n`);
   });
 
   it('reports a process killed by a signal with that signal and no exit code', async () => {
     const sup = await start({ ...base, agents: { fail: cmd('fail') } });
-    const err = await failure(sup, await sup.submit({ agent: 'fail', input: { signal: 'SIGKILL', lines: 1 } }));
+    const err = await failure<CommandCause>(sup, await sup.submit({ agent: 'fail', input: { signal: 'SIGKILL', lines: 1 } }));
     expect(err.cause).toMatchObject({ code: 'TROUPE_COMMAND_FAILED', exitCode: null, signal: 'SIGKILL' });
     expect(err.cause.message).toContain('was killed by SIGKILL');
     expect(err.cause.stderrTail).toBe('line 001\nfatal: boom\n');
@@ -220,7 +190,7 @@ describe('command agents: failures', () => {
     });
     const events = record(sup);
     for (const agent of ['missing', 'badCwd']) {
-      const err = await failure(sup, await sup.submit({ agent, input: {} }));
+      const err = await failure<CommandCause>(sup, await sup.submit({ agent, input: {} }));
       expect(err.cause).toMatchObject({ code: 'TROUPE_COMMAND_SPAWN_FAILED' });
     }
     // A NUL byte cannot be passed to exec(): spawn() throws synchronously. That is the task's failure.

@@ -10,7 +10,9 @@ function smallDisk(sizeKb: number): string {
   const dir = join(tempDir(), 'disk');
   mkdirSync(dir);
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir]);
-  onTestFinished(() => execFileSync('umount', ['-l', dir]));
+  onTestFinished(() => {
+    execFileSync('umount', ['-l', dir]);
+  });
   return dir;
 }
 

@@ -1,28 +1,15 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { TroupeError, type Supervisor, type TroupeEvent } from '../../dist/index.js';
-import { agentPath, commandPath, gate, manualClock, record, start, waitFor } from '../helpers.js';
+import type { Supervisor, TroupeEvent } from '../../dist/index.js';
+import { agentPath, commandPath, failure, gate, manualClock, record, start, waitFor } from '../helpers.js';
 
 // A pool thread that dies fails only the task it ran; Piscina replaces it; too many deaths in a
 // period pause module launches. Threads are also recycled on purpose (task count, heap size), and
 // recycling never fails a task.
 
 const once = { retry: { attempts: 1 } };
-type Cause = Error & { code?: string };
 const eventsOf = (events: TroupeEvent[], id: string, type: TroupeEvent['type']): TroupeEvent[] =>
   events.filter((e) => e.type === type && 'taskId' in e && e.taskId === id);
 
-/** The rejection of `sup.result(id)`, checked to be TROUPE_TASK_FAILED; fails if the task succeeds. */
-async function failure(sup: Supervisor, id: string): Promise<TroupeError & { cause: Cause }> {
-  const err: unknown = await sup.result(id).then(
-    (value) => {
-      throw new Error(`task ${id} succeeded with ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TroupeError);
-  expect((err as TroupeError).code).toBe('TROUPE_TASK_FAILED');
-  return err as TroupeError & { cause: Cause };
-}
 
 /** Waits until the pool lists exactly `n` distinct threads, none of them in `gone`; returns them. */
 async function poolOf(sup: Supervisor, n: number, gone: readonly number[]): Promise<number[]> {

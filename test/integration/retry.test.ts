@@ -1,24 +1,16 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TroupeError, type Supervisor, type TaskInfo, type TroupeEvent } from '../../dist/index.js';
-import { agentPath, commandPath, gate, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
+import type { Supervisor, TaskInfo, TroupeEvent } from '../../dist/index.js';
+import { agentPath, commandPath, failure, gate, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
 
 // Breakers off: these tests fail tasks on purpose and look at retries alone.
 const base = { breaker: false as const, pool: { minThreads: 2, maxThreads: 2 } };
 const mod = (name: string, extra: Record<string, unknown> = {}) => ({ module: agentPath(name), ...extra });
 const limited = { command: process.execPath, args: [commandPath('limited')] };
 
-type Failed = Extract<TroupeEvent, { type: 'failed' }>;
 const of = <T extends TroupeEvent['type']>(events: TroupeEvent[], type: T, id: string) =>
   events.filter((e): e is Extract<TroupeEvent, { type: T }> => e.type === type && 'taskId' in e && e.taskId === id);
 
-/** The rejection of `result(id)`, checked to be TROUPE_TASK_FAILED; fails if the task succeeds. */
-async function failure(sup: Supervisor, id: string): Promise<TroupeError & { cause: Error & Record<string, unknown>; details: { history: TaskInfo['history'] } }> {
-  const err: unknown = await sup.result(id).then((v) => { throw new Error(`task succeeded with ${JSON.stringify(v)}`); }, (e: unknown) => e);
-  expect(err).toBeInstanceOf(TroupeError);
-  expect((err as TroupeError).code).toBe('TROUPE_TASK_FAILED');
-  return err as never;
-}
 
 /** Waits until the task waits out a backoff after its `n`th unsuccessful run, and returns it. */
 async function delayedAfter(sup: Supervisor, id: string, n: number): Promise<TaskInfo> {

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { TroupeError, type CommandAgentOptions, type Supervisor, type TroupeEvent } from '../../dist/index.js';
-import { agentPath, commandPath, gate, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
+import type { CommandAgentOptions, Supervisor, TroupeEvent } from '../../dist/index.js';
+import { agentPath, commandPath, failure, gate, isAlive, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
 
 // Run limits: timeoutMs (counted from the start of a run) and stallTimeoutMs (counted from the last
 // heartbeat). A run that breaks one is stopped for real: its thread terminated, its process group killed.
@@ -20,19 +20,10 @@ const one = { minThreads: 1, maxThreads: 1 };
 const onThread = (sup: Supervisor, id: string) => (sup.get(id)?.progress as { waiting?: boolean } | undefined)?.waiting === true;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Cause = Error & { code?: string };
 type Of<T extends TroupeEvent['type']> = Extract<TroupeEvent, { type: T }>;
 const eventsOf = <T extends TroupeEvent['type']>(events: TroupeEvent[], id: string, type: T): Of<T>[] =>
   events.filter((e): e is Of<T> => e.type === type && 'taskId' in e && e.taskId === id);
 
-/** The rejection of `sup.result(id)`, checked to be TROUPE_TASK_FAILED; fails if the task succeeds. */
-async function failure(sup: Supervisor, id: string): Promise<TroupeError & { cause: Cause }> {
-  const succeeded = (value: unknown) => Promise.reject(new Error(`task ${id} succeeded with ${JSON.stringify(value)}`));
-  const err: unknown = await sup.result(id).then(succeeded, (e: unknown) => e);
-  expect(err).toBeInstanceOf(TroupeError);
-  expect((err as TroupeError).code).toBe('TROUPE_TASK_FAILED');
-  return err as TroupeError & { cause: Cause };
-}
 
 /** Waits until a fixture's shared counter stops growing (sampled 200 ms apart): nothing of it runs. */
 async function stopsGrowing(beats: Int32Array, what: string): Promise<number> {
@@ -46,20 +37,6 @@ async function stopsGrowing(beats: Int32Array, what: string): Promise<number> {
   }
 }
 
-/** A running process (a zombie counts as gone: orphans may stay zombies under a container's PID 1). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return !existsSync('/proc/self/stat');
-  }
-}
 
 const reported = new Set<number>();
 const kill = (pid: number) => {
