@@ -12,7 +12,7 @@ import { failedMessage, maxStartsError, stallError, timeoutError } from './failu
 import type { ModuleRunner, TaskHooks } from './module-runner.js';
 import { startRun, type Run, type RunSpec } from './run.js';
 import { RunWatch } from './run-watch.js';
-import { launchHeldUntil, NO_DEATHS, recordDeath, type RestartState } from './thread-restarts.js';
+import { LaunchHold } from './launch-hold.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
@@ -60,10 +60,8 @@ export class AgentActor extends Actor {
   private waiting = 0;
   private lastStatus = '';
   private readonly ticker: NodeJS.Timeout;
-  /** Recent thread deaths; too many pause module launches (the pool's restart-rate limit). */
-  private deaths: RestartState = NO_DEATHS;
-  private heldUntil: number | null = null;
-  private holdTimer: unknown;
+  /** Thread deaths; too many pause module launches (the pool's restart-rate limit). */
+  private readonly hold: LaunchHold;
 
   constructor(
     logger: Logger,
@@ -77,6 +75,7 @@ export class AgentActor extends Actor {
     this.limits = options.pool;
     this.prefetch = options.durability === 'memory' ? 1 : 8;
     this.scale = initialScale(this.limits);
+    this.hold = new LaunchHold(options.clock, options.pool.threadRestarts, this.log, () => this.guard(() => this.launchReady('module')));
     this.ticker = setInterval(() => this.guard(() => this.tick()), options.pool.autoscaleIntervalMs).unref();
   }
 
@@ -88,7 +87,7 @@ export class AgentActor extends Actor {
   override async stop(): Promise<void> {
     await super.stop();
     clearInterval(this.ticker);
-    this.options.clock.clearTimeout(this.holdTimer);
+    this.hold.stop();
     for (const run of this.runs.values()) {
       this.options.clock.clearTimeout(run.graceTimer);
       run.watch?.clear();
@@ -175,7 +174,7 @@ export class AgentActor extends Actor {
   }
 
   private launchReady(kind: AgentKind): void {
-    if (kind === 'module' && this.heldUntil !== null) return;
+    if (kind === 'module' && this.hold.held) return;
     while (this.launched[kind] < this.slots(kind)) {
       const pending = this.ready[kind].shift();
       if (pending === undefined) return;
@@ -304,7 +303,7 @@ export class AgentActor extends Actor {
     this.launched[run.kind] -= 1;
     this.publishOutcome(taskId, run, outcome);
     this.publish({ type: 'run.ended', taskId });
-    if (!outcome.ok && (outcome.error as TroupeError | undefined)?.code === 'TROUPE_THREAD_DIED') this.threadDied();
+    if (!outcome.ok && (outcome.error as TroupeError | undefined)?.code === 'TROUPE_THREAD_DIED') this.hold.threadDied();
     this.launchReady(run.kind);
     this.refill(run.kind);
     this.rescale();
@@ -324,31 +323,6 @@ export class AgentActor extends Actor {
       const error = run.failure ?? (outcome as { error: unknown }).error;
       if (task !== undefined) this.publish(failedMessage(task, run, error, at, Math.random));
     }
-  }
-
-  /** Piscina replaces a dead thread at once; past the restart limit, module launches pause for a while. */
-  private threadDied(): void {
-    const now = this.options.clock.now();
-    this.deaths = recordDeath(this.deaths, now, this.options.pool.threadRestarts);
-    this.holdLaunches(now);
-  }
-
-  /** Holds module launches while the deaths in the period exceed the limit; a death during a hold extends it. */
-  private holdLaunches(now: number): void {
-    const until = launchHeldUntil(this.deaths, now, this.options.pool.threadRestarts);
-    if (until === null || (this.heldUntil !== null && until <= this.heldUntil)) return;
-    if (this.heldUntil === null) this.log.error({ deaths: this.deaths.deaths.length, until }, 'pool threads die too often; module launches paused');
-    this.heldUntil = until;
-    this.options.clock.clearTimeout(this.holdTimer);
-    this.holdTimer = this.options.clock.setTimeout(() => this.guard(() => this.resumeLaunches()), until - now);
-  }
-
-  private resumeLaunches(): void {
-    this.heldUntil = null;
-    this.holdLaunches(this.options.clock.now()); // deaths during the hold may still be too many
-    if (this.heldUntil !== null) return;
-    this.log.warn('module launches resume');
-    this.launchReady('module');
   }
 
   /** Re-decides the pool's target; on the hot path (every finish) it reports only a new target. */

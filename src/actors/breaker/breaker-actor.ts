@@ -3,10 +3,9 @@ import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
 import type { Clock } from '../../runtime/clock.js';
-import type { SerializedError } from '../../runtime/errors.js';
 import type { BreakerConfig as BreakerOptions } from '../../runtime/options.js';
 import { closedBreaker, fromRecord, halfOpenAt, stepBreaker, toRecord, type Breaker, type BreakerEvent } from './breaker-logic.js';
-import { outcomeKeys } from './keys.js';
+import { countsAgainstBreaker, outcomeKeys } from './keys.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>(['task.succeeded', 'task.failed', 'breaker.force', 'debug.crash']);
 
@@ -49,16 +48,11 @@ export class BreakerActor extends Actor {
     if (this.config === false) return;
     if (msg.type === 'breaker.force') return this.step(msg.key, { type: 'force', state: msg.state }, true);
     if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed') return;
-    if (msg.type === 'task.failed' && !this.counts(msg.error)) return;
+    if (msg.type === 'task.failed' && !countsAgainstBreaker(msg.error, this.ignored)) return;
     const task = this.tasks.get(msg.taskId);
     if (task === undefined) return;
     const event: BreakerEvent = { type: msg.type === 'task.succeeded' ? 'success' : 'failure' };
     for (const key of outcomeKeys(task)) this.step(key, event, false);
-  }
-
-  /** Errors named in `ignoreErrors` (by name or code) say nothing of the dependency's health. */
-  private counts(error: SerializedError): boolean {
-    return !this.ignored.has(error.name) && (error.code === undefined || !this.ignored.has(error.code));
   }
 
   private step(key: string, event: BreakerEvent, announce: boolean): void {

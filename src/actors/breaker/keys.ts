@@ -1,3 +1,5 @@
+import type { SerializedError } from '../../runtime/errors.js';
+
 /**
  * Breakers and holds are kept per key: `agent:<name>` or `resource:<name>`. A task's outcome
  * counts against its resources when it has some (the dependencies it declared are the likely
@@ -9,3 +11,8 @@ export function outcomeKeys(task: { agent: string; resources: readonly string[] 
 
 export const agentKey = (agent: string): string => `agent:${agent}`;
 export const resourceKey = (resource: string): string => `resource:${resource}`;
+
+/** Errors named in `ignoreErrors` (by name or code) say nothing of a dependency's health. */
+export function countsAgainstBreaker(error: SerializedError, ignored: ReadonlySet<string>): boolean {
+  return !ignored.has(error.name) && (error.code === undefined || !ignored.has(error.code));
+}

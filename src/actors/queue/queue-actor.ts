@@ -6,7 +6,7 @@ import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 import type { TaskRecord } from '../../runtime/task.js';
 import type { BreakerState } from '../messages.js';
-import { agentKey, outcomeKeys, resourceKey } from '../breaker/keys.js';
+import { agentKey, countsAgainstBreaker, outcomeKeys, resourceKey } from '../breaker/keys.js';
 import type { SerializedError } from '../../runtime/errors.js';
 import { Scheduler } from './scheduler.js';
 
@@ -45,6 +45,8 @@ export class QueueActor extends Actor {
   /** Keys held back until a time (a RetryAfterError), and the timer that lets them go. */
   private readonly holds = new Map<string, { until: number; timer: unknown }>();
   private readonly breakerStates = new Map<string, BreakerState>();
+  /** Keys half-open now: while there are none, dispatch skips the trial bookkeeping. */
+  private readonly halfOpen = new Set<string>();
   private readonly halfOpenTrials: number;
   /** Error names and codes the Breaker does not count (breaker.ignoreErrors). */
   private readonly ignored: ReadonlySet<string>;
@@ -113,7 +115,7 @@ export class QueueActor extends Actor {
         this.scheduler.credits[msg.kind] = msg.credits;
         break;
       case 'breaker.changed':
-        this.breakerStates.set(msg.key, msg.state);
+        this.setBreakerState(msg.key, msg.state);
         this.applyCap(msg.key);
         break;
       case 'supervisor.draining':
@@ -131,7 +133,7 @@ export class QueueActor extends Actor {
       const next = this.scheduler.next();
       if (next === undefined) break;
       this.dispatched.add(next.id);
-      if (this.keysOf(next).some((k) => this.breakerStates.get(k) === 'half-open')) this.trials.add(next.id);
+      if (this.halfOpen.size > 0 && this.keysOf(next).some((k) => this.halfOpen.has(k))) this.trials.add(next.id);
       const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
       this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: this.clock.now() });
     }
@@ -205,12 +207,22 @@ export class QueueActor extends Actor {
    * One counted failure reopens a half-open breaker. The Breaker says so in a later message; until
    * then the key is held here, so the slot this failure frees does not start another trial.
    */
+  private setBreakerState(key: string, state: BreakerState): void {
+    this.breakerStates.set(key, state);
+    if (state === 'half-open') this.halfOpen.add(key);
+    else this.halfOpen.delete(key);
+  }
+
+  /**
+   * A trial failed: its breaker will reopen. Closing the gate now, before the Breaker says so,
+   * keeps the freed slot from letting another task through in between.
+   */
   private anticipateReopen(id: string, error: SerializedError): void {
     const task = this.tasks.get(id);
-    if (task === undefined || this.ignored.has(error.name) || (error.code !== undefined && this.ignored.has(error.code))) return;
+    if (task === undefined || !countsAgainstBreaker(error, this.ignored)) return;
     for (const key of outcomeKeys(task)) {
       if (this.breakerStates.get(key) !== 'half-open') continue;
-      this.breakerStates.set(key, 'open');
+      this.setBreakerState(key, 'open');
       this.applyCap(key);
     }
   }
@@ -246,7 +258,7 @@ export class QueueActor extends Actor {
    */
   private rebuild(): void {
     for (const [key, record] of this.tasks.breakerRecords()) {
-      this.breakerStates.set(key, record.state);
+      this.setBreakerState(key, record.state);
       this.applyCap(key);
     }
     const queued: TaskRecord[] = [...this.tasks.inState('queued')].sort((a, b) => a.seq - b.seq);
