@@ -12,6 +12,8 @@ import { parseWith } from './validate.js';
 import { toTaskInfo, type TaskInfo, type TaskRecord } from './task.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
+const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
+
 const deadLetterQuerySchema = z.strictObject({
   agent: z.string().min(1).optional(),
   limit: z.int().min(1).optional(),
@@ -165,6 +167,7 @@ export class Supervisor {
     // A task listed twice is redriven once: its second copy would be refused after the first went through.
     const list = [...new Set<string>(typeof ids === 'string' ? [ids] : ids)];
     const tasks = list.map((id) => this.deadTask(id));
+    parseWith(redriveOptionsSchema, options, 'TROUPE_INVALID_OPTIONS', 'options');
     const input = 'input' in options ? { value: options.input } : undefined;
     for (const task of input === undefined ? [] : tasks) {
       checkCloneable(task.agent, task.kind, input!.value, this.root.options.journal !== ':memory:');

@@ -310,6 +310,16 @@ describe('dead letters and redrive', () => {
     expect((await sup.deadLetters()).map((t) => t.id)).toEqual([gone]);
   });
 
+  it('rejects redrive options that are not an object or have a misspelled key, redriving nothing', async () => {
+    const sup = await start({ ...base, agents: { bad: mod('unrecoverable') } });
+    const id = await sup.submit({ agent: 'bad', input: 1 });
+    await dead(sup, id);
+    for (const options of [null, 5, { inptu: 2 }]) {
+      await expect(sup.redrive(id, options as never)).rejects.toMatchObject({ code: 'TROUPE_INVALID_OPTIONS' });
+    }
+    expect(sup.get(id)?.state).toBe('dead');
+  });
+
   it('rejects ids that are neither a task id nor a list of them with TROUPE_INVALID_TASK', async () => {
     const sup = await start({ ...base, agents: { attempts: mod('attempts') } });
     for (const ids of [42, { id: 'x' }, null]) {
