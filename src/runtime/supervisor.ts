@@ -10,6 +10,7 @@ import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest } from './submit.js';
 import { parseWith } from './validate.js';
 import { toTaskInfo, type TaskInfo, type TaskRecord } from './task.js';
+import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
@@ -52,11 +53,17 @@ export class Supervisor {
   /** Lifecycle and runtime events, in the order the runtime recorded them. */
   readonly events$: Observable<TroupeEvent>;
   private readonly waiters = new Map<string, Waiter[]>();
+  /** Breakers as durably recorded: those read back at start, then every delivered change. */
+  private readonly breakerRecords: Map<string, BreakerRecord>;
 
   private constructor(private readonly root: SupervisorActor) {
     const taskOf = (id: string): { agent: string; attempt: number } => root.ledger.get(id) ?? { agent: '', attempt: 0 };
     this.events$ = root.messages$.pipe(mergeMap((m) => toPublicEvents(m, taskOf)));
-    root.messages$.subscribe((m) => this.settleWaiters(m));
+    this.breakerRecords = new Map(root.ledger.breakerRecords());
+    root.messages$.subscribe((m) => {
+      if (m.type === 'breaker.changed') this.breakerRecords.set(m.key, m.record);
+      this.settleWaiters(m);
+    });
   }
 
   /**
@@ -179,7 +186,7 @@ export class Supervisor {
 
   /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded. */
   breakers(): Record<string, BreakerInfo> {
-    const records = this.root.ledger.breakerRecords();
+    const records = this.breakerRecords;
     return Object.fromEntries(breakerKeys(this.root.options).map((k) => [k, breakerInfo(records.get(k), this.root.options)]));
   }
 
