@@ -80,12 +80,14 @@ export class AgentActor extends Actor {
   }
 
   protected override onStart(): void {
+    this.pool.onThreadsChanged = () => this.guard(() => this.publishStatus());
     this.grantAfresh();
     this.publishStatus();
   }
 
   override async stop(): Promise<void> {
     await super.stop();
+    this.pool.onThreadsChanged = undefined;
     clearInterval(this.ticker);
     this.hold.stop();
     for (const run of this.runs.values()) {

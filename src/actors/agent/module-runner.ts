@@ -79,8 +79,8 @@ export class ModuleRunner {
     heartbeat: (taskId) => this.hooks.get(taskId)?.heartbeat(),
     log: (taskId, message) => this.hooks.get(taskId)?.log(message),
   };
-  /** Threads recycled so far (after N tasks or past the heap limit). */
-  recycled = 0;
+  /** Called when a thread starts or goes away (the Agent reports the pool at once). */
+  onThreadsChanged: (() => void) | undefined;
 
   constructor(
     private readonly pool: Piscina,
@@ -97,10 +97,14 @@ export class ModuleRunner {
     pool.on('message', (msg: unknown) => {
       if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort);
     });
-    pool.on('workerCreate', (w: PoolWorker) => this.workers.set(w.id, w));
+    pool.on('workerCreate', (w: PoolWorker) => {
+      this.workers.set(w.id, w);
+      this.onThreadsChanged?.();
+    });
     pool.on('workerDestroy', (w: PoolWorker) => {
       this.workers.delete(w.id);
       this.retiring.delete(w.id);
+      this.onThreadsChanged?.();
     });
   }
 
@@ -209,7 +213,6 @@ export class ModuleRunner {
     if (worker === undefined || worker.currentUsage !== 0 || worker.terminating) return;
     const thread = this.pool.threads.find((t) => t.threadId === threadId);
     if (thread === undefined) return;
-    this.recycled += 1;
     void thread.terminate();
   }
 
