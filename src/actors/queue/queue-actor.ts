@@ -261,12 +261,19 @@ export class QueueActor extends Actor {
       this.setBreakerState(key, record.state);
       this.applyCap(key);
     }
-    const queued: TaskRecord[] = [...this.tasks.inState('queued')].sort((a, b) => a.seq - b.seq);
-    for (const task of queued) this.scheduler.enqueue(task);
-    for (const task of this.tasks.inState('running')) {
-      this.scheduler.acquire(task);
-      this.dispatched.add(task.id);
+    // One pass over the task table (a recovered backlog may hold hundreds of thousands).
+    const queued: TaskRecord[] = [];
+    const delayed: TaskRecord[] = [];
+    for (const task of this.tasks.all()) {
+      if (task.state === 'queued') queued.push(task);
+      else if (task.state === 'delayed') delayed.push(task);
+      else if (task.state === 'running') {
+        this.scheduler.acquire(task);
+        this.dispatched.add(task.id);
+      }
     }
-    for (const task of this.tasks.inState('delayed')) this.afterFailure(task.id);
+    queued.sort((a, b) => a.seq - b.seq);
+    for (const task of queued) this.scheduler.enqueue(task);
+    for (const task of delayed) this.afterFailure(task.id);
   }
 }

@@ -9,6 +9,8 @@ import {
 export interface TaskView {
   get(id: string): TaskRecord | undefined;
   inState(state: TaskState): Iterable<TaskRecord>;
+  /** Every task kept, in no particular order. */
+  all(): Iterable<TaskRecord>;
   count(state: TaskState): number;
   /** Breakers as last recorded (journaled), by key. */
   breakerRecords(): ReadonlyMap<string, BreakerRecord>;
@@ -56,6 +58,10 @@ export class Ledger implements TaskView {
   /** The id of the task submitted with this idempotency key, if it is still kept. */
   idForKey(key: string): string | undefined {
     return this.keys.get(key);
+  }
+
+  all(): Iterable<TaskRecord> {
+    return this.tasks.values();
   }
 
   *inState(state: TaskState): Iterable<TaskRecord> {

@@ -6,13 +6,17 @@ import type { AgentKind, AttemptRecord, Priority, TaskPolicy, TaskRecord, TaskSt
 /** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
 export const SUMMARY_COLUMNS =
   'id, seq, agent, kind, priority, resources, key, state, attempt, lease, submitted_at, started_at, finished_at, error, cancel_reason, ' +
-  'policy, failures, starts, retry_at, history';
+  // Retry bookkeeping in one value, NULL for the many tasks that never failed nor started: every
+  // column costs a JS value per row, and a large backlog is read back at every start.
+  'CASE WHEN failures = 0 AND starts = 0 AND policy IS NULL AND retry_at IS NULL AND history IS NULL THEN NULL ' +
+  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END';
 export type SummaryRow = [
   id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
   state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
-  finished_at: number | null, error: string | null, cancel_reason: string | null,
-  policy: string | null, failures: number, starts: number, retry_at: number | null, history: string | null,
+  finished_at: number | null, error: string | null, cancel_reason: string | null, resilience: string | null,
 ];
+
+type Resilience = [policy: TaskPolicy | null, failures: number, starts: number, retryAt: number | null, history: AttemptRecord[] | null];
 
 export const unpack = (blob: Buffer | null): unknown => (blob === null ? undefined : deserialize(blob));
 
@@ -31,13 +35,15 @@ export class StoredTask implements TaskRecord {
   readonly priority: Priority;
   readonly resources: readonly string[];
   readonly key?: string;
-  readonly policy?: TaskPolicy;
+  // Declared only (not initialised per instance): most tasks never have them, and a large backlog
+  // is read back at every start.
+  declare readonly policy?: TaskPolicy;
   state: TaskState;
   attempt: number;
-  failures?: number;
-  starts?: number;
-  retryAt?: number;
-  history?: AttemptRecord[];
+  declare failures?: number;
+  declare starts?: number;
+  declare retryAt?: number;
+  declare history?: AttemptRecord[];
   submittedAt: number;
   lease?: string;
   startedAt?: number;
@@ -65,17 +71,16 @@ export class StoredTask implements TaskRecord {
     if (finishedAt !== null) this.finishedAt = finishedAt;
     if (error !== null) this.error = JSON.parse(error) as SerializedError;
     if (reason !== null) this.cancelReason = reason;
-    this.#resilience(row);
+    if (row[15] !== null) this.#resilience(JSON.parse(row[15]) as Resilience);
   }
 
   /** Retry bookkeeping: absent (not zero) when unused, as on a fresh task, to keep records small. */
-  #resilience(row: SummaryRow): void {
-    const [policy, failures, starts, retryAt, history] = row.slice(15) as [string | null, number, number, number | null, string | null];
-    if (policy !== null) (this as { policy?: TaskPolicy }).policy = JSON.parse(policy) as TaskPolicy;
+  #resilience([policy, failures, starts, retryAt, history]: Resilience): void {
+    if (policy !== null) (this as { policy?: TaskPolicy }).policy = policy;
     if (failures !== 0) this.failures = failures;
     if (starts !== 0) this.starts = starts;
     if (retryAt !== null) this.retryAt = retryAt;
-    if (history !== null) this.history = JSON.parse(history) as AttemptRecord[];
+    if (history !== null) this.history = history;
   }
 
   get input(): unknown {
