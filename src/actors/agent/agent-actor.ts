@@ -4,9 +4,9 @@ import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
-import type { ResolvedOptions } from '../../runtime/options.js';
-import { effectivePolicy } from '../../runtime/policy.js';
-import type { AgentKind } from '../../runtime/task.js';
+import type { AgentConfig, ResolvedOptions } from '../../runtime/options.js';
+import { effectivePolicy, type EffectivePolicy } from '../../runtime/policy.js';
+import type { AgentKind, TaskPolicy } from '../../runtime/task.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
 import { failedMessage, maxStartsError, stallError, timeoutError } from './failure.js';
 import type { ModuleRunner, TaskHooks } from './module-runner.js';
@@ -60,6 +60,7 @@ export class AgentActor extends Actor {
   private waiting = 0;
   private lastStatus = '';
   private readonly ticker: NodeJS.Timeout;
+  private readonly agentPolicies = new Map<string, EffectivePolicy>();
   /** Thread deaths; too many pause module launches (the pool's restart-rate limit). */
   private readonly hold: LaunchHold;
 
@@ -151,7 +152,7 @@ export class AgentActor extends Actor {
       if (task !== undefined) this.publish({ type: 'agent.credit', kind: task.kind, n: 1 });
       return;
     }
-    const policy = effectivePolicy(config, task.policy);
+    const policy = this.policyOf(task.agent, config, task.policy);
     if ((task.starts ?? 0) >= policy.retry.maxStarts) {
       // Started that often without an outcome (it crashes the runtime, say): it must not loop for ever.
       const at = this.options.clock.now();
@@ -173,6 +174,14 @@ export class AgentActor extends Actor {
     this.starting.delete(taskId);
     this.ready[pending.config.kind].push(pending);
     this.launchReady(pending.config.kind);
+  }
+
+  /** The policy for a task: its agent's (computed once per agent) unless the task overrides it. */
+  private policyOf(agent: string, config: AgentConfig, overrides: TaskPolicy | undefined): EffectivePolicy {
+    if (overrides !== undefined) return effectivePolicy(config, overrides);
+    let policy = this.agentPolicies.get(agent);
+    if (policy === undefined) this.agentPolicies.set(agent, (policy = effectivePolicy(config, undefined)));
+    return policy;
   }
 
   private launchReady(kind: AgentKind): void {
@@ -199,8 +208,9 @@ export class AgentActor extends Actor {
     let watch: RunWatch | undefined;
     // The run's clocks start once it is on its thread or in its process: time a module task waits in
     // Piscina's queue for a thread (one still starting up, say) is neither run time nor a stall.
+    const limited = spec.policy.timeoutMs !== undefined || spec.policy.stallTimeoutMs !== undefined;
     const begin = (): void => {
-      if (watch !== undefined || (run !== undefined && this.runs.get(task.id) !== run)) return;
+      if (!limited || watch !== undefined || (run !== undefined && this.runs.get(task.id) !== run)) return;
       watch = new RunWatch(
         this.options.clock,
         spec.policy,

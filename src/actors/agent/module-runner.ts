@@ -32,6 +32,7 @@ export interface ModuleTask {
   input: unknown;
   checkpoint: unknown;
   heartbeatMs?: number;
+  signalStart?: boolean;
 }
 
 /** Piscina workers as its load balancer sees them. */
@@ -120,7 +121,7 @@ export class ModuleRunner {
     const killer = new AbortController();
     const shared = this.tasksPerThread > 1;
     // The symbol-keyed queue options reach the balancer only; structured cloning leaves them behind.
-    const job: WorkerJob = Object.assign({ ...task }, { [queueOptionsSymbol]: { troupeTaskId: task.taskId } });
+    const job: WorkerJob = Object.assign(task, { [queueOptionsSymbol]: { troupeTaskId: task.taskId } });
     this.hooks.set(task.taskId, hooks);
     // The thread's own `started` signal may arrive after its outcome (another channel): the outcome names the thread too.
     const place = (threadId: number | undefined): void => {

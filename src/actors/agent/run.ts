@@ -55,7 +55,9 @@ export function startRun(pool: ModuleRunner, spec: RunSpec, hooks: TaskHooks, la
     return { run, done: cmd.done };
   }
   const heartbeatMs = heartbeatEvery(spec.policy.stallTimeoutMs);
-  const mod = pool.run({ moduleUrl: config.moduleUrl, ...job, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) }, placed);
+  const limited = spec.policy.timeoutMs !== undefined || heartbeatMs !== undefined;
+  // The thread reports the task's start only when a run limit has to start counting then.
+  const mod = pool.run({ moduleUrl: config.moduleUrl, ...job, ...(limited ? { signalStart: true } : {}), ...(heartbeatMs === undefined ? {} : { heartbeatMs }) }, placed);
   const run: Run = { kind: 'module', lease, requestStop: mod.requestStop, force: mod.terminate, graceMs: config.cancelGraceMs, launchedAt, place, policy: spec.policy };
   return { run, done: mod.done };
 }

@@ -22,6 +22,8 @@ export interface WorkerJob {
   checkpoint?: unknown;
   /** When set, the thread sends a heartbeat this often while its event loop runs (stall detection). */
   heartbeatMs?: number;
+  /** When true, the thread says when the task begins on it (the run's clocks start then). */
+  signalStart?: boolean;
 }
 
 /** A task's outcome as a thread returns it: with where it ran and whether the thread wants recycling. */

@@ -110,7 +110,7 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
   const taskId = job.taskId!;
   const controller = new AbortController();
   controllers.set(taskId, controller);
-  signal({ troupeStarted: taskId, threadId });
+  if (job.signalStart === true) signal({ troupeStarted: taskId, threadId });
   const beats = beatEvery(taskId, job.heartbeatMs);
   const sent: Promise<unknown>[] = [];
   let failed: unknown;
