@@ -30,16 +30,30 @@ export function gate(): { path: string; open(): void } {
   return { path, open: () => writeFileSync(path, 'open') };
 }
 
-const running = new Set<Supervisor>();
+const running = new Map<Supervisor, Clock | undefined>();
 afterEach(async () => {
-  await Promise.all([...running].map((s) => s.shutdown({ timeoutMs: 0 })));
+  await Promise.all([...running].map(([sup, clock]) => stop(sup, clock)));
   running.clear();
 });
+
+/**
+ * Shuts a supervisor down. Shutdown's deadline and cancel grace run on the supervisor's clock, so a
+ * manual clock is kept moving meanwhile: a failed test's leftovers cannot hang the tests after it.
+ */
+async function stop(sup: Supervisor, clock: Clock | undefined): Promise<void> {
+  const manual = clock as Partial<ReturnType<typeof manualClock>> | undefined;
+  const tick = manual?.advance === undefined ? undefined : setInterval(() => manual.advance!(1_000), 5);
+  try {
+    await sup.shutdown({ timeoutMs: 0 });
+  } finally {
+    clearInterval(tick);
+  }
+}
 
 /** Starts a supervisor that is shut down after the test, whatever happens. */
 export async function start(options: SupervisorOptions): Promise<Supervisor> {
   const sup = await Supervisor.start(options);
-  running.add(sup);
+  running.set(sup, options.clock);
   return sup;
 }
 
@@ -113,4 +127,23 @@ export function isAlive(pid: number): boolean {
     // No /proc (not Linux): trust kill(0). /proc but no entry: it just went away.
     return !existsSync('/proc/self/stat');
   }
+}
+
+/**
+ * Waits for a fixture's pid file (`{ pid, grandchild? }`) and returns it. Whatever those processes
+ * a failed test leaves running is SIGKILLed when the test finishes. Call it inside a test.
+ */
+export async function readPids(file: string): Promise<{ pid: number; grandchild?: number }> {
+  await waitFor(() => existsSync(file), `pid file ${file}`);
+  const pids = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; grandchild?: number };
+  onTestFinished(() => {
+    for (const pid of [pids.pid, pids.grandchild]) {
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone, as it should be.
+      }
+    }
+  });
+  return pids;
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Supervisor, SupervisorOptions, TroupeEvent } from '../../dist/index.js';
 import { agentPath, concurrencyCounter, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
 
@@ -11,23 +11,11 @@ const echo = { module: agentPath('echo') };
 const unrec = { module: agentPath('unrecoverable'), retry: { attempts: 1 } };
 const P = 'agent:probe';
 
-const launched: { sup: Supervisor; clock: ReturnType<typeof manualClock> }[] = [];
-
 async function launch(options: Partial<SupervisorOptions>) {
   const clock = manualClock();
   const sup = await start({ clock, agents: { probe, echo }, ...options } as SupervisorOptions);
-  launched.push({ sup, clock });
   return { sup, clock, events: record(sup) };
 }
-
-// Shutdown's deadline and cancel grace run on the manual clock: keep it moving while a failed test's
-// leftovers (a task on a gate that never opened) are stopped, so one failure does not hang the rest.
-afterEach(async () => {
-  for (const { sup, clock } of launched.splice(0)) {
-    const tick = setInterval(() => clock.advance(10_000), 5);
-    await sup.shutdown({ timeoutMs: 0 }).finally(() => clearInterval(tick));
-  }
-});
 
 /** Runs one task to its end: 'ok' or the error code result() rejects with. */
 const run = async (sup: Supervisor, input: unknown = {}, resources: string[] = [], agent = 'probe'): Promise<string> =>

@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CommandAgentOptions, TroupeEvent } from '../../dist/index.js';
-import { commandPath, failure, isAlive, record, start, tempDir, waitFor } from '../helpers.js';
+import { commandPath, failure, isAlive, readPids, record, start, tempDir, waitFor } from '../helpers.js';
 
 // Every command agent here is a real subprocess: `node test/fixtures/commands/<name>.mjs`.
 // One attempt: these tests look at a single run's failure (retries have their own tests).
@@ -42,27 +42,6 @@ function isUnreaped(pid: number): boolean {
   }
 }
 
-/** Pids the fixtures reported; whatever a failed test left running is killed after it. */
-const reported = new Set<number>();
-afterEach(() => {
-  for (const pid of reported) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone, as it should be.
-    }
-  }
-  reported.clear();
-});
-
-/** Waits for a fixture's pid file and returns its contents. */
-async function readPids(file: string): Promise<{ pid: number; grandchild?: number }> {
-  await waitFor(() => existsSync(file), `pid file ${file}`);
-  const pids = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; grandchild?: number };
-  reported.add(pids.pid);
-  if (pids.grandchild !== undefined) reported.add(pids.grandchild);
-  return pids;
-}
 
 const eventsOf = (events: TroupeEvent[], id: string, type: TroupeEvent['type']): TroupeEvent[] =>
   events.filter((e) => e.type === type && 'taskId' in e && e.taskId === id);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Supervisor, TroupeEvent } from '../../dist/index.js';
 import { agentPath, commandPath, failure, gate, manualClock, record, start, waitFor } from '../helpers.js';
 
@@ -27,16 +27,6 @@ async function shell(sup: Supervisor, n: number): Promise<void> {
   expect(await sup.result(await sup.submit({ agent: 'shell', input: { n } }))).toMatchObject({ stdin: { n } });
 }
 const shellAgent = { command: process.execPath, args: [commandPath('echo')] };
-
-// Shutdown waits on the supervisor's clock: a manual clock is advanced continuously after its test.
-// After-hooks run in reverse order, so this one runs before the helpers' shutdown.
-const clocks: ReturnType<typeof manualClock>[] = [];
-const pumps: NodeJS.Timeout[] = [];
-afterEach(() => {
-  for (const pump of pumps.splice(0)) clearInterval(pump);
-  for (const clock of clocks.splice(0)) pumps.push(setInterval(() => clock.advance(1_000), 5));
-});
-afterAll(() => pumps.forEach((p) => clearInterval(p)));
 
 describe('threads that die', () => {
   const deaths = [
@@ -129,7 +119,6 @@ describe('threads that die', () => {
 
   it('pauses module launches once threads die more often than threadRestarts allows, until the oldest death leaves the period', async () => {
     const clock = manualClock();
-    clocks.push(clock);
     const sup = await start({
       clock,
       pool: { minThreads: 2, maxThreads: 2, autoscaleIntervalMs: 20, threadRestarts: { maxDeaths: 1, periodMs: 60_000 } },
@@ -165,7 +154,6 @@ describe('threads that die', () => {
 
   it('keeps module launches paused while the deaths within the period still exceed the limit (deaths during a pause count)', async () => {
     const clock = manualClock();
-    clocks.push(clock);
     const g = gate();
     const sup = await start({
       clock,

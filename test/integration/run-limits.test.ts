@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { CommandAgentOptions, Supervisor, TroupeEvent } from '../../dist/index.js';
-import { agentPath, commandPath, failure, gate, isAlive, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
+import { agentPath, commandPath, failure, gate, isAlive, manualClock, readPids, record, start, tempDir, waitFor } from '../helpers.js';
 
 // Run limits: timeoutMs (counted from the start of a run) and stallTimeoutMs (counted from the last
 // heartbeat). A run that breaks one is stopped for real: its thread terminated, its process group killed.
@@ -37,36 +37,6 @@ async function stopsGrowing(beats: Int32Array, what: string): Promise<number> {
   }
 }
 
-
-const reported = new Set<number>();
-const kill = (pid: number) => {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Already gone, as it should be.
-  }
-};
-async function readPids(file: string): Promise<{ pid: number; grandchild?: number }> {
-  await waitFor(() => existsSync(file), `pid file ${file}`);
-  const pids = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; grandchild?: number };
-  reported.add(pids.pid);
-  if (pids.grandchild !== undefined) reported.add(pids.grandchild);
-  return pids;
-}
-
-// Shutdown waits on the supervisor's clock: a manual clock is advanced continuously after its test.
-// After-hooks run in reverse order, so this one runs before the helpers' shutdown.
-const clocks: ReturnType<typeof manualClock>[] = [];
-const pumps: NodeJS.Timeout[] = [];
-const drivenClock = () => clocks[clocks.push(manualClock()) - 1]!;
-afterEach(() => {
-  for (const pid of reported) kill(pid);
-  reported.clear();
-  for (const pump of pumps.splice(0)) clearInterval(pump);
-  for (const clock of clocks.splice(0)) pumps.push(setInterval(() => clock.advance(1_000), 5));
-});
-afterAll(() => pumps.forEach((p) => clearInterval(p)));
-
 describe('timeouts of module agents', () => {
   it('fails a CPU-spinning handler with TROUPE_TASK_TIMEOUT and terminates its thread after the grace period', async () => {
     const beats = new Int32Array(new SharedArrayBuffer(4));
@@ -99,7 +69,7 @@ describe('timeouts of module agents', () => {
   });
 
   it('counts the timeout from the start of the run: time queued behind another task does not count', async () => {
-    const clock = drivenClock();
+    const clock = manualClock();
     const sup = await start({ clock, breaker: false, agents: { gate: { module: agentPath('gate'), concurrency: 1, timeoutMs: 60_000, ...once } } });
     const [ga, gb, gc] = [gate(), gate(), gate()];
     const a = await sup.submit({ agent: 'gate', input: { gate: ga.path, label: 'a' } });
@@ -132,7 +102,7 @@ describe('timeouts of module agents', () => {
     const hold = join(tempDir(), 'hold');
     process.env.TROUPE_TEST_LOAD_HOLD = hold; // limits-slow-load.mjs holds the start-up of threads while it exists
     onTestFinished(() => void delete process.env.TROUPE_TEST_LOAD_HOLD);
-    const clock = drivenClock();
+    const clock = manualClock();
     const sup = await start({
       clock,
       pool: { minThreads: 1, maxThreads: 2, autoscaleIntervalMs: 20 },
@@ -159,7 +129,7 @@ describe('timeouts of module agents', () => {
   });
 
   it("applies a task's own timeoutMs over its agent's, shorter or longer", async () => {
-    const clock = drivenClock();
+    const clock = manualClock();
     const agents = { gate: { module: agentPath('gate'), timeoutMs: 10_000, ...once } };
     const sup = await start({ clock, pool: { minThreads: 3, maxThreads: 3 }, breaker: false, agents });
     const g = gate();
