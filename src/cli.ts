@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 const USAGE = `Usage: troupe <command> [options]
 
 Commands:
+  daemon --config F    run the runtime as a daemon with its HTTP API on a Unix socket (and TCP with a token)
   demo                 run a small workload of module and command agents and print the results
   bench [workload...]  measure Troupe against raw Piscina and an in-process loop (troupe bench --help)
 
@@ -25,11 +26,15 @@ async function main(argv: string[]): Promise<number> {
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
   });
   const [command] = positionals;
-  // `troupe bench --help` is the bench's own help, not this one.
-  const ownsHelp = command === 'bench';
+  // `troupe bench --help` (and daemon's) is the command's own help, not this one.
+  const ownsHelp = command === 'bench' || command === 'daemon';
   if (values.version === true && !ownsHelp) return print(version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
+    case 'daemon': {
+      const { runDaemonCli } = await import('./daemon/cli.js');
+      return runDaemonCli(argv.slice(argv.indexOf('daemon') + 1));
+    }
     case 'demo': {
       const { runDemo } = await import('./demo/run.js');
       await runDemo((line) => process.stdout.write(`${line}\n`));

@@ -7,9 +7,9 @@ import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/super
 import { deserializeError, fieldError, TroupeError } from './errors.js';
 import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
-import { checkCloneable, validateSubmission, type SubmitRequest } from './submit.js';
+import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { parseWith } from './validate.js';
-import { toTaskInfo, type TaskInfo, type TaskRecord } from './task.js';
+import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
@@ -26,6 +26,22 @@ export interface DeadLetterQuery {
   /** At most this many, most recently dead first. Default 100. */
   limit?: number;
 }
+
+export interface ListQuery {
+  state?: TaskState;
+  agent?: string;
+  /** At most this many, in submission order. Default 100, at most 1000. */
+  limit?: number;
+  /** Only tasks submitted after the task with this id (paging: pass the last id of the previous page). */
+  after?: string;
+}
+
+const listQuerySchema = z.strictObject({
+  state: z.enum(TASK_STATES).optional(),
+  agent: z.string().min(1).optional(),
+  limit: z.int().min(1).max(1000).optional(),
+  after: z.string().min(1).optional(),
+});
 
 export interface RedriveOptions {
   /** New input for the redriven tasks (validated like a submission's); default: their old input. */
@@ -84,7 +100,29 @@ export class Supervisor {
    */
   async submit(request: SubmitRequest): Promise<string> {
     this.assertOpen();
-    const valid = validateSubmission(request, this.root.options);
+    return this.accept(validateSubmission(request, this.root.options));
+  }
+
+  /**
+   * Submits several tasks at once. Every one is validated first: if one is invalid, none is
+   * accepted (the error names it, as `tasks[i].<field>`). Resolves with their ids, in order.
+   */
+  async submitBatch(requests: readonly SubmitRequest[]): Promise<string[]> {
+    this.assertOpen();
+    if (!Array.isArray(requests) || requests.length === 0 || requests.length > MAX_BATCH) {
+      throw fieldError('TROUPE_INVALID_TASK', 'tasks', `must be an array of 1 to ${MAX_BATCH} tasks`, requests);
+    }
+    const valid = requests.map((request, i) => {
+      try {
+        return validateSubmission(request, this.root.options);
+      } catch (err) {
+        throw renameField(err, 'task', `tasks[${i}]`);
+      }
+    });
+    return Promise.all(valid.map((v) => this.accept(v)));
+  }
+
+  private async accept(valid: ValidSubmission): Promise<string> {
     const known = valid.key === undefined ? undefined : this.root.ledger.idForKey(valid.key);
     if (known !== undefined) return known;
     const now = this.root.options.clock.now();
@@ -120,6 +158,27 @@ export class Supervisor {
       list.push({ resolve: resolve as (v: unknown) => void, reject });
       this.waiters.set(id, list);
     });
+  }
+
+  /**
+   * Tasks in submission order, filtered by state and agent, a page at a time.
+   *
+   * @example
+   * const page = await sup.list({ state: 'queued', limit: 50 });
+   * const next = await sup.list({ state: 'queued', limit: 50, after: page.at(-1)?.id });
+   */
+  async list(raw: ListQuery = {}): Promise<TaskInfo[]> {
+    const query = parseWith(listQuerySchema, raw, 'TROUPE_INVALID_OPTIONS', 'query');
+    const afterSeq = query.after === undefined ? -Infinity : this.root.ledger.get(query.after)?.seq;
+    if (afterSeq === undefined) throw unknownTask(query.after);
+    const matches: TaskRecord[] = [];
+    for (const task of this.root.ledger.all()) {
+      const shown = this.root.visible(task.id);
+      if (shown === undefined || shown.seq <= afterSeq) continue;
+      if ((query.state === undefined || shown.state === query.state) && (query.agent === undefined || shown.agent === query.agent)) matches.push(shown);
+    }
+    matches.sort((a, b) => a.seq - b.seq);
+    return matches.slice(0, query.limit ?? 100).map(toTaskInfo);
   }
 
   /** The task's current state, attempt and timings, or undefined if no task has this id. */
@@ -269,6 +328,18 @@ export class Supervisor {
 
 function stillPending(): TroupeError {
   return new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before the task finished; it is kept in the journal and resumes at the next start');
+}
+
+/** Tasks one `submitBatch()` call may carry. */
+const MAX_BATCH = 10_000;
+
+/** The same error, its field renamed from `from.x` to `to.x` (a task's place in a batch). */
+function renameField(err: unknown, from: string, to: string): unknown {
+  if (!(err instanceof TroupeError)) return err;
+  const field = err.details.field;
+  if (typeof field !== 'string' || !field.startsWith(from)) return err;
+  const renamed = to + field.slice(from.length);
+  return new TroupeError(err.code, err.message.replace(field, renamed), { cause: err.cause, details: { ...err.details, field: renamed } });
 }
 
 function unknownTask(id: unknown): TroupeError {

@@ -1,0 +1,41 @@
+import { parseArgs } from 'node:util';
+import type { TroupeError } from '../runtime/errors.js';
+import { loadConfig, type DaemonConfig } from './config.js';
+import { daemonLogger, startDaemon, stopOnSignals } from './daemon.js';
+
+const USAGE = `Usage: troupe daemon --config <file.json> [--log-level <level>]
+
+Runs Troupe with its journal, agents and resources from the config file, and serves its HTTP API
+on a Unix socket (mode 0600; default $XDG_STATE_HOME/troupe/troupe.sock) and, when the config has
+"tcp": { "port", "token" }, on 127.0.0.1:<port> with a bearer token. SIGTERM or SIGINT drains and
+exits 0; a second one exits at once. Environment: TROUPE_STATE_DIR, TROUPE_JOURNAL, TROUPE_SOCKET,
+TROUPE_PORT, TROUPE_TOKEN, TROUPE_LOG_LEVEL, TROUPE_SHUTDOWN_TIMEOUT_MS.`;
+
+/** `troupe daemon`: exit status 0 after a clean drain, 2 on bad arguments or configuration. */
+export async function runDaemonCli(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) return print(USAGE, 0);
+  if (values.config === undefined) return print(`troupe daemon: --config is required\n\n${USAGE}`, 2);
+  const env = values['log-level'] === undefined ? process.env : { ...process.env, TROUPE_LOG_LEVEL: values['log-level'] };
+  let config: DaemonConfig;
+  try {
+    config = loadConfig(values.config, env);
+  } catch (err) {
+    const e = err as TroupeError;
+    return print(`troupe daemon: ${e.code ?? 'error'}: ${e.message}`, 2);
+  }
+  const logger = daemonLogger(config.logLevel);
+  const daemon = await startDaemon(config, logger);
+  stopOnSignals(daemon, logger);
+  const where = [`socket ${daemon.socket}`, ...(daemon.url === undefined ? [] : [`http ${daemon.url}`])].join(', ');
+  process.stdout.write(`troupe daemon ready: ${where}; journal ${config.runtime.journal}\n`);
+  return new Promise<number>(() => {}); // runs until a signal ends the process
+}
+
+function print(text: string, code: number): number {
+  (code === 0 ? process.stdout : process.stderr).write(`${text}\n`);
+  return code;
+}

@@ -1,0 +1,35 @@
+import { request as httpRequest } from 'node:http';
+
+/** Where the daemon listens: its Unix socket, or its TCP URL with the bearer token. */
+export type Endpoint = { socket: string } | { url: string; token: string };
+
+export interface Response {
+  status: number;
+  body: unknown;
+}
+
+/** One JSON request to the daemon's HTTP API. */
+export function callDaemon(endpoint: Endpoint, method: string, path: string, body?: unknown): Promise<Response> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': 'application/json' };
+  const target = 'socket' in endpoint ? { socketPath: endpoint.socket } : new URL(endpoint.url);
+  if ('token' in endpoint) headers.authorization = `Bearer ${endpoint.token}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ ...('socketPath' in target ? target : { host: target.hostname, port: target.port }), method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = text;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          // Not JSON (metrics, say): the text as it is.
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

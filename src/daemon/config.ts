@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { fieldError, TroupeError } from '../runtime/errors.js';
+import type { SupervisorOptions } from '../runtime/options.js';
+import { parseWith } from '../runtime/validate.js';
+
+/** Defaults of the daemon's own settings (the runtime's are in `DEFAULTS`). */
+export const DAEMON_DEFAULTS = { shutdownTimeoutMs: 10_000, logLevel: 'info', tcpHost: '127.0.0.1', bodyLimitBytes: 1024 * 1024 } as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const configSchema = z.strictObject({
+  /** Journal file; relative paths are relative to the config file. Default `<state dir>/journal.db`. */
+  journal: z.string().min(1).optional(),
+  durability: z.enum(['fsync', 'process']).optional(),
+  /** Unix socket of the HTTP API (mode 0600). Default `<state dir>/troupe.sock`. */
+  socket: z.string().min(1).optional(),
+  /** Also listen on 127.0.0.1:port; every request must then carry `Authorization: Bearer <token>`. */
+  tcp: z
+    .strictObject({
+      port: z.int().min(0).max(65_535),
+      token: z.string().min(16).optional(),
+      tokenFile: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** How long running tasks may finish on SIGTERM/SIGINT before they are stopped (and kept for the next start). */
+  shutdownTimeoutMs: z.int().min(0).default(DAEMON_DEFAULTS.shutdownTimeoutMs),
+  logLevel: z.enum(LOG_LEVELS).default(DAEMON_DEFAULTS.logLevel),
+  /** Largest request body accepted. Default 1 MiB. */
+  bodyLimitBytes: z.int().min(1024).default(DAEMON_DEFAULTS.bodyLimitBytes),
+  // The runtime's own options: checked by Supervisor.start() (they name `config.<key>` in errors).
+  agents: z.record(z.string(), z.unknown()),
+  resources: z.unknown().optional(),
+  pool: z.unknown().optional(),
+  breaker: z.unknown().optional(),
+  retention: z.unknown().optional(),
+  supervision: z.unknown().optional(),
+});
+
+/** Everything `troupe daemon` runs with, after the file, the environment and the defaults. */
+export interface DaemonConfig {
+  /** Options for `Supervisor.start()` (module paths resolved against the config file). */
+  runtime: SupervisorOptions;
+  socket: string;
+  tcp?: { host: string; port: number; token: string };
+  shutdownTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  bodyLimitBytes: number;
+  /** Where the journal and socket live unless configured elsewhere. */
+  stateDir: string;
+}
+
+/** `$TROUPE_STATE_DIR`, else `$XDG_STATE_HOME/troupe`, else `~/.local/state/troupe`. */
+export function stateDir(env: NodeJS.ProcessEnv): string {
+  if (env.TROUPE_STATE_DIR) return resolve(env.TROUPE_STATE_DIR);
+  const xdg = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(xdg, 'troupe');
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw fieldError('TROUPE_INVALID_OPTIONS', '--config', 'must name a readable file', file, cause);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new TroupeError('TROUPE_INVALID_OPTIONS', `${file}: not valid JSON (${(cause as Error).message})`, { cause, details: { field: 'config' } });
+  }
+}
+
+/** Module paths in the file are relative to the file, as a reader of it expects. */
+function resolveAgentPaths(agents: Record<string, unknown>, base: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(agents)) {
+    const agent = raw as { module?: unknown; cwd?: unknown } | null;
+    if (agent === null || typeof agent !== 'object') out[name] = raw;
+    else if (typeof agent.module === 'string' && !agent.module.startsWith('file:')) out[name] = { ...agent, module: resolve(base, agent.module) };
+    else out[name] = agent;
+  }
+  return out;
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw fieldError('TROUPE_INVALID_OPTIONS', name, 'must be an integer >= 0', raw);
+  return n;
+}
+
+function tcpOf(parsed: z.output<typeof configSchema>, env: NodeJS.ProcessEnv, base: string): DaemonConfig['tcp'] {
+  const port = envInt(env, 'TROUPE_PORT') ?? parsed.tcp?.port;
+  if (port === undefined) return undefined;
+  const file = parsed.tcp?.tokenFile;
+  const token = env.TROUPE_TOKEN || parsed.tcp?.token || (file === undefined ? undefined : readFileSync(resolve(base, file), 'utf8').trim());
+  if (token === undefined || token.length < 16) {
+    throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.token', 'must be set (token, tokenFile or TROUPE_TOKEN) to at least 16 characters when a TCP port is', port);
+  }
+  return { host: DAEMON_DEFAULTS.tcpHost, port, token };
+}
+
+/**
+ * Reads and validates the daemon's configuration: the JSON file (unknown keys rejected), then the
+ * environment (`TROUPE_JOURNAL`, `TROUPE_SOCKET`, `TROUPE_PORT`, `TROUPE_TOKEN`, `TROUPE_LOG_LEVEL`,
+ * `TROUPE_SHUTDOWN_TIMEOUT_MS`, `TROUPE_STATE_DIR`), then the defaults.
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
+  const path = resolve(file);
+  const base = dirname(path);
+  const parsed = parseWith(configSchema, readConfigFile(path), 'TROUPE_INVALID_OPTIONS', 'config');
+  const dir = stateDir(env);
+  const journal = env.TROUPE_JOURNAL || (parsed.journal === undefined ? join(dir, 'journal.db') : resolve(base, parsed.journal));
+  const logLevel = parseWith(z.enum(LOG_LEVELS), env.TROUPE_LOG_LEVEL ?? parsed.logLevel, 'TROUPE_INVALID_OPTIONS', 'TROUPE_LOG_LEVEL');
+  const runtime = {
+    journal,
+    ...(parsed.durability === undefined ? {} : { durability: parsed.durability }),
+    agents: resolveAgentPaths(parsed.agents, base),
+    ...Object.fromEntries((['resources', 'pool', 'breaker', 'retention', 'supervision'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
+  } as SupervisorOptions;
+  const tcp = tcpOf(parsed, env, base);
+  return {
+    runtime,
+    socket: env.TROUPE_SOCKET || (parsed.socket === undefined ? join(dir, 'troupe.sock') : resolve(base, parsed.socket)),
+    ...(tcp === undefined ? {} : { tcp }),
+    shutdownTimeoutMs: envInt(env, 'TROUPE_SHUTDOWN_TIMEOUT_MS') ?? parsed.shutdownTimeoutMs,
+    logLevel,
+    bodyLimitBytes: parsed.bodyLimitBytes,
+    stateDir: dir,
+  };
+}

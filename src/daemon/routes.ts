@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { TroupeError } from '../runtime/errors.js';
+import { parseWith } from '../runtime/validate.js';
+
+/** Longest a `GET /v1/tasks/:id/result` may wait for the outcome. */
+const MAX_WAIT_MS = 60_000;
+
+const waitSchema = z.strictObject({ waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
+const listSchema = z.strictObject({
+  state: z.string().optional(),
+  agent: z.string().optional(),
+  limit: z.coerce.number().int().optional(),
+  after: z.string().optional(),
+});
+const deadSchema = z.strictObject({ agent: z.string().optional(), limit: z.coerce.number().int().optional() });
+const redriveSchema = z.strictObject({ ids: z.union([z.string(), z.array(z.string())]), input: z.unknown().optional() });
+const breakerSchema = z.strictObject({ state: z.enum(['open', 'closed']) });
+
+type Params = { id: string };
+
+/** The task's outcome within `waitMs`: settled (`done: true`) or still under way. */
+async function waitResult(sup: Supervisor, id: string, waitMs: number): Promise<Record<string, unknown>> {
+  const outcome = sup.result(id).then(
+    (result) => ({ done: true, state: 'succeeded', result }),
+    (err: TroupeError) => (err.code === 'TROUPE_UNKNOWN_TASK' ? Promise.reject(err) : { done: true, state: sup.get(id)?.state, error: err.message }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Record<string, unknown>>((r) => (timer = setTimeout(() => r({ done: false, state: sup.get(id)?.state }), waitMs)));
+  try {
+    return { id, ...(await Promise.race([outcome, timeout])) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The task API: submit, inspect, list, wait, cancel, dead letters, breakers, snapshot. */
+export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
+  app.post('/v1/tasks', async (req, reply) => {
+    const body = req.body as unknown;
+    if (Array.isArray(body)) {
+      // A batch is validated whole before any of it is accepted.
+      const ids = await sup.submitBatch(body);
+      return reply.code(201).send({ ids });
+    }
+    return reply.code(201).send({ id: await sup.submit(body as never) });
+  });
+  app.get('/v1/tasks', async (req) => ({ tasks: await sup.list(parseWith(listSchema, req.query, 'TROUPE_BAD_REQUEST', 'query') as never) }));
+  app.get<{ Params: Params }>('/v1/tasks/:id', async (req) => {
+    const task = sup.get(req.params.id);
+    if (task === undefined) throw new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(req.params.id)}`);
+    return task;
+  });
+  app.get<{ Params: Params }>('/v1/tasks/:id/result', async (req) => {
+    const { waitMs } = parseWith(waitSchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
+    return waitResult(sup, req.params.id, waitMs);
+  });
+  app.post<{ Params: Params }>('/v1/tasks/:id/cancel', async (req) => ({ id: req.params.id, cancelled: await sup.cancel(req.params.id) }));
+  app.get('/v1/dead-letters', async (req) => ({ tasks: await sup.deadLetters(parseWith(deadSchema, req.query, 'TROUPE_BAD_REQUEST', 'query')) }));
+  app.post('/v1/dead-letters/redrive', async (req) => {
+    const body = parseWith(redriveSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+    return { ids: await sup.redrive(body.ids, 'input' in body ? { input: body.input } : {}) };
+  });
+  app.get('/v1/breakers', async () => ({ breakers: sup.breakers() }));
+  app.put<{ Params: { key: string } }>('/v1/breakers/:key', async (req) => {
+    const { state } = parseWith(breakerSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+    return { key: req.params.key, breaker: await sup.setBreaker(req.params.key, state) };
+  });
+  app.get('/v1/snapshot', async () => sup.snapshot());
+}

@@ -1,0 +1,74 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { toHttpError } from './http-errors.js';
+import { taskRoutes } from './routes.js';
+
+export interface ServerOptions {
+  bodyLimitBytes: number;
+  /** Set for the TCP listener: every request must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  logger: Logger;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Compares the presented token with the expected one in constant time (over equal-length digests). */
+export function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length) : '';
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+/** One HTTP API (the socket's or the TCP port's) over a running Supervisor. */
+export function buildServer(sup: Supervisor, options: ServerOptions): FastifyInstance {
+  // Requests are logged at info by Fastify: the HTTP logger keeps warnings and errors only.
+  const http = options.logger.child({ actor: 'http' }, { level: options.logger.levelVal > 40 ? options.logger.level : 'warn' });
+  const app: FastifyInstance = Fastify({ bodyLimit: options.bodyLimitBytes, loggerInstance: http as unknown as FastifyBaseLogger });
+  const token = options.token;
+  if (token !== undefined) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (tokenMatches(req.headers.authorization, token)) return;
+      return reply.code(401).send({ error: { code: 'TROUPE_UNAUTHORIZED', message: 'a bearer token is required (Authorization: Bearer <token>)' } });
+    });
+  }
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'TROUPE_BAD_REQUEST', message: `no route ${req.method} ${req.url}` } }),
+  );
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  taskRoutes(app, sup);
+  return app;
+}
+
+/** True when something accepts connections on the socket (another daemon): it must not be taken over. */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => (probe.destroy(), resolve(true)));
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Listens on a Unix socket readable and writable by this user only (mode 0600). */
+export async function listenOnSocket(app: FastifyInstance, path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (existsSync(path)) {
+    if (await socketInUse(path)) throw new Error(`${path} is in use by another process`);
+    unlinkSync(path); // left behind by a daemon that was killed
+  }
+  const umask = process.umask(0o177); // the socket is created 0600: no window where others may connect
+  try {
+    await app.listen({ path });
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+}

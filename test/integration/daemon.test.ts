@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadConfig } from '../../dist/daemon/config.js';
+import { startDaemon } from '../../dist/daemon/daemon.js';
+import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
+import { agentPath, gate, tempDir, waitFor } from '../helpers.js';
+import pino from 'pino';
+
+const TOKEN = 'a-token-of-sufficient-length';
+const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+/** Polls an asynchronous condition every 10 ms (up to 20 s). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !(await condition()); ) {
+    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Writes a config file into a fresh directory; returns its path. */
+function configFile(config: Record<string, unknown>): string {
+  const dir = tempDir();
+  const file = join(dir, 'troupe.config.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+const agents = {
+  echo: { module: agentPath('echo') },
+  gate: { module: agentPath('gate') },
+  bad: { module: agentPath('unrecoverable') },
+};
+
+/** Starts a daemon in this process (socket, and TCP with a token); stopped after the test. */
+async function daemon(extra: Record<string, unknown> = {}) {
+  const file = configFile({ journal: 'j.db', socket: 't.sock', tcp: { port: 0, token: TOKEN }, agents, ...extra });
+  const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
+  onTestFinished(() => running.stop());
+  return { running, socket: { socket: running.socket } as Endpoint, tcp: { url: running.url!, token: TOKEN } as Endpoint };
+}
+
+describe('daemon configuration', () => {
+  it('rejects unknown keys, a TCP port without a token or with a short one, naming the key', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ agents, sockett: 'x' }, 'config.sockett'],
+      [{ agents, tcp: { port: 8080 } }, 'config.tcp.token'],
+      [{ agents, tcp: { port: 8080, token: 'short' } }, 'config.tcp.token'],
+      [{ agents, shutdownTimeoutMs: -1 }, 'config.shutdownTimeoutMs'],
+    ];
+    for (const [config, field] of cases) {
+      expect(() => loadConfig(configFile(config), {})).toThrow(expect.objectContaining({ code: 'TROUPE_INVALID_OPTIONS', details: expect.objectContaining({ field }) }));
+    }
+  });
+
+  it('resolves paths against the config file and takes overrides from the environment', () => {
+    const file = configFile({ agents: { echo: { module: './echo.mjs' } }, journal: 'j.db' });
+    const dir = resolve(file, '..');
+    const c = loadConfig(file, { TROUPE_STATE_DIR: '/tmp/troupe-state', TROUPE_PORT: '7777', TROUPE_TOKEN: TOKEN });
+    expect(c.runtime.journal).toBe(join(dir, 'j.db'));
+    expect((c.runtime.agents.echo as { module: string }).module).toBe(join(dir, 'echo.mjs'));
+    expect(c.socket).toBe('/tmp/troupe-state/troupe.sock');
+    expect(c.tcp).toEqual({ host: '127.0.0.1', port: 7777, token: TOKEN });
+    expect(loadConfig(configFile({ agents }), { XDG_STATE_HOME: '/x/state' }).runtime.journal).toBe('/x/state/troupe/journal.db');
+  });
+});
+
+describe('daemon HTTP API', () => {
+  it('serves the task API on a 0600 Unix socket: submit, get, list, wait, batch', async () => {
+    const { running, socket } = await daemon();
+    expect(statSync(running.socket).mode & 0o777).toBe(0o600);
+    const submitted = await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'echo', input: { n: 1 } });
+    expect(submitted.status).toBe(201);
+    const id = (submitted.body as { id: string }).id;
+    const done = await callDaemon(socket, 'GET', `/v1/tasks/${id}/result?waitMs=10000`);
+    expect(done).toMatchObject({ status: 200, body: { id, done: true, state: 'succeeded', result: { input: { n: 1 } } } });
+    expect(await callDaemon(socket, 'GET', `/v1/tasks/${id}`)).toMatchObject({ status: 200, body: { id, state: 'succeeded' } });
+    const batch = await callDaemon(socket, 'POST', '/v1/tasks', [{ agent: 'echo', input: 1 }, { agent: 'echo', input: 2 }]);
+    expect((batch.body as { ids: string[] }).ids).toHaveLength(2);
+    const list = await callDaemon(socket, 'GET', '/v1/tasks?agent=echo&limit=2');
+    expect((list.body as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual([id, (batch.body as { ids: string[] }).ids[0]]);
+  });
+
+  it('answers bad requests with 4xx, the error code and the field, and accepts nothing of a bad batch', async () => {
+    const { socket } = await daemon({ bodyLimitBytes: 2048 });
+    expect(await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'nope' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'TROUPE_UNKNOWN_AGENT', details: { field: 'task.agent', value: 'nope' } } },
+    });
+    const bad = await callDaemon(socket, 'POST', '/v1/tasks', [{ agent: 'echo' }, { agent: 'echo', priority: 'urgent' }]);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'TROUPE_INVALID_TASK', details: { field: 'tasks[1].priority' } } } });
+    expect(((await callDaemon(socket, 'GET', '/v1/tasks')).body as { tasks: unknown[] }).tasks).toEqual([]);
+    expect(await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'echo', input: 'x'.repeat(4096) })).toMatchObject({ status: 413 });
+    expect(await callDaemon(socket, 'GET', '/v1/tasks/no-such-task')).toMatchObject({ status: 404, body: { error: { code: 'TROUPE_UNKNOWN_TASK' } } });
+    expect(await callDaemon(socket, 'GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'TROUPE_BAD_REQUEST' } } });
+    expect(await callDaemon(socket, 'GET', '/v1/tasks?limit=abc')).toMatchObject({ status: 400 });
+    expect(await callDaemon(socket, 'PUT', '/v1/breakers/agent:echo', { state: 'ajar' })).toMatchObject({ status: 400 });
+  });
+
+  it('cancels, lists and redrives dead letters, and forces breakers', async () => {
+    const g = gate();
+    const { socket } = await daemon();
+    const held = (await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'gate', input: { gate: g.path } })).body as { id: string };
+    expect(await callDaemon(socket, 'GET', `/v1/tasks/${held.id}/result?waitMs=50`)).toMatchObject({ status: 200, body: { done: false } });
+    expect(await callDaemon(socket, 'POST', `/v1/tasks/${held.id}/cancel`)).toMatchObject({ status: 200, body: { cancelled: true } });
+    const dead = (await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'bad', input: 1 })).body as { id: string };
+    await callDaemon(socket, 'GET', `/v1/tasks/${dead.id}/result?waitMs=10000`);
+    const letters = (await callDaemon(socket, 'GET', '/v1/dead-letters')).body as { tasks: { id: string; history: unknown[] }[] };
+    expect(letters.tasks.map((t) => t.id)).toEqual([dead.id]);
+    expect(letters.tasks[0]!.history).toHaveLength(1);
+    expect(await callDaemon(socket, 'POST', '/v1/dead-letters/redrive', { ids: [dead.id] })).toMatchObject({ status: 200, body: { ids: [dead.id] } });
+    expect(await callDaemon(socket, 'POST', '/v1/dead-letters/redrive', { ids: [held.id] })).toMatchObject({ status: 409 });
+    expect(await callDaemon(socket, 'PUT', '/v1/breakers/agent:echo', { state: 'open' })).toMatchObject({ status: 200, body: { breaker: { state: 'open', forced: true } } });
+    expect(((await callDaemon(socket, 'GET', '/v1/breakers')).body as { breakers: Record<string, { state: string }> }).breakers['agent:echo']!.state).toBe('open');
+  });
+
+  it('requires the bearer token on the TCP listener (401 without it or with a wrong one)', async () => {
+    const { tcp } = await daemon();
+    const url = (tcp as { url: string }).url;
+    expect(new URL(url).hostname).toBe('127.0.0.1');
+    expect(await callDaemon({ url, token: 'wrong-token-of-some-length' }, 'GET', '/healthz')).toMatchObject({ status: 401, body: { error: { code: 'TROUPE_UNAUTHORIZED' } } });
+    const bare = await fetch(`${url}/v1/tasks`);
+    expect(bare.status).toBe(401);
+    expect(await callDaemon(tcp, 'POST', '/v1/tasks', { agent: 'echo' })).toMatchObject({ status: 201 });
+  });
+});
+
+describe('troupe daemon (the built binary)', () => {
+  it('drains on SIGTERM and exits 0; a task still running is kept and completes after a restart', async () => {
+    const g = gate();
+    const file = configFile({ journal: 'j.db', socket: 't.sock', shutdownTimeoutMs: 100, agents });
+    const socket = { socket: join(resolve(file, '..'), 't.sock') };
+    const run = () => {
+      const child = spawn(process.execPath, [CLI, 'daemon', '--config', file, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      onTestFinished(() => void child.kill('SIGKILL'));
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      return { child, exited, ready: () => waitFor(() => out.includes('troupe daemon ready'), 'daemon ready') };
+    };
+    const first = run();
+    await first.ready();
+    const id = ((await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'gate', input: { gate: g.path } })).body as { id: string }).id;
+    await until(async () => ((await callDaemon(socket, 'GET', `/v1/tasks/${id}`)).body as { state: string }).state === 'running');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    g.open();
+    const second = run();
+    await second.ready();
+    expect(await callDaemon(socket, 'GET', `/v1/tasks/${id}/result?waitMs=20000`)).toMatchObject({ body: { done: true, state: 'succeeded' } });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('exits 2 with the key and the rule on a bad config file', async () => {
+    const file = configFile({ agents, socket: 3 });
+    const child = spawn(process.execPath, [CLI, 'daemon', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(2);
+    expect(err).toContain('config.socket');
+  });
+});
