@@ -44,5 +44,3 @@ function jsonSafe(value: unknown): unknown {
     return String(value);
   }
 }
-
-export { TroupeError };
