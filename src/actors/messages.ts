@@ -81,6 +81,9 @@ export type Message =
       threadIds: number[];
     }
   /** A breaker changed state; `record` is what the journal keeps of it. */
+  /** Asks the Agent to run a no-op job on the pool (readiness): it answers with `pool.probed`. */
+  | { type: 'pool.probe'; id: string }
+  | { type: 'pool.probed'; id: string; ok: boolean; ms: number; error?: string }
   | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number }
   /** An operator forces a breaker open or closed (API). */
   | { type: 'breaker.force'; key: string; state: 'open' | 'closed'; at: number }

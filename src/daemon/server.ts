@@ -44,6 +44,11 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     reply.code(404).send({ error: { code: 'TROUPE_BAD_REQUEST', message: `no route ${req.method} ${req.url}` } }),
   );
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Ready means work really runs: a no-op job went through a pool thread just now.
+  app.get('/readyz', async (_req, reply) => {
+    const readiness = await sup.ready();
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
+  });
   taskRoutes(app, sup);
   return app;
 }

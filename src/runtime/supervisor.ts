@@ -263,6 +263,28 @@ export class Supervisor {
     return this.breakers()[resolved]!;
   }
 
+  /**
+   * Checks that the runtime really runs work: a no-op job on a pool thread, within `timeoutMs`,
+   * while intake is open and the journal writable. What a daemon's readiness endpoint reports.
+   */
+  async ready(timeoutMs = 2_000): Promise<{ ready: boolean; probeMs?: number; reasons: string[] }> {
+    const reasons: string[] = [];
+    if (this.root.isStopping) reasons.push('shutting down');
+    const writeError = this.root.journalInfo()?.writeError;
+    if (writeError) reasons.push(`journal refuses writes (${writeError})`);
+    const id = randomUUID();
+    const answer = firstValueFrom(this.root.messages$.pipe(filter((m): m is Extract<Message, { type: 'pool.probed' }> => m.type === 'pool.probed' && m.id === id)), {
+      defaultValue: undefined,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeoutMs)));
+    this.root.publish({ type: 'pool.probe', id });
+    const probed = await Promise.race([answer, late]).finally(() => clearTimeout(timer));
+    if (probed === undefined) reasons.push(`no pool thread ran a probe within ${timeoutMs} ms`);
+    else if (!probed.ok) reasons.push(`the pool failed a probe: ${probed.error}`);
+    return { ready: reasons.length === 0, ...(probed?.ok ? { probeMs: probed.ms } : {}), reasons };
+  }
+
   /** Counters, queue depth per priority, pool size and use, latency percentiles. */
   snapshot(): MetricsSnapshot {
     return this.root.metrics.snapshot(this.root.options.clock.now());

@@ -115,6 +115,16 @@ describe('daemon HTTP API', () => {
     expect(((await callDaemon(socket, 'GET', '/v1/breakers')).body as { breakers: Record<string, { state: string }> }).breakers['agent:echo']!.state).toBe('open');
   });
 
+  it('is ready when a pool thread runs a probe, and not ready once it shuts down', async () => {
+    const { running, socket } = await daemon();
+    expect(await callDaemon(socket, 'GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await callDaemon(socket, 'GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true, reasons: [], probeMs: expect.any(Number) } });
+    await running.supervisor.shutdown({ timeoutMs: 0 });
+    const after = await callDaemon(socket, 'GET', '/readyz');
+    expect(after).toMatchObject({ status: 503, body: { ready: false } });
+    expect((after.body as { reasons: string[] }).reasons).toContain('shutting down');
+  });
+
   it('requires the bearer token on the TCP listener (401 without it or with a wrong one)', async () => {
     const { tcp } = await daemon();
     const url = (tcp as { url: string }).url;

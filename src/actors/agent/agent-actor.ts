@@ -20,8 +20,12 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.cancel',
   'queue.demand',
   'queue.reset',
+  'pool.probe',
   'debug.crash',
 ]);
+
+/** The module a readiness probe loads and runs on a pool thread. */
+const PROBE_URL = new URL('./probe-agent.js', import.meta.url).href;
 
 /** Heartbeats of one task closer together than this are coalesced. */
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -115,9 +119,21 @@ export class AgentActor extends Actor {
         return this.rescale();
       case 'queue.reset':
         return this.grantAfresh();
+      case 'pool.probe':
+        return this.probe(msg.id);
       default:
         return;
     }
+  }
+
+  /** Runs a no-op job on a pool thread and reports how it went (readiness: the pool really runs work). */
+  private probe(id: string): void {
+    const t0 = this.options.clock.now();
+    const ms = (): number => this.options.clock.now() - t0;
+    this.pool.probe(PROBE_URL).then(
+      () => this.guard(() => this.publish({ type: 'pool.probed', id, ok: true, ms: ms() })),
+      (err: unknown) => this.guard(() => this.publish({ type: 'pool.probed', id, ok: false, ms: ms(), error: String((err as Error)?.message ?? err) })),
+    );
   }
 
   /** Tasks of a kind that may run at once: pool admission or the process limit. */
