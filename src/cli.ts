@@ -2,10 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+/** Commands that talk to a running daemon (src/daemon/commands.ts, loaded only when used). */
+const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers'] as const;
+
 const USAGE = `Usage: troupe <command> [options]
 
 Commands:
   daemon --config F    run the runtime as a daemon with its HTTP API on a Unix socket (and TCP with a token)
+  submit | status | list | wait | cancel | dlq | breakers
+                       talk to a running daemon (troupe <command> --help)
   demo                 run a small workload of module and command agents and print the results
   bench [workload...]  measure Troupe against raw Piscina and an in-process loop (troupe bench --help)
 
@@ -27,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command] = positionals;
   // `troupe bench --help` (and daemon's) is the command's own help, not this one.
-  const ownsHelp = command === 'bench' || command === 'daemon';
+  const ownsHelp = command === 'bench' || command === 'daemon' || CLIENT_COMMANDS.includes(command as never);
   if (values.version === true && !ownsHelp) return print(version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
@@ -46,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
       return runBenchCli(argv.slice(argv.indexOf('bench') + 1));
     }
     default:
+      if (CLIENT_COMMANDS.includes(command as never)) {
+        const { runClientCommand } = await import('./daemon/commands.js');
+        return runClientCommand(command as (typeof CLIENT_COMMANDS)[number], argv.slice(argv.indexOf(command) + 1));
+      }
       process.stderr.write(`troupe: unknown command "${command}"\n\n${USAGE}\n`);
       return 2;
   }

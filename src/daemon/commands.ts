@@ -1,0 +1,190 @@
+/**
+ * The CLI commands that talk to a running daemon through its socket: submit, status, list, wait,
+ * cancel, dlq, breakers. Human output by default, `--json` for scripts. Exit status: 0 done, 1 the
+ * operation failed (a task failed, an unknown id, a refused request), 2 bad usage, 3 no daemon.
+ */
+import { parseArgs } from 'node:util';
+import { callDaemon, type Endpoint, type Response } from './client.js';
+import { stateDir } from './config.js';
+import { join } from 'node:path';
+
+export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers'] as const;
+type Command = (typeof CLIENT_COMMANDS)[number];
+
+const USAGE: Record<Command, string> = {
+  submit: 'troupe submit <agent> [--input JSON] [--priority P] [--resource R]... [--key K] [--wait]',
+  status: 'troupe status <id>',
+  list: 'troupe list [--state S] [--agent A] [--limit N] [--after ID]',
+  wait: 'troupe wait <id>... [--timeout MS]',
+  cancel: 'troupe cancel <id>',
+  dlq: 'troupe dlq [--agent A] [--limit N] | troupe dlq redrive <id>... [--input JSON]',
+  breakers: 'troupe breakers | troupe breakers open|close <key>',
+};
+const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
+
+const OPTIONS = {
+  socket: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  input: { type: 'string' },
+  priority: { type: 'string' },
+  resource: { type: 'string', multiple: true },
+  key: { type: 'string' },
+  wait: { type: 'boolean' },
+  state: { type: 'string' },
+  agent: { type: 'string' },
+  limit: { type: 'string' },
+  after: { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+
+class Exit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+}
+
+function json(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Exit(2, `${flag} must be JSON (got ${text})`);
+  }
+}
+
+async function call(endpoint: Endpoint, method: string, path: string, body?: unknown): Promise<Response> {
+  let res: Response;
+  try {
+    res = await callDaemon(endpoint, method, path, body);
+  } catch (err) {
+    throw new Exit(3, `cannot reach the daemon at ${'socket' in endpoint ? endpoint.socket : endpoint.url}: ${(err as Error).message}`);
+  }
+  if (res.status >= 400) {
+    const error = (res.body as { error?: { code?: string; message?: string } }).error;
+    throw new Exit(res.status === 400 ? 2 : 1, `${error?.code ?? res.status}: ${error?.message ?? 'request failed'}`);
+  }
+  return res;
+}
+
+type Task = { id: string; agent: string; state: string; attempt: number; error?: { message: string } };
+const line = (t: Task): string => `${t.id}  ${t.agent.padEnd(12)} ${t.state.padEnd(9)} attempt ${t.attempt}${t.error ? `  ${t.error.message}` : ''}`;
+
+/** Waits for one task's outcome with long polls of up to 30 s; resolves with the final answer. */
+async function waitFor(endpoint: Endpoint, id: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waitMs = Math.max(0, Math.min(30_000, deadline - Date.now()));
+    const body = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(id)}/result?waitMs=${waitMs}`)).body as Record<string, unknown>;
+    if (body.done === true || Date.now() >= deadline) return body;
+  }
+}
+
+interface Ctx {
+  args: string[];
+  v: Values;
+  endpoint: Endpoint;
+  /** Prints `data` as JSON with --json, else the human text. */
+  show(data: unknown, human: () => string): void;
+}
+
+const query = (params: Record<string, string | undefined>): URLSearchParams =>
+  new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+
+async function submit({ args, v, endpoint, show }: Ctx): Promise<number> {
+  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.submit}`);
+  const body = { agent: args[0], input: json(v.input, '--input'), ...(v.priority && { priority: v.priority }), ...(v.resource && { resources: v.resource }), ...(v.key && { key: v.key }) };
+  const { id } = (await call(endpoint, 'POST', '/v1/tasks', body)).body as { id: string };
+  if (v.wait !== true) return show({ id }, () => id), 0;
+  const result = await waitFor(endpoint, id, Infinity);
+  show(result, () => (result.state === 'succeeded' ? JSON.stringify(result.result) : `${id} ${String(result.state)}: ${String(result.error)}`));
+  return result.state === 'succeeded' ? 0 : 1;
+}
+
+async function status({ args, endpoint, show }: Ctx): Promise<number> {
+  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.status}`);
+  const task = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(args[0]!)}`)).body as Task;
+  return show(task, () => line(task)), 0;
+}
+
+async function list({ v, endpoint, show }: Ctx): Promise<number> {
+  const q = query({ state: v.state, agent: v.agent, limit: v.limit, after: v.after });
+  const { tasks } = (await call(endpoint, 'GET', `/v1/tasks?${q}`)).body as { tasks: Task[] };
+  return show(tasks, () => tasks.map(line).join('\n') || '(no tasks)'), 0;
+}
+
+async function wait({ args, v, endpoint, show }: Ctx): Promise<number> {
+  if (args.length === 0) throw new Exit(2, `usage: ${USAGE.wait}`);
+  const timeout = v.timeout === undefined ? Infinity : Number(v.timeout);
+  let failed = 0;
+  for (const [i, id] of args.entries()) {
+    const result = await waitFor(endpoint, id, timeout);
+    if (result.state !== 'succeeded') failed += 1;
+    show(result, () => `[${i + 1}/${args.length}] ${id} ${String(result.state)}`);
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+async function cancel({ args, endpoint, show }: Ctx): Promise<number> {
+  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.cancel}`);
+  const body = (await call(endpoint, 'POST', `/v1/tasks/${encodeURIComponent(args[0]!)}/cancel`)).body as { cancelled: boolean };
+  return show(body, () => (body.cancelled ? 'cancelled' : 'already finished')), body.cancelled ? 0 : 1;
+}
+
+async function dlq({ args, v, endpoint, show }: Ctx): Promise<number> {
+  if (args[0] === 'redrive') {
+    const ids = args.slice(1);
+    if (ids.length === 0) throw new Exit(2, `usage: ${USAGE.dlq}`);
+    const body = (await call(endpoint, 'POST', '/v1/dead-letters/redrive', { ids, ...(v.input !== undefined && { input: json(v.input, '--input') }) })).body;
+    return show(body, () => `redriven: ${(body as { ids: string[] }).ids.join(' ')}`), 0;
+  }
+  if (args.length > 0) throw new Exit(2, `usage: ${USAGE.dlq}`);
+  const { tasks } = (await call(endpoint, 'GET', `/v1/dead-letters?${query({ agent: v.agent, limit: v.limit })}`)).body as { tasks: Task[] };
+  return show(tasks, () => tasks.map(line).join('\n') || '(no dead letters)'), 0;
+}
+
+async function breakers({ args, endpoint, show }: Ctx): Promise<number> {
+  if (args.length === 0) {
+    const { breakers: all } = (await call(endpoint, 'GET', '/v1/breakers')).body as { breakers: Record<string, { state: string; forced: boolean }> };
+    return show(all, () => Object.entries(all).map(([k, b]) => `${k.padEnd(24)} ${b.state}${b.forced ? ' (forced)' : ''}`).join('\n')), 0;
+  }
+  const state = args[0] === 'open' ? 'open' : args[0] === 'close' ? 'closed' : undefined;
+  if (state === undefined || args.length !== 2) throw new Exit(2, `usage: ${USAGE.breakers}`);
+  const body = (await call(endpoint, 'PUT', `/v1/breakers/${encodeURIComponent(args[1]!)}`, { state })).body;
+  return show(body, () => `${args[1]} ${state}`), 0;
+}
+
+const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers };
+
+const print = (stream: NodeJS.WriteStream) => (text: string): void => {
+  stream.write(`${text}\n`);
+};
+
+/** Runs one client command; returns its exit status. */
+export async function runClientCommand(command: Command, argv: string[], out = print(process.stdout), err = print(process.stderr)): Promise<number> {
+  try {
+    const { values, positionals } = (() => {
+      try {
+        return parse(argv);
+      } catch (e) {
+        throw new Exit(2, (e as Error).message);
+      }
+    })();
+    if (values.help === true) return out(`Usage: ${USAGE[command]}\n${COMMON}`), 0;
+    const socket = values.socket ?? process.env.TROUPE_SOCKET ?? join(stateDir(process.env), 'troupe.sock');
+    const show = (data: unknown, human: () => string): void => {
+      out(values.json === true ? JSON.stringify(data) : human());
+    };
+    return await HANDLERS[command]({ args: positionals, v: values, endpoint: { socket }, show });
+  } catch (e) {
+    if (!(e instanceof Exit)) throw e;
+    err(`troupe ${command}: ${e.message}`);
+    return e.code;
+  }
+}

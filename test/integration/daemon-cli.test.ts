@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import pino from 'pino';
+import { loadConfig } from '../../dist/daemon/config.js';
+import { startDaemon } from '../../dist/daemon/daemon.js';
+import { agentPath, tempDir } from '../helpers.js';
+
+const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+/** Runs the built `troupe` binary; resolves with its exit code and output. */
+function troupe(socket: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, TROUPE_SOCKET: socket } }, (error, out, err) => {
+      done({ code: error === null ? 0 : Number((error as { code?: number }).code ?? 1), out: out.trim(), err: err.trim() });
+    });
+  });
+}
+
+async function daemon(): Promise<string> {
+  const dir = tempDir();
+  const file = join(dir, 'troupe.config.json');
+  const agents = { echo: { module: agentPath('echo') }, bad: { module: agentPath('unrecoverable') } };
+  writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents }));
+  const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
+  onTestFinished(() => running.stop());
+  return running.socket;
+}
+
+describe('troupe client commands (the built binary over the socket)', () => {
+  it('submit, wait, status, list: human output, --json, exit 0', async () => {
+    const socket = await daemon();
+    const submitted = await troupe(socket, 'submit', 'echo', '--input', '{"n":7}');
+    expect(submitted.code).toBe(0);
+    const id = submitted.out;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await troupe(socket, 'wait', id)).toMatchObject({ code: 0, out: `[1/1] ${id} succeeded` });
+    expect((await troupe(socket, 'status', id)).out).toMatch(new RegExp(`^${id}\\s+echo\\s+succeeded\\s+attempt 1$`));
+    const listed = JSON.parse((await troupe(socket, 'list', '--json')).out) as { id: string; state: string }[];
+    expect(listed).toEqual([expect.objectContaining({ id, state: 'succeeded' })]);
+    expect(JSON.parse((await troupe(socket, 'submit', 'echo', '--input', '5', '--wait', '--json')).out)).toMatchObject({ state: 'succeeded', result: { input: 5 } });
+  });
+
+  it('exits 1 for a failed task, lists and redrives it as a dead letter, forces breakers', async () => {
+    const socket = await daemon();
+    const failed = await troupe(socket, 'submit', 'bad', '--input', '1', '--wait');
+    expect(failed.code).toBe(1);
+    const dead = JSON.parse((await troupe(socket, 'dlq', '--json')).out) as { id: string }[];
+    expect(dead).toHaveLength(1);
+    expect(await troupe(socket, 'dlq', 'redrive', dead[0]!.id)).toMatchObject({ code: 0, out: `redriven: ${dead[0]!.id}` });
+    expect(await troupe(socket, 'breakers', 'open', 'echo')).toMatchObject({ code: 0 });
+    expect((await troupe(socket, 'breakers')).out).toMatch(/agent:echo\s+open \(forced\)/);
+  });
+
+  it('exits 2 on bad usage or a rejected request, 3 when no daemon answers; --help everywhere', async () => {
+    const socket = await daemon();
+    expect(await troupe(socket, 'status')).toMatchObject({ code: 2, err: expect.stringContaining('usage: troupe status <id>') });
+    expect(await troupe(socket, 'submit', 'nope')).toMatchObject({ code: 2, err: expect.stringContaining('TROUPE_UNKNOWN_AGENT') });
+    expect(await troupe(socket, 'submit', 'echo', '--input', '{oops')).toMatchObject({ code: 2, err: expect.stringContaining('--input must be JSON') });
+    expect(await troupe(socket, 'status', 'no-such-id')).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
+    expect(await troupe(join(tempDir(), 'none.sock'), 'list')).toMatchObject({ code: 3, err: expect.stringContaining('cannot reach the daemon') });
+    for (const command of ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers']) {
+      expect(await troupe(socket, command, '--help')).toMatchObject({ code: 0, out: expect.stringContaining(`troupe ${command}`) });
+    }
+  });
+});
