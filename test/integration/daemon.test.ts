@@ -133,6 +133,10 @@ describe('daemon HTTP API', () => {
     const bare = await fetch(`${url}/v1/tasks`);
     expect(bare.status).toBe(401);
     expect(await callDaemon(tcp, 'POST', '/v1/tasks', { agent: 'echo' })).toMatchObject({ status: 201 });
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    const scraped = await callDaemon(tcp, 'GET', '/metrics');
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toMatch(/^troupe_tasks_total\{event="submitted"\} 1$/m);
   });
 });
 

@@ -1,0 +1,192 @@
+/**
+ * `GET /metrics`: the runtime's figures in the Prometheus text format, for a scraper.
+ *
+ * Every metric lives in a Registry of this route's own (never prom-client's global one) and is
+ * filled at scrape time by a `collect()` callback: no timers, nothing kept between scrapes. One
+ * scrape reads one `Supervisor#snapshot()` (and one `breakers()`), shared by all the callbacks, so
+ * the figures of a scrape are consistent with each other.
+ *
+ * Names follow Prometheus conventions: `troupe_` prefix, base units (seconds), `_total` on
+ * counters, snake_case labels and label values (`timedOut` → `timed_out`, `half-open` → `half_open`).
+ *
+ *  troupe_tasks_total{event}                   counter  submitted, started, succeeded, failed, retried, dead,
+ *                                                       timed_out, stalled, redriven, cancelled, requeued
+ *  troupe_queue_depth{priority}                gauge    tasks queued now, per priority
+ *  troupe_tasks_delayed                        gauge    tasks waiting out a retry backoff
+ *  troupe_dead_letters                         gauge    dead letters kept
+ *  troupe_tasks_running                        gauge    tasks running (module and command)
+ *  troupe_pool_threads                         gauge    live pool threads
+ *  troupe_pool_target_threads                  gauge    threads the autoscaler admits work for
+ *  troupe_pool_min_threads, _max_threads       gauge    the pool's configured bounds
+ *  troupe_pool_busy                            gauge    module tasks running on the pool
+ *  troupe_pool_utilisation                     gauge    busy / (threads × tasks per thread), 0..1
+ *  troupe_pool_processes                       gauge    command-agent subprocesses running
+ *  troupe_breaker_state{key, state}            gauge    1 for the breaker's current state, 0 for the others
+ *  troupe_actor_restarts_total{actor}          counter  restarts of each internal actor
+ *  troupe_journal_commits_total                counter  journal transactions committed since start (0 without a journal)
+ *  troupe_journal_transitions_total            counter  task transitions journaled since start (0 without a journal)
+ *  troupe_journal_write_error                  gauge    1 while the journal refuses writes, else 0
+ *  troupe_latency_seconds{kind, quantile}      gauge    quantiles 0.5, 0.95, 0.99 of queue_wait, run, end_to_end
+ *  troupe_latency_seconds_count{kind}          gauge    durations recorded per kind
+ *
+ * The latency quantiles are not a prom-client Summary: they are computed by the runtime over its
+ * own HDR histograms (every duration since start, 3 significant digits) and exported as gauges in
+ * the summary layout. Like a Summary's, they cannot be aggregated across instances. A kind with no
+ * duration recorded yet has no quantile series (only its count, 0): a Summary would show NaN there,
+ * which prom-client writes as `Nan`, a spelling strict parsers refuse.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { BreakerState } from '../actors/messages.js';
+import type { LatencySummary } from '../actors/metrics/latency.js';
+import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
+import type { BreakerInfo } from '../runtime/breakers.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { PRIORITIES } from '../runtime/task.js';
+
+/** What one scrape reads from the Supervisor. */
+interface Scrape {
+  snapshot: MetricsSnapshot;
+  breakers: Record<string, BreakerInfo>;
+}
+type Read = () => Scrape;
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
+const QUANTILES = [
+  ['0.5', 'p50'],
+  ['0.95', 'p95'],
+  ['0.99', 'p99'],
+] as const satisfies ReadonlyArray<readonly [string, keyof LatencySummary]>;
+
+/** `timedOut` → `timed_out`, `half-open` → `half_open`. */
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/-/g, '_');
+
+/**
+ * Reads the Supervisor once per scrape: prom-client runs every `collect()` of a scrape in the same
+ * tick, so the reading is kept until the next microtask and shared by all of them.
+ */
+function perScrape(sup: Supervisor): Read {
+  let current: Scrape | undefined;
+  return () => {
+    if (current === undefined) {
+      current = { snapshot: sup.snapshot(), breakers: sup.breakers() };
+      queueMicrotask(() => (current = undefined));
+    }
+    return current;
+  };
+}
+
+/** An unlabelled gauge set from the snapshot at each scrape. */
+function gauge(registry: Registry, name: string, help: string, value: (s: MetricsSnapshot) => number, read: Read): void {
+  new Gauge({ name, help, registers: [registry], collect() { this.set(value(read().snapshot)); } });
+}
+
+/** An unlabelled counter set (not incremented) from the snapshot's running total at each scrape. */
+function counter(registry: Registry, name: string, help: string, value: (s: MetricsSnapshot) => number, read: Read): void {
+  new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value(read().snapshot)); } });
+}
+
+function taskMetrics(registry: Registry, read: Read): void {
+  new Counter({
+    name: 'troupe_tasks_total',
+    help: 'Task events since start, by event (failed counts failed runs; each ends retried or dead).',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [event, n] of Object.entries(read().snapshot.counters)) this.inc({ event: snake(event) }, n);
+    },
+  });
+  new Gauge({
+    name: 'troupe_queue_depth',
+    help: 'Tasks queued now, by priority.',
+    labelNames: ['priority'] as const,
+    registers: [registry],
+    collect() {
+      const byPriority = read().snapshot.queue.byPriority;
+      for (const priority of PRIORITIES) this.set({ priority }, byPriority[priority]);
+    },
+  });
+  gauge(registry, 'troupe_tasks_delayed', 'Tasks waiting out a retry backoff.', (s) => s.queue.delayed, read);
+  gauge(registry, 'troupe_dead_letters', 'Dead letters kept.', (s) => s.queue.dead, read);
+  gauge(registry, 'troupe_tasks_running', 'Tasks running now (module and command).', (s) => s.running, read);
+}
+
+function poolMetrics(registry: Registry, read: Read): void {
+  gauge(registry, 'troupe_pool_threads', 'Live pool threads.', (s) => s.pool.size, read);
+  gauge(registry, 'troupe_pool_target_threads', 'Pool threads the autoscaler admits work for.', (s) => s.pool.target, read);
+  gauge(registry, 'troupe_pool_min_threads', 'The fewest pool threads configured.', (s) => s.pool.minThreads, read);
+  gauge(registry, 'troupe_pool_max_threads', 'The most pool threads configured.', (s) => s.pool.maxThreads, read);
+  gauge(registry, 'troupe_pool_busy', 'Module tasks running on the pool.', (s) => s.pool.busy, read);
+  gauge(registry, 'troupe_pool_utilisation', 'Busy pool slots over all pool slots, 0..1.', (s) => s.pool.utilisation, read);
+  gauge(registry, 'troupe_pool_processes', 'Command-agent subprocesses running.', (s) => s.pool.processes, read);
+}
+
+function breakerMetrics(registry: Registry, read: Read): void {
+  new Gauge({
+    name: 'troupe_breaker_state',
+    help: 'Circuit breakers by key (agent:<name>, resource:<name>): 1 for the current state, 0 for the others.',
+    labelNames: ['key', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, info] of Object.entries(read().breakers)) {
+        for (const state of BREAKER_STATES) this.set({ key, state: snake(state) }, info.state === state ? 1 : 0);
+      }
+    },
+  });
+}
+
+function runtimeMetrics(registry: Registry, read: Read): void {
+  new Counter({
+    name: 'troupe_actor_restarts_total',
+    help: 'Restarts of each internal actor since start.',
+    labelNames: ['actor'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [actor, n] of Object.entries(read().snapshot.actors.restarts)) this.inc({ actor }, n);
+    },
+  });
+  counter(registry, 'troupe_journal_commits_total', 'Journal transactions committed since start (0 without a journal).', (s) => s.journal?.commits ?? 0, read);
+  counter(registry, 'troupe_journal_transitions_total', 'Task transitions journaled since start (0 without a journal).', (s) => s.journal?.transitions ?? 0, read);
+  gauge(registry, 'troupe_journal_write_error', '1 while the journal refuses writes (disk full, read-only), else 0.', (s) => (s.journal?.writeError ? 1 : 0), read);
+}
+
+function latencyMetrics(registry: Registry, read: Read): void {
+  const kinds = (): Array<[string, LatencySummary]> => Object.entries(read().snapshot.latency).map(([kind, summary]) => [snake(kind), summary]);
+  new Gauge({
+    name: 'troupe_latency_seconds',
+    help: 'Latency quantiles (queue_wait: submit to start, run: start to end, end_to_end: submit to end) over the runtime\'s HDR histograms since start; absent before the first.',
+    labelNames: ['kind', 'quantile'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, summary] of kinds()) {
+        if (summary.count === 0) continue;
+        for (const [quantile, field] of QUANTILES) this.set({ kind, quantile }, summary[field] / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'troupe_latency_seconds_count',
+    help: 'Durations recorded in each latency histogram since start.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const [kind, summary] of kinds()) this.set({ kind }, summary.count);
+    },
+  });
+}
+
+/** Registers `GET /metrics` (Prometheus text format) over `sup`, with a Registry of its own. */
+export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
+  const registry = new Registry();
+  const read = perScrape(sup);
+  taskMetrics(registry, read);
+  poolMetrics(registry, read);
+  breakerMetrics(registry, read);
+  runtimeMetrics(registry, read);
+  latencyMetrics(registry, read);
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+}
