@@ -93,11 +93,19 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
+function readToken(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (cause) {
+    throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.tokenFile', 'must name a readable file', file, cause);
+  }
+}
+
 function tcpOf(parsed: z.output<typeof configSchema>, env: NodeJS.ProcessEnv, base: string): DaemonConfig['tcp'] {
   const port = envInt(env, 'TROUPE_PORT') ?? parsed.tcp?.port;
   if (port === undefined) return undefined;
   const file = parsed.tcp?.tokenFile;
-  const token = env.TROUPE_TOKEN || parsed.tcp?.token || (file === undefined ? undefined : readFileSync(resolve(base, file), 'utf8').trim());
+  const token = env.TROUPE_TOKEN || parsed.tcp?.token || (file === undefined ? undefined : readToken(resolve(base, file)));
   if (token === undefined || token.length < 16) {
     throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.token', 'must be set (token, tokenFile or TROUPE_TOKEN) to at least 16 characters when a TCP port is', port);
   }

@@ -48,6 +48,7 @@ describe('daemon configuration', () => {
       [{ agents, tcp: { port: 8080 } }, 'config.tcp.token'],
       [{ agents, tcp: { port: 8080, token: 'short' } }, 'config.tcp.token'],
       [{ agents, shutdownTimeoutMs: -1 }, 'config.shutdownTimeoutMs'],
+      [{ agents, tcp: { port: 8080, tokenFile: 'missing.txt' } }, 'config.tcp.tokenFile'],
     ];
     for (const [config, field] of cases) {
       expect(() => loadConfig(configFile(config), {})).toThrow(expect.objectContaining({ code: 'TROUPE_INVALID_OPTIONS', details: expect.objectContaining({ field }) }));
