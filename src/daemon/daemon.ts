@@ -36,10 +36,10 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = daemonL
       url = await remote.listen({ host: config.tcp.host, port: config.tcp.port });
     }
     const stop = async (): Promise<void> => {
-      // Intake stops first (no new connections, then the runtime refuses submissions), then work drains.
-      const closing = Promise.all(servers.map((s) => s.close()));
+      // The runtime drains first (it refuses submissions with TROUPE_SHUTTING_DOWN, and event streams
+      // see `draining` and `stopped`), then the listeners close.
       await supervisor.shutdown({ timeoutMs: config.shutdownTimeoutMs });
-      await closing;
+      await Promise.all(servers.map((s) => s.close()));
     };
     return { supervisor, socket: config.socket, ...(url === undefined ? {} : { url }), stop };
   } catch (err) {

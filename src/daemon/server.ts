@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { toHttpError } from './http-errors.js';
+import { eventRoutes } from './events-route.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
 
@@ -51,6 +52,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   taskRoutes(app, sup);
+  eventRoutes(app, sup);
   metricsRoutes(app, sup);
   return app;
 }

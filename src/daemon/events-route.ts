@@ -1,0 +1,216 @@
+/**
+ * `GET /v1/events`: the Supervisor's public events (`events$`) as a Server-Sent Events stream.
+ *
+ * Query, all optional and combined: `taskId` (that task's events only), `agent` (events of that
+ * agent's tasks only) and `type` (a comma-separated list of event types, `type=succeeded,failed`;
+ * may also be repeated). An unknown type, an empty list or an unknown parameter is a 400
+ * `TROUPE_BAD_REQUEST` naming the field (`query.type`, ...). Events of no task (`pool`, `breaker`,
+ * `actor-*`, `recovered`, `draining`, `stopped`) pass only when neither `taskId` nor `agent` is given.
+ *
+ * Wire format: a `: connected` comment (the subscription is live once it is seen), then each event
+ * as `event: <type>\ndata: <JSON>\n\n`, and a `: heartbeat` comment every 15 s so that clients and
+ * proxies can tell a quiet stream from a dead one. The stream ends when the runtime stops (after its
+ * `stopped` event) or the server closes; a client that disconnects has its subscription and timer
+ * released at once.
+ *
+ * Slow clients: events are never queued in the daemon. Once `write()` reports the socket's buffer
+ * full, further events for that client are dropped, and counted, until the socket drains; then one
+ * `event: dropped\ndata: {"count":N}` (whatever the `type` filter) tells the client that it missed
+ * N events and should re-read what it needs (`GET /v1/tasks/:id`). A stream thus holds at most the
+ * socket's buffer plus the one event that filled it, however slow or stalled its client is.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Observable, Subscription } from 'rxjs';
+import { z } from 'zod';
+import type { TroupeEvent, TroupeEventType } from '../runtime/events.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { parseWith } from '../runtime/validate.js';
+
+export interface EventRouteOptions {
+  /** Interval of the `: heartbeat` comment. Default 15 000 ms (tests make it shorter). */
+  heartbeatMs?: number;
+}
+
+/** What one open stream is doing, for tests and diagnostics. */
+export interface EventStreamStats {
+  /** Events are being dropped: the client's socket has not drained yet. */
+  blocked: boolean;
+  /** Events dropped for this client since it connected. */
+  dropped: number;
+  /** Bytes written but not yet handed to the kernel. */
+  buffered: number;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+/** Every public event type: a Record, so an event added to TroupeEvent but not here fails to compile. */
+const EVENT_TYPES: Record<TroupeEventType, true> = {
+  submitted: true,
+  started: true,
+  progress: true,
+  log: true,
+  heartbeat: true,
+  succeeded: true,
+  failed: true,
+  dead: true,
+  redriven: true,
+  stalled: true,
+  cancelled: true,
+  requeued: true,
+  pool: true,
+  breaker: true,
+  'actor-crashed': true,
+  'actor-restarted': true,
+  recovered: true,
+  draining: true,
+  stopped: true,
+};
+
+const isEventType = (name: string): name is TroupeEventType => Object.hasOwn(EVENT_TYPES, name);
+const typeList = (value: string | string[]): string[] => [value].flat().flatMap((v) => v.split(',').map((t) => t.trim()));
+
+const querySchema = z.strictObject({
+  taskId: z.string().min(1).optional(),
+  agent: z.string().min(1).optional(),
+  type: z
+    .union([z.string(), z.array(z.string())])
+    .refine((value) => typeList(value).every(isEventType), {
+      message: `must be a comma-separated list of event types (${Object.keys(EVENT_TYPES).join(', ')})`,
+    })
+    .transform((value) => new Set(typeList(value) as TroupeEventType[]))
+    .optional(),
+});
+
+type EventFilter = z.output<typeof querySchema>;
+
+function matches(event: TroupeEvent, filter: EventFilter): boolean {
+  if (filter.type !== undefined && !filter.type.has(event.type)) return false;
+  if (filter.taskId !== undefined && !('taskId' in event && event.taskId === filter.taskId)) return false;
+  return filter.agent === undefined || ('agent' in event && event.agent === filter.agent);
+}
+
+/** One SSE frame. A value JSON cannot carry (a cycle, a BigInt) is described instead of thrown. */
+function frame(event: TroupeEvent): string {
+  let data: string;
+  try {
+    data = JSON.stringify(event, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  } catch (err) {
+    data = JSON.stringify({ type: event.type, ...('taskId' in event && { taskId: event.taskId }), unserializable: String(err) });
+  }
+  return `event: ${event.type}\ndata: ${data}\n\n`;
+}
+
+/** Every open stream, across servers. */
+const streams = new Set<EventStream>();
+
+/** How many event streams are open (each holds one subscription to `events$` and one timer). */
+export function activeStreams(): number {
+  return streams.size;
+}
+
+/** The state of every open stream. */
+export function eventStreamStats(): EventStreamStats[] {
+  return [...streams].map((s) => s.stats());
+}
+
+/** One client's stream: writes matching events, drops them while the socket is full. */
+class EventStream {
+  private blocked = false;
+  private droppedSinceDrain = 0;
+  private droppedTotal = 0;
+  private closed = false;
+  private readonly heartbeat: NodeJS.Timeout;
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly res: ServerResponse,
+    heartbeatMs: number,
+    private readonly onClose: (stream: EventStream) => void,
+  ) {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    this.write(': connected\n\n');
+    this.heartbeat = setInterval(() => this.beat(), heartbeatMs).unref();
+    res.on('close', () => this.release());
+    res.on('error', () => this.release());
+  }
+
+  /** Starts forwarding; an `events$` that has already completed ends the stream at once. */
+  subscribe(events$: Observable<TroupeEvent>, filter: EventFilter): void {
+    const subscription = events$.subscribe({
+      next: (event) => {
+        if (matches(event, filter)) this.send(frame(event));
+      },
+      complete: () => this.end(),
+      error: () => this.end(),
+    });
+    if (this.closed) subscription.unsubscribe();
+    else this.subscription = subscription;
+  }
+
+  stats(): EventStreamStats {
+    return { blocked: this.blocked, dropped: this.droppedTotal, buffered: this.res.writableLength };
+  }
+
+  /** Ends the response (the runtime stopped, or the server closes). */
+  end(): void {
+    if (!this.res.writableEnded) this.res.end();
+    this.release();
+  }
+
+  /** The client disconnected or the stream ended: unsubscribes and stops the heartbeat, once. */
+  release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.subscription?.unsubscribe();
+    this.onClose(this);
+  }
+
+  private beat(): void {
+    if (!this.blocked) this.write(': heartbeat\n\n');
+  }
+
+  private send(chunk: string): void {
+    if (!this.blocked) return this.write(chunk);
+    this.droppedSinceDrain += 1;
+    this.droppedTotal += 1;
+  }
+
+  private write(chunk: string): void {
+    if (this.closed || this.res.writableEnded || this.res.destroyed) return;
+    if (this.res.write(chunk)) return;
+    this.blocked = true;
+    this.res.once('drain', () => this.drained());
+  }
+
+  private drained(): void {
+    this.blocked = false;
+    const count = this.droppedSinceDrain;
+    this.droppedSinceDrain = 0;
+    if (count > 0) this.write(`event: dropped\ndata: ${JSON.stringify({ count })}\n\n`);
+  }
+}
+
+/** Registers `GET /v1/events`; the server's close ends its streams (they would hold it open). */
+export function eventRoutes(app: FastifyInstance, sup: Supervisor, options: EventRouteOptions = {}): void {
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const mine = new Set<EventStream>();
+  const onClose = (stream: EventStream): void => {
+    mine.delete(stream);
+    streams.delete(stream);
+  };
+  app.addHook('preClose', async () => {
+    for (const stream of [...mine]) stream.end();
+  });
+  app.get('/v1/events', async (req, reply) => {
+    const filter = parseWith(querySchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
+    reply.hijack();
+    const stream = new EventStream(reply.raw, heartbeatMs, onClose);
+    streams.add(stream);
+    mine.add(stream);
+    req.raw.on('close', () => stream.release());
+    stream.subscribe(sup.events$, filter);
+    if (req.raw.socket.destroyed) stream.release(); // gone before its 'close' listeners were added
+  });
+}
