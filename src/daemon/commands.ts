@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { callDaemon, type Endpoint, type Response } from './client.js';
 import { stateDir } from './config.js';
 import { join } from 'node:path';
+import { runTop, TopError } from './top.js';
 
-export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers'] as const;
+export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top'] as const;
 type Command = (typeof CLIENT_COMMANDS)[number];
 
 const USAGE: Record<Command, string> = {
@@ -19,6 +20,7 @@ const USAGE: Record<Command, string> = {
   cancel: 'troupe cancel <id>',
   dlq: 'troupe dlq [--agent A] [--limit N] | troupe dlq redrive <id>... [--input JSON]',
   breakers: 'troupe breakers | troupe breakers open|close <key>',
+  top: 'troupe top [--interval MS] [--once]',
 };
 const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
 
@@ -36,6 +38,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   after: { type: 'string' },
   timeout: { type: 'string' },
+  interval: { type: 'string' },
+  once: { type: 'boolean' },
 } as const;
 
 class Exit extends Error {
@@ -160,7 +164,16 @@ async function breakers({ args, endpoint, show }: Ctx): Promise<number> {
   return show(body, () => `${args[1]} ${state}`), 0;
 }
 
-const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers };
+async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
+  if (args.length > 0) throw new Exit(2, `usage: ${USAGE.top}`);
+  try {
+    return await runTop({ endpoint, show, interval: v.interval, once: v.once === true, json: v.json === true });
+  } catch (e) {
+    throw e instanceof TopError ? new Exit(e.code, e.message) : e;
+  }
+}
+
+const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top };
 
 const print = (stream: NodeJS.WriteStream) => (text: string): void => {
   stream.write(`${text}\n`);

@@ -1,0 +1,186 @@
+/**
+ * `troupe top`: a live view of a running daemon. `renderTop` turns one snapshot (and the breakers)
+ * into plain lines; `runTop` polls `GET /v1/snapshot` and `GET /v1/breakers` every interval and
+ * redraws, clearing the screen on a TTY. SIGINT (or `q` on a TTY) stops it with exit status 0.
+ */
+import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
+import type { LatencySummary } from '../actors/metrics/latency.js';
+import type { BreakerInfo } from '../runtime/breakers.js';
+import { PRIORITIES } from '../runtime/task.js';
+import { callDaemon, type Endpoint } from './client.js';
+
+/** What `GET /v1/breakers` answers, per key (only `state` and `forced` are read). */
+export type TopBreakers = Record<string, Pick<BreakerInfo, 'state' | 'forced'>>;
+
+/** The previous poll, for throughput: when it was taken and the succeeded counter then. */
+export interface TopPrevious {
+  at: number;
+  succeeded: number;
+}
+
+/** A failure with the exit status the CLI should use (2 bad usage, 1 refused, 3 no daemon). */
+export class TopError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+export const CLEAR = '\x1b[2J\x1b[H';
+
+/** Tasks succeeded per second between two polls; undefined without a usable previous poll. */
+export function throughput(now: TopPrevious, previous?: TopPrevious): number | undefined {
+  if (previous === undefined) return undefined;
+  const seconds = (now.at - previous.at) / 1000;
+  if (!(seconds > 0)) return undefined;
+  return Math.max(0, now.succeeded - previous.succeeded) / seconds;
+}
+
+const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const pad = (s: string, n: number): string => s.padStart(n);
+
+function bar(fraction: number, width: number): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const inner = Math.max(1, width);
+  const filled = Math.round(f * inner);
+  return `[${'#'.repeat(filled)}${'.'.repeat(inner - filled)}]`;
+}
+
+function latencyRow(name: string, l: LatencySummary): string {
+  return `  ${name.padEnd(12)}${pad(ms(l.p50), 10)}${pad(ms(l.p95), 10)}${pad(ms(l.p99), 10)}${pad(String(l.count), 10)}`;
+}
+
+/**
+ * One frame of `troupe top` as lines no wider than `width` (no ANSI codes). `previous` is the poll
+ * before this one; without it the throughput reads `-`.
+ */
+export function renderTop(snapshot: MetricsSnapshot, breakers: TopBreakers, previous?: TopPrevious, width = 80): string[] {
+  const { counters: c, queue: q, pool: p, latency } = snapshot;
+  const rate = throughput({ at: snapshot.at, succeeded: c.succeeded }, previous);
+  const percent = `${Math.round(p.utilisation * 100)}%`;
+  const utilLabel = 'utilisation ';
+  const notClosed = new Map<string, string>();
+  for (const [key, state] of Object.entries(snapshot.breakers)) if (state !== 'closed') notClosed.set(key, state);
+  for (const [key, b] of Object.entries(breakers)) {
+    if (b.state === 'closed') notClosed.delete(key);
+    else notClosed.set(key, `${b.state}${b.forced ? ' (forced)' : ''}`);
+  }
+  const lines = [
+    `troupe top  ${new Date(snapshot.at).toISOString()}`,
+    '',
+    `queue       depth ${q.depth}  ${PRIORITIES.map((pr) => `${pr} ${q.byPriority[pr] ?? 0}`).join('  ')}`,
+    `            delayed ${q.delayed}  dead letters ${q.dead}`,
+    `running     ${snapshot.running}`,
+    `tasks       submitted ${c.submitted}  succeeded ${c.succeeded}  failed ${c.failed}  retried ${c.retried}  dead ${c.dead}  cancelled ${c.cancelled}`,
+    `throughput  ${rate === undefined ? '-' : rate.toFixed(1)} succeeded/s`,
+    '',
+    `latency ms  ${pad('p50', 10)}${pad('p95', 10)}${pad('p99', 10)}${pad('count', 10)}`,
+    latencyRow('queue wait', latency.queueWait),
+    latencyRow('run', latency.run),
+    latencyRow('end to end', latency.endToEnd),
+    '',
+    `threads     size ${p.size}  target ${p.target}  min ${p.minThreads}  max ${p.maxThreads}  busy ${p.busy}`,
+    `${utilLabel}${bar(p.utilisation, Math.min(40, width - utilLabel.length - percent.length - 3))} ${percent}`,
+    `processes   ${p.processes}`,
+    '',
+    notClosed.size === 0 ? 'breakers    all closed' : 'breakers    not closed:',
+    ...[...notClosed].sort(([a], [b]) => a.localeCompare(b)).map(([key, state]) => `  ${key}  ${state}`),
+  ];
+  return lines.map((l) => (l.length > width ? l.slice(0, width) : l));
+}
+
+async function get<T>(endpoint: Endpoint, path: string): Promise<T> {
+  let res;
+  try {
+    res = await callDaemon(endpoint, 'GET', path);
+  } catch (err) {
+    throw new TopError(3, `cannot reach the daemon at ${'socket' in endpoint ? endpoint.socket : endpoint.url}: ${(err as Error).message}`);
+  }
+  if (res.status >= 400) {
+    const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new TopError(res.status === 400 ? 2 : 1, `${error?.code ?? res.status}: ${error?.message ?? 'request failed'}`);
+  }
+  return res.body as T;
+}
+
+export interface TopOptions {
+  endpoint: Endpoint;
+  /** `--interval` as given (ms); default 1000. */
+  interval?: string | undefined;
+  once?: boolean;
+  json?: boolean;
+  /** Prints `data` as JSON with --json, else the human text (the client commands' `show`). */
+  show(data: unknown, human: () => string): void;
+  /** Raw output for the live view (default: stdout). */
+  write?: (text: string) => void;
+  tty?: boolean;
+  width?: () => number;
+}
+
+/**
+ * Runs `troupe top`. `--once` prints one frame (two polls an interval apart, so it has a
+ * throughput) or, with `--json`, the raw snapshot of one poll. Otherwise polls until SIGINT or `q`.
+ */
+export async function runTop(o: TopOptions): Promise<number> {
+  const intervalMs = o.interval === undefined ? 1000 : Number(o.interval);
+  if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new TopError(2, `--interval must be a number of milliseconds >= 10 (got ${o.interval})`);
+  const tty = o.tty ?? process.stdout.isTTY === true;
+  const width = o.width ?? (() => process.stdout.columns || 80);
+  const write = o.write ?? ((text: string) => void process.stdout.write(text));
+  const poll = async (): Promise<{ snapshot: MetricsSnapshot; breakers: TopBreakers }> => {
+    const snapshot = await get<MetricsSnapshot>(o.endpoint, '/v1/snapshot');
+    if (o.json === true) return { snapshot, breakers: {} };
+    const { breakers } = await get<{ breakers: TopBreakers }>(o.endpoint, '/v1/breakers');
+    return { snapshot, breakers };
+  };
+  const frame = (s: MetricsSnapshot, b: TopBreakers, prev?: TopPrevious): string => renderTop(s, b, prev, width()).join('\n');
+
+  if (o.once === true) {
+    const first = await poll();
+    if (o.json === true) return o.show(first.snapshot, () => ''), 0;
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const second = await poll();
+    const prev = { at: first.snapshot.at, succeeded: first.snapshot.counters.succeeded };
+    return o.show(null, () => frame(second.snapshot, second.breakers, prev)), 0;
+  }
+
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  let timer: NodeJS.Timeout | undefined;
+  const onKey = (data: Buffer): void => {
+    const key = data.toString();
+    if (key === 'q' || key === '\x03') stop();
+  };
+  const stdin = process.stdin;
+  const keys = tty && stdin.isTTY === true;
+  process.once('SIGINT', stop);
+  if (keys) {
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onKey);
+  }
+  try {
+    let prev: TopPrevious | undefined;
+    let done = false;
+    void stopped.then(() => (done = true));
+    while (!done) {
+      // A poll over the local socket is quick: finish it, then honour a stop that came meanwhile.
+      const { snapshot, breakers } = await poll();
+      if (done) break;
+      if (o.json === true) o.show(snapshot, () => '');
+      else if (tty) write(`${CLEAR}${frame(snapshot, breakers, prev)}\n`);
+      else write(`${frame(snapshot, breakers, prev)}\n\n`);
+      prev = { at: snapshot.at, succeeded: snapshot.counters.succeeded };
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, intervalMs))), stopped]);
+      clearTimeout(timer);
+    }
+    return 0;
+  } finally {
+    clearTimeout(timer);
+    process.removeListener('SIGINT', stop);
+    if (keys) {
+      stdin.removeListener('data', onKey);
+      stdin.setRawMode(false);
+      stdin.pause();
+    }
+  }
+}
