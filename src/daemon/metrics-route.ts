@@ -26,7 +26,11 @@
  *  troupe_journal_commits_total                counter  journal transactions committed since start (0 without a journal)
  *  troupe_journal_transitions_total            counter  task transitions journaled since start (0 without a journal)
  *  troupe_journal_write_error                  gauge    1 while the journal refuses writes, else 0
- *  troupe_latency_seconds{kind, quantile}      gauge    quantiles 0.5, 0.95, 0.99 of queue_wait, run, end_to_end
+ *  troupe_agent_tasks_total{agent, outcome}    counter  succeeded, failed (runs), dead, cancelled, per agent
+ *  troupe_agent_queue_depth{agent}             gauge    tasks queued now, per agent
+ *  troupe_agent_tasks_running{agent}           gauge    tasks running now, per agent
+ *  troupe_throughput_per_second{window}        gauge    succeeded tasks per second over the last 1s, 10s, 60s
+ *  troupe_latency_seconds{kind, quantile}      gauge    quantiles 0.5, 0.95, 0.99, 0.999 of queue_wait, run, end_to_end
  *  troupe_latency_seconds_count{kind}          gauge    durations recorded per kind
  *
  * The latency quantiles are not a prom-client Summary: they are computed by the runtime over its
@@ -39,7 +43,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { BreakerState } from '../actors/messages.js';
 import type { LatencySummary } from '../actors/metrics/latency.js';
-import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
+import type { AgentFigures, MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import type { BreakerInfo } from '../runtime/breakers.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { PRIORITIES } from '../runtime/task.js';
@@ -51,11 +55,13 @@ interface Scrape {
 }
 type Read = () => Scrape;
 
+const AGENT_OUTCOMES = ['succeeded', 'failed', 'dead', 'cancelled'] as const;
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 const QUANTILES = [
   ['0.5', 'p50'],
   ['0.95', 'p95'],
   ['0.99', 'p99'],
+  ['0.999', 'p999'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof LatencySummary]>;
 
 /** `timedOut` → `timed_out`, `half-open` → `half_open`. */
@@ -112,6 +118,51 @@ function taskMetrics(registry: Registry, read: Read): void {
   gauge(registry, 'troupe_tasks_running', 'Tasks running now (module and command).', (s) => s.running, read);
 }
 
+function agentMetrics(registry: Registry, read: Read): void {
+  const agents = (): Array<[string, AgentFigures]> => Object.entries(read().snapshot.byAgent ?? {});
+  new Counter({
+    name: 'troupe_agent_tasks_total',
+    help: 'Task outcomes since start, by agent (failed counts failed runs; each ends retried or dead).',
+    labelNames: ['agent', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [agent, figures] of agents()) for (const outcome of AGENT_OUTCOMES) this.inc({ agent, outcome }, figures[outcome]);
+    },
+  });
+  new Gauge({
+    name: 'troupe_agent_queue_depth',
+    help: 'Tasks queued now, by agent.',
+    labelNames: ['agent'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [agent, figures] of agents()) this.set({ agent }, figures.queued);
+    },
+  });
+  new Gauge({
+    name: 'troupe_agent_tasks_running',
+    help: 'Tasks running now, by agent.',
+    labelNames: ['agent'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [agent, figures] of agents()) this.set({ agent }, figures.running);
+    },
+  });
+  new Gauge({
+    name: 'troupe_throughput_per_second',
+    help: 'Succeeded tasks per second over the last 1, 10 and 60 whole seconds of the runtime clock.',
+    labelNames: ['window'] as const,
+    registers: [registry],
+    collect() {
+      const throughput = read().snapshot.throughput;
+      if (throughput === undefined) return;
+      for (const [window, rate] of Object.entries(throughput)) this.set({ window }, rate);
+    },
+  });
+}
+
 function poolMetrics(registry: Registry, read: Read): void {
   gauge(registry, 'troupe_pool_threads', 'Live pool threads.', (s) => s.pool.size, read);
   gauge(registry, 'troupe_pool_target_threads', 'Pool threads the autoscaler admits work for.', (s) => s.pool.target, read);
@@ -164,7 +215,10 @@ function latencyMetrics(registry: Registry, read: Read): void {
       this.reset();
       for (const [kind, summary] of kinds()) {
         if (summary.count === 0) continue;
-        for (const [quantile, field] of QUANTILES) this.set({ kind, quantile }, summary[field] / 1000);
+        for (const [quantile, field] of QUANTILES) {
+          const ms = summary[field];
+          if (ms !== undefined) this.set({ kind, quantile }, ms / 1000);
+        }
       }
     },
   });
@@ -184,6 +238,7 @@ export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
   const registry = new Registry();
   const read = perScrape(sup);
   taskMetrics(registry, read);
+  agentMetrics(registry, read);
   poolMetrics(registry, read);
   breakerMetrics(registry, read);
   runtimeMetrics(registry, read);

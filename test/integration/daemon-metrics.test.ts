@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { Supervisor } from '../../dist/index.js';
+import type { MetricsSnapshot, Supervisor } from '../../dist/index.js';
 import { metricsRoutes } from '../../dist/daemon/metrics-route.js';
-import { agentPath, failure, start, tempDir, waitFor } from '../helpers.js';
+import { agentPath, failure, gate, start, tempDir, waitFor } from '../helpers.js';
 
 interface Sample {
   name: string;
@@ -79,6 +79,10 @@ const TYPES: Record<string, 'counter' | 'gauge'> = {
   troupe_journal_write_error: 'gauge',
   troupe_latency_seconds: 'gauge',
   troupe_latency_seconds_count: 'gauge',
+  troupe_agent_tasks_total: 'counter',
+  troupe_agent_queue_depth: 'gauge',
+  troupe_agent_tasks_running: 'gauge',
+  troupe_throughput_per_second: 'gauge',
 };
 
 const EVENTS = {
@@ -86,7 +90,15 @@ const EVENTS = {
   timed_out: 'timedOut', stalled: 'stalled', redriven: 'redriven', cancelled: 'cancelled', requeued: 'requeued',
 } as const;
 const KINDS = { queue_wait: 'queueWait', run: 'run', end_to_end: 'endToEnd' } as const;
-const QUANTILES = { '0.5': 'p50', '0.95': 'p95', '0.99': 'p99' } as const;
+const QUANTILES = { '0.5': 'p50', '0.95': 'p95', '0.99': 'p99', '0.999': 'p999' } as const;
+const OUTCOMES = ['succeeded', 'failed', 'dead', 'cancelled'] as const;
+const WINDOWS = ['1s', '10s', '60s'] as const;
+
+/** The snapshot without what moves with time alone (throughput windows slide as seconds pass). */
+const still = (s: MetricsSnapshot): Omit<MetricsSnapshot, 'throughput'> => {
+  const { throughput: _moving, ...rest } = s;
+  return { ...rest, at: 0 };
+};
 
 /** A Fastify app with only the metrics route, closed after the test. */
 function metricsApp(sup: Supervisor): FastifyInstance {
@@ -116,7 +128,7 @@ describe('daemon: GET /metrics', () => {
     const before = sup.snapshot();
     const { contentType, text, exp } = await scrape(metricsApp(sup));
     const snap = sup.snapshot();
-    expect({ ...snap, at: 0 }).toEqual({ ...before, at: 0 }); // nothing moved while scraping
+    expect(still(snap)).toEqual(still(before)); // nothing moved while scraping
 
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
     expect(text.endsWith('\n')).toBe(true);
@@ -175,10 +187,32 @@ describe('daemon: GET /metrics', () => {
       expect(summary.count, kind).toBeGreaterThan(0);
       expect(valueOf(exp, 'troupe_latency_seconds_count', { kind })).toBe(summary.count);
       for (const [quantile, q] of Object.entries(QUANTILES)) {
-        expect(valueOf(exp, 'troupe_latency_seconds', { kind, quantile }), `${kind} ${quantile}`).toBeCloseTo(summary[q] / 1000, 9);
+        expect(summary[q], `${kind} ${q}`).toBeTypeOf('number');
+        expect(valueOf(exp, 'troupe_latency_seconds', { kind, quantile }), `${kind} ${quantile}`).toBeCloseTo(summary[q]! / 1000, 9);
       }
+      expect(summary.p999).toBeGreaterThanOrEqual(summary.p99);
+      expect(summary.p999).toBeLessThanOrEqual(summary.max);
     }
     expect(valueOf(exp, 'troupe_latency_seconds_count', { kind: 'run' })).toBe(4);
+
+    // By agent: the same figures as snapshot().byAgent, adding up to the global ones.
+    expect(snap.byAgent).toEqual({
+      bad: { succeeded: 0, failed: 1, dead: 1, cancelled: 0, running: 0, queued: 0 },
+      echo: { succeeded: 3, failed: 0, dead: 0, cancelled: 0, running: 0, queued: 0 },
+    });
+    for (const [agent, figures] of Object.entries(snap.byAgent)) {
+      for (const outcome of OUTCOMES) expect(valueOf(exp, 'troupe_agent_tasks_total', { agent, outcome }), `${agent} ${outcome}`).toBe(figures[outcome]);
+      expect(valueOf(exp, 'troupe_agent_queue_depth', { agent })).toBe(figures.queued);
+      expect(valueOf(exp, 'troupe_agent_tasks_running', { agent })).toBe(figures.running);
+    }
+    expect(exp.samples.filter((s) => s.name === 'troupe_agent_tasks_total')).toHaveLength(2 * OUTCOMES.length);
+
+    // Throughput: the scrape saw the windows as one of the snapshots around it did (a second may end in between).
+    for (const window of WINDOWS) {
+      const rate = valueOf(exp, 'troupe_throughput_per_second', { window });
+      expect([before.throughput[window], snap.throughput[window]], window).toContain(rate);
+    }
+    expect(snap.throughput['60s']).toBeLessThanOrEqual(3 / 60);
   });
 
   it('reads the runtime at each scrape, from a registry of its own per route', async () => {
@@ -198,6 +232,40 @@ describe('daemon: GET /metrics', () => {
       expect(valueOf(exp, 'troupe_tasks_total', { event: 'succeeded' })).toBe(1);
       expect(valueOf(exp, 'troupe_latency_seconds_count', { kind: 'end_to_end' })).toBe(1);
       expect(valueOf(exp, 'troupe_latency_seconds', { kind: 'run', quantile: '0.99' })).toBeGreaterThan(0);
+      expect(valueOf(exp, 'troupe_latency_seconds', { kind: 'run', quantile: '0.999' })).toBeGreaterThan(0);
+      expect(valueOf(exp, 'troupe_agent_tasks_total', { agent: 'echo', outcome: 'succeeded' })).toBe(1);
     }
+    // The success shows in the windows once its second has ended, and stays in the 60 s one.
+    await waitFor(() => sup.snapshot().throughput['10s'] === 0.1, 'the second of the success ends');
+    const { exp } = await scrape(first);
+    expect(valueOf(exp, 'troupe_throughput_per_second', { window: '10s' })).toBe(0.1);
+    expect(valueOf(exp, 'troupe_throughput_per_second', { window: '60s' })).toBe(1 / 60);
+  });
+
+  it('shows queue depth and running tasks by agent', async () => {
+    const g = gate();
+    const sup = await start({ pool: { minThreads: 1, maxThreads: 1 }, agents: { ...agents, gate: { module: agentPath('gate'), concurrency: 1 } } });
+    const app = metricsApp(sup);
+    const ids = await Promise.all([1, 2, 3].map((label) => sup.submit({ agent: 'gate', input: { gate: g.path, label } })));
+    await waitFor(() => sup.snapshot().byAgent?.gate?.running === 1 && sup.snapshot().byAgent?.gate?.queued === 2, 'one runs, two wait');
+    await sup.cancel(ids[2]!);
+    await waitFor(() => sup.snapshot().byAgent?.gate?.queued === 1, 'the cancelled task leaves the queue');
+
+    const { exp } = await scrape(app);
+    const snap = sup.snapshot();
+    expect(snap.byAgent.gate).toEqual({ succeeded: 0, failed: 0, dead: 0, cancelled: 1, running: 1, queued: 1 });
+    expect(snap.queue.depth).toBe(1);
+    expect(valueOf(exp, 'troupe_agent_queue_depth', { agent: 'gate' })).toBe(1);
+    expect(valueOf(exp, 'troupe_agent_tasks_running', { agent: 'gate' })).toBe(1);
+    expect(valueOf(exp, 'troupe_agent_tasks_total', { agent: 'gate', outcome: 'cancelled' })).toBe(1);
+    expect(exp.samples.some((s) => s.labels.agent === 'echo')).toBe(false); // no outcome, nothing queued or running yet
+
+    g.open();
+    await Promise.all(ids.slice(0, 2).map((id) => sup.result(id)));
+    await waitFor(() => sup.snapshot().byAgent.gate!.succeeded === 2 && sup.snapshot().running === 0, 'both are counted');
+    const after = await scrape(app);
+    expect(valueOf(after.exp, 'troupe_agent_queue_depth', { agent: 'gate' })).toBe(0);
+    expect(valueOf(after.exp, 'troupe_agent_tasks_running', { agent: 'gate' })).toBe(0);
+    expect(valueOf(after.exp, 'troupe_agent_tasks_total', { agent: 'gate', outcome: 'succeeded' })).toBe(2);
   });
 });

@@ -34,6 +34,8 @@ function snapshot(): MetricsSnapshot {
     actors: { restarts: { queue: 0, agent: 0, breaker: 0, metrics: 0 } },
     recovery: null,
     journal: null,
+    byAgent: {},
+    throughput: { '1s': 0, '10s': 0, '60s': 0 },
   };
 }
 

@@ -7,8 +7,16 @@ export interface LatencySummary {
   p50: number;
   p95: number;
   p99: number;
+  /**
+   * The 99.9th percentile. Always set in `MetricsSnapshot.latency`; optional so that `summary()`
+   * and summaries written by hand keep their shape.
+   */
+  p999?: number;
   max: number;
 }
+
+/** A summary with its 99.9th percentile, as `MetricsSnapshot.latency` holds it. */
+export type TailLatencySummary = LatencySummary & { p999: number };
 
 /**
  * An HDR histogram of durations. Values beyond one hour are clamped to one hour, values below
@@ -38,5 +46,13 @@ export class LatencyHistogram {
     // The mean is computed from bucket midpoints, which can lie outside the exact extremes.
     const mean = Math.min(Math.max(h.mean, h.minNonZeroValue), h.maxValue);
     return { count: h.totalCount, mean: ms(mean), p50: at(50), p95: at(95), p99: at(99), max: ms(h.maxValue) };
+  }
+
+  /** `summary()` plus `p999`, the 99.9th percentile (0 when empty; within [p99, max] otherwise). */
+  tailSummary(): TailLatencySummary {
+    const h = this.histogram;
+    const { max, ...rest } = this.summary();
+    const p999 = h.totalCount === 0 ? 0 : Math.round(Math.min(h.getValueAtPercentile(99.9), h.maxValue)) / 1000;
+    return { ...rest, p999, max };
   }
 }

@@ -33,6 +33,12 @@ export class MetricsActor extends Actor {
     super('metrics', logger);
   }
 
+  /** The figures of the task's agent, if the task is still kept. */
+  private agentOf(taskId: string): ReturnType<MetricsState['agent']> | undefined {
+    const agent = this.tasks.get(taskId)?.agent;
+    return agent === undefined ? undefined : this.state.agent(agent);
+  }
+
   protected receive(msg: Message): void {
     const s = this.state;
     switch (msg.type) {
@@ -46,9 +52,12 @@ export class MetricsActor extends Actor {
         return this.finished(msg.type, msg.taskId, msg.at);
       case 'task.failed':
         return this.failed(msg.taskId, msg.retryAt !== undefined, msg.error.code, msg.at);
-      case 'task.exhausted':
+      case 'task.exhausted': {
         s.counters.dead += 1;
+        const agent = this.agentOf(msg.taskId);
+        if (agent !== undefined) agent.dead += 1;
         return;
+      }
       case 'task.stalled':
         s.counters.stalled += 1;
         return;
@@ -57,8 +66,11 @@ export class MetricsActor extends Actor {
         return;
       case 'task.requeued': {
         s.counters.requeued += 1;
-        const kind = this.tasks.get(msg.taskId)?.kind;
-        if (kind !== undefined) s.running[kind] -= 1;
+        const task = this.tasks.get(msg.taskId);
+        if (task !== undefined) {
+          s.running[task.kind] -= 1;
+          s.agent(task.agent).running -= 1;
+        }
         return;
       }
       case 'pool.status':
@@ -83,15 +95,22 @@ export class MetricsActor extends Actor {
     const task = this.tasks.get(taskId);
     if (task === undefined) return;
     this.state.running[task.kind] += 1;
+    this.state.agent(task.agent).running += 1;
     this.state.queueWait.recordMs(at - task.submittedAt);
   }
 
   private finished(type: 'task.succeeded' | 'task.cancelled', taskId: string, at: number): void {
     const s = this.state;
     const task = this.tasks.get(taskId);
-    s.counters[type === 'task.succeeded' ? 'succeeded' : 'cancelled'] += 1;
-    if (task?.startedAt === undefined) return; // cancelled while queued: it never ran
+    const outcome = type === 'task.succeeded' ? 'succeeded' : 'cancelled';
+    s.counters[outcome] += 1;
+    if (type === 'task.succeeded') s.throughput.record(at);
+    if (task === undefined) return;
+    const agent = s.agent(task.agent);
+    agent[outcome] += 1;
+    if (task.startedAt === undefined) return; // cancelled while queued: it never ran
     s.running[task.kind] -= 1;
+    agent.running -= 1;
     s.run.recordMs(at - task.startedAt);
     s.endToEnd.recordMs(at - task.submittedAt);
   }
@@ -105,6 +124,10 @@ export class MetricsActor extends Actor {
     const task = this.tasks.get(taskId);
     if (task === undefined) return;
     s.running[task.kind] -= 1;
+    const agent = s.agent(task.agent);
+    agent.failed += 1;
+    agent.running -= 1;
+    if (!retried) agent.dead += 1;
     const last = task.history?.at(-1);
     if (last !== undefined) s.run.recordMs(last.durationMs);
     if (!retried) s.endToEnd.recordMs(at - task.submittedAt);

@@ -1,7 +1,9 @@
 import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
 import type { ActorName, BreakerState } from '../messages.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
+import { ThroughputRing, type Throughput } from './throughput.js';
 import type { JournalInfo } from '../supervisor/supervisor-actor.js';
+import type { TaskView } from '../supervisor/ledger.js';
 
 export interface Counters {
   submitted: number;
@@ -15,6 +17,18 @@ export interface Counters {
   redriven: number;
   cancelled: number;
   requeued: number;
+}
+
+/** One agent's figures: outcomes since start (as in `Counters`), tasks running and queued now. */
+export interface AgentFigures {
+  succeeded: number;
+  /** Failed runs (attempts), each also counted `dead` when not retried. */
+  failed: number;
+  /** Tasks that failed for good or hit their start cap. */
+  dead: number;
+  cancelled: number;
+  running: number;
+  queued: number;
 }
 
 /** What `Supervisor#snapshot()` returns. */
@@ -46,6 +60,10 @@ export interface MetricsSnapshot {
   };
   /** Milliseconds: submit → start, start → end, submit → end. */
   latency: { queueWait: LatencySummary; run: LatencySummary; endToEnd: LatencySummary };
+  /** By agent name: every agent with an outcome since start or a task running or queued now. */
+  byAgent: Record<string, AgentFigures>;
+  /** Succeeded tasks per second over the last 1, 10 and 60 whole seconds. */
+  throughput: Throughput;
   breakers: Record<string, BreakerState>;
   actors: { restarts: Record<ActorName, number> };
   /** Journal replay at start: tasks put back in the queue, tasks resumed, and how long it took. */
@@ -72,14 +90,29 @@ export class MetricsState {
   readonly breakers = new Map<string, BreakerState>();
   readonly restarts: Record<ActorName, number> = { queue: 0, agent: 0, breaker: 0, metrics: 0 };
   recovery: MetricsSnapshot['recovery'] = null;
-
+  /** Outcomes and running tasks by agent, counted from task events (queued is read from the ledger). */
+  readonly agents = new Map<string, Omit<AgentFigures, 'queued'>>();
+  /** Succeeded tasks, by second of the runtime clock. */
+  readonly throughput = new ThroughputRing();
   constructor(
     private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number },
     /** Queue depth is read from the ledger, exact at any moment (pool reports lag a little). */
     private readonly queued: () => Record<Priority, number>,
     private readonly inState: (state: 'delayed' | 'dead') => number,
     private readonly journal: () => JournalInfo | null,
+    /** The task table, for queue depth by agent. */
+    private readonly tasks: TaskView,
   ) {}
+
+  /** The figures of `agent`, created at zero. */
+  agent(agent: string): Omit<AgentFigures, 'queued'> {
+    let figures = this.agents.get(agent);
+    if (figures === undefined) {
+      figures = { succeeded: 0, failed: 0, dead: 0, cancelled: 0, running: 0 };
+      this.agents.set(agent, figures);
+    }
+    return figures;
+  }
 
   snapshot(now: number): MetricsSnapshot {
     return {
@@ -88,12 +121,30 @@ export class MetricsState {
       queue: this.queueSnapshot(),
       running: this.running.module + this.running.command,
       pool: this.poolSnapshot(),
-      latency: { queueWait: this.queueWait.summary(), run: this.run.summary(), endToEnd: this.endToEnd.summary() },
+      latency: { queueWait: this.queueWait.tailSummary(), run: this.run.tailSummary(), endToEnd: this.endToEnd.tailSummary() },
+      byAgent: this.byAgent(),
+      throughput: this.throughput.rates(now),
       breakers: Object.fromEntries(this.breakers),
       actors: { restarts: { ...this.restarts } },
       recovery: this.recovery === null ? null : { ...this.recovery },
       journal: this.journal(),
     };
+  }
+
+  private byAgent(): Record<string, AgentFigures> {
+    const queued = new Map<string, number>();
+    // One pass over the task table, skipped when nothing is queued (the ledger's count is O(1)).
+    if (this.tasks.count('queued') > 0) {
+      for (const task of this.tasks.all()) {
+        if (task.state === 'queued') queued.set(task.agent, (queued.get(task.agent) ?? 0) + 1);
+      }
+    }
+    const out: Record<string, AgentFigures> = {};
+    for (const name of [...new Set([...this.agents.keys(), ...queued.keys()])].sort()) {
+      const figures = this.agents.get(name) ?? { succeeded: 0, failed: 0, dead: 0, cancelled: 0, running: 0 };
+      out[name] = { ...figures, queued: queued.get(name) ?? 0 };
+    }
+    return out;
   }
 
   private queueSnapshot(): MetricsSnapshot['queue'] {

@@ -72,6 +72,7 @@ export class SupervisorActor {
       () => this.ledger.queuedByPriority(),
       (state) => this.ledger.count(state),
       () => this.journalInfo(),
+      this.ledger,
     );
     this.bus = new LedgerBus(this.ledger, journal, this.log);
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
