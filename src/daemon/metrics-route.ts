@@ -118,8 +118,22 @@ function taskMetrics(registry: Registry, read: Read): void {
   gauge(registry, 'troupe_tasks_running', 'Tasks running now (module and command).', (s) => s.running, read);
 }
 
+/** A gauge by agent, set from one of the agents' figures at each scrape. */
+function agentGauge(registry: Registry, name: string, help: string, field: keyof AgentFigures, agents: () => Array<[string, AgentFigures]>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['agent'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [agent, figures] of agents()) this.set({ agent }, figures[field]);
+    },
+  });
+}
+
 function agentMetrics(registry: Registry, read: Read): void {
-  const agents = (): Array<[string, AgentFigures]> => Object.entries(read().snapshot.byAgent ?? {});
+  const agents = (): Array<[string, AgentFigures]> => Object.entries(read().snapshot.byAgent);
   new Counter({
     name: 'troupe_agent_tasks_total',
     help: 'Task outcomes since start, by agent (failed counts failed runs; each ends retried or dead).',
@@ -130,35 +144,15 @@ function agentMetrics(registry: Registry, read: Read): void {
       for (const [agent, figures] of agents()) for (const outcome of AGENT_OUTCOMES) this.inc({ agent, outcome }, figures[outcome]);
     },
   });
-  new Gauge({
-    name: 'troupe_agent_queue_depth',
-    help: 'Tasks queued now, by agent.',
-    labelNames: ['agent'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [agent, figures] of agents()) this.set({ agent }, figures.queued);
-    },
-  });
-  new Gauge({
-    name: 'troupe_agent_tasks_running',
-    help: 'Tasks running now, by agent.',
-    labelNames: ['agent'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [agent, figures] of agents()) this.set({ agent }, figures.running);
-    },
-  });
+  agentGauge(registry, 'troupe_agent_queue_depth', 'Tasks queued now, by agent.', 'queued', agents);
+  agentGauge(registry, 'troupe_agent_tasks_running', 'Tasks running now, by agent.', 'running', agents);
   new Gauge({
     name: 'troupe_throughput_per_second',
     help: 'Succeeded tasks per second over the last 1, 10 and 60 whole seconds of the runtime clock.',
     labelNames: ['window'] as const,
     registers: [registry],
     collect() {
-      const throughput = read().snapshot.throughput;
-      if (throughput === undefined) return;
-      for (const [window, rate] of Object.entries(throughput)) this.set({ window }, rate);
+      for (const [window, rate] of Object.entries(read().snapshot.throughput)) this.set({ window }, rate);
     },
   });
 }

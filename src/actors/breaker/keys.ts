@@ -12,6 +12,11 @@ export function outcomeKeys(task: { agent: string; resources: readonly string[] 
 export const agentKey = (agent: string): string => `agent:${agent}`;
 export const resourceKey = (resource: string): string => `resource:${resource}`;
 
+/** Every key whose breaker or hold can keep a task queued: its agent's and each of its resources'. */
+export function gateKeys(task: { agent: string; resources: readonly string[] }): string[] {
+  return [agentKey(task.agent), ...task.resources.map(resourceKey)];
+}
+
 /** Errors named in `ignoreErrors` (by name or code) say nothing of a dependency's health. */
 export function countsAgainstBreaker(error: SerializedError, ignored: ReadonlySet<string>): boolean {
   return !ignored.has(error.name) && (error.code === undefined || !ignored.has(error.code));

@@ -6,7 +6,7 @@ import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 import type { TaskRecord } from '../../runtime/task.js';
 import type { BreakerState } from '../messages.js';
-import { agentKey, countsAgainstBreaker, outcomeKeys, resourceKey } from '../breaker/keys.js';
+import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';
 import type { SerializedError } from '../../runtime/errors.js';
 import { Scheduler } from './scheduler.js';
 
@@ -133,7 +133,7 @@ export class QueueActor extends Actor {
       const next = this.scheduler.next();
       if (next === undefined) break;
       this.dispatched.add(next.id);
-      if (this.halfOpen.size > 0 && this.keysOf(next).some((k) => this.halfOpen.has(k))) this.trials.add(next.id);
+      if (this.halfOpen.size > 0 && gateKeys(next).some((k) => this.halfOpen.has(k))) this.trials.add(next.id);
       const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
       this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: this.clock.now() });
     }
@@ -227,9 +227,6 @@ export class QueueActor extends Actor {
     }
   }
 
-  private keysOf(task: { agent: string; resources: readonly string[] }): string[] {
-    return [agentKey(task.agent), ...task.resources.map(resourceKey)];
-  }
 
   /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */
   private settle(id: string, requeue: boolean): void {

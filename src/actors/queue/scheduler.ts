@@ -1,5 +1,6 @@
 import Denque from 'denque';
 import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
+import { gateKeys } from '../breaker/keys.js';
 
 /** What the scheduler needs of a task. */
 export interface SchedTask {
@@ -234,8 +235,7 @@ export class Scheduler {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
       const { priority, agent, kind, resources } = task;
-      const keys = [`agent:${agent}`, ...resources.map((r) => `resource:${r}`)];
-      lane = { priority, agent, kind, resources, keys, tasks: new Denque(), live: 0 };
+      lane = { priority, agent, kind, resources, keys: gateKeys(task), tasks: new Denque(), live: 0 };
       this.lanes.set(key, lane);
       this.levels[PRIORITIES.indexOf(priority)]!.push(lane);
     }
