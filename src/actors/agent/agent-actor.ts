@@ -267,6 +267,11 @@ export class AgentActor extends Actor {
     if (run === undefined || run.cancelReason !== undefined || run.failure !== undefined) return;
     run.failure = reason(run);
     this.log.warn({ taskId, code: (run.failure as TroupeError).code, reason: run.failure.message }, 'stopping a failed run');
+    this.stopRun(taskId, run);
+  }
+
+  /** Signal first; after the grace period, the thread or process group. Once per run. */
+  private stopRun(taskId: string, run: Run): void {
     run.requestStop();
     run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
   }
@@ -275,16 +280,10 @@ export class AgentActor extends Actor {
     if (this.dropWaiting(taskId, reason, requeue)) return;
     const run = this.runs.get(taskId);
     if (run === undefined || run.cancelReason !== undefined) return;
-    if (run.failure !== undefined) {
-      // Already being stopped (timeout, stall): the stop goes on, and its outcome becomes the cancel.
-      run.cancelReason = reason;
-      run.requeue = requeue;
-      return;
-    }
     run.cancelReason = reason;
     run.requeue = requeue;
-    run.requestStop();
-    run.graceTimer = this.options.clock.setTimeout(() => this.guard(() => this.forceStop(taskId, run)), run.graceMs);
+    // A run already being stopped (timeout, stall) goes on stopping; its outcome becomes the cancel.
+    if (run.failure === undefined) this.stopRun(taskId, run);
   }
 
   /** A task that is started but not launched yet stops at once: nothing of it runs. */

@@ -227,7 +227,6 @@ export class QueueActor extends Actor {
     }
   }
 
-
   /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */
   private settle(id: string, requeue: boolean): void {
     const task = this.tasks.get(id);
