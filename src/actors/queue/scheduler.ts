@@ -199,15 +199,13 @@ export class Scheduler {
 
   /** Room left under the caps of the lane's keys (a cap counts what runs of that key). */
   private capRoom(lane: Lane, claims?: Claims): number {
-    let room = Infinity;
-    for (const key of lane.keys) {
-      const cap = this.caps.get(key);
-      if (cap === undefined) continue;
-      const used = key.startsWith('agent:')
-        ? this.running(lane.agent) + (claims?.agents.get(lane.agent) ?? 0)
-        : (this.resourceRunning.get(key.slice('resource:'.length)) ?? 0) + (claims?.resources.get(key.slice('resource:'.length)) ?? 0);
-      room = Math.min(room, cap - used);
-    }
+    // lane.keys is [agent key, ...one key per resource, in lane.resources order].
+    const agentCap = this.caps.get(lane.keys[0]!) ?? Infinity;
+    let room = agentCap - this.running(lane.agent) - (claims?.agents.get(lane.agent) ?? 0);
+    lane.resources.forEach((r, i) => {
+      const cap = this.caps.get(lane.keys[i + 1]!);
+      if (cap !== undefined) room = Math.min(room, cap - (this.resourceRunning.get(r) ?? 0) - (claims?.resources.get(r) ?? 0));
+    });
     return room;
   }
 
