@@ -132,13 +132,7 @@ export class MetricsState {
   }
 
   private byAgent(): Record<string, AgentFigures> {
-    const queued = new Map<string, number>();
-    // One pass over the task table, skipped when nothing is queued (the ledger's count is O(1)).
-    if (this.tasks.count('queued') > 0) {
-      for (const task of this.tasks.all()) {
-        if (task.state === 'queued') queued.set(task.agent, (queued.get(task.agent) ?? 0) + 1);
-      }
-    }
+    const queued = this.tasks.queuedByAgent();
     const out: Record<string, AgentFigures> = {};
     for (const name of [...new Set([...this.agents.keys(), ...queued.keys()])].sort()) {
       const figures = this.agents.get(name) ?? { succeeded: 0, failed: 0, dead: 0, cancelled: 0, running: 0 };

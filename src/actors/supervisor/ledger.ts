@@ -14,6 +14,8 @@ export interface TaskView {
   count(state: TaskState): number;
   /** Breakers as last recorded (journaled), by key. */
   breakerRecords(): ReadonlyMap<string, BreakerRecord>;
+  /** Queued tasks per agent (agents with none are absent). */
+  queuedByAgent(): ReadonlyMap<string, number>;
 }
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
@@ -33,6 +35,7 @@ export class Ledger implements TaskView {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly counts = new Map<TaskState, number>();
   private readonly queuedBy: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
+  private readonly queuedByAgentCounts = new Map<string, number>();
   private readonly keys = new Map<string, string>();
   /** Finished tasks in the order they finished: retention prunes from the front. */
   private readonly finished = new Denque<Finished>();
@@ -70,6 +73,11 @@ export class Ledger implements TaskView {
 
   count(state: TaskState): number {
     return this.counts.get(state) ?? 0;
+  }
+
+  /** Queued tasks per agent (agents with none are absent), exact at any moment. */
+  queuedByAgent(): ReadonlyMap<string, number> {
+    return this.queuedByAgentCounts;
   }
 
   /** Queued tasks per priority level, exact at any moment. */
@@ -297,7 +305,11 @@ export class Ledger implements TaskView {
   /** Counts `task` in (+1) or out of (-1) the tallies of its current state. */
   private bump(task: TaskRecord, delta: number): void {
     this.counts.set(task.state, (this.counts.get(task.state) ?? 0) + delta);
-    if (task.state === 'queued') this.queuedBy[task.priority] += delta;
+    if (task.state !== 'queued') return;
+    this.queuedBy[task.priority] += delta;
+    const n = (this.queuedByAgentCounts.get(task.agent) ?? 0) + delta;
+    if (n === 0) this.queuedByAgentCounts.delete(task.agent);
+    else this.queuedByAgentCounts.set(task.agent, n);
   }
 }
 
