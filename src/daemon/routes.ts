@@ -22,14 +22,15 @@ type Params = { id: string };
 
 /** The task's outcome within `waitMs`: settled (`done: true`) or still under way. */
 async function waitResult(sup: Supervisor, id: string, waitMs: number): Promise<Record<string, unknown>> {
-  const outcome = sup.result(id).then(
-    (result) => ({ done: true, state: 'succeeded', result }),
-    (err: TroupeError) => (err.code === 'TROUPE_UNKNOWN_TASK' ? Promise.reject(err) : { done: true, state: sup.get(id)?.state, error: err.message }),
-  );
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Record<string, unknown>>((r) => (timer = setTimeout(() => r({ done: false, state: sup.get(id)?.state }), waitMs)));
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(), waitMs);
   try {
-    return { id, ...(await Promise.race([outcome, timeout])) };
+    const result = await sup.result(id, { signal: giveUp.signal });
+    return { id, done: true, state: 'succeeded', result };
+  } catch (err) {
+    if (giveUp.signal.aborted) return { id, done: false, state: sup.get(id)?.state };
+    if ((err as TroupeError).code === 'TROUPE_UNKNOWN_TASK') throw err;
+    return { id, done: true, state: sup.get(id)?.state, error: (err as Error).message };
   } finally {
     clearTimeout(timer);
   }

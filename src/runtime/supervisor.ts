@@ -141,10 +141,11 @@ export class Supervisor {
   }
 
   /**
-   * Resolves with the task's result once it succeeds. Rejects with `TROUPE_TASK_FAILED` (the
+   * Resolves with the task's result once it succeeds (`options.signal` gives up waiting: the
+   * promise then rejects with the signal's reason). Rejects with `TROUPE_TASK_FAILED` (the
    * handler's error in `cause`) or `TROUPE_TASK_CANCELLED`, or `TROUPE_UNKNOWN_TASK`.
    */
-  async result<T = unknown>(id: string): Promise<T> {
+  async result<T = unknown>(id: string, options: { signal?: AbortSignal } = {}): Promise<T> {
     const task = this.root.visible(id);
     if (task === undefined) throw unknownTask(id);
     // An outcome that is recorded but not yet durable is waited for, not returned.
@@ -153,11 +154,24 @@ export class Supervisor {
       if (settled instanceof TroupeError) throw settled;
       return settled.value as T;
     }
+    options.signal?.throwIfAborted();
     return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = { resolve: resolve as (v: unknown) => void, reject };
       const list = this.waiters.get(id) ?? [];
-      list.push({ resolve: resolve as (v: unknown) => void, reject });
+      list.push(waiter);
       this.waiters.set(id, list);
+      // Giving up on the wait (a long-poll that timed out) forgets the waiter: none piles up.
+      options.signal?.addEventListener('abort', () => {
+        this.forgetWaiter(id, waiter);
+        reject(options.signal!.reason);
+      }, { once: true });
     });
+  }
+
+  private forgetWaiter(id: string, waiter: Waiter): void {
+    const list = this.waiters.get(id)?.filter((w) => w !== waiter);
+    if (list === undefined || list.length === 0) this.waiters.delete(id);
+    else this.waiters.set(id, list);
   }
 
   /**

@@ -65,3 +65,19 @@ describe('cancellation of module agents', () => {
     expect(sup.get('nope')).toBeUndefined();
   });
 });
+
+describe('result() with a signal', () => {
+  it('gives up waiting when the signal aborts, and the task still completes for later waiters', async () => {
+    const g = gate();
+    const sup = await start({ agents: { gate: { module: agentPath('gate') } } });
+    const id = await sup.submit({ agent: 'gate', input: { gate: g.path } });
+    const giveUp = new AbortController();
+    const waiting = sup.result(id, { signal: giveUp.signal });
+    giveUp.abort(new Error('stopped waiting'));
+    await expect(waiting).rejects.toThrow('stopped waiting');
+    await expect(sup.result(id, { signal: giveUp.signal })).rejects.toThrow('stopped waiting');
+    g.open();
+    await expect(sup.result(id)).resolves.toMatchObject({ threadId: expect.any(Number) });
+    expect(sup.get(id)?.state).toBe('succeeded');
+  });
+});
