@@ -73,14 +73,18 @@ function readConfigFile(file: string): unknown {
   }
 }
 
-/** Module paths in the file are relative to the file, as a reader of it expects. */
+/** Paths in the file (modules, command working directories) are relative to the file, as a reader of it expects. */
 function resolveAgentPaths(agents: Record<string, unknown>, base: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(agents)) {
-    const agent = raw as { module?: unknown; cwd?: unknown } | null;
-    if (agent === null || typeof agent !== 'object') out[name] = raw;
-    else if (typeof agent.module === 'string' && !agent.module.startsWith('file:')) out[name] = { ...agent, module: resolve(base, agent.module) };
-    else out[name] = agent;
+    if (raw === null || typeof raw !== 'object') {
+      out[name] = raw;
+      continue;
+    }
+    const agent = { ...(raw as Record<string, unknown>) };
+    if (typeof agent.module === 'string' && !agent.module.startsWith('file:')) agent.module = resolve(base, agent.module);
+    if (typeof agent.cwd === 'string') agent.cwd = resolve(base, agent.cwd);
+    out[name] = agent;
   }
   return out;
 }

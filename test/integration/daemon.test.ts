@@ -56,11 +56,12 @@ describe('daemon configuration', () => {
   });
 
   it('resolves paths against the config file and takes overrides from the environment', () => {
-    const file = configFile({ agents: { echo: { module: './echo.mjs' } }, journal: 'j.db' });
+    const file = configFile({ agents: { echo: { module: './echo.mjs' }, sh: { command: 'sh', cwd: 'work' } }, journal: 'j.db' });
     const dir = resolve(file, '..');
     const c = loadConfig(file, { TROUPE_STATE_DIR: '/tmp/troupe-state', TROUPE_PORT: '7777', TROUPE_TOKEN: TOKEN });
     expect(c.runtime.journal).toBe(join(dir, 'j.db'));
     expect((c.runtime.agents.echo as { module: string }).module).toBe(join(dir, 'echo.mjs'));
+    expect((c.runtime.agents.sh as { cwd: string }).cwd).toBe(join(dir, 'work'));
     expect(c.socket).toBe('/tmp/troupe-state/troupe.sock');
     expect(c.tcp).toEqual({ host: '127.0.0.1', port: 7777, token: TOKEN });
     expect(loadConfig(configFile({ agents }), { XDG_STATE_HOME: '/x/state' }).runtime.journal).toBe('/x/state/troupe/journal.db');
