@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../runtime/supervisor.js';
+import { requireToken } from './auth.js';
 import { toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -17,26 +17,12 @@ export interface ServerOptions {
   logger: Logger;
 }
 
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-
-/** Compares the presented token with the expected one in constant time (over equal-length digests). */
-export function tokenMatches(header: string | undefined, token: string): boolean {
-  const presented = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length) : '';
-  return timingSafeEqual(digest(presented), digest(token));
-}
-
 /** One HTTP API (the socket's or the TCP port's) over a running Supervisor. */
 export function buildServer(sup: Supervisor, options: ServerOptions): FastifyInstance {
   // Requests are logged at info by Fastify: the HTTP logger keeps warnings and errors only.
   const http = options.logger.child({ actor: 'http' }, { level: options.logger.levelVal > 40 ? options.logger.level : 'warn' });
   const app: FastifyInstance = Fastify({ bodyLimit: options.bodyLimitBytes, loggerInstance: http as unknown as FastifyBaseLogger });
-  const token = options.token;
-  if (token !== undefined) {
-    app.addHook('onRequest', async (req, reply) => {
-      if (tokenMatches(req.headers.authorization, token)) return;
-      return reply.code(401).send({ error: { code: 'TROUPE_UNAUTHORIZED', message: 'a bearer token is required (Authorization: Bearer <token>)' } });
-    });
-  }
+  if (options.token !== undefined) requireToken(app, options.token);
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = toHttpError(err);
     if (status >= 500) req.log.error({ err }, 'request failed');
