@@ -1,6 +1,7 @@
 import type { SerializedError } from '../runtime/errors.js';
 import type { AgentKind, TaskRecord } from '../runtime/task.js';
 import type { BreakerRecord } from './breaker/breaker-logic.js';
+import type { AlertChange } from './metrics/alerts.js';
 
 /** Where a run took place: its pool thread or its process. */
 export interface RunPlace {
@@ -87,6 +88,8 @@ export type Message =
   | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number }
   /** An operator forces a breaker open or closed (API). */
   | { type: 'breaker.force'; key: string; state: 'open' | 'closed'; at: number }
+  /** A threshold alert began firing or resolved (Metrics actor). */
+  | { type: 'alert.changed'; change: AlertChange }
   | { type: 'actor.crashed'; actor: ActorName; error: SerializedError; at: number }
   | { type: 'actor.restarted'; actor: ActorName; restarts: number; at: number }
   /** The journal was replayed at start: unfinished tasks resume. */

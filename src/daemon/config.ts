@@ -37,6 +37,7 @@ const configSchema = z.strictObject({
   breaker: z.unknown().optional(),
   retention: z.unknown().optional(),
   supervision: z.unknown().optional(),
+  alerts: z.unknown().optional(),
 });
 
 /** Everything `troupe daemon` runs with, after the file, the environment and the defaults. */
@@ -123,8 +124,12 @@ function tcpOf(parsed: z.output<typeof configSchema>, env: NodeJS.ProcessEnv, ba
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
   const path = resolve(file);
-  const base = dirname(path);
-  const parsed = parseWith(configSchema, readConfigFile(path), 'TROUPE_INVALID_OPTIONS', 'config');
+  return configFrom(readConfigFile(path), dirname(path), env);
+}
+
+/** Validates a configuration given as an object; relative paths in it are relative to `base`. */
+export function configFrom(raw: unknown, base: string, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
+  const parsed = parseWith(configSchema, raw, 'TROUPE_INVALID_OPTIONS', 'config');
   const dir = stateDir(env);
   const journal = env.TROUPE_JOURNAL || (parsed.journal === undefined ? join(dir, 'journal.db') : resolve(base, parsed.journal));
   const logLevel = parseWith(z.enum(LOG_LEVELS), env.TROUPE_LOG_LEVEL ?? parsed.logLevel, 'TROUPE_INVALID_OPTIONS', 'TROUPE_LOG_LEVEL');
@@ -132,7 +137,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     journal,
     ...(parsed.durability === undefined ? {} : { durability: parsed.durability }),
     agents: resolveAgentPaths(parsed.agents, base),
-    ...Object.fromEntries((['resources', 'pool', 'breaker', 'retention', 'supervision'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
+    ...Object.fromEntries((['resources', 'pool', 'breaker', 'retention', 'supervision', 'alerts'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
   } as SupervisorOptions;
   const tcp = tcpOf(parsed, env, base);
   return {

@@ -58,6 +58,7 @@ const EVENT_TYPES: Record<TroupeEventType, true> = {
   stalled: true,
   cancelled: true,
   requeued: true,
+  alert: true,
   pool: true,
   breaker: true,
   'actor-crashed': true,

@@ -22,6 +22,11 @@
  *  troupe_pool_utilisation                     gauge    busy / (threads × tasks per thread), 0..1
  *  troupe_pool_processes                       gauge    command-agent subprocesses running
  *  troupe_breaker_state{key, state}            gauge    1 for the breaker's current state, 0 for the others
+ *  troupe_alerts_firing{alert}                 gauge    threshold alerts firing now, per rule (error_rate, queue_depth,
+ *                                                       p95_latency, breaker_open, no_progress)
+ *  troupe_recovered_tasks{kind}                gauge    tasks the last journal replay put back (requeued: were running;
+ *                                                       queued: were waiting)
+ *  troupe_recovery_seconds                     gauge    how long that replay took (0 without a journal)
  *  troupe_actor_restarts_total{actor}          counter  restarts of each internal actor
  *  troupe_journal_commits_total                counter  journal transactions committed since start (0 without a journal)
  *  troupe_journal_transitions_total            counter  task transitions journaled since start (0 without a journal)
@@ -43,6 +48,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { BreakerState } from '../actors/messages.js';
 import type { LatencySummary } from '../actors/metrics/latency.js';
+import { ALERT_NAMES } from '../actors/metrics/alerts.js';
 import type { AgentFigures, MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import type { BreakerInfo } from '../runtime/breakers.js';
 import type { Supervisor } from '../runtime/supervisor.js';
@@ -182,6 +188,31 @@ function breakerMetrics(registry: Registry, read: Read): void {
   });
 }
 
+function alertMetrics(registry: Registry, read: Read): void {
+  new Gauge({
+    name: 'troupe_alerts_firing',
+    help: 'Threshold alerts firing now, per rule (one per open breaker for breaker_open).',
+    labelNames: ['alert'] as const,
+    registers: [registry],
+    collect() {
+      const firing = read().snapshot.alerts;
+      for (const alert of ALERT_NAMES) this.set({ alert: snake(alert) }, firing.filter((a) => a.alert === alert).length);
+    },
+  });
+  new Gauge({
+    name: 'troupe_recovered_tasks',
+    help: 'Tasks the journal replay at start put back: requeued (they were running), queued (they were waiting).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      const recovery = read().snapshot.recovery;
+      this.set({ kind: 'requeued' }, recovery?.requeued ?? 0);
+      this.set({ kind: 'queued' }, recovery?.queued ?? 0);
+    },
+  });
+  gauge(registry, 'troupe_recovery_seconds', 'How long the journal replay at start took (0 without a journal).', (s) => (s.recovery?.ms ?? 0) / 1000, read);
+}
+
 function runtimeMetrics(registry: Registry, read: Read): void {
   new Counter({
     name: 'troupe_actor_restarts_total',
@@ -235,6 +266,7 @@ export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
   agentMetrics(registry, read);
   poolMetrics(registry, read);
   breakerMetrics(registry, read);
+  alertMetrics(registry, read);
   runtimeMetrics(registry, read);
   latencyMetrics(registry, read);
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));

@@ -84,6 +84,10 @@ export function renderTop(snapshot: MetricsSnapshot, breakers: TopBreakers, prev
     '',
     notClosed.size === 0 ? 'breakers    all closed' : 'breakers    not closed:',
     ...[...notClosed].sort(([a], [b]) => a.localeCompare(b)).map(([key, state]) => `  ${key}  ${state}`),
+    '',
+    // Older daemons' snapshots have no alerts.
+    (snapshot.alerts ?? []).length === 0 ? 'alerts      none firing' : 'alerts      firing:',
+    ...(snapshot.alerts ?? []).map((a) => `  ${a.alert}  ${a.message}`),
   ];
   return lines.map((l) => (l.length > width ? l.slice(0, width) : l));
 }

@@ -1,4 +1,5 @@
 import type { ActorName, BreakerState, Message } from '../actors/messages.js';
+import type { AlertChange } from '../actors/metrics/alerts.js';
 import type { SerializedError } from './errors.js';
 import type { Priority } from './task.js';
 
@@ -21,6 +22,8 @@ export type TroupeEvent =
   | { type: 'requeued'; taskId: string; agent: string; reason: string; at: number }
   | { type: 'pool'; size: number; target: number; busy: number; utilisation: number; processes: number }
   | { type: 'breaker'; key: string; state: BreakerState; forced: boolean; at: number }
+  /** A threshold alert (`options.alerts`) began firing or resolved. */
+  | ({ type: 'alert' } & AlertChange)
   | { type: 'actor-crashed'; actor: ActorName; error: SerializedError; at: number }
   | { type: 'actor-restarted'; actor: ActorName; restarts: number; at: number }
   | { type: 'recovered'; requeued: number; queued: number; finished: number; ms: number; at: number }
@@ -82,6 +85,8 @@ function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): Troup
     }
     case 'breaker.changed':
       return { type: 'breaker', key: msg.key, state: msg.state, forced: msg.record.forced, at: msg.at };
+    case 'alert.changed':
+      return { type: 'alert', ...msg.change };
     case 'actor.crashed':
       return { type: 'actor-crashed', actor: msg.actor, error: msg.error, at: msg.at };
     case 'actor.restarted':

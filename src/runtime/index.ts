@@ -15,3 +15,5 @@ export type { MetricsSnapshot, Counters } from '../actors/metrics/metrics-state.
 export type { LatencySummary } from '../actors/metrics/latency.js';
 export type { Clock } from './clock.js';
 export type { ActorName } from '../actors/messages.js';
+export { ALERT_DEFAULTS, type AlertsOptions } from './alert-options.js';
+export type { AlertName, AlertChange, FiringAlert } from '../actors/metrics/alerts.js';

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './clock.js';
 import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
 import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
+import { alertsSchema, type AlertsConfig } from './alert-options.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
@@ -142,6 +143,7 @@ const supervisorSchema = z.strictObject({
   }),
   resources: z.record(z.string().min(1), z.strictObject({ concurrency: positiveInt() })).default({}),
   breaker: z.union([z.literal(false), breakerSchema]).default(() => breakerSchema.parse({})),
+  alerts: alertsSchema.default(() => alertsSchema.parse({})),
   supervision: z
     .strictObject({
       maxRestarts: nonNegativeInt().default(DEFAULTS.supervision.maxRestarts),
@@ -181,6 +183,7 @@ export interface ResolvedOptions {
   resources: Record<string, { concurrency: number }>;
   breaker: BreakerConfig | false;
   supervision: { maxRestarts: number; periodMs: number };
+  alerts: AlertsConfig;
   logger: Logger;
   clock: Clock;
 }

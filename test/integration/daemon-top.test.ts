@@ -36,6 +36,7 @@ function snapshot(): MetricsSnapshot {
     journal: null,
     byAgent: {},
     throughput: { '1s': 0, '10s': 0, '60s': 0 },
+    alerts: [{ alert: 'breaker-open', key: 'agent:bad', value: 1, threshold: 1, message: 'breaker agent:bad is open', since: Date.UTC(2025, 0, 1, 12, 0, 5) }],
   };
 }
 
@@ -62,6 +63,8 @@ describe('renderTop (pure)', () => {
     const [, hashes, dots] = /\[(#+)(\.+)\]/.exec(find('utilisation'))!;
     expect(hashes!.length).toBe(dots!.length);
     expect(find('processes')).toBe('processes   5');
+    expect(find('alerts')).toBe('alerts      firing:');
+    expect(lines).toContain('  breaker-open  breaker agent:bad is open');
     expect(lines).toContain('  agent:bad  open (forced)');
     expect(lines).toContain('  resource:db  half-open');
     expect(lines.join('\n')).not.toContain('agent:echo');
@@ -75,8 +78,9 @@ describe('renderTop (pure)', () => {
     expect(lines).toContain('throughput  12.5 succeeded/s');
     expect(throughput({ at: 1000, succeeded: 5 }, { at: 1000, succeeded: 1 })).toBeUndefined();
     expect(throughput({ at: 2000, succeeded: 5 }, { at: 1000, succeeded: 9 })).toBe(0);
-    const closed = { ...s, breakers: {} };
+    const closed = { ...s, breakers: {}, alerts: [] };
     expect(renderTop(closed, { 'agent:echo': { state: 'closed', forced: false } })).toContain('breakers    all closed');
+    expect(renderTop(closed, {})).toContain('alerts      none firing');
     expect(renderTop(s, breakers, undefined, 30).every((l) => l.length <= 30)).toBe(true);
   });
 });

@@ -37,6 +37,11 @@ export class LatencyHistogram {
     this.histogram.recordValue(Math.min(LatencyHistogram.MAX_US, Math.max(1, us)));
   }
 
+  /** Forgets every value recorded so far. */
+  reset(): void {
+    this.histogram.reset();
+  }
+
   summary(): LatencySummary {
     const h = this.histogram;
     const ms = (us: number): number => Math.round(us) / 1000;

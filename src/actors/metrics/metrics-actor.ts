@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
+import type { AlertsConfig } from '../../runtime/alert-options.js';
+import type { Clock } from '../../runtime/clock.js';
 import { Actor } from '../actor.js';
+import { checkAlerts, initialAlertState, type AlertChange } from './alerts.js';
 import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
 import type { MetricsState } from './metrics-state.js';
@@ -21,16 +24,53 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'debug.crash',
 ]);
 
-/** Keeps counters, gauges and latency histograms by watching the message stream. */
+/**
+ * Keeps counters, gauges and latency histograms by watching the message stream, and checks the
+ * threshold alerts on a timer: each change is published (`alert.changed`) and logged.
+ */
 export class MetricsActor extends Actor {
   readonly accepts = ACCEPTS;
+  private timer: unknown;
 
   constructor(
     logger: Logger,
     private readonly tasks: TaskView,
     private readonly state: MetricsState,
+    private readonly alerts: AlertsConfig,
+    private readonly clock: Clock,
   ) {
     super('metrics', logger);
+  }
+
+  protected override onStart(): void {
+    // A restarted actor keeps the rules' memory; a first start begins it now.
+    this.state.alerts ??= initialAlertState(this.clock.now());
+    this.schedule();
+  }
+
+  override async stop(): Promise<void> {
+    this.clock.clearTimeout(this.timer);
+    await super.stop();
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => this.guard(() => this.checkAlerts()), this.alerts.intervalMs);
+  }
+
+  private checkAlerts(): void {
+    const now = this.clock.now();
+    const last = this.state.alerts ?? initialAlertState(now);
+    const { state, changes } = checkAlerts(this.alerts, last, this.state.observeForAlerts(), now);
+    this.state.alerts = state;
+    for (const change of changes) this.report(change);
+    this.schedule();
+  }
+
+  private report(change: AlertChange): void {
+    const { message, ...fields } = change;
+    if (change.state === 'firing') this.log.warn(fields, `alert: ${message}`);
+    else this.log.info(fields, `alert resolved: ${message}`);
+    this.publish({ type: 'alert.changed', change });
   }
 
   /** The figures of the task's agent, if the task is still kept. */
@@ -113,6 +153,7 @@ export class MetricsActor extends Actor {
     agent.running -= 1;
     s.run.recordMs(at - task.startedAt);
     s.endToEnd.recordMs(at - task.submittedAt);
+    s.recentEndToEnd.recordMs(at - task.submittedAt);
   }
 
   /** A failed run; the ledger has already moved the task on (delayed, queued or dead). */
@@ -130,6 +171,8 @@ export class MetricsActor extends Actor {
     if (!retried) agent.dead += 1;
     const last = task.history?.at(-1);
     if (last !== undefined) s.run.recordMs(last.durationMs);
-    if (!retried) s.endToEnd.recordMs(at - task.submittedAt);
+    if (retried) return;
+    s.endToEnd.recordMs(at - task.submittedAt);
+    s.recentEndToEnd.recordMs(at - task.submittedAt);
   }
 }

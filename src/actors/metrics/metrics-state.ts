@@ -1,5 +1,6 @@
 import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
 import type { ActorName, BreakerState } from '../messages.js';
+import { type AlertObservation, type AlertState, type FiringAlert } from './alerts.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 import { ThroughputRing, type Throughput } from './throughput.js';
 import type { JournalInfo } from '../supervisor/supervisor-actor.js';
@@ -66,6 +67,8 @@ export interface MetricsSnapshot {
   throughput: Throughput;
   breakers: Record<string, BreakerState>;
   actors: { restarts: Record<ActorName, number> };
+  /** Threshold alerts firing now (`options.alerts`), oldest first. */
+  alerts: FiringAlert[];
   /** Journal replay at start: tasks put back in the queue, tasks resumed, and how long it took. */
   recovery: { requeued: number; queued: number; finished: number; ms: number } | null;
   /** The journal: file, durability, incarnation, commits; null without one (journal ':memory:'). */
@@ -87,6 +90,10 @@ export class MetricsState {
   readonly queueWait = new LatencyHistogram();
   readonly run = new LatencyHistogram();
   readonly endToEnd = new LatencyHistogram();
+  /** End-to-end latency of the tasks that finished since the last alert check (reset by it). */
+  readonly recentEndToEnd = new LatencyHistogram();
+  /** The alert rules' memory; kept here so that it survives a restart of the Metrics actor. */
+  alerts: AlertState | undefined;
   readonly breakers = new Map<string, BreakerState>();
   readonly restarts: Record<ActorName, number> = { queue: 0, agent: 0, breaker: 0, metrics: 0 };
   recovery: MetricsSnapshot['recovery'] = null;
@@ -126,8 +133,27 @@ export class MetricsState {
       throughput: this.throughput.rates(now),
       breakers: Object.fromEntries(this.breakers),
       actors: { restarts: { ...this.restarts } },
+      alerts: Object.values(this.alerts?.firing ?? {}).sort((a, b) => a.since - b.since),
       recovery: this.recovery === null ? null : { ...this.recovery },
       journal: this.journal(),
+    };
+  }
+
+  /** What the alert rules look at now; the recent latency is read, then reset for the next check. */
+  observeForAlerts(): AlertObservation {
+    const c = this.counters;
+    const queue = this.queueSnapshot();
+    const running = this.running.module + this.running.command;
+    const recent = this.recentEndToEnd.summary();
+    this.recentEndToEnd.reset();
+    const openBreakers = [...this.breakers].flatMap(([key, state]) => (state === 'open' ? [key] : []));
+    return {
+      runs: { ok: c.succeeded, failed: c.failed },
+      queueDepth: queue.depth,
+      p95Ms: recent.count === 0 ? null : recent.p95,
+      openBreakers,
+      pending: queue.depth + queue.delayed + running,
+      moves: c.started + c.succeeded + c.failed + c.cancelled + c.dead,
     };
   }
 

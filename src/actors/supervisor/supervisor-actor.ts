@@ -204,7 +204,7 @@ export class SupervisorActor {
       case 'breaker':
         return new BreakerActor(logger, this.ledger, this.options.breaker, clock);
       case 'metrics':
-        return new MetricsActor(logger, this.ledger, this.metrics);
+        return new MetricsActor(logger, this.ledger, this.metrics, this.options.alerts, clock);
     }
   }
 
