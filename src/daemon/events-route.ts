@@ -7,6 +7,9 @@
  * `TROUPE_BAD_REQUEST` naming the field (`query.type`, ...). Events of no task (`pool`, `breaker`,
  * `actor-*`, `recovered`, `draining`, `stopped`) pass only when neither `taskId` nor `agent` is given.
  *
+ * With `metricsMs` (100 to 60 000), the stream also carries `event: metrics` with `snapshot()` as
+ * its data every `metricsMs`, whatever the other filters: the figures of `GET /v1/snapshot`, pushed.
+ *
  * Wire format: a `: connected` comment (the subscription is live once it is seen), then each event
  * as `event: <type>\ndata: <JSON>\n\n`, and a `: heartbeat` comment every 15 s so that clients and
  * proxies can tell a quiet stream from a dead one. The stream ends when the runtime stops (after its
@@ -81,9 +84,12 @@ const querySchema = z.strictObject({
     })
     .transform((value) => new Set(typeList(value) as TroupeEventType[]))
     .optional(),
+  metricsMs: z.coerce.number().int().min(100).max(60_000).optional(),
 });
 
 type EventFilter = z.output<typeof querySchema>;
+/** What a stream carries: the runtime's events, and the periodic snapshot when asked for. */
+type StreamItem = TroupeEvent | { type: 'metrics'; snapshot: unknown };
 
 function matches(event: TroupeEvent, filter: EventFilter): boolean {
   if (filter.type !== undefined && !filter.type.has(event.type)) return false;
@@ -92,10 +98,11 @@ function matches(event: TroupeEvent, filter: EventFilter): boolean {
 }
 
 /** One SSE frame. A value JSON cannot carry (a cycle, a BigInt) is described instead of thrown. */
-function frame(event: TroupeEvent): string {
+function frame(event: StreamItem): string {
   let data: string;
   try {
-    data = JSON.stringify(event, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    const body = event.type === 'metrics' ? event.snapshot : event;
+    data = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
   } catch (err) {
     data = JSON.stringify({ type: event.type, ...('taskId' in event && { taskId: event.taskId }), unserializable: String(err) });
   }
@@ -123,6 +130,7 @@ class EventStream {
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout;
   private subscription: Subscription | undefined;
+  private readonly tickers: NodeJS.Timeout[] = [];
 
   constructor(
     private readonly res: ServerResponse,
@@ -149,6 +157,13 @@ class EventStream {
     else this.subscription = subscription;
   }
 
+  /** Also sends `item()` every `ms`, until the stream is released. */
+  every(ms: number, item: () => StreamItem): void {
+    if (this.closed) return;
+    const timer = setInterval(() => this.send(frame(item())), ms).unref();
+    this.tickers.push(timer);
+  }
+
   stats(): EventStreamStats {
     return { blocked: this.blocked, dropped: this.droppedTotal, buffered: this.res.writableLength };
   }
@@ -164,6 +179,7 @@ class EventStream {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    for (const timer of this.tickers) clearInterval(timer);
     this.subscription?.unsubscribe();
     this.onClose(this);
   }
@@ -212,6 +228,7 @@ export function eventRoutes(app: FastifyInstance, sup: Supervisor, options: Even
     mine.add(stream);
     req.raw.on('close', () => stream.release());
     stream.subscribe(sup.events$, filter);
+    if (filter.metricsMs !== undefined) stream.every(filter.metricsMs, () => ({ type: 'metrics', snapshot: sup.snapshot() }));
     if (req.raw.socket.destroyed) stream.release(); // gone before its 'close' listeners were added
   });
 }

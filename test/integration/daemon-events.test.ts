@@ -153,6 +153,21 @@ describe('GET /v1/events', () => {
     }
   });
 
+  it('?metricsMs pushes snapshot() as `metrics` events, beside the filtered events, until the client leaves', async () => {
+    const sup = await start({ agents: { echo: { module: agentPath('echo') } } });
+    const { url } = await serve(sup);
+    const client = await connect(url, '?type=succeeded&metricsMs=100');
+    const id = await sup.submit({ agent: 'echo', input: 1 });
+    await sup.result(id);
+    await waitFor(() => client.frames.some((f) => f.type === 'metrics' && (f.data.counters as { succeeded: number }).succeeded === 1), 'a snapshot counting the task');
+    const metrics = client.frames.filter((f) => f.type === 'metrics');
+    expect(metrics[0]?.data).toHaveProperty('latency.endToEnd.p95');
+    expect(metrics[0]?.data).toHaveProperty('alerts');
+    expect(client.frames.filter((f) => f.type !== 'metrics').map((f) => [f.type, f.data.taskId])).toEqual([['succeeded', id]]);
+    client.req.destroy();
+    await waitFor(() => activeStreams() === 0, 'stream released with its timer');
+  });
+
   it('answers a bad query with a 400 TROUPE_BAD_REQUEST naming the field, and opens no stream', async () => {
     const sup = await start({ agents: { echo: { module: agentPath('echo') } } });
     const { url } = await serve(sup);
@@ -161,6 +176,7 @@ describe('GET /v1/events', () => {
       ['?type=', 'query.type', 'event types'],
       ['?tpye=succeeded', 'query.tpye', 'not a known option'],
       ['?taskId=', 'query.taskId', 'query.taskId'],
+      ['?metricsMs=5', 'query.metricsMs', '100'],
     ];
     for (const [query, field, text] of cases) {
       const res = await fetch(`${url}/v1/events${query}`);
