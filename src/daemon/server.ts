@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { requireToken } from './auth.js';
+import { dashboardRoutes } from './dashboard-route.js';
 import { toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -12,7 +13,7 @@ import { taskRoutes } from './routes.js';
 
 export interface ServerOptions {
   bodyLimitBytes: number;
-  /** Set for the TCP listener: every request must carry `Authorization: Bearer <token>`. */
+  /** Set for the TCP listener: every request must carry the token (header or dashboard cookie); the dashboard is served at `/`. */
   token?: string;
   logger: Logger;
 }
@@ -40,6 +41,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
   taskRoutes(app, sup);
   eventRoutes(app, sup);
   metricsRoutes(app, sup);
+  if (options.token !== undefined) dashboardRoutes(app);
   return app;
 }
 

@@ -1,0 +1,338 @@
+// The Troupe dashboard: polls the daemon's figures, follows its event stream, redrives dead letters.
+// Requests are same-origin and carry the session cookie set by `/?token=`: nothing here sees the token.
+// Task-provided text (errors, progress, ids) is only ever set through textContent.
+
+const POLL_MS = 1000;
+const WINDOW_S = 300;
+const MAX_FAILURES = 50;
+const CHART_HEIGHT = 180;
+const EVENTS = '/v1/events?type=failed,dead,redriven';
+
+/* ---------- HTTP ---------- */
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  const res = await fetch(path, { method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
+  const payload = await res.json().catch(() => undefined);
+  if (!res.ok) throw new HttpError(res.status, payload?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
+  return payload;
+}
+
+/* ---------- DOM helpers ---------- */
+
+const byId = (id) => document.getElementById(id);
+
+/** An element with attributes and children; strings become text nodes, never markup. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) if (value !== undefined) node.setAttribute(name, String(value));
+  node.append(...children.filter((c) => c !== undefined && c !== null).map((c) => (c instanceof Node ? c : String(c))));
+  return node;
+}
+
+/** Replaces a table body's rows; shows its "empty" note when there are none. */
+function fillTable(tbodyId, emptyId, rows) {
+  byId(tbodyId).replaceChildren(...rows);
+  byId(emptyId).hidden = rows.length > 0;
+}
+
+/* ---------- Formatting ---------- */
+
+const count = (n) => (typeof n === 'number' ? n.toLocaleString('en') : '–');
+const clock = (ms) => (typeof ms === 'number' ? new Date(ms).toLocaleTimeString('en-GB') : '–');
+
+function duration(ms) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '–';
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** Ids are long UUIDs: a narrow column shows their start, the full id is in the tooltip. */
+const shortId = (id) => (id.length > 13 ? `${id.slice(0, 8)}…` : id);
+
+const rate = (n) => (typeof n === 'number' ? (n >= 10 ? n.toFixed(0) : n.toFixed(1)) : '–');
+
+/** JSON for display, shortened: progress and errors may be large. */
+function brief(value, max = 120) {
+  let text;
+  try {
+    text = typeof value === 'string' ? value : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+  return text === undefined ? '' : text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/* ---------- Connection status ---------- */
+
+const connection = { poll: 'connecting', stream: 'connecting' };
+
+function renderStatus() {
+  const { poll, stream } = connection;
+  const [state, text] =
+    poll === 'unauthorised' ? ['unauthorised', 'signed out: open /?token=<token> again']
+    : poll === 'ok' && stream === 'open' ? ['live', 'live']
+    : poll === 'connecting' ? ['connecting', 'connecting']
+    : ['reconnecting', 'reconnecting'];
+  const badge = byId('status');
+  badge.dataset.state = state;
+  badge.textContent = text;
+}
+
+/* ---------- Figures ---------- */
+
+/** Each tile: its value and its hint, from one snapshot. */
+const TILES = {
+  succeeded: (s) => [count(s.counters.succeeded), `of ${count(s.counters.submitted)} submitted`],
+  failed: (s) => [count(s.counters.failed), `${count(s.counters.retried)} retried, ${count(s.counters.timedOut)} timed out`],
+  'dead-letters': (s) => [count(s.queue.dead), `${count(s.counters.redriven)} redriven`],
+  'queue-depth': (s) => [count(s.queue.depth), `${count(s.queue.delayed)} delayed`],
+  running: (s) => [count(s.running), `${count(s.pool.busy)} on threads, ${count(s.pool.processes)} processes`],
+  threads: (s) => [count(s.pool.size), `target ${s.pool.target} (${s.pool.minThreads}–${s.pool.maxThreads})`],
+  throughput: (s) => [rate(s.throughput['10s']), `1 s: ${rate(s.throughput['1s'])}, 60 s: ${rate(s.throughput['60s'])}`],
+  'latency-p95': (s) => {
+    const e = s.latency.endToEnd;
+    return e.count === 0 ? ['–', 'no task finished yet'] : [duration(e.p95), `p50 ${duration(e.p50)}, p99 ${duration(e.p99)}`];
+  },
+};
+
+function renderTiles(snapshot) {
+  for (const [id, figures] of Object.entries(TILES)) {
+    const [value, hint] = figures(snapshot);
+    document.querySelector(`[data-testid="${id}"]`).textContent = value;
+    document.querySelector(`[data-hint="${id}"]`).textContent = hint;
+  }
+  byId('updated').textContent = `updated ${clock(snapshot.at)}`;
+}
+
+/** The firing threshold alerts as a list, whatever their shape; none when the snapshot has no `alerts`. */
+function alertList(alerts) {
+  if (Array.isArray(alerts)) return alerts;
+  if (alerts === null || typeof alerts !== 'object') return [];
+  return Object.entries(alerts).map(([key, value]) => (value !== null && typeof value === 'object' ? { key, ...value } : { key, message: String(value) }));
+}
+
+function renderAlerts(alerts) {
+  const items = alertList(alerts).map((a) => {
+    const text = typeof a === 'string' ? a : (a?.message ?? a?.alert ?? brief(a));
+    const since = typeof a?.since === 'number' ? ` (since ${clock(a.since)})` : '';
+    return el('li', {}, `${text}${since}`);
+  });
+  const strip = byId('alerts');
+  strip.replaceChildren(...items);
+  strip.hidden = items.length === 0;
+}
+
+/* ---------- Charts ---------- */
+
+/** The rolling window the charts draw: x in seconds, one column per snapshot. */
+const timeline = { t: [] };
+
+const CHARTS = [
+  { id: 'chart-throughput', series: [['1 s', '#2563eb', (s) => s.throughput['1s']], ['10 s', '#16a34a', (s) => s.throughput['10s']]] },
+  {
+    id: 'chart-latency',
+    series: [
+      ['p50', '#16a34a', (s) => latency(s, 'p50')],
+      ['p95', '#d97706', (s) => latency(s, 'p95')],
+      ['p99', '#dc2626', (s) => latency(s, 'p99')],
+    ],
+  },
+  {
+    id: 'chart-queue',
+    series: [['queued', '#7c3aed', (s) => s.queue.depth], ['running', '#2563eb', (s) => s.running], ['delayed', '#d97706', (s) => s.queue.delayed]],
+  },
+  { id: 'chart-threads', series: [['threads', '#0891b2', (s) => s.pool.size], ['target', '#64748b', (s) => s.pool.target], ['busy', '#db2777', (s) => s.pool.busy]] },
+];
+
+/** A gap, not a zero, before any task has finished. */
+const latency = (s, p) => (s.latency.endToEnd.count === 0 ? null : s.latency.endToEnd[p]);
+
+const charts = [];
+
+function createCharts() {
+  for (const spec of CHARTS) {
+    const target = byId(spec.id);
+    const series = [{}, ...spec.series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))];
+    const options = {
+      width: target.clientWidth,
+      height: CHART_HEIGHT,
+      series,
+      legend: { live: false },
+      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 0)] } },
+      axes: [{}, { size: 48 }],
+    };
+    const data = [timeline.t, ...spec.series.map(() => [])];
+    const plot = new uPlot(options, data, target);
+    charts.push({ spec, plot, data });
+    new ResizeObserver(() => plot.setSize({ width: target.clientWidth, height: CHART_HEIGHT })).observe(target);
+  }
+}
+
+function recordSnapshot(snapshot) {
+  timeline.t.push(snapshot.at / 1000);
+  const drop = Math.max(0, timeline.t.length - WINDOW_S);
+  timeline.t.splice(0, drop);
+  for (const chart of charts) {
+    chart.spec.series.forEach(([, , value], i) => {
+      const column = chart.data[i + 1];
+      column.push(value(snapshot));
+      column.splice(0, drop);
+    });
+    chart.plot.setData(chart.data);
+  }
+}
+
+/* ---------- Tables ---------- */
+
+/** A <progress> bar for a fraction (0..1) or a {done|current, total} object; the value as text otherwise. */
+function progressCell(progress) {
+  const pair = progress && typeof progress === 'object' ? [progress.done ?? progress.current, progress.total] : undefined;
+  const fraction =
+    typeof progress === 'number' && progress >= 0 && progress <= 1 ? progress
+    : pair && typeof pair[0] === 'number' && typeof pair[1] === 'number' && pair[1] > 0 ? Math.min(1, pair[0] / pair[1])
+    : undefined;
+  if (fraction === undefined) return el('td', { class: 'mono' }, progress === undefined ? '' : brief(progress));
+  const label = pair ? `${pair[0]}/${pair[1]}` : `${Math.round(fraction * 100)}%`;
+  return el('td', {}, el('progress', { max: 1, value: fraction }), ` ${label}`);
+}
+
+function renderRunning(tasks, now) {
+  const rows = tasks.map((t) =>
+    el(
+      'tr',
+      { 'data-task-id': t.id },
+      el('td', { class: 'mono' }, t.id),
+      el('td', {}, t.agent),
+      el('td', {}, t.priority),
+      el('td', {}, t.attempt),
+      el('td', {}, typeof t.startedAt === 'number' ? duration(now - t.startedAt) : '–'),
+      progressCell(t.progress),
+    ),
+  );
+  fillTable('running-rows', 'running-empty', rows);
+}
+
+function renderBreakers(breakers) {
+  const rows = Object.entries(breakers).map(([key, b]) =>
+    el(
+      'tr',
+      { 'data-breaker': key },
+      el('td', { class: 'mono' }, key),
+      el('td', {}, el('span', { class: `badge state-${b.state}` }, b.forced ? `${b.state} (forced)` : b.state)),
+      el('td', {}, b.openedAt === null ? '–' : clock(b.openedAt)),
+      el('td', {}, b.halfOpenAt === null ? '–' : clock(b.halfOpenAt)),
+    ),
+  );
+  fillTable('breaker-rows', 'breakers-empty', rows);
+}
+
+const failures = [];
+
+function addFailure(event) {
+  failures.unshift(event);
+  failures.length = Math.min(failures.length, MAX_FAILURES);
+  const rows = failures.map((f) =>
+    el(
+      'tr',
+      { 'data-task-id': f.taskId },
+      el('td', {}, clock(f.at)),
+      el('td', { class: 'mono', title: f.taskId }, shortId(f.taskId)),
+      el('td', {}, f.agent),
+      el('td', {}, f.attempt),
+      el('td', { class: 'error' }, brief(f.error?.message ?? f.error, 200)),
+      el('td', {}, f.dead ? 'dead' : `retry at ${clock(f.retryAt)}`),
+    ),
+  );
+  fillTable('failure-rows', 'failures-empty', rows);
+}
+
+/** The ids shown: the table is rebuilt only when they change, so a button is never swapped under a click. */
+let deadShown;
+
+function renderDead(tasks) {
+  const ids = tasks.map((t) => t.id).join('\n');
+  if (ids === deadShown) return;
+  deadShown = ids;
+  const rows = tasks.map((t) => {
+    const button = el('button', { type: 'button', 'data-testid': 'redrive' }, 'Redrive');
+    button.addEventListener('click', () => redrive(t.id, button));
+    return el(
+      'tr',
+      { 'data-task-id': t.id },
+      el('td', { class: 'mono' }, t.id),
+      el('td', {}, t.agent),
+      el('td', {}, t.history?.length ?? t.attempt),
+      el('td', {}, clock(t.finishedAt)),
+      el('td', { class: 'error' }, brief(t.error?.message ?? t.error, 200)),
+      el('td', {}, button),
+    );
+  });
+  fillTable('dead-rows', 'dead-empty', rows);
+}
+
+async function redrive(id, button) {
+  button.disabled = true;
+  button.textContent = 'Redriving…';
+  try {
+    await api('/v1/dead-letters/redrive', { method: 'POST', body: { ids: [id] } });
+    await refreshDead();
+  } catch (err) {
+    button.disabled = false;
+    button.textContent = 'Redrive';
+    button.title = err.message;
+    button.classList.add('failed');
+  }
+}
+
+async function refreshDead() {
+  renderDead((await api('/v1/dead-letters?limit=50')).tasks);
+}
+
+/* ---------- Polling and the event stream ---------- */
+
+async function poll() {
+  try {
+    const [snapshot, running, breakers] = await Promise.all([api('/v1/snapshot'), api('/v1/tasks?state=running&limit=50'), api('/v1/breakers'), refreshDead()]);
+    connection.poll = 'ok';
+    renderTiles(snapshot);
+    renderAlerts(snapshot.alerts);
+    recordSnapshot(snapshot);
+    renderRunning(running.tasks, snapshot.at);
+    renderBreakers(breakers.breakers);
+  } catch (err) {
+    connection.poll = err instanceof HttpError && err.status === 401 ? 'unauthorised' : 'down';
+  }
+  renderStatus();
+  setTimeout(poll, POLL_MS);
+}
+
+function follow() {
+  const events = new EventSource(EVENTS);
+  events.onopen = () => {
+    connection.stream = 'open';
+    renderStatus();
+  };
+  events.onerror = () => {
+    connection.stream = 'down';
+    renderStatus();
+    // The browser retries a dropped stream by itself, but gives up on a refused one (a 401, the daemon gone).
+    if (events.readyState === EventSource.CLOSED) setTimeout(follow, 3000);
+  };
+  events.addEventListener('failed', (e) => addFailure(JSON.parse(e.data)));
+  for (const type of ['dead', 'redriven']) events.addEventListener(type, () => refreshDead().catch(() => undefined));
+}
+
+createCharts();
+follow();
+poll();
