@@ -9,7 +9,11 @@ Runs Troupe with its journal, agents and resources from the config file, and ser
 on a Unix socket (mode 0600; default $XDG_STATE_HOME/troupe/troupe.sock) and, when the config has
 "tcp": { "port", "token" }, on 127.0.0.1:<port> with a bearer token. SIGTERM or SIGINT drains and
 exits 0; a second one exits at once. Environment: TROUPE_STATE_DIR, TROUPE_JOURNAL, TROUPE_SOCKET,
-TROUPE_PORT, TROUPE_TOKEN, TROUPE_LOG_LEVEL, TROUPE_SHUTDOWN_TIMEOUT_MS.`;
+TROUPE_PORT, TROUPE_TOKEN, TROUPE_LOG_LEVEL, TROUPE_SHUTDOWN_TIMEOUT_MS, TROUPE_LOG_FORMAT.
+
+Logs go to stderr at --log-level (or TROUPE_LOG_LEVEL, or "logLevel" in the config; default info):
+human-readable lines when stderr is a terminal, JSON lines otherwise; TROUPE_LOG_FORMAT=json|pretty
+forces either. On a terminal, a drain shows a progress bar of the running tasks as they finish.`;
 
 /** `troupe daemon`: exit status 0 after a clean drain, 2 on bad arguments or configuration. */
 export async function runDaemonCli(argv: string[]): Promise<number> {
@@ -26,6 +30,10 @@ export async function runDaemonCli(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as TroupeError;
     return print(`troupe daemon: ${e.code ?? 'error'}: ${e.message}`, 2);
+  }
+  const format = process.env.TROUPE_LOG_FORMAT;
+  if (format !== undefined && format !== '' && format !== 'json' && format !== 'pretty') {
+    return print(`troupe daemon: TROUPE_INVALID_OPTIONS: TROUPE_LOG_FORMAT must be json or pretty (got ${format})`, 2);
   }
   const logger = daemonLogger(config.logLevel);
   const daemon = await startDaemon(config, logger);

@@ -8,6 +8,7 @@ import { callDaemon, type Endpoint, type Response } from './client.js';
 import { stateDir } from './config.js';
 import { join } from 'node:path';
 import { runTop, TopError } from './top.js';
+import { startProgress } from './progress.js';
 
 export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top'] as const;
 type Command = (typeof CLIENT_COMMANDS)[number];
@@ -126,11 +127,23 @@ async function list({ v, endpoint, show }: Ctx): Promise<number> {
 async function wait({ args, v, endpoint, show }: Ctx): Promise<number> {
   if (args.length === 0) throw new Exit(2, `usage: ${USAGE.wait}`);
   const timeout = v.timeout === undefined ? Infinity : Number(v.timeout);
+  // A bar on stderr for several tasks, on a terminal only (a no-op otherwise, and with --json).
+  const bar = args.length > 1 && v.json !== true ? startProgress(args.length, process.stderr, 'waiting') : undefined;
+  // While the bar draws, the lines wait for it to end: on the same terminal they would break it up.
+  const held: (() => void)[] = [];
   let failed = 0;
-  for (const [i, id] of args.entries()) {
-    const result = await waitFor(endpoint, id, timeout);
-    if (result.state !== 'succeeded') failed += 1;
-    show(result, () => `[${i + 1}/${args.length}] ${id} ${String(result.state)}`);
+  try {
+    for (const [i, id] of args.entries()) {
+      const result = await waitFor(endpoint, id, timeout);
+      if (result.state !== 'succeeded') failed += 1;
+      bar?.update(i + 1, `${i + 1 - failed} succeeded, ${failed} failed`);
+      const report = (): void => show(result, () => `[${i + 1}/${args.length}] ${id} ${String(result.state)}`);
+      if (bar?.active === true) held.push(report);
+      else report();
+    }
+  } finally {
+    bar?.stop();
+    for (const report of held) report();
   }
   return failed === 0 ? 0 : 1;
 }

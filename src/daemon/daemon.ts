@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { Supervisor } from '../runtime/supervisor.js';
 import type { DaemonConfig } from './config.js';
+import { drainProgress, NO_PROGRESS, type Progress } from './progress.js';
 import { buildServer, listenOnSocket } from './server.js';
 
 export interface RunningDaemon {
@@ -13,9 +15,29 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-/** Logs as JSON lines to stderr. */
-export function daemonLogger(level: string): Logger {
-  return pino({ name: 'troupe', level }, pino.destination(2));
+/** `TROUPE_LOG_FORMAT` if it is `json` or `pretty`; otherwise pretty on a terminal, JSON elsewhere. */
+function logFormat(env: NodeJS.ProcessEnv, isTTY: boolean): 'json' | 'pretty' {
+  const forced = env.TROUPE_LOG_FORMAT;
+  if (forced === 'json' || forced === 'pretty') return forced;
+  return isTTY ? 'pretty' : 'json';
+}
+
+/**
+ * Logs to stderr: human-readable lines on a terminal, JSON lines for anything else (files, log
+ * collectors); `TROUPE_LOG_FORMAT=json|pretty` forces either. pino-pretty runs in this thread and
+ * writes synchronously, so the last lines before an exit are not lost and no worker is needed.
+ */
+export function daemonLogger(level: string, env: NodeJS.ProcessEnv = process.env): Logger {
+  const tty = process.stderr.isTTY === true;
+  if (logFormat(env, tty) === 'json') return pino({ name: 'troupe', level }, pino.destination(2));
+  const stream = pretty({
+    destination: 2,
+    sync: true,
+    colorize: tty && env.NO_COLOR === undefined, // no colour codes in a file, even when forced pretty
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  });
+  return pino({ name: 'troupe', level }, stream);
 }
 
 /**
@@ -49,26 +71,56 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = daemonL
   }
 }
 
+/** The ids of the tasks running now, every page of them. */
+async function runningIds(supervisor: Supervisor): Promise<string[]> {
+  const ids: string[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await supervisor.list({ state: 'running', limit: 1000, ...(after === undefined ? {} : { after }) });
+    ids.push(...page.map((t) => t.id));
+    if (page.length < 1000) return ids;
+    after = page.at(-1)!.id;
+  }
+}
+
+/**
+ * On a terminal, a bar of the tasks running when the drain began, as they end (a no-op on a pipe or
+ * a file). It reads their states from the runtime rather than the metrics snapshot's `running`,
+ * which stops moving when the metrics actor is retired at the end of the drain.
+ */
+async function showDrain(supervisor: Supervisor): Promise<Progress> {
+  if (process.stderr.isTTY !== true) return NO_PROGRESS;
+  const ids = await runningIds(supervisor).catch(() => []);
+  return drainProgress(() => ids.filter((id) => supervisor.get(id)?.state === 'running').length, process.stderr);
+}
+
 /**
  * Runs until SIGTERM or SIGINT: the first drains and exits 0; a second exits at once (the journal
  * is consistent at every commit, so nothing accepted is lost either way).
  */
 export function stopOnSignals(daemon: RunningDaemon, logger: Logger): void {
   let stopping = false;
+  let bar: Progress | undefined;
+  const drain = async (): Promise<number> => {
+    bar = await showDrain(daemon.supervisor);
+    const failure = await daemon.stop().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    // The bar ends its line first, so that a log line after it starts on a line of its own.
+    bar.stop();
+    if (failure === undefined) return 0;
+    logger.error(failure, 'shutdown failed');
+    return 1;
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      bar?.stop();
       logger.warn({ signal }, 'second signal: exiting at once');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     stopping = true;
     logger.info({ signal }, 'draining: running tasks may finish, the rest stays in the journal');
-    daemon.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    void drain().then((code) => process.exit(code));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
