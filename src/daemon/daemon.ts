@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -45,6 +47,9 @@ export function daemonLogger(level: string, env: NodeJS.ProcessEnv = process.env
  * TCP port, with a bearer token, when configured). Rejects, having started nothing, on bad config.
  */
 export async function startDaemon(config: DaemonConfig, logger: Logger = daemonLogger(config.logLevel)): Promise<RunningDaemon> {
+  // The state directory is the daemon's own: created on first start, private to this user.
+  const journal = config.runtime.journal;
+  if (journal !== undefined && journal !== ':memory:') mkdirSync(dirname(journal), { recursive: true, mode: 0o700 });
   const supervisor = await Supervisor.start({ ...config.runtime, logger });
   const servers: FastifyInstance[] = [];
   try {

@@ -27,7 +27,7 @@ describe('troupe CLI and package', () => {
     expect(await run(['fly'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "fly"') });
   });
 
-  it('runs the demo workload (npm start) with module and command agents to completion', async () => {
+  it('runs the library demo workload (troupe demo) with module and command agents to completion', async () => {
     const { code, stdout } = await run(['demo']);
     expect(code).toBe(0);
     expect(stdout.match(/^hash #\d/gm)).toHaveLength(8);
