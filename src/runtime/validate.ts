@@ -17,6 +17,11 @@ function joinPath(prefix: string, path: readonly PropertyKey[]): string {
 
 /** Turns the first zod issue into a TroupeError naming the field, the rule and the value. */
 export function issueToError(code: ErrorCode, prefix: string, input: unknown, issue: z.core.$ZodIssue): TroupeError {
+  if (issue.code === 'invalid_union') {
+    // `false | { ... }` and the like: the branch that got furthest into the value says what is wrong.
+    const deepest = issue.errors.flat().reduce<z.core.$ZodIssue | undefined>((best, i) => (best === undefined || i.path.length > best.path.length ? i : best), undefined);
+    if (deepest !== undefined && deepest.path.length > 0) return issueToError(code, prefix, input, { ...deepest, path: [...issue.path, ...deepest.path] });
+  }
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
     const field = joinPath(prefix, [...issue.path, key]);

@@ -61,7 +61,8 @@ interface Verdict {
 
 /** Failed runs ÷ runs over the window, once the window holds `minRuns`. */
 function errorRate(rule: Exclude<AlertsConfig['errorRate'], false>, samples: AlertState['samples'], obs: AlertObservation): Verdict {
-  const first = samples[0] ?? { ok: obs.runs.ok, failed: obs.runs.failed };
+  // Before the first sample the window starts at zero: runs that ended before the first check count.
+  const first = samples[0] ?? { ok: 0, failed: 0 };
   const failed = obs.runs.failed - first.failed;
   const runs = failed + obs.runs.ok - first.ok;
   const value = runs === 0 ? 0 : failed / runs;
@@ -98,7 +99,7 @@ function verdicts(config: AlertsConfig, state: AlertState, obs: AlertObservation
   const stuck = config.noProgress;
   if (stuck !== false) {
     const idleMs = obs.moves === state.progress.moves ? now - state.progress.at : 0;
-    const message = `${obs.pending} tasks waiting and none started or ended for ${Math.round(idleMs)} ms`;
+    const message = `${obs.pending} tasks waiting and none started or ended for ${Math.round(idleMs)} ms (threshold ${stuck.afterMs} ms)`;
     const calm = obs.pending === 0 ? 'no task is waiting any more' : 'tasks are moving again';
     out.push({ id: 'no-progress', alert: 'no-progress', breached: obs.pending > 0 && idleMs >= stuck.afterMs, value: idleMs, threshold: stuck.afterMs, forMs: 0, message, calm });
   }
@@ -124,7 +125,7 @@ export function checkAlerts(config: AlertsConfig, state: AlertState, obs: AlertO
     const since = state.holding[v.id] ?? now;
     holding[v.id] = since;
     if (wasFiring !== undefined) firing[v.id] = v.breached === undefined ? wasFiring : { ...shown, since: wasFiring.since };
-    else if (now - since >= v.forMs) {
+    else if (v.breached === true && now - since >= v.forMs) {
       firing[v.id] = { ...shown, since: now };
       changes.push({ ...shown, state: 'firing', at: now });
     }
