@@ -2,7 +2,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gcBetweenCases, runSections, type BenchOptions, type ProgressFn, type Workload } from './harness.js';
+import { renderSvg } from './chart.js';
+import { probeFsync, type FsyncProbe } from './fsync-probe.js';
+import { gcBetweenCases, runSections, type BenchOptions, type Workload } from './harness.js';
+import { benchProgress, type BenchProgress } from './progress.js';
 import { commandLine, machineInfo, renderJson, renderMarkdown, renderText, type BenchReport } from './report.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
@@ -24,7 +27,10 @@ function usage(): string {
 
 Measures what a task costs in Troupe, against raw Piscina and an in-process loop, what its
 journal costs, and how fast it recovers from a kill.
-Prints a table, and writes <workload>.json and <workload>.md (a table for the README).
+Prints a table, and writes <workload>.json (every sample), <workload>.md (a table for the
+README) and <workload>.svg (a chart of each system's figures). Before the first workload, the
+disk's fsync cost is measured in the temp directory, where the journals go, and reported with
+the core count beside every figure.
 
 Workloads (default: all, in this order):
 ${names}
@@ -37,11 +43,11 @@ Options:
   --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
   --in-flight N       tasks accepted and in flight when the process is killed, workload recovery
                       (default ${DEFAULTS.inFlight})
-  --out PATH          directory for <workload>.json and <workload>.md (default ${DEFAULTS.out}/);
-                      or, with a single workload, the JSON file itself (the .md goes beside it)
+  --out PATH          directory for <workload>.json, .md and .svg (default ${DEFAULTS.out}/);
+                      or, with a single workload, the JSON file itself (the .md and .svg go beside it)
   -h, --help          show this help
 
-Progress goes to stderr when it is a terminal. Run node with --expose-gc to collect the
+A progress bar goes to stderr when it is a terminal. Run node with --expose-gc to collect the
 heap before each measurement. Exit status: 0 done, 1 a workload failed, 2 bad arguments.`;
 }
 
@@ -104,37 +110,38 @@ function parse(args: string[]): Parsed {
   };
 }
 
-/** Where a workload's JSON and Markdown go. */
-function outputPaths(out: string, workload: string): { json: string; md: string } {
-  if (extname(out) === '.json') return { json: out, md: `${out.slice(0, -'.json'.length)}.md` };
-  return { json: join(out, `${workload}.json`), md: join(out, `${workload}.md`) };
+interface OutputPaths {
+  json: string;
+  md: string;
+  svg: string;
 }
 
-/** A one-line progress display on stderr, only when stderr is a terminal. */
-function progressLine(): { report: (workload: string) => ProgressFn; clear(): void } {
-  const tty = process.stderr.isTTY === true;
-  const started = performance.now();
-  let shown = false;
-  return {
-    report: (workload) => (s) => {
-      if (!tty) return;
-      const run = s.warmup ? 'warm-up' : `run ${s.run}/${s.runs}`;
-      const secs = ((performance.now() - started) / 1000).toFixed(0);
-      process.stderr.write(`\r\x1b[2K${workload} › ${s.section} › ${s.caseId} · ${run} · ${secs}s`);
-      shown = true;
-    },
-    clear: () => {
-      if (shown) process.stderr.write('\r\x1b[2K');
-      shown = false;
-    },
-  };
+/** Where a workload's JSON, Markdown and chart go. */
+function outputPaths(out: string, workload: string): OutputPaths {
+  const stem = extname(out) === '.json' ? out.slice(0, -'.json'.length) : join(out, workload);
+  return { json: `${stem}.json`, md: `${stem}.md`, svg: `${stem}.svg` };
 }
 
-async function runWorkload(workload: Workload, options: BenchOptions, progress: ProgressFn): Promise<BenchReport> {
+/** Where this run stands: which workload of how many, the bar, and the fsync cost measured once. */
+interface RunContext {
+  index: number;
+  count: number;
+  progress: BenchProgress;
+  fsync: FsyncProbe;
+}
+
+async function runWorkload(workload: Workload, options: BenchOptions, ctx: RunContext): Promise<BenchReport> {
   const startedAt = new Date();
-  const machine = machineInfo(); // before measuring: the commit is the one measured
+  const machine = machineInfo(ctx.fsync); // before measuring: the commit is the one measured
   const t0 = performance.now();
-  const sections = await runSections(workload.plan(options), options.runs, progress);
+  const sections = workload.plan(options);
+  const bar = ctx.progress.workload(workload.name, ctx.index, ctx.count, sections, options.runs);
+  let results;
+  try {
+    results = await runSections(sections, options.runs, bar.step);
+  } finally {
+    bar.stop();
+  }
   return {
     workload: workload.name,
     title: workload.title,
@@ -144,17 +151,18 @@ async function runWorkload(workload: Workload, options: BenchOptions, progress: 
     durationMs: Math.round(performance.now() - t0),
     settings: { ...options, warmupRuns: 1, gcBetweenCases: gcBetweenCases() },
     machine,
-    sections,
+    sections: results,
   };
 }
 
 async function writeOutputs(report: BenchReport, out: string): Promise<string[]> {
   const paths = outputPaths(out, report.workload);
-  await mkdir(dirname(paths.json), { recursive: true });
-  await mkdir(dirname(paths.md), { recursive: true });
+  for (const p of [paths.json, paths.md, paths.svg]) await mkdir(dirname(p), { recursive: true });
   await writeFile(paths.json, renderJson(report));
-  await writeFile(paths.md, renderMarkdown(report));
-  return [paths.json, paths.md].map((p) => {
+  // The Markdown links the chart by its path from the Markdown file, so the pair can move together.
+  await writeFile(paths.md, renderMarkdown(report, relative(dirname(paths.md), paths.svg)));
+  await writeFile(paths.svg, renderSvg(report));
+  return [paths.json, paths.md, paths.svg].map((p) => {
     const rel = relative(process.cwd(), p);
     return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(p) : rel;
   });
@@ -174,23 +182,20 @@ export async function runBenchCli(args: string[]): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  const progress = progressLine();
-  let first = true;
-  for (const workload of parsed.workloads) {
+  // Once per invocation, before any workload loads the machine: the disk as the journals find it.
+  const ctx = { index: 0, count: parsed.workloads.length, progress: benchProgress(process.stderr), fsync: probeFsync() };
+  for (const [index, workload] of parsed.workloads.entries()) {
     let report: BenchReport;
     try {
-      report = await runWorkload(workload, parsed.options, progress.report(workload.name));
+      report = await runWorkload(workload, parsed.options, { ...ctx, index });
     } catch (err) {
-      progress.clear();
       const e = err as { stack?: string };
       process.stderr.write(`troupe bench: workload ${workload.name} failed: ${e.stack ?? String(err)}\n`);
       return 1;
     }
-    progress.clear();
-    process.stdout.write(`${first ? '' : '\n'}${renderText(report)}`);
-    first = false;
+    process.stdout.write(`${index === 0 ? '' : '\n'}${renderText(report)}`);
     const written = await writeOutputs(report, parsed.out);
-    process.stderr.write(`wrote ${written.join(' and ')}\n`);
+    process.stderr.write(`wrote ${written.slice(0, -1).join(', ')} and ${written.at(-1)!}\n`);
   }
   return 0;
 }

@@ -8,6 +8,7 @@ import { availableParallelism, cpus, platform, arch, release, totalmem } from 'n
 import { basename, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { version as piscinaVersion } from 'piscina';
+import { isFsyncCost, type FsyncProbe } from './fsync-probe.js';
 import type { BenchOptions, SectionResult } from './harness.js';
 import type { Summary } from './stats.js';
 
@@ -24,6 +25,11 @@ export interface MachineInfo {
   /** The git commit of the measured tree, `+dirty` when tracked files had uncommitted changes. */
   source: string;
   piscina: string;
+  /**
+   * The disk's fsync cost where the bench's journals go, measured once per `troupe bench`
+   * invocation before the first workload. Absent in results written before it was measured.
+   */
+  fsync?: FsyncProbe;
 }
 
 /** Everything one workload produced: what the JSON file holds and what the other renderings show. */
@@ -40,7 +46,7 @@ export interface BenchReport {
   sections: SectionResult[];
 }
 
-export function machineInfo(): MachineInfo {
+export function machineInfo(fsync?: FsyncProbe): MachineInfo {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return {
     cores: availableParallelism(),
@@ -53,6 +59,7 @@ export function machineInfo(): MachineInfo {
     troupe: pkg.version,
     source: gitSource(),
     piscina: piscinaVersion,
+    ...(fsync === undefined ? {} : { fsync }),
   };
 }
 
@@ -81,8 +88,31 @@ function shellQuote(word: string): string {
   return /^[\w./=:,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Microseconds as the reports show a sync: "255 µs", "1.9 ms", "12 ms". */
+export function formatMicros(us: number): string {
+  if (us < 1000) return `${formatNumber(us, 0)} µs`;
+  return `${formatNumber(us / 1000, us < 10_000 ? 1 : 0)} ms`;
+}
+
+/** "fsync 1.9 ms median (p99 4.1 ms) on /tmp (ext4)", or why it was not measured. */
+export function fsyncLine(p: FsyncProbe | undefined): string {
+  if (p === undefined) return 'fsync not measured';
+  if (!isFsyncCost(p)) return `fsync not measured on ${p.path}: ${p.error}`;
+  return `fsync ${formatMicros(p.medianUs)} median (p99 ${formatMicros(p.p99Us)}) on ${p.path} (${p.fileSystem})`;
+}
+
+/** The two facts every figure should be read against: how many cores, and what a sync costs. */
+export function machineHeadline(m: MachineInfo): string {
+  return `${m.cores} cores · ${fsyncLine(m.fsync)}`;
+}
+
+/** The rest of the machine and the software measured. */
+export function machineDetails(m: MachineInfo): string {
+  return `${m.cpuModel}, Node ${m.node}, ${m.platform} ${m.arch}, ${m.memoryGiB} GiB; troupe ${m.troupe} (${m.source}), piscina ${m.piscina}`;
+}
+
 export function machineLine(m: MachineInfo): string {
-  return `${m.cores} cores, ${m.cpuModel}, Node ${m.node}, ${m.platform} ${m.arch}, ${m.memoryGiB} GiB; troupe ${m.troupe} (${m.source}), piscina ${m.piscina}`;
+  return `${machineHeadline(m)}; ${machineDetails(m)}`;
 }
 
 function settingsLine(r: BenchReport): string {
@@ -163,11 +193,12 @@ function ratioNote(section: SectionResult): string {
 // ---------------------------------------------------------------------------------------------
 // Renderings
 
-/** The plain-text report for stdout. */
+/** The plain-text report for stdout: the cores and fsync cost first, as every figure depends on them. */
 export function renderText(r: BenchReport): string {
   const out = [
     `troupe bench ${r.workload}: ${r.title}`,
-    `machine:  ${machineLine(r.machine)}`,
+    `machine:  ${machineHeadline(r.machine)}`,
+    `          ${machineDetails(r.machine)}`,
     `command:  ${r.command}`,
     `figures:  ${settingsLine(r)}`,
   ];
@@ -177,14 +208,18 @@ export function renderText(r: BenchReport): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The Markdown report, ready to paste into the README. */
-export function renderMarkdown(r: BenchReport): string {
-  const out = [`### \`${r.workload}\`: ${r.title}`, ''];
+/**
+ * The Markdown report, ready to paste into the README. `chart`, the SVG's path relative to the
+ * Markdown file, is embedded under the tables.
+ */
+export function renderMarkdown(r: BenchReport, chart?: string): string {
+  const out = [`### \`${r.workload}\`: ${r.title}`, '', `Machine: ${machineHeadline(r.machine)}.`, ''];
   for (const section of r.sections) {
     out.push(`**${section.title}**`, '', markdownTable(sectionTable(section)), '', `${section.method}${ratioNote(section)}`, '');
   }
+  if (chart !== undefined) out.push(`![${markdownText(`${r.workload}: ${r.title}`)}](${markdownUrl(chart)})`, '');
   out.push(
-    `Figures: ${settingsLine(r)}. Machine: ${machineLine(r.machine)}. ${r.startedAt.slice(0, 10)}.`,
+    `Figures: ${settingsLine(r)}. Machine: ${machineDetails(r.machine)}. ${r.startedAt.slice(0, 10)}.`,
     '',
     'Produced by:',
     '',
@@ -193,6 +228,16 @@ export function renderMarkdown(r: BenchReport): string {
     '```',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** A relative path as a link target: parentheses and spaces would end it early. */
+function markdownUrl(path: string): string {
+  return encodeURI(path).replace(/\(/g, '%28').replace(/\)/g, '%29');
+}
+
+/** Alt text: brackets would end the image's label early. */
+function markdownText(s: string): string {
+  return s.replace(/[[\]\\]/g, (c) => `\\${c}`);
 }
 
 export function renderJson(r: BenchReport): string {
