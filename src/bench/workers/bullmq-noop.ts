@@ -1,0 +1,7 @@
+/**
+ * BullMQ sandboxed processor for the `noop` baseline, run by BullMQ in a worker thread
+ * (`useWorkerThreads: true`): returns the job's data unchanged, as the other no-op handlers do.
+ */
+import type { SandboxedJob } from 'bullmq';
+
+export default (job: SandboxedJob<unknown, unknown>): unknown => job.data;
