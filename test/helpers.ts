@@ -71,8 +71,12 @@ export function concurrencyCounter(): { buffer: SharedArrayBuffer; current(): nu
   return { buffer, current: () => Atomics.load(view, 0), max: () => Atomics.load(view, 1) };
 }
 
-/** A clock whose timers fire only when the test advances it (its `now` is real time plus the advances). */
-export function manualClock(): Clock & { advance(ms: number): void } {
+/**
+ * A clock whose timers fire only when the test advances it (its `now` is real time plus the
+ * advances). With `earlyMs`, timers fire that much before they are due, as Node's can (its timers
+ * run on a cached, whole-millisecond loop clock).
+ */
+export function manualClock({ earlyMs = 0 } = {}): Clock & { advance(ms: number): void } {
   let offset = 0;
   const timers = new Set<{ at: number; fn: () => void }>();
   const now = (): number => Date.now() + offset;
@@ -87,7 +91,7 @@ export function manualClock(): Clock & { advance(ms: number): void } {
     advance(ms) {
       offset += ms;
       for (const timer of [...timers]) {
-        if (timer.at > now()) continue;
+        if (timer.at - earlyMs > now()) continue;
         timers.delete(timer);
         timer.fn();
       }

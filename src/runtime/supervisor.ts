@@ -124,7 +124,11 @@ export class Supervisor {
 
   private async accept(valid: ValidSubmission): Promise<string> {
     const known = valid.key === undefined ? undefined : this.root.ledger.idForKey(valid.key);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      // The key's task may be recorded but not durable yet: answer only once it is, as it was promised.
+      await this.root.submissionDurable(known);
+      return known;
+    }
     const now = this.root.options.clock.now();
     const task: TaskRecord = {
       id: randomUUID(),
@@ -137,7 +141,9 @@ export class Supervisor {
     };
     await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
     // Two submissions with one key in the same batch: the first recorded wins.
-    return valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
+    const winner = valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
+    if (winner !== task.id) await this.root.submissionDurable(winner);
+    return winner;
   }
 
   /**

@@ -110,6 +110,20 @@ describe('circuit breaker', () => {
     expectAgreement(sup, events);
   });
 
+  it('goes half-open even when its timer fires before the reset timeout is over (Node timers can fire early)', async () => {
+    const clock = manualClock({ earlyMs: 1_000 });
+    const sup = await start({ clock, agents: { probe, echo }, breaker: { failureThreshold: 1, resetTimeoutMs: 10_000 } });
+    await failTimes(sup, 1);
+    await waitFor(() => stateOf(sup) === 'open', 'open');
+    const held = await sup.submit({ agent: 'probe', input: {} });
+    clock.advance(9_500); // the timer fires early: the breaker is not due yet and must set its timer again
+    await barrier(sup);
+    expect(stateOf(sup)).toBe('open');
+    clock.advance(1_000);
+    await expect(sup.result(held)).resolves.toMatchObject({ attempt: 1 });
+    expect(stateOf(sup)).toBe('closed');
+  });
+
   it('half-open lets exactly halfOpenTrials tasks run at once and closes after that many successes', async () => {
     const dir = tempDir();
     const counter = concurrencyCounter();

@@ -155,6 +155,21 @@ describe('journal: rules', () => {
     expect(next.snapshot().counters.submitted).toBe(0);
   });
 
+  it('answers a repeated idempotency key only once the task it names is durable', async () => {
+    const journal = join(tempDir(), 'troupe.db');
+    const sup = await start({ journal, agents });
+    const known = (id: string) => ({ id, known: sup.get(id) !== undefined });
+    // The first submission is recorded but its commit and fsync are still under way when the second arrives.
+    const first = sup.submit({ agent: 'echo', input: 1, key: 'order-7' }).then(known);
+    await new Promise((r) => setImmediate(r));
+    const second = await sup.submit({ agent: 'echo', input: 2, key: 'order-7' }).then(known);
+    // Both in one batch: the loser is answered with the winner's id, durable too.
+    const pair = await Promise.all([1, 2].map((n) => sup.submit({ agent: 'echo', input: n, key: 'order-8' }).then(known)));
+    expect(second).toEqual({ id: (await first).id, known: true });
+    expect(pair[0]).toEqual({ id: pair[1]!.id, known: true });
+    expect(pair[1]!.known).toBe(true);
+  });
+
   it('commits a burst of submissions in a few transactions, not one per task', async () => {
     const journal = join(tempDir(), 'troupe.db');
     const sup = await start({ journal, agents, pool: { minThreads: 1, maxThreads: 1 } });

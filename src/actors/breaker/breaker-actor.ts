@@ -60,7 +60,13 @@ export class BreakerActor extends Actor {
     const before = this.breakers.get(key) ?? closedBreaker(this.config);
     const after = stepBreaker(before, event, this.clock.now(), this.config);
     this.breakers.set(key, after);
-    if (!announce && after.state === before.state && after.forced === before.forced) return;
+    if (!announce && after.state === before.state && after.forced === before.forced) {
+      // A timer can fire a little before clock.now() reaches the time it was set for (Node runs
+      // timers on its cached, whole-millisecond loop clock): a tick that finds the breaker not yet
+      // due must re-arm it, or the breaker stays open for good.
+      if (event.type === 'tick') this.scheduleHalfOpen(key);
+      return;
+    }
     this.log.info({ key, from: before.state, to: after.state, forced: after.forced }, 'breaker changed');
     this.publish({ type: 'breaker.changed', key, state: after.state, record: toRecord(after), at: this.clock.now() });
     this.scheduleHalfOpen(key);

@@ -49,6 +49,8 @@ export class LedgerBus {
   /** Swapped out whole at each batch (cheaper than draining a deque that grew under a burst). */
   private pending: Message[] = [];
   private readonly acks = new Map<Message, Ack>();
+  /** Callers waiting for a task's submission to be durable (a duplicate idempotency key), by task id. */
+  private readonly submissionWaiters = new Map<string, Ack[]>();
   /** Written batches awaiting their fsync, oldest first, with the write number each needs synced. */
   private held: { messages: Message[]; written: number }[] = [];
   private readonly unsettled = new Map<string, Unsettled>();
@@ -96,6 +98,27 @@ export class LedgerBus {
     this.schedule();
   }
 
+  /**
+   * Resolves once the submission of task `id` is durable (at once if it already is); rejects if the
+   * journal refuses it. A duplicate idempotency key is answered only then, like the first submission.
+   */
+  submissionDurable(id: string): Promise<void> {
+    if (this.visible(id) !== undefined) return Promise.resolve();
+    if (this.ledger.get(id) === undefined) return Promise.reject(new TroupeError('TROUPE_UNKNOWN_TASK', `task ${id} was not recorded`));
+    return new Promise((resolve, reject) => {
+      const list = this.submissionWaiters.get(id) ?? [];
+      list.push({ resolve, reject });
+      this.submissionWaiters.set(id, list);
+    });
+  }
+
+  private settleSubmission(id: string, err?: TroupeError): void {
+    const list = this.submissionWaiters.get(id);
+    if (list === undefined) return;
+    this.submissionWaiters.delete(id);
+    for (const waiter of list) (err === undefined ? waiter.resolve() : waiter.reject(err));
+  }
+
   /** Publishes `msg` and resolves once it is durable and delivered; rejects if it was refused. */
   publishCommitted(msg: Message): Promise<void> {
     if (this.blocked !== undefined) return Promise.reject(this.blocked);
@@ -119,8 +142,10 @@ export class LedgerBus {
       this.flushNow();
     } finally {
       this.closed = true;
-      for (const ack of this.acks.values()) ack.reject(new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded'));
+      const stopped = new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded');
+      for (const ack of this.acks.values()) ack.reject(stopped);
       this.acks.clear();
+      for (const id of [...this.submissionWaiters.keys()]) this.settleSubmission(id, stopped);
       this.bus.complete();
     }
   }
@@ -284,6 +309,7 @@ export class LedgerBus {
   private deliver(messages: readonly Message[]): void {
     for (const msg of messages) {
       this.bus.next(msg);
+      if (msg.type === 'task.submitted') this.settleSubmission(msg.task.id);
       const ack = this.acks.get(msg);
       if (ack === undefined) continue;
       this.acks.delete(msg);
@@ -312,6 +338,7 @@ export class LedgerBus {
       if (msg.type === 'task.submitted' && ack !== undefined) {
         this.acks.delete(msg);
         ack.reject(err);
+        this.settleSubmission(msg.task.id, err);
       } else {
         kept.push(msg);
       }

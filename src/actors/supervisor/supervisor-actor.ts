@@ -149,6 +149,11 @@ export class SupervisorActor {
     this.bus.publish(msg);
   }
 
+  /** Resolves once task `id`'s submission is durable (at once if it is); rejects if the journal refuses it. */
+  submissionDurable(id: string): Promise<void> {
+    return this.bus.submissionDurable(id);
+  }
+
   /** Publishes `msg` and resolves once it is committed; rejects with the journal's error if not. */
   publishCommitted(msg: Message): Promise<void> {
     return this.bus.publishCommitted(msg);
