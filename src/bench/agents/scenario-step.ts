@@ -1,0 +1,32 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineAgent } from 'troupe/agent';
+
+export interface ScenarioStepInput {
+  workflow: number;
+  step: number;
+  /** The previous step's result (0 before the first step). */
+  acc: number;
+  /** Stands in for the step's I/O (a tool call, a model request). */
+  waitMs: number;
+}
+
+/** Final mix of MurmurHash3: each step's result depends on every bit of the previous one. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** What step `step` of `workflow` returns given the previous result; the caller replays the chain with it. */
+export function nextAcc(workflow: number, step: number, acc: number): number {
+  return fmix32(acc ^ Math.imul(workflow + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca77));
+}
+
+/** One step of a workflow (scenario `e`): waits, then folds its position into the running value. */
+export default defineAgent(async (input: ScenarioStepInput): Promise<number> => {
+  await sleep(input.waitMs);
+  return nextAcc(input.workflow, input.step, input.acc);
+});
