@@ -131,7 +131,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 export function configFrom(raw: unknown, base: string, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
   const parsed = parseWith(configSchema, raw, 'TROUPE_INVALID_OPTIONS', 'config');
   const dir = stateDir(env);
-  const journal = env.TROUPE_JOURNAL || (parsed.journal === undefined ? join(dir, 'journal.db') : resolve(base, parsed.journal));
+  const file = parsed.journal;
+  // ':memory:' is no journal at all, not a file named so beside the config.
+  const journal = env.TROUPE_JOURNAL || (file === undefined ? join(dir, 'journal.db') : file === ':memory:' ? file : resolve(base, file));
   const logLevel = parseWith(z.enum(LOG_LEVELS), env.TROUPE_LOG_LEVEL ?? parsed.logLevel, 'TROUPE_INVALID_OPTIONS', 'TROUPE_LOG_LEVEL');
   const runtime = {
     journal,

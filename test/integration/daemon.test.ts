@@ -55,6 +55,10 @@ describe('daemon configuration', () => {
     }
   });
 
+  it('takes journal ":memory:" as no journal, not as a file beside the config', () => {
+    expect(loadConfig(configFile({ agents, journal: ':memory:' }), {}).runtime.journal).toBe(':memory:');
+  });
+
   it('resolves paths against the config file and takes overrides from the environment', () => {
     const file = configFile({ agents: { echo: { module: './echo.mjs' }, sh: { command: 'sh', cwd: 'work' } }, journal: 'j.db' });
     const dir = resolve(file, '..');

@@ -36,6 +36,15 @@ describe('LatencyHistogram', () => {
     }
   });
 
+  it('gives the exact mean (to the microsecond), and forgets it with reset()', () => {
+    const h = histogramOf([1, 2, 3, 1000.5]);
+    expect(h.summary().mean).toBe(251.625);
+    h.reset();
+    expect(h.summary()).toMatchObject({ count: 0, mean: 0 });
+    h.recordMs(7);
+    expect(h.summary().mean).toBe(7);
+  });
+
   it('keeps the mean between the smallest and the largest value', () => {
     for (let n = 1; n <= 40; n++) {
       const values = Array.from({ length: n }, (_, i) => 3 + i * 13.37);

@@ -24,6 +24,8 @@ export type TailLatencySummary = LatencySummary & { p999: number };
  */
 export class LatencyHistogram {
   private static readonly MAX_US = 3_600_000_000;
+  /** Sum of the recorded values (µs, as clamped), for an exact and cheap mean. */
+  private sumUs = 0;
   private readonly histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: LatencyHistogram.MAX_US,
@@ -33,13 +35,15 @@ export class LatencyHistogram {
   recordMs(ms: number): void {
     // A NaN would land outside every bucket and make each later summary() throw.
     if (Number.isNaN(ms)) return;
-    const us = Math.round(ms * 1000);
-    this.histogram.recordValue(Math.min(LatencyHistogram.MAX_US, Math.max(1, us)));
+    const us = Math.min(LatencyHistogram.MAX_US, Math.max(1, Math.round(ms * 1000)));
+    this.histogram.recordValue(us);
+    this.sumUs += us;
   }
 
   /** Forgets every value recorded so far. */
   reset(): void {
     this.histogram.reset();
+    this.sumUs = 0;
   }
 
   summary(): LatencySummary {
@@ -48,8 +52,9 @@ export class LatencyHistogram {
     if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
     // A percentile reads the top of its HDR bucket, which can lie above the exact maximum.
     const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
-    // The mean is computed from bucket midpoints, which can lie outside the exact extremes.
-    const mean = Math.min(Math.max(h.mean, h.minNonZeroValue), h.maxValue);
+    // The exact mean from a running sum: the histogram's own walks every bucket (milliseconds once
+    // it holds many values, and snapshot() reads three histograms).
+    const mean = this.sumUs / h.totalCount;
     return { count: h.totalCount, mean: ms(mean), p50: at(50), p95: at(95), p99: at(99), max: ms(h.maxValue) };
   }
 
