@@ -16,11 +16,15 @@
  * `stopped` event) or the server closes; a client that disconnects has its subscription and timer
  * released at once.
  *
- * Slow clients: events are never queued in the daemon. Once `write()` reports the socket's buffer
- * full, further events for that client are dropped, and counted, until the socket drains; then one
+ * Slow clients: events are never queued in the daemon beyond a per-stream budget of buffered bytes
+ * (`MAX_BUFFERED_BYTES`, 1 MiB). Events are written while the response buffers less than that: a
+ * burst (a batch of thousands of submissions emits their `submitted` events in one tick) reaches a
+ * client that keeps reading whole, although it fills the socket's 16 KiB high-water mark many times
+ * over before the socket can flush. Once a write leaves the budget exceeded, further events for that
+ * client are dropped, and counted, until the socket drains; then one
  * `event: dropped\ndata: {"count":N}` (whatever the `type` filter) tells the client that it missed
  * N events and should re-read what it needs (`GET /v1/tasks/:id`). A stream thus holds at most the
- * socket's buffer plus the one event that filled it, however slow or stalled its client is.
+ * budget plus the one event that crossed it, however slow or stalled its client is.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -33,11 +37,16 @@ import { parseWith } from '../runtime/validate.js';
 export interface EventRouteOptions {
   /** Interval of the `: heartbeat` comment. Default 15 000 ms (tests make it shorter). */
   heartbeatMs?: number;
+  /**
+   * Bytes a stream may buffer before it drops events until its socket drains. Default
+   * `MAX_BUFFERED_BYTES` (1 MiB); below the socket's high-water mark (16 KiB) it acts as that mark.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** What one open stream is doing, for tests and diagnostics. */
 export interface EventStreamStats {
-  /** Events are being dropped: the client's socket has not drained yet. */
+  /** Events are being dropped: the stream went over its budget and its socket has not drained yet. */
   blocked: boolean;
   /** Events dropped for this client since it connected. */
   dropped: number;
@@ -46,6 +55,8 @@ export interface EventStreamStats {
 }
 
 const HEARTBEAT_MS = 15_000;
+/** Bytes one stream may buffer (written, not yet handed to the kernel) before it drops events. */
+export const MAX_BUFFERED_BYTES = 1 << 20;
 
 /** Every public event type: a Record, so an event added to TroupeEvent but not here fails to compile. */
 const EVENT_TYPES: Record<TroupeEventType, true> = {
@@ -122,7 +133,7 @@ export function eventStreamStats(): EventStreamStats[] {
   return [...streams].map((s) => s.stats());
 }
 
-/** One client's stream: writes matching events, drops them while the socket is full. */
+/** One client's stream: writes matching events, drops them while over its budget until the socket drains. */
 class EventStream {
   private blocked = false;
   private droppedSinceDrain = 0;
@@ -135,6 +146,7 @@ class EventStream {
   constructor(
     private readonly res: ServerResponse,
     heartbeatMs: number,
+    private readonly maxBuffered: number,
     private readonly onClose: (stream: EventStream) => void,
   ) {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -194,9 +206,15 @@ class EventStream {
     this.droppedTotal += 1;
   }
 
+  /**
+   * Writes, and blocks the stream once the response buffers its budget or more. `write()`'s own
+   * answer is no guide: Node corks the socket until the next tick, so it reports false as soon as one
+   * tick has written past the 16 KiB high-water mark. But only a false answer promises a 'drain', so
+   * the stream blocks when both hold (under that mark, `write()` answers true whatever the budget).
+   */
   private write(chunk: string): void {
     if (this.closed || this.res.writableEnded || this.res.destroyed) return;
-    if (this.res.write(chunk)) return;
+    if (this.res.write(chunk) || this.res.writableLength < this.maxBuffered) return;
     this.blocked = true;
     this.res.once('drain', () => this.drained());
   }
@@ -212,6 +230,7 @@ class EventStream {
 /** Registers `GET /v1/events`; the server's close ends its streams (they would hold it open). */
 export function eventRoutes(app: FastifyInstance, sup: Supervisor, options: EventRouteOptions = {}): void {
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const maxBuffered = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
   const mine = new Set<EventStream>();
   const onClose = (stream: EventStream): void => {
     mine.delete(stream);
@@ -223,7 +242,7 @@ export function eventRoutes(app: FastifyInstance, sup: Supervisor, options: Even
   app.get('/v1/events', async (req, reply) => {
     const filter = parseWith(querySchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
     reply.hijack();
-    const stream = new EventStream(reply.raw, heartbeatMs, onClose);
+    const stream = new EventStream(reply.raw, heartbeatMs, maxBuffered, onClose);
     streams.add(stream);
     mine.add(stream);
     req.raw.on('close', () => stream.release());

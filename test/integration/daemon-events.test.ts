@@ -241,9 +241,26 @@ describe('GET /v1/events', () => {
     expect(activeStreams()).toBe(0);
   });
 
+  it('delivers a burst of 2,000 submissions whole to a client that keeps reading: nothing dropped', async () => {
+    const sup = await start({ agents: { noop: { module: agentPath('noop') } } });
+    const { url } = await serve(sup);
+    const client = await connect(url);
+    // One tick emits 2,000 `submitted` events (~0.5 MB): far past the socket's 16 KiB high-water mark, within the budget.
+    const ids = await sup.submitBatch(Array.from({ length: 2_000 }, (_, i) => ({ agent: 'noop', input: i })));
+    await Promise.all(ids.map((id) => sup.result(id)));
+    const succeeded = (): number => client.frames.filter((f) => f.type === 'succeeded').length;
+    await waitFor(() => succeeded() === ids.length || client.has('dropped'), 'every succeeded on the stream (or a dropped frame)');
+
+    expect(client.frames.filter((f) => f.type === 'dropped')).toEqual([]);
+    expect(client.frames.filter((f) => f.type === 'submitted').map((f) => f.data.taskId)).toEqual(ids);
+    expect(client.frames.filter((f) => f.type === 'succeeded').map((f) => f.data.taskId).sort()).toEqual([...ids].sort());
+    expect(eventStreamStats()).toEqual([expect.objectContaining({ blocked: false, dropped: 0 })]);
+  });
+
   it('drops events, and counts them, while a slow client’s socket is full: memory stays bounded', async () => {
     const sup = await start({ agents: { echo: { module: agentPath('echo') } } });
-    const { url } = await serve(sup);
+    const budget = 64 * 1024;
+    const { url } = await serve(sup, { maxBufferedBytes: budget });
     const client = await connect(url);
     client.res.pause();
     const big = 'x'.repeat(1 << 20); // each echo task then streams ~2 MiB (its log line and its result)
@@ -251,11 +268,13 @@ describe('GET /v1/events', () => {
     for (let i = 0; i < 64 && stats().dropped === 0; i++) await sup.result(await sup.submit({ agent: 'echo', input: big }));
     expect(stats().dropped).toBeGreaterThan(0);
 
-    // Nothing is queued for a blocked client: its buffer never holds more than one frame and the high-water mark.
+    // Nothing is queued for a blocked client: its buffer never holds more than the budget and the one frame that filled it.
+    const frameMax = big.length + 1024; // the log line or the result, with its SSE and chunked framing
     const first = stats().dropped;
     for (let i = 0; i < 16 && stats().dropped < first + 12; i++) {
       await sup.result(await sup.submit({ agent: 'echo', input: big }));
-      expect(stats().buffered).toBeLessThan(big.length + 64 * 1024);
+      expect(stats().blocked).toBe(true);
+      expect(stats().buffered).toBeLessThan(budget + frameMax);
     }
     expect(stats().dropped).toBeGreaterThanOrEqual(first + 12);
 
