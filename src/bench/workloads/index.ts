@@ -1,7 +1,7 @@
 import type { Workload } from '../harness.js';
 import { burst } from './burst.js';
 import { cpu } from './cpu.js';
-import { daemon } from './daemon.js';
+import { daemon } from './daemon/index.js';
 import { durability } from './durability.js';
 import { failures } from './failures.js';
 import { faults } from './faults.js';
