@@ -2,6 +2,4 @@
  * BullMQ sandboxed processor for the `noop` baseline, run by BullMQ in a worker thread
  * (`useWorkerThreads: true`): returns the job's data unchanged, as the other no-op handlers do.
  */
-import type { SandboxedJob } from 'bullmq';
-
-export default (job: SandboxedJob<unknown, unknown>): unknown => job.data;
+export default (job: { data: unknown }): unknown => job.data;
