@@ -4,20 +4,18 @@
  * and under 'fsync' (synced before submit() and results are acknowledged), for throughput, journal
  * commits per task and latency under light load. The disk's own fsync cost is measured first.
  */
-import fs, { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SupervisorOptions } from '../../index.js';
 import type { BenchOptions, Case, Measurement, Section, Workload } from '../harness.js';
-import { percentile } from '../stats.js';
+import { isFsyncCost, probeFsync } from '../fsync-probe.js';
 import { burstThroughput, prime, sequentialLatency, startTroupe, type TroupeTarget } from '../targets.js';
 
 const AGENT_MODULE = new URL('../agents/noop.js', import.meta.url);
 /** Threads of the fixed-size pools (the bench machines have 2 cores). */
 const THREADS = 2;
-/** Writes of 4 KiB, each followed by fdatasync, that measure the disk. */
-const FSYNC_PROBES = 200;
 
 type Mode = 'memory' | 'process' | 'fsync';
 
@@ -27,47 +25,16 @@ const MODES: readonly { mode: Mode; label: string; short?: string }[] = [
   { mode: 'fsync', label: `Journal, 'fsync' (default), ${THREADS} threads` },
 ];
 
-/** Names of common Linux filesystems by their statfs magic number. */
-const FS_TYPES: Record<number, string> = {
-  0xef53: 'ext4',
-  0x58465342: 'xfs',
-  0x9123683e: 'btrfs',
-  0x01021994: 'tmpfs',
-  0x794c7630: 'overlayfs',
-  0x2fc12fc1: 'zfs',
-  0x6969: 'nfs',
-};
-
-/**
- * Untimed by the harness: `FSYNC_PROBES` appends of 4 KiB to a fresh file in the temp directory,
- * each followed by fdatasync, as a journal commit would; the median and p99 of one append + sync.
- */
-function diskFsyncCost(): { dir: string; fs: string; p50Us: number; p99Us: number } {
-  const dir = mkdtempSync(join(tmpdir(), 'troupe-bench-'));
-  try {
-    const fd = openSync(join(dir, 'probe'), 'w');
-    const block = Buffer.alloc(4096, 0x5a);
-    const durations: number[] = [];
-    try {
-      for (let i = 0; i < FSYNC_PROBES; i += 1) {
-        const t0 = performance.now();
-        writeSync(fd, block);
-        fdatasyncSync(fd);
-        durations.push(performance.now() - t0);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    const type = statfsSync(dir).type;
-    return {
-      dir: tmpdir(),
-      fs: FS_TYPES[type] ?? `fs type 0x${type.toString(16)}`,
-      p50Us: percentile(durations, 50) * 1000,
-      p99Us: percentile(durations, 99) * 1000,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** The disk's own cost, from the probe every `troupe bench` also prints (see fsync-probe.ts). */
+function diskNote(): string {
+  const probe = probeFsync();
+  if (!isFsyncCost(probe)) return `Journal files go to a fresh directory in ${probe.path} per measurement, removed after (its fsync could not be measured: ${probe.error}).`;
+  const us = (n: number): string => Math.round(n).toLocaleString('en-US');
+  return (
+    `Journal files go to a fresh directory in ${probe.path} (${probe.fileSystem}) per measurement, removed after; ` +
+    `one 4 KiB write + fdatasync there takes ${us(probe.medianUs)} µs (p50; p99 ${us(probe.p99Us)} µs; ` +
+    `${probe.samples} measured when the workload started).`
+  );
 }
 
 /**
@@ -169,11 +136,7 @@ export const durability: Workload = {
   plan(options: BenchOptions): Section[] {
     const { tasks, latencyTasks } = options;
     const fmt = (n: number): string => n.toLocaleString('en-US');
-    const disk = diskFsyncCost();
-    const diskNote =
-      `Journal files go to a fresh directory in ${disk.dir} (${disk.fs}) per measurement, removed after; ` +
-      `one 4 KiB write + fdatasync there takes ${fmt(Math.round(disk.p50Us))} µs (p50; p99 ${fmt(Math.round(disk.p99Us))} µs; ` +
-      `${FSYNC_PROBES} measured when the workload started).`;
+    const disk = diskNote();
     return [
       {
         id: 'throughput',
@@ -183,7 +146,7 @@ export const durability: Workload = {
           `${THREADS} × 25 sequential tasks before timing; start-up and shutdown are not timed. ` +
           `commits/task: journal transactions (batches) committed while timing ÷ tasks; syncs/task: the runtime's ` +
           `fdatasync calls on the WAL ÷ tasks (under 'fsync' one covers every batch written before it; SQLite's own ` +
-          `syncs at checkpoints are not counted). ${diskNote}`,
+          `syncs at checkpoints are not counted). ${disk}`,
         metrics: [{ key: 'tasksPerSec', label: 'tasks/s', digits: 0, better: 'higher' }, COMMITS_PER_TASK, SYNCS_PER_TASK],
         baseline: 'memory',
         cases: MODES.map((m) => burstCase(m.mode, m.label, tasks, m.short)),
