@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Supervisor, TroupeEvent } from '../../dist/index.js';
-import { agentPath, commandPath, failure, gate, manualClock, record, start, waitFor } from '../helpers.js';
+import { agentPath, commandPath, concurrencyCounter, failure, gate, manualClock, record, start, waitFor } from '../helpers.js';
 
 // A pool thread that dies fails only the task it ran; Piscina replaces it; too many deaths in a
 // period pause module launches. Threads are also recycled on purpose (task count, heap size), and
@@ -220,5 +220,63 @@ describe('thread recycling', () => {
     expect(await echo(4)).toBe(next);
     expect(sup.snapshot().counters).toMatchObject({ succeeded: 5, failed: 0, dead: 0 });
     expect(await poolOf(sup, 1, [first])).toEqual([next]);
+  });
+});
+
+describe('a cancel that comes as the task reaches its thread', () => {
+  // The task reaches its thread through Piscina and the abort through Troupe's own port: the abort
+  // must not be lost whichever comes first, nor while the thread is still starting. The clock only
+  // moves if the test moves it, so the cancel grace never ends: a task can end only through its signal.
+  const runs = 30;
+
+  /** Submits `runs` gate tasks one after another, each cancelled on its `started` event; returns the cancel answers. */
+  async function cancelEachAsItStarts(sup: Supervisor, input: Record<string, unknown>, each?: (i: number) => void): Promise<boolean[]> {
+    const cancels: Promise<boolean>[] = [];
+    const sub = sup.events$.subscribe((e) => {
+      if (e.type === 'started') cancels.push(sup.cancel(e.taskId, 'cancelled as it started'));
+    });
+    try {
+      for (let i = 0; i < runs; i += 1) {
+        const id = await sup.submit({ agent: 'gate', input });
+        await waitFor(() => sup.get(id)?.state === 'cancelled', `run ${i} cancelled through its signal`, 5_000);
+        each?.(i);
+      }
+    } finally {
+      sub.unsubscribe();
+    }
+    return Promise.all(cancels);
+  }
+
+  it('stops a task on a thread still starting through its signal: every task on a fresh thread, 30 runs', async () => {
+    const g = gate(); // never opened
+    const counter = concurrencyCounter();
+    const sup = await start({
+      clock: manualClock(),
+      // One task per thread: each task waits for a new thread to start, and is cancelled meanwhile.
+      pool: { minThreads: 1, maxThreads: 1, maxTasksPerThread: 1, autoscaleIntervalMs: 20 },
+      agents: { gate: { module: agentPath('gate'), cancelGraceMs: 60_000 } },
+    });
+    const answers = await cancelEachAsItStarts(sup, { gate: g.path, counter: counter.buffer }, (i) => {
+      // No handler was cut short: each one that began stopped itself (its finally block ran).
+      expect({ run: i, running: counter.current() }).toEqual({ run: i, running: 0 });
+    });
+    expect(answers).toEqual(new Array(runs).fill(true));
+    expect(sup.snapshot().counters).toMatchObject({ cancelled: runs, failed: 0, dead: 0 });
+  });
+
+  it.each([1, 2])('stops a task on a warm thread through its signal, the thread kept: %i task(s) per thread, 30 runs', async (perThread) => {
+    const g = gate(); // never opened
+    const counter = concurrencyCounter();
+    const sup = await start({
+      clock: manualClock(),
+      pool: { minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: perThread, autoscaleIntervalMs: 20 },
+      agents: { gate: { module: agentPath('gate'), cancelGraceMs: 60_000 } },
+    });
+    const [thread] = await poolOf(sup, 1, []);
+    const answers = await cancelEachAsItStarts(sup, { gate: g.path, counter: counter.buffer }, (i) => {
+      expect({ run: i, running: counter.current(), threads: sup.snapshot().pool.threadIds }).toEqual({ run: i, running: 0, threads: [thread] });
+    });
+    expect(answers).toEqual(new Array(runs).fill(true));
+    expect(sup.snapshot().counters).toMatchObject({ cancelled: runs, failed: 0, dead: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { queueOptionsSymbol, type Piscina } from 'piscina';
 import { deserializeError, TroupeError } from '../../runtime/errors.js';
 import {
@@ -41,9 +41,14 @@ type PoolWorker = Parameters<Balancer>[1][number];
 
 /**
  * Piscina's least-busy choice, minus threads being recycled: a retiring thread gets no new task,
- * so it can be terminated once idle without failing anything.
+ * so it can be terminated once idle without failing anything. `placed` hears which thread each
+ * task goes to, just before Piscina posts it there.
  */
-export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsage: number, placements?: Map<string, number>): Balancer {
+export function retiringAwareBalancer(
+  retiring: ReadonlySet<number>,
+  maximumUsage: number,
+  placed?: (taskId: string, threadId: number) => void,
+): Balancer {
   const choose: Balancer = (task, workers) => {
     let candidate: PoolWorker | null = null;
     let least = maximumUsage;
@@ -60,7 +65,7 @@ export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsag
     const chosen = choose(task, workers);
     // Which thread runs which task, known on this side: a thread that dies cannot tell it any more.
     const key = (task as unknown as Record<symbol, { troupeTaskId?: string } | null>)[queueOptionsSymbol];
-    if (chosen !== null && key?.troupeTaskId !== undefined) placements?.set(key.troupeTaskId, chosen.id);
+    if (chosen !== null && key?.troupeTaskId !== undefined) placed?.(key.troupeTaskId, chosen.id);
     return chosen;
   };
 }
@@ -72,9 +77,20 @@ export function retiringAwareBalancer(retiring: ReadonlySet<number>, maximumUsag
  * that died under a task from a handler's own failure.
  */
 export class ModuleRunner {
-  private readonly ports = new Set<MessagePort>();
+  /** Each thread's port, by thread id. */
+  private readonly ports = new Map<number, MessagePort>();
   private readonly hooks = new Map<string, TaskHooks>();
   private readonly workers = new Map<number, PoolWorker>();
+  /** The thread each task was given to (by the balancer, as Piscina posts it). */
+  private readonly placements = new Map<string, number>();
+  /**
+   * Tasks asked to stop whose abort has not gone out yet: they have no thread yet, or their thread
+   * has not handed over its port yet. The abort goes to their thread as soon as both are known.
+   */
+  private readonly unsentAborts = new Set<string>();
+  /** Every thread seen (ready, or handing over its port) that has not exited: destroy() waits for them. */
+  private readonly threads = new Set<Worker>();
+  private destroyed = false;
   private readonly api: HostApi = {
     progress: (taskId, value, checkpoint) => this.hooks.get(taskId)?.progress(value, checkpoint),
     heartbeat: (taskId) => this.hooks.get(taskId)?.heartbeat(),
@@ -87,8 +103,6 @@ export class ModuleRunner {
     private readonly pool: Piscina,
     /** Shared with the pool's balancer: threads that take no new task. */
     private readonly retiring: Set<number>,
-    /** Shared with the pool's balancer: the thread each task was given to. */
-    private readonly placements: Map<string, number> = new Map(),
     /**
      * Tasks per thread. Piscina never puts a task that has an abort signal on a busy thread, so
      * above 1 tasks go without one, and stopping one by force terminates its thread by id.
@@ -96,10 +110,11 @@ export class ModuleRunner {
     private readonly tasksPerThread = 1,
   ) {
     pool.on('message', (msg: unknown) => {
-      if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort);
+      if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort, msg.threadId);
     });
     pool.on('workerCreate', (w: PoolWorker) => {
       this.workers.set(w.id, w);
+      this.track(w.id);
       this.onThreadsChanged?.();
     });
     pool.on('workerDestroy', (w: PoolWorker) => {
@@ -112,6 +127,12 @@ export class ModuleRunner {
   /** Ids of the pool's live threads. */
   threadIds(): number[] {
     return this.pool.threads.map((t) => t.threadId);
+  }
+
+  /** The balancer gave a task to a thread (Piscina posts it there next). */
+  placed(taskId: string, threadId: number): void {
+    this.placements.set(taskId, threadId);
+    if (this.unsentAborts.has(taskId)) this.sendAbort(taskId);
   }
 
   /** Tasks stopped by force before they reached a thread (shared threads): killed when they get one. */
@@ -135,13 +156,14 @@ export class ModuleRunner {
       this.hooks.delete(task.taskId);
       this.placements.delete(task.taskId);
       this.doomed.delete(task.taskId);
+      this.unsentAborts.delete(task.taskId);
     };
     done.then(forget, forget);
     const terminate = (): void => {
       killer.abort();
       if (shared) this.terminateThreadOf(task.taskId);
     };
-    return { done, requestStop: () => this.broadcastAbort(task.taskId), terminate };
+    return { done, requestStop: () => this.requestStop(task.taskId), terminate };
   }
 
   /**
@@ -164,18 +186,50 @@ export class ModuleRunner {
     await this.pool.run(job).catch((err: unknown) => this.failure(err, false));
   }
 
+  /**
+   * Stops every thread and resolves once all have exited. Piscina's own destroy() waits only for the
+   * threads still in its set, then stops refusing to start threads: one it dropped just before (a
+   * task stopped by force, an idle thread) that exits afterwards is "replaced" by new threads that
+   * outlive the pool and keep the process alive. So every thread seen is waited for too, and the pool
+   * destroyed again if it started any meanwhile (those are destroyed while it still refuses to).
+   */
   async destroy(): Promise<void> {
-    for (const port of this.ports) port.close();
-    await this.pool.destroy();
+    this.destroyed = true;
+    for (const port of this.ports.values()) port.close();
+    do {
+      for (const thread of this.pool.threads) this.trackThread(thread);
+      await this.pool.destroy();
+      // Resolves once the thread has exited (at once if it has); Piscina's exit handler, which may start
+      // a replacement, has run by then.
+      await Promise.all([...this.threads].map((thread) => thread.terminate()));
+    } while (this.pool.threads.length > 0);
   }
 
-  private adopt(port: MessagePort): void {
-    this.ports.add(port);
-    port.once('close', () => this.ports.delete(port));
+  /** Waits for a thread's exit on destroy(); forgotten once it exits. */
+  private track(threadId: number): void {
+    const thread = this.pool.threads.find((t) => t.threadId === threadId);
+    if (thread !== undefined) this.trackThread(thread);
+  }
+
+  private trackThread(thread: Worker): void {
+    if (this.threads.has(thread)) return;
+    this.threads.add(thread);
+    thread.once('exit', () => this.threads.delete(thread));
+  }
+
+  private adopt(port: MessagePort, threadId: number): void {
+    if (this.destroyed) {
+      port.close(); // a thread started as the pool was destroyed: it gets no host
+      return;
+    }
+    this.track(threadId);
+    this.ports.set(threadId, port);
+    port.once('close', () => this.ports.delete(threadId));
     port.on('message', (data: unknown) => {
       if (isThreadSignal(data)) this.onSignal(data);
     });
     Comlink.expose(this.api, nodeEndpoint(port));
+    for (const taskId of this.unsentAborts) if (this.placements.get(taskId) === threadId) this.sendAbort(taskId);
   }
 
   private onSignal(signal: ThreadSignal): void {
@@ -217,9 +271,23 @@ export class ModuleRunner {
     void thread.terminate();
   }
 
-  /** Which thread runs a task is Piscina's business, so every thread hears the abort; one acts. */
-  private broadcastAbort(taskId: string): void {
+  /**
+   * Aborts a task's signal. The abort goes to the task's thread only, once the task has one and that
+   * thread's port is here; the thread keeps an abort that comes before the task (each travels on its
+   * own port) until the task arrives.
+   */
+  private requestStop(taskId: string): void {
+    if (!this.hooks.has(taskId)) return; // settled
+    this.unsentAborts.add(taskId);
+    this.sendAbort(taskId);
+  }
+
+  private sendAbort(taskId: string): void {
+    const threadId = this.placements.get(taskId);
+    const port = threadId === undefined ? undefined : this.ports.get(threadId);
+    if (port === undefined) return;
+    this.unsentAborts.delete(taskId);
     const msg: AbortMessage = { troupeAbort: taskId };
-    for (const port of this.ports) port.postMessage(msg);
+    port.postMessage(msg);
   }
 }

@@ -14,7 +14,8 @@ const WORKER_URL = new URL('./worker.js', import.meta.url).href;
  */
 export function createPool(config: PoolConfig, logger: Logger, moduleUrls: string[]): ModuleRunner {
   const retiring = new Set<number>();
-  const placements = new Map<string, number>();
+  // The balancer tells the runner where each task goes; the runner is made once the pool is.
+  let runner: ModuleRunner | undefined;
   const workerData: WorkerData = { troupeModules: moduleUrls };
   if (config.maxTasksPerThread !== undefined) workerData.maxTasksPerThread = config.maxTasksPerThread;
   if (config.maxHeapMb !== undefined) workerData.maxHeapMb = config.maxHeapMb;
@@ -27,10 +28,11 @@ export function createPool(config: PoolConfig, logger: Logger, moduleUrls: strin
     // Admission is ours (credits); Piscina's own queue only ever holds what we admitted.
     maxQueue: Infinity,
     workerData,
-    loadBalancer: retiringAwareBalancer(retiring, config.concurrentTasksPerWorker, placements),
+    loadBalancer: retiringAwareBalancer(retiring, config.concurrentTasksPerWorker, (taskId, threadId) => runner?.placed(taskId, threadId)),
     ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
   });
   // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
   pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));
-  return new ModuleRunner(pool, retiring, placements, config.concurrentTasksPerWorker);
+  runner = new ModuleRunner(pool, retiring, config.concurrentTasksPerWorker);
+  return runner;
 }

@@ -15,6 +15,15 @@ import {
 
 const definitions = new Map<string, Promise<AgentDefinition>>();
 const controllers = new Map<string, AbortController>();
+/**
+ * Aborts that came before their task: the task travels on Piscina's port and the abort on ours, so
+ * either may come first. Applied when the task arrives. The main thread sends a task's abort only to
+ * the thread it gave the task to, so every entry is for a task on its way here, except an abort that
+ * crossed its task's outcome (it came after the task ended): those are never claimed, and the oldest
+ * entries go once there are more than any thread can have on its way (1,000 tasks per thread at most).
+ */
+const earlyAborts = new Set<string>();
+const EARLY_ABORTS_KEPT = 1_024;
 const settings = (workerData as WorkerData | undefined) ?? { troupeModules: [] };
 let signals: MessagePort;
 const host = openHostChannel();
@@ -25,11 +34,22 @@ function openHostChannel(): Comlink.Remote<HostApi> {
   const hello: HostPortMessage = { troupeHostPort: port1, threadId };
   parentPort!.postMessage(hello, [port1]);
   port2.on('message', (data: unknown) => {
-    if (isAbortMessage(data)) controllers.get(data.troupeAbort)?.abort(new Error('task cancelled'));
+    if (isAbortMessage(data)) abortTask(data.troupeAbort);
   });
   port2.unref(); // Piscina decides when this thread lives, not this port.
   signals = port2;
   return Comlink.wrap<HostApi>(nodeEndpoint(port2));
+}
+
+function cancelled(): Error {
+  return new Error('task cancelled');
+}
+
+function abortTask(taskId: string): void {
+  const controller = controllers.get(taskId);
+  if (controller !== undefined) return controller.abort(cancelled());
+  earlyAborts.add(taskId);
+  if (earlyAborts.size > EARLY_ABORTS_KEPT) earlyAborts.delete(earlyAborts.values().next().value!);
 }
 
 async function importDefinition(moduleUrl: string): Promise<AgentDefinition> {
@@ -110,6 +130,7 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
   const taskId = job.taskId!;
   const controller = new AbortController();
   controllers.set(taskId, controller);
+  if (earlyAborts.delete(taskId)) controller.abort(cancelled());
   if (job.signalStart === true) signal({ troupeStarted: taskId, threadId });
   const beats = beatEvery(taskId, job.heartbeatMs);
   const sent: Promise<unknown>[] = [];
@@ -117,6 +138,8 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
   let value: unknown;
   try {
     const definition = await load(job.moduleUrl);
+    // Stopped before it began: the handler never starts (one that only listens for 'abort' would miss it).
+    controller.signal.throwIfAborted();
     value = await definition.handler(job.input, makeContext(job, controller.signal, sent));
   } catch (err) {
     failed = err ?? new Error(String(err));
