@@ -1,4 +1,5 @@
 import { defineAgent } from 'troupe/agent';
+import { fmix32 } from '../hash.js';
 
 export interface RandomFailInput {
   /** The task's index; returned on success. */
@@ -7,16 +8,6 @@ export interface RandomFailInput {
   seed: number;
   /** Probability in [0, 1] that a run fails. */
   rate: number;
-}
-
-/** Final mix of MurmurHash3: spreads every input bit over the 32-bit output. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** A uniform-looking number in [0, 1) fixed by (i, seed, attempt): the same runs fail every time. */

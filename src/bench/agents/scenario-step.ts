@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineAgent } from 'troupe/agent';
+import { fmix32 } from '../hash.js';
 
 export interface ScenarioStepInput {
   workflow: number;
@@ -8,16 +9,6 @@ export interface ScenarioStepInput {
   acc: number;
   /** Stands in for the step's I/O (a tool call, a model request). */
   waitMs: number;
-}
-
-/** Final mix of MurmurHash3: each step's result depends on every bit of the previous one. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** What step `step` of `workflow` returns given the previous result; the caller replays the chain with it. */

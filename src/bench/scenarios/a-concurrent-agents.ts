@@ -10,7 +10,7 @@ import { Supervisor } from '../../index.js';
 import { hashChain, type ScenarioCpuInput } from '../agents/scenario-cpu.js';
 import type { RunInterval } from '../agents/scenario-interval.js';
 import { ioDigest, type ScenarioIoInput } from '../agents/scenario-io.js';
-import { quietLogger, withTempDir } from './environment.js';
+import { quietLogger, withSupervisor, withTempDir } from './environment.js';
 import { EventTally, settle } from './event-tally.js';
 import { commonOverlap, type Interval } from './intervals.js';
 import { p50p99 } from './percentiles.js';
@@ -119,13 +119,5 @@ export const concurrentAgents: Scenario = {
     '(a) one task each of a CPU module agent (chained SHA-256), an I/O module agent (30 × write + fdatasync + 12 ms pause) and a ' +
     'command agent (a node subprocess), submitted together on 2 threads: all succeed, each answer equals one recomputed by the ' +
     'harness, and the three runs share a common instant both by the agents\' own clocks and by the started/succeeded events.',
-  run: () =>
-    withTempDir(async (dir) => {
-      const sup = await startSupervisor();
-      try {
-        return await measure(sup, dir);
-      } finally {
-        await sup.shutdown();
-      }
-    }),
+  run: () => withTempDir((dir) => withSupervisor(startSupervisor, (sup) => measure(sup, dir))),
 };

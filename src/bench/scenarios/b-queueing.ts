@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from '../../index.js';
 import type { ScenarioServerInput } from '../agents/scenario-server.js';
-import { quietLogger } from './environment.js';
+import { quietLogger, withSupervisor } from './environment.js';
 import { EventTally, settle } from './event-tally.js';
 import { peakOpen } from './intervals.js';
 import { p50p99 } from './percentiles.js';
@@ -133,12 +133,5 @@ export const queueing: Scenario = {
     `(b) two resources ('servers') of concurrency ${LIMIT}, ${PER_SERVER} operations of ${HOLD_MS} ms each submitted at once per server, ` +
     `on the default autoscaling pool (2–10 threads): the most running at once on each server is exactly ${LIMIT}, counted by the runs ` +
     `themselves in shared memory (Atomics) and from started/succeeded events in arrival order; all complete; queue depth > 0 was seen.`,
-  run: async () => {
-    const sup = await startSupervisor();
-    try {
-      return await measure(sup);
-    } finally {
-      await sup.shutdown();
-    }
-  },
+  run: () => withSupervisor(startSupervisor, measure),
 };

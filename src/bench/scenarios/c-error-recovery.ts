@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type Counters } from '../../index.js';
 import type { RandomFailInput } from '../agents/random-fail.js';
-import { now, quietLogger, withTempDir } from './environment.js';
+import { now, quietLogger, withSupervisor, withTempDir } from './environment.js';
 import { EventTally, settle, terminalAnomalies } from './event-tally.js';
 import { p50p99 } from './percentiles.js';
 import { check, type Check, type Scenario, type ScenarioReport } from './scenario.js';
@@ -138,13 +138,5 @@ export const errorRecovery: Scenario = {
     `(opens after ${BREAKER.failureThreshold} consecutive failures, half-open after ${BREAKER.resetTimeoutMs} ms): every task succeeds once ` +
     `with its own result, exactly one terminal event each, no dead letter, failed runs = retries = 'failed' events, the breaker ends ` +
     `closed, all within ${DEADLINE_MS / 1000} s; goodput and breaker openings in the JSON facts.`,
-  run: () =>
-    withTempDir(async (dir) => {
-      const sup = await startSupervisor(dir);
-      try {
-        return await measure(sup);
-      } finally {
-        await sup.shutdown();
-      }
-    }),
+  run: () => withTempDir((dir) => withSupervisor(() => startSupervisor(dir), measure)),
 };

@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type MetricsSnapshot } from '../../index.js';
 import type { ScenarioMeteredInput } from '../agents/scenario-metered.js';
-import { quietLogger } from './environment.js';
+import { quietLogger, withSupervisor } from './environment.js';
 import { EventTally, settle } from './event-tally.js';
 import { hdrRankPercentile } from './percentiles.js';
 import { check, type Check, type Scenario, type ScenarioReport } from './scenario.js';
@@ -193,12 +193,5 @@ export const monitoring: Scenario = {
     `per-task finishedAt − submittedAt within HDR precision (0.1% + 2 µs), and the harness's submit → result latencies within ` +
     `−HDR precision / +max(5%, 1 ms): the harness interval encloses the runtime's, so it may only be longer, by main-thread work ` +
     `outside the runtime's interval.`,
-  run: async () => {
-    const sup = await startSupervisor();
-    try {
-      return await measure(sup);
-    } finally {
-      await sup.shutdown();
-    }
-  },
+  run: () => withSupervisor(startSupervisor, measure),
 };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type Counters } from '../../index.js';
 import { nextAcc, type ScenarioStepInput } from '../agents/scenario-step.js';
-import { quietLogger, withTempDir } from './environment.js';
+import { quietLogger, withSupervisor, withTempDir } from './environment.js';
 import { EventTally, settle } from './event-tally.js';
 import { hdrRankPercentile } from './percentiles.js';
 import { check, type Check, type Scenario, type ScenarioReport } from './scenario.js';
@@ -163,13 +163,5 @@ export const stressWorkflows: Scenario = {
     `step), journal 'fsync', default pool (grown by an untimed burst first): ${LIGHT} concurrent workflows, then ${STRESSED}. Pass: every workflow ends with the value a ` +
     `replay of its chain gives, counters show every step submitted, started and succeeded exactly once, no failed/dead event, step p95 ` +
     `stressed ≥ light, and stressed steps/s ≥ 0.5 × light. p50/p99 columns: stressed steps.`,
-  run: () =>
-    withTempDir(async (dir) => {
-      const sup = await startSupervisor(dir);
-      try {
-        return await measure(sup);
-      } finally {
-        await sup.shutdown();
-      }
-    }),
+  run: () => withTempDir((dir) => withSupervisor(() => startSupervisor(dir), measure)),
 };

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import type { Supervisor } from '../../index.js';
 
 /** Runs `body` with a fresh directory (journals, sockets, side-effect files), always removed after. */
 export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -11,6 +12,16 @@ export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise
     return await body(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `body` on a runtime from `start`, always shut down after. */
+export async function withSupervisor<T>(start: () => Promise<Supervisor>, body: (sup: Supervisor) => Promise<T>): Promise<T> {
+  const sup = await start();
+  try {
+    return await body(sup);
+  } finally {
+    await sup.shutdown();
   }
 }
 

@@ -9,7 +9,7 @@ import { latencyFigures } from '../../stats.js';
 import { range } from './loops.js';
 import { DELIVERY_TIMEOUT_MS } from './params.js';
 import { primeWith, runInProcess } from './round-trips.js';
-import { socketOf, withDaemon, type BenchDaemon } from './setup.js';
+import { socketOf, daemonCase, type BenchDaemon } from './setup.js';
 import { openEvents } from './sse-client.js';
 import { epochNow } from './timing.js';
 
@@ -65,22 +65,16 @@ export function eventsOverSse(query: string): (d: BenchDaemon) => Promise<Listen
 }
 
 export function deliveryCase(id: string, label: string, n: number, listen: (d: BenchDaemon) => Promise<Listener>, short?: string): Case {
-  return {
-    id,
-    label,
-    ...(short === undefined ? {} : { short }),
-    measure: () =>
-      withDaemon({}, async (d) => {
-        await primeWith((i) => runInProcess(d.sup, i));
-        const listener = await listen(d);
-        try {
-          await Promise.all(range(n).map((i) => runInProcess(d.sup, i)));
-          const { delays, dropped } = await listener.collect(n);
-          const { p50Us, p99Us, meanUs } = latencyFigures(delays);
-          return { figures: { p50Us, p99Us, dropped }, facts: { meanUs, events: delays.length, tasks: n } };
-        } finally {
-          await listener.close();
-        }
-      }),
-  };
+  return daemonCase(id, label, short, async (d) => {
+    await primeWith((i) => runInProcess(d.sup, i));
+    const listener = await listen(d);
+    try {
+      await Promise.all(range(n).map((i) => runInProcess(d.sup, i)));
+      const { delays, dropped } = await listener.collect(n);
+      const { p50Us, p99Us, meanUs } = latencyFigures(delays);
+      return { figures: { p50Us, p99Us, dropped }, facts: { meanUs, events: delays.length, tasks: n } };
+    } finally {
+      await listener.close();
+    }
+  });
 }

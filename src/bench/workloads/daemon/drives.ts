@@ -7,7 +7,7 @@ import { ApiClient, awaitEcho } from './http-client.js';
 import { chunks, forEachLimit, range } from './loops.js';
 import { AGENT, BATCH, MAX_SOCKETS } from './params.js';
 import { primeWith, runInProcess, runOverHttp } from './round-trips.js';
-import { socketOf, withDaemon, type BenchDaemon, type Endpoint } from './setup.js';
+import { socketOf, daemonCase, type BenchDaemon, type Endpoint } from './setup.js';
 import { rate, startClock, type Rate } from './timing.js';
 
 /** A timed run; `longPolled` counts tasks whose result had to be polled for after their event was dropped. */
@@ -56,15 +56,9 @@ export const httpBatched: Drive = async (d, n) => {
 };
 
 export function throughputCase(id: string, label: string, n: number, drive: Drive, short?: string): Case {
-  return {
-    id,
-    label,
-    ...(short === undefined ? {} : { short }),
-    measure: () =>
-      withDaemon({}, async (d) => {
-        const { tasksPerSec, mainUsPerTask, mainBusy, elapsedMs, longPolled } = await drive(d, n);
-        const facts = { mainBusy, elapsedMs, tasks: n, ...(longPolled === undefined ? {} : { longPolled }) };
-        return { figures: { tasksPerSec, mainUsPerTask }, facts };
-      }),
-  };
+  return daemonCase(id, label, short, async (d) => {
+    const { tasksPerSec, mainUsPerTask, mainBusy, elapsedMs, longPolled } = await drive(d, n);
+    const facts = { mainBusy, elapsedMs, tasks: n, ...(longPolled === undefined ? {} : { longPolled }) };
+    return { figures: { tasksPerSec, mainUsPerTask }, facts };
+  });
 }

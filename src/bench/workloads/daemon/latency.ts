@@ -5,7 +5,7 @@
 import type { Case } from '../../harness.js';
 import { ApiClient, submitOne } from './http-client.js';
 import { primeWith, runInProcess, runOverHttp } from './round-trips.js';
-import { socketOf, withDaemon, type BenchDaemon } from './setup.js';
+import { socketOf, daemonCase, type BenchDaemon } from './setup.js';
 import { openEvents } from './sse-client.js';
 import { timeSequential } from './timing.js';
 
@@ -36,22 +36,16 @@ export async function sseRunner(d: BenchDaemon): Promise<Runner> {
 }
 
 export function latencyCase(id: string, label: string, n: number, open: (d: BenchDaemon) => Promise<Runner>, short?: string): Case {
-  return {
-    id,
-    label,
-    ...(short === undefined ? {} : { short }),
-    measure: () =>
-      withDaemon({}, async (d) => {
-        const runner = await open(d);
-        try {
-          await primeWith(runner.run);
-          const { p50Us, p99Us, meanUs } = await timeSequential(n, runner.run);
-          return { figures: { p50Us, p99Us }, facts: { meanUs, tasks: n } };
-        } finally {
-          runner.close();
-        }
-      }),
-  };
+  return daemonCase(id, label, short, async (d) => {
+    const runner = await open(d);
+    try {
+      await primeWith(runner.run);
+      const { p50Us, p99Us, meanUs } = await timeSequential(n, runner.run);
+      return { figures: { p50Us, p99Us }, facts: { meanUs, tasks: n } };
+    } finally {
+      runner.close();
+    }
+  });
 }
 
 export const inProcessRunner = async (d: BenchDaemon): Promise<Runner> => ({ run: (i) => runInProcess(d.sup, i), close: () => {} });

@@ -5,28 +5,22 @@
 import type { Case } from '../../harness.js';
 import { ApiClient } from './http-client.js';
 import { primeWith } from './round-trips.js';
-import { socketOf, withDaemon, type BenchDaemon } from './setup.js';
+import { socketOf, daemonCase, type BenchDaemon } from './setup.js';
 import { timeSequential } from './timing.js';
 
 type Probe = { call(): Promise<void>; close(): void };
 
 export function readinessCase(id: string, label: string, n: number, probe: (d: BenchDaemon) => Probe, short?: string): Case {
-  return {
-    id,
-    label,
-    ...(short === undefined ? {} : { short }),
-    measure: () =>
-      withDaemon({}, async (d) => {
-        const p = probe(d);
-        try {
-          await primeWith(() => p.call());
-          const { p50Us, p99Us, meanUs } = await timeSequential(n, () => p.call());
-          return { figures: { p50Us, p99Us }, facts: { meanUs, calls: n } };
-        } finally {
-          p.close();
-        }
-      }),
-  };
+  return daemonCase(id, label, short, async (d) => {
+    const p = probe(d);
+    try {
+      await primeWith(() => p.call());
+      const { p50Us, p99Us, meanUs } = await timeSequential(n, () => p.call());
+      return { figures: { p50Us, p99Us }, facts: { meanUs, calls: n } };
+    } finally {
+      p.close();
+    }
+  });
 }
 
 export function readyInProcess(d: BenchDaemon): Probe {

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { configFrom } from '../../../daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../../daemon/daemon.js';
 import type { Supervisor } from '../../../index.js';
-import type { Measurement } from '../../harness.js';
+import type { Case, Measurement } from '../../harness.js';
 import { AGENT, POOL } from './params.js';
 
 const NOOP_MODULE = fileURLToPath(new URL('../../agents/noop.js', import.meta.url));
@@ -76,6 +76,11 @@ export async function withDaemon(setup: DaemonSetup, body: (d: BenchDaemon) => P
   } finally {
     await closeDaemon(d);
   }
+}
+
+/** A row measured on a fresh default daemon (`withDaemon({}, body)`). */
+export function daemonCase(id: string, label: string, short: string | undefined, body: (d: BenchDaemon) => Promise<Measurement>): Case {
+  return { id, label, ...(short === undefined ? {} : { short }), measure: () => withDaemon({}, body) };
 }
 
 /** The daemon's Unix socket, or its TCP port with the bearer token. */
