@@ -66,6 +66,12 @@ export class MetricsActor extends Actor {
     this.schedule();
   }
 
+  /** The recent window exists for the p95 alert only: with the rule off, a task costs one record, not two. */
+  private recordEndToEnd(ms: number): void {
+    this.state.endToEnd.recordMs(ms);
+    if (this.alerts.p95Latency !== false) this.state.recentEndToEnd.recordMs(ms);
+  }
+
   private report(change: AlertChange): void {
     const { message, ...fields } = change;
     if (change.state === 'firing') this.log.warn(fields, `alert: ${message}`);
@@ -152,8 +158,7 @@ export class MetricsActor extends Actor {
     s.running[task.kind] -= 1;
     agent.running -= 1;
     s.run.recordMs(at - task.startedAt);
-    s.endToEnd.recordMs(at - task.submittedAt);
-    s.recentEndToEnd.recordMs(at - task.submittedAt);
+    this.recordEndToEnd(at - task.submittedAt);
   }
 
   /** A failed run; the ledger has already moved the task on (delayed, queued or dead). */
@@ -172,7 +177,6 @@ export class MetricsActor extends Actor {
     const last = task.history?.at(-1);
     if (last !== undefined) s.run.recordMs(last.durationMs);
     if (retried) return;
-    s.endToEnd.recordMs(at - task.submittedAt);
-    s.recentEndToEnd.recordMs(at - task.submittedAt);
+    this.recordEndToEnd(at - task.submittedAt);
   }
 }
