@@ -61,9 +61,8 @@ export class BreakerActor extends Actor {
     const after = stepBreaker(before, event, this.clock.now(), this.config);
     this.breakers.set(key, after);
     if (!announce && after.state === before.state && after.forced === before.forced) {
-      // A timer can fire a little before clock.now() reaches the time it was set for (Node runs
-      // timers on its cached, whole-millisecond loop clock): a tick that finds the breaker not yet
-      // due must re-arm it, or the breaker stays open for good.
+      // A clock given in the options may fire a timer before now() reaches its time (systemClock
+      // does not): a tick that finds the breaker not yet due re-arms it, or it stays open for good.
       if (event.type === 'tick') this.scheduleHalfOpen(key);
       return;
     }
