@@ -16,8 +16,15 @@ export interface RunPlace {
  * Naming: `task.*` are lifecycle transitions of one task; the others describe actor state.
  */
 export type Message =
-  /** A task was accepted (ledger has recorded it). Handled by Queue and Metrics. */
+  /** A task was accepted and is durable. Handled by Metrics (the Queue acts on `task.admitted`). */
   | { type: 'task.submitted'; task: TaskRecord; at: number }
+  /**
+   * The ledger took a submission (control: not durable yet, so the Queue can dispatch it and its
+   * start can be written in the same commit). Handled by the Queue.
+   */
+  | { type: 'task.admitted'; taskId: string }
+  /** The journal refused the commit holding this submission: the task never existed. Queue and Agent drop it. */
+  | { type: 'task.withdrawn'; task: TaskRecord }
   /** Queue hands a task to the Agent actor; the Agent holds a credit for it. */
   | { type: 'task.dispatch'; taskId: string; attempt: number; at: number }
   /** `lease` fences the run: outcomes and progress carrying another lease are refused. */

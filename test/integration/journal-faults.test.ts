@@ -58,6 +58,24 @@ describe('journal faults on a real file system', () => {
     expect(sup.snapshot().journal?.writeError).toBeNull();
   });
 
+  it('disk full: a refused submission gives back the slot it was dispatched to (its start shared the failed commit)', async () => {
+    const disk = smallDisk(8 * 1024);
+    const sup: Sup = await Supervisor.start({ journal: join(disk, 'troupe.db'), agents: { one: { module: agentPath('echo'), concurrency: 1 } } });
+    onTestFinished(() => sup.shutdown({ timeoutMs: 0 }).then(() => undefined));
+    await expect(sup.result(await sup.submit({ agent: 'one', input: 0 }))).resolves.toMatchObject({ input: 0 });
+
+    const filler = fill(disk);
+    const err = await sup.submit({ agent: 'one', input: { blob: 'x'.repeat(512 * 1024) } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TROUPE_JOURNAL_FULL' });
+    unlinkSync(filler);
+    await waitFor(() => sup.snapshot().journal?.writeError === null, 'the journal takes writes again');
+    // The refused task was admitted and dispatched before the commit failed: had it kept the
+    // agent's only slot, this one would wait for ever.
+    const next = await sup.submit({ agent: 'one', input: 1 });
+    await expect(sup.result(next)).resolves.toMatchObject({ input: 1 });
+    expect(await sup.list()).toHaveLength(2);
+  });
+
   it('read-only: the runtime refuses to start with TROUPE_JOURNAL_READONLY and starts once the file is writable', async () => {
     const disk = smallDisk(4 * 1024);
     const journal = join(disk, 'troupe.db');

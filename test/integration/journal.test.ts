@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -179,6 +179,19 @@ describe('journal: rules', () => {
     expect(ids).toHaveLength(1000);
     expect(sup.snapshot().journal!.commits - before).toBeLessThanOrEqual(3);
     g.open();
+  });
+
+  it("under 'fsync' writes the WAL over from its start after each checkpoint instead of growing it", async () => {
+    const dir = tempDir();
+    if (statfsSync(dir).bavail * statfsSync(dir).bsize < 256 * 1024 * 1024) return; // the prewrite needs room to spare
+    const journal = join(dir, 'troupe.db');
+    const sup = await start({ journal, agents });
+    const prewritten = statSync(`${journal}-wal`).size;
+    expect(prewritten).toBe(8 * 1024 * 1024);
+    // One at a time: two commits and syncs per task, so 600 tasks pass several checkpoints (every 256 syncs).
+    for (let i = 0; i < 600; i += 1) await sup.result(await sup.submit({ agent: 'echo', input: i }));
+    expect(sup.snapshot().journal!.commits).toBeGreaterThan(1_000);
+    expect(statSync(`${journal}-wal`).size).toBe(prewritten);
   });
 
   it('rejects inputs the journal cannot store', async () => {

@@ -11,7 +11,8 @@ import type { SerializedError } from '../../runtime/errors.js';
 import { Scheduler } from './scheduler.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
-  'task.submitted',
+  'task.admitted',
+  'task.withdrawn',
   'task.cancel',
   'task.succeeded',
   'task.failed',
@@ -81,8 +82,11 @@ export class QueueActor extends Actor {
 
   protected receive(msg: Message): void {
     switch (msg.type) {
-      case 'task.submitted':
-        this.scheduler.enqueue(msg.task);
+      case 'task.admitted':
+        this.enqueueIfQueued(msg.taskId);
+        break;
+      case 'task.withdrawn':
+        this.withdraw(msg.task);
         break;
       case 'task.cancel':
         this.cancelQueued(msg.taskId, msg.reason);
@@ -151,6 +155,13 @@ export class QueueActor extends Actor {
       return;
     }
     this.publish({ type: 'task.cancelled', taskId: id, reason, at: this.clock.now() });
+  }
+
+  /** A submission the journal refused: forget it, queued or dispatched (the Agent drops its start). */
+  private withdraw(task: TaskRecord): void {
+    if (this.scheduler.remove(task)) return;
+    this.trials.delete(task.id);
+    if (this.dispatched.delete(task.id)) this.scheduler.release(task);
   }
 
   private enqueueIfQueued(id: string): void {

@@ -130,7 +130,7 @@ export class LedgerBus {
 
   /** Commits, syncs and delivers everything pending now, synchronously (start-up, shutdown). */
   flushNow(): void {
-    this.flush();
+    this.drain();
     if (this.journal === undefined || !this.writeGroup() || this.held.length === 0) return;
     this.journal.syncNow();
     this.release(this.written);
@@ -158,8 +158,18 @@ export class LedgerBus {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Applies everything pending, including what its delivery publishes, then starts a sync. A
+   * submission is admitted to the Queue at once, so its dispatch and start join the same commit
+   * (one fsync before the handler runs, not two).
+   */
   private flush(): void {
     this.scheduled = false;
+    this.drain();
+    this.sync();
+  }
+
+  private drain(): void {
     if (this.delivering) return;
     this.delivering = true;
     try {
@@ -175,8 +185,9 @@ export class LedgerBus {
     if (this.journal !== undefined) return this.flushDeferred(batch);
     const accepted: Message[] = [];
     for (const msg of batch) {
-      if (this.ledger.apply(msg)) accepted.push(msg);
-      else this.refused(msg);
+      if (!this.ledger.apply(msg)) this.refused(msg);
+      else if (msg.type !== 'task.submitted') accepted.push(msg);
+      else accepted.push(msg, { type: 'task.admitted', taskId: msg.task.id });
     }
     this.deliver(accepted);
   }
@@ -185,6 +196,7 @@ export class LedgerBus {
   private applyOne(msg: Message, accepted: Message[], entries: JournalEntry[]): void {
     if (!this.ledger.apply(msg)) return this.refused(msg);
     accepted.push(msg);
+    if (msg.type === 'task.submitted') accepted.push({ type: 'task.admitted', taskId: msg.task.id });
     // Plain progress is live information: only checkpoints are journaled.
     if (!TRANSITIONS.has(msg.type) || (msg.type === 'task.progress' && !msg.checkpoint)) return;
     const id = taskIdOf(msg);
@@ -217,7 +229,6 @@ export class LedgerBus {
     this.group.messages.push(...durable);
     this.hold(durable, fresh);
     this.deliver(accepted.filter((m) => !DURABLE.has(m.type)));
-    this.sync();
   }
 
   /** Writes the open group in one transaction. False if the journal refused it (then it was undone). */
@@ -242,11 +253,18 @@ export class LedgerBus {
     const group = this.group!;
     this.group = undefined;
     this.unwritten = [];
+    // Submissions in the group: admitted to the Queue already, gone from the ledger by the rollback.
+    const withdrawn: Message[] = [];
+    for (const id of group.fresh) {
+      const task = this.unsettled.get(id)?.before === undefined ? this.ledger.get(id) : undefined;
+      if (task !== undefined) withdrawn.push({ type: 'task.withdrawn', task: copyTask(task) });
+    }
     this.ledger.rollback();
     const next = this.written + 1;
     for (const { messages } of this.held.filter((h) => h.written === next)) this.unhold(messages);
     this.held = this.held.filter((h) => h.written !== next);
     for (const id of group.fresh) this.unsettled.delete(id);
+    this.deliver(withdrawn);
     this.writeFailed(group.messages, err);
   }
 
@@ -276,7 +294,7 @@ export class LedgerBus {
 
   /** One fsync at a time: it starts by writing every batch since the last one, and covers them all. */
   private sync(): void {
-    if (this.syncing || this.blocked !== undefined || !this.writeGroup() || this.held.length === 0) return;
+    if (this.journal === undefined || this.syncing || this.blocked !== undefined || !this.writeGroup() || this.held.length === 0) return;
     this.syncing = true;
     const upTo = this.written;
     this.journal!.sync((err) => {

@@ -166,7 +166,7 @@ export class SupervisorActor {
     if (this.journal === undefined || gone.length === 0) return;
     try {
       this.journal.prune(gone);
-      this.journal.checkpoint();
+      this.journal.checkpoint('RESTART'); // the WAL keeps its blocks for the next commits to write over
     } catch (err) {
       // Pruned from memory only: the rows stay until a later prune reaches them again at start.
       this.log.warn({ err, tasks: gone.length }, 'pruning the journal failed');

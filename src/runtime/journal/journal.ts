@@ -1,5 +1,5 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
 import type { Message } from '../../actors/messages.js';
@@ -24,9 +24,18 @@ export interface JournalEntry {
 export type Durability = 'fsync' | 'process' | 'memory';
 
 
-/** Under 'fsync', how often (in syncs) to look at the WAL's size, and the size that calls for a checkpoint. */
+/**
+ * Under 'fsync', how often (in syncs) the WAL is checkpointed and restarted from its beginning, so
+ * that it stays about this many syncs long and is written over rather than grown.
+ */
 const CHECKPOINT_EVERY = 256;
-const CHECKPOINT_WAL_BYTES = 32 * 1024 * 1024;
+/**
+ * WAL bytes written with zeros at open under 'fsync'. fdatasync after an overwrite of blocks already
+ * on disk needs no metadata update: measured here 100 µs against 190–240 µs after an append.
+ */
+const WAL_PREWRITE_BYTES = 8 * 1024 * 1024;
+/** The prewrite happens only with this many times its size free on the journal's disk. */
+const WAL_PREWRITE_FREE_FACTOR = 16;
 
 const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
 
@@ -69,7 +78,7 @@ export class Journal {
     const fd = this.wal();
     if (fd === undefined) return done(null);
     fdatasync(fd, (err) => done(err === null ? null : journalWriteError(this.path, err)));
-    if (++this.commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.maybeCheckpoint();
+    if (++this.syncsSinceCheckpoint >= CHECKPOINT_EVERY) this.restartWal();
   }
 
   /** The same, blocking (start-up and shutdown). */
@@ -79,13 +88,41 @@ export class Journal {
     if (fd !== undefined) fdatasyncSync(fd);
   }
 
-  private commitsSinceCheckpoint = 0;
+  private syncsSinceCheckpoint = 0;
 
-  /** Keeps the WAL bounded under 'fsync', where SQLite does not checkpoint by itself. */
-  private maybeCheckpoint(): void {
-    this.commitsSinceCheckpoint = 0;
-    const fd = this.wal();
-    if (fd !== undefined && fstatSync(fd).size > CHECKPOINT_WAL_BYTES) this.checkpoint();
+  /**
+   * Under 'fsync', where SQLite does not checkpoint by itself: folds the WAL into the database and
+   * has the next commit start again at the WAL's beginning, over blocks already written.
+   */
+  private restartWal(): void {
+    this.syncsSinceCheckpoint = 0;
+    this.checkpoint('RESTART');
+  }
+
+  /**
+   * Fills the WAL with zeros up to WAL_PREWRITE_BYTES (synced), so that commits overwrite blocks
+   * instead of growing the file. SQLite reads frames only while their salts and checksums match,
+   * so zeros past the last frame are never taken for one. Only a speed-up, so only where the disk
+   * has room to spare; if a write fails anyway the file goes back to its size.
+   */
+  private prewriteWal(): void {
+    const path = `${this.path}-wal`;
+    if (!existsSync(path)) return;
+    const { bavail, bsize } = statfsSync(path);
+    if (bavail * bsize < WAL_PREWRITE_FREE_FACTOR * WAL_PREWRITE_BYTES) return;
+    const fd = openSync(path, 'r+');
+    const size = fstatSync(fd).size;
+    try {
+      const chunk = Buffer.alloc(1024 * 1024);
+      for (let at = size; at < WAL_PREWRITE_BYTES; at += chunk.length) {
+        writeSync(fd, chunk, 0, Math.min(chunk.length, WAL_PREWRITE_BYTES - at), at);
+      }
+      fdatasyncSync(fd);
+    } catch {
+      ftruncateSync(fd, size);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private wal(): number | undefined {
@@ -104,6 +141,10 @@ export class Journal {
       if (durability === 'fsync') db.pragma('wal_autocheckpoint = 0');
       migrate(db);
       const journal = new Journal(path, db, durability === 'fsync');
+      if (durability === 'fsync') {
+        journal.checkpoint('RESTART');
+        journal.prewriteWal();
+      }
       const holder: JournalHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), incarnation: journal.incarnation };
       writeFileSync(`${path}.holder`, JSON.stringify(holder));
       return journal;
@@ -154,12 +195,15 @@ export class Journal {
     }
   }
 
-  /** Folds the WAL back into the database file (both synced) and truncates it. */
-  checkpoint(): void {
+  /**
+   * Folds the WAL back into the database file (both synced). TRUNCATE (the default) also empties
+   * the file; RESTART keeps it, for the next commits to write over.
+   */
+  checkpoint(mode: 'TRUNCATE' | 'RESTART' = 'TRUNCATE'): void {
     const relaxed = this.fsyncs;
     if (relaxed) this.db.pragma('synchronous = FULL');
     try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.pragma(`wal_checkpoint(${mode})`);
     } finally {
       if (relaxed) this.db.pragma('synchronous = OFF');
     }
