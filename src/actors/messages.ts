@@ -52,7 +52,9 @@ export type Message =
     }
   /** A delayed task's backoff is over: it goes back to the queue (published by the Queue). */
   | { type: 'task.due'; taskId: string; at: number }
-  /** A queued task reached its start cap before it could run again: it is dead. */
+  /** Every parent of a blocked task has ended as it needs: it goes to the queue (from the ledger). */
+  | { type: 'task.unblocked'; taskId: string; at: number }
+  /** A task that is not running is dead without running again: its start cap, or a failed parent. */
   | { type: 'task.exhausted'; taskId: string; error: SerializedError; at: number }
   /** A dead task goes back to the queue for new attempts, with new input when `input` is set. */
   | { type: 'task.redriven'; taskId: string; at: number; input?: { value: unknown } }
@@ -123,6 +125,7 @@ export const TRANSITIONS: ReadonlySet<MessageType> = new Set([
   'task.cancelled',
   'task.requeued',
   'task.due',
+  'task.unblocked',
   'task.exhausted',
   'task.redriven',
   'breaker.changed',

@@ -72,6 +72,7 @@ const EVENT_TYPES: Record<TroupeEventType, true> = {
   stalled: true,
   cancelled: true,
   requeued: true,
+  unblocked: true,
   alert: true,
   pool: true,
   breaker: true,

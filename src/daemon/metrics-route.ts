@@ -13,6 +13,7 @@
  *                                                       timed_out, stalled, redriven, cancelled, requeued
  *  troupe_queue_depth{priority}                gauge    tasks queued now, per priority
  *  troupe_tasks_delayed                        gauge    tasks waiting out a retry backoff
+ *  troupe_tasks_blocked                        gauge    tasks waiting for their parents (dependsOn)
  *  troupe_dead_letters                         gauge    dead letters kept
  *  troupe_tasks_running                        gauge    tasks running (module and command)
  *  troupe_pool_threads                         gauge    live pool threads
@@ -120,6 +121,7 @@ function taskMetrics(registry: Registry, read: Read): void {
     },
   });
   gauge(registry, 'troupe_tasks_delayed', 'Tasks waiting out a retry backoff.', (s) => s.queue.delayed, read);
+  gauge(registry, 'troupe_tasks_blocked', 'Tasks waiting for their parents (dependsOn).', (s) => s.queue.blocked, read);
   gauge(registry, 'troupe_dead_letters', 'Dead letters kept.', (s) => s.queue.dead, read);
   gauge(registry, 'troupe_tasks_running', 'Tasks running now (module and command).', (s) => s.running, read);
 }

@@ -9,6 +9,12 @@ export interface AgentContext {
   readonly attempt: number;
   /** The last checkpoint an earlier attempt of this task recorded (see `progress`), or undefined. */
   readonly checkpoint: unknown;
+  /**
+   * Results of the task's parents (`dependsOn`), keyed by their names in the graph (`submitGraph`)
+   * or, for parents submitted on their own, by id. A parent that ended without success under
+   * `onParentFailure: 'ignore'` is absent. Empty for a task without parents.
+   */
+  readonly parents: Readonly<Record<string, unknown>>;
   /** Aborts when the task is cancelled; stop work promptly, or the thread is terminated after a grace period. */
   readonly signal: AbortSignal;
   /**

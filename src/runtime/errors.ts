@@ -17,6 +17,9 @@ export const ERROR_CODES = {
   TROUPE_TASK_STALLED: 'A run sent no heartbeat for `stallTimeoutMs`; it was stopped and counts as a failed attempt.',
   TROUPE_THREAD_DIED: 'The pool thread running the task died (uncaught error, process.exit, out of memory); only its task failed.',
   TROUPE_MAX_STARTS: 'The task was started `retry.maxStarts` times (crashes included) without finishing; it is dead.',
+  TROUPE_DEPENDENCY_CYCLE: 'The dependencies of a submitted graph form a cycle (the message names it); nothing of the batch was accepted.',
+  TROUPE_UNKNOWN_DEPENDENCY: 'A task depends on itself, or on a task or graph name that does not exist; nothing of the batch was accepted.',
+  TROUPE_DEPENDENCY_FAILED: 'A parent of the task ended without success and the task\'s `onParentFailure` is `fail`: it never ran and is dead.',
   TROUPE_TASK_NOT_DEAD: 'Only dead tasks can be redriven; the task named is in another state.',
   TROUPE_UNKNOWN_BREAKER: 'No agent or resource has a breaker with the given key.',
   TROUPE_BAD_REQUEST: 'An HTTP request to the daemon is malformed: not JSON, too large, or an unknown route.',
@@ -78,6 +81,15 @@ export function fieldError(code: ErrorCode, field: string, rule: string, value: 
     cause,
     details: { field, rule, value },
   });
+}
+
+/** The same error, its field renamed from `from.x` to `to.x` (a task's place in a batch). */
+export function renameField(err: unknown, from: string, to: string): unknown {
+  if (!(err instanceof TroupeError)) return err;
+  const field = err.details.field;
+  if (typeof field !== 'string' || !field.startsWith(from)) return err;
+  const renamed = to + field.slice(from.length);
+  return new TroupeError(err.code, err.message.replace(field, renamed), { cause: err.cause, details: { ...err.details, field: renamed } });
 }
 
 /** The plain, cloneable form of an error that crosses threads, processes and (later) the journal. */

@@ -20,6 +20,8 @@ export type TroupeEvent =
   | { type: 'stalled'; taskId: string; agent: string; silentMs: number; at: number }
   | { type: 'cancelled'; taskId: string; agent: string; reason: string; at: number }
   | { type: 'requeued'; taskId: string; agent: string; reason: string; at: number }
+  /** Every parent of the task has ended as it needs (`dependsOn`): it is queued. */
+  | { type: 'unblocked'; taskId: string; agent: string; at: number }
   | { type: 'pool'; size: number; target: number; busy: number; utilisation: number; processes: number }
   | { type: 'breaker'; key: string; state: BreakerState; forced: boolean; at: number }
   /** A threshold alert (`options.alerts`) began firing or resolved. */
@@ -79,6 +81,8 @@ function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): Troup
       return { type: 'cancelled', taskId: msg.taskId, agent: agentOf(msg.taskId), reason: msg.reason, at: msg.at };
     case 'task.requeued':
       return { type: 'requeued', taskId: msg.taskId, agent: agentOf(msg.taskId), reason: msg.reason, at: msg.at };
+    case 'task.unblocked':
+      return { type: 'unblocked', taskId: msg.taskId, agent: agentOf(msg.taskId), at: msg.at };
     case 'pool.status': {
       const { size, target, busy, utilisation, processes } = msg;
       return { type: 'pool', size, target, busy, utilisation, processes };

@@ -3,8 +3,11 @@ import { z } from 'zod';
 import { fieldError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
-import { PRIORITIES, type Priority, type TaskPolicy } from './task.js';
+import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from './task.js';
 import { parseWith } from './validate.js';
+
+/** Parents one task may have. */
+const MAX_PARENTS = 1_000;
 
 const submitSchema = z.strictObject({
   /** Name of a configured agent. */
@@ -19,6 +22,10 @@ const submitSchema = z.strictObject({
   key: z.string().min(1).max(512).optional(),
   /** Overrides the agent's retry policy for this task (`attempts`, `maxStarts`, `backoff`). */
   retry: taskRetrySchema.optional(),
+  /** Ids of tasks that must succeed first (in `submitGraph`, also names of the graph's tasks). */
+  dependsOn: z.array(z.string().min(1)).min(1).max(MAX_PARENTS).optional(),
+  /** What a parent that ends without success does to this task: `fail` (default), `ignore` or `wait`. */
+  onParentFailure: z.enum(PARENT_FAILURE_POLICIES).optional(),
   ...runLimitFields,
 });
 
@@ -32,6 +39,9 @@ export interface ValidSubmission {
   resources: string[];
   key?: string;
   policy?: TaskPolicy;
+  /** Parents as given (ids, or graph names in `submitGraph`), without repeats. */
+  dependsOn?: string[];
+  onParentFailure?: ParentFailurePolicy;
 }
 
 /** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
@@ -69,6 +79,11 @@ export function validateSubmission(request: unknown, options: ResolvedOptions): 
   checkCloneable(parsed.agent, agent.kind, parsed.input, options.journal !== ':memory:');
   const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
   if (parsed.key !== undefined) valid.key = parsed.key;
+  if (parsed.dependsOn !== undefined) valid.dependsOn = [...new Set(parsed.dependsOn)];
+  if (parsed.onParentFailure !== undefined) {
+    if (parsed.dependsOn === undefined) throw fieldError('TROUPE_INVALID_TASK', 'task.onParentFailure', 'applies only to a task with dependsOn', parsed.onParentFailure);
+    valid.onParentFailure = parsed.onParentFailure;
+  }
   // The start cap may not be below the attempts in force, the agent's included.
   const attempts = parsed.retry?.attempts ?? agent.retry?.attempts ?? RETRY_DEFAULTS.attempts;
   checkRetry('TROUPE_INVALID_TASK', 'task.retry', { attempts, maxStarts: parsed.retry?.maxStarts });

@@ -4,10 +4,12 @@ import { z } from 'zod';
 import { ACTOR_NAMES, type ActorName, type Message } from '../actors/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
-import { deserializeError, fieldError, TroupeError } from './errors.js';
+import { deserializeError, fieldError, renameField, TroupeError } from './errors.js';
 import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
+import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
+import { acceptGraph, type GraphFields } from './accept-graph.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
@@ -100,7 +102,32 @@ export class Supervisor {
    */
   async submit(request: SubmitRequest): Promise<string> {
     this.assertOpen();
-    return this.accept(validateSubmission(request, this.root.options));
+    const valid = validateSubmission(request, this.root.options);
+    valid.dependsOn?.forEach((id, i) => {
+      if (this.root.visible(id) === undefined) {
+        throw fieldError('TROUPE_UNKNOWN_DEPENDENCY', `task.dependsOn[${i}]`, 'must be the id of a submitted task', id);
+      }
+    });
+    return this.accept(valid);
+  }
+
+  /**
+   * Submits a graph of tasks that name each other in `dependsOn` (or name tasks submitted before,
+   * by id), all or nothing: resolves with each task's id by name once all are recorded. A task runs
+   * once its parents succeeded; on the graph's longest remaining path first (by `estimatedMs`, or
+   * by task count), ahead of other tasks of its priority. Rejects with TROUPE_DEPENDENCY_CYCLE
+   * naming a cycle, TROUPE_UNKNOWN_DEPENDENCY, or any error `submit()` gives, naming the task.
+   *
+   * @example
+   * const ids = await sup.submitGraph([
+   *   { name: 'edit', agent: 'coder', input: { file: 'a.ts' } },
+   *   { name: 'review', agent: 'reviewer', dependsOn: ['edit'] }, // ctx.parents.edit is edit's result
+   * ]);
+   */
+  async submitGraph(requests: readonly GraphTaskRequest[]): Promise<Record<string, string>> {
+    this.assertOpen();
+    const graph = validateGraph(requests, this.root.options, (id) => this.root.visible(id) !== undefined);
+    return acceptGraph(graph, (key) => this.root.ledger.idForKey(key), (valid, fields) => this.accept(valid, fields));
   }
 
   /**
@@ -122,7 +149,7 @@ export class Supervisor {
     return Promise.all(valid.map((v) => this.accept(v)));
   }
 
-  private async accept(valid: ValidSubmission): Promise<string> {
+  private async accept(valid: ValidSubmission, graph?: GraphFields): Promise<string> {
     const known = valid.key === undefined ? undefined : this.root.ledger.idForKey(valid.key);
     if (known !== undefined) {
       // The key's task may be recorded but not durable yet: answer only once it is, as it was promised.
@@ -131,14 +158,20 @@ export class Supervisor {
     }
     const now = this.root.options.clock.now();
     const task: TaskRecord = {
-      id: randomUUID(),
+      id: graph?.id ?? randomUUID(),
       seq: this.root.ledger.nextSeq(),
       kind: this.root.options.agents[valid.agent]!.kind,
       ...valid,
-      state: 'queued',
+      ...(graph === undefined ? {} : { dependsOn: graph.dependsOn, name: graph.name, graph: graph.graph, rank: graph.rank }),
+      // With parents it waits for them; the ledger judges it as it records it (they may be done).
+      state: valid.dependsOn === undefined && graph?.dependsOn === undefined ? 'queued' : 'blocked',
       attempt: 0,
       submittedAt: now,
     };
+    if (task.dependsOn?.length === 0) {
+      delete (task as { dependsOn?: readonly string[] }).dependsOn;
+      task.state = 'queued';
+    }
     await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
     // Two submissions with one key in the same batch: the first recorded wins.
     const winner = valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
@@ -374,15 +407,6 @@ function stillPending(): TroupeError {
 
 /** Tasks one `submitBatch()` call may carry. */
 const MAX_BATCH = 10_000;
-
-/** The same error, its field renamed from `from.x` to `to.x` (a task's place in a batch). */
-function renameField(err: unknown, from: string, to: string): unknown {
-  if (!(err instanceof TroupeError)) return err;
-  const field = err.details.field;
-  if (typeof field !== 'string' || !field.startsWith(from)) return err;
-  const renamed = to + field.slice(from.length);
-  return new TroupeError(err.code, err.message.replace(field, renamed), { cause: err.cause, details: { ...err.details, field: renamed } });
-}
 
 function unknownTask(id: unknown): TroupeError {
   return fieldError('TROUPE_UNKNOWN_TASK', 'id', 'must be the id of a submitted task', id);

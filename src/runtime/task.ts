@@ -4,10 +4,11 @@ export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 /**
- * `delayed`: waiting out a retry backoff; `dead`: failed for good (attempts used up, or an
- * unrecoverable error), kept as a dead letter until redriven or pruned.
+ * `blocked`: waiting for its parents (`dependsOn`) to succeed; `delayed`: waiting out a retry
+ * backoff; `dead`: failed for good (attempts used up, an unrecoverable error, or a failed parent),
+ * kept as a dead letter until redriven or pruned.
  */
-export const TASK_STATES = ['queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'] as const;
+export const TASK_STATES = ['blocked', 'queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'dead', 'cancelled']);
 
@@ -31,6 +32,14 @@ export interface AttemptRecord {
   pid?: number;
 }
 
+/**
+ * What a blocked task does when a parent ends without success: `fail` (default) makes it dead
+ * (TROUPE_DEPENDENCY_FAILED), `ignore` runs it once every parent has ended, `wait` keeps it
+ * blocked until the parent is redriven and succeeds. A cancelled parent always cancels it.
+ */
+export const PARENT_FAILURE_POLICIES = ['fail', 'ignore', 'wait'] as const;
+export type ParentFailurePolicy = (typeof PARENT_FAILURE_POLICIES)[number];
+
 /** How a task is executed: on the thread pool (`module`) or as a subprocess (`command`). */
 export type AgentKind = 'module' | 'command';
 
@@ -47,6 +56,15 @@ export interface TaskRecord {
   /** Idempotency key: a second submission with the same key gets this task's id. */
   readonly key?: string;
   readonly policy?: TaskPolicy;
+  /** Tasks that must succeed before this one runs (their results reach its handler). */
+  readonly dependsOn?: readonly string[];
+  readonly onParentFailure?: ParentFailurePolicy;
+  /** Its name in its graph (`submitGraph`): the key of its result in its children's `ctx.parents`. */
+  readonly name?: string;
+  /** The graph it was submitted in (`submitGraph`). */
+  readonly graph?: string;
+  /** Its longest remaining path in its graph: higher runs first within a priority level. */
+  readonly rank?: number;
   state: TaskState;
   /** Number of runs started so far; the first run is attempt 1. Never goes back (it fences leases). */
   attempt: number;
@@ -76,6 +94,11 @@ export interface TaskRecord {
 export interface TaskInfo {
   id: string;
   key?: string;
+  name?: string;
+  graph?: string;
+  dependsOn?: readonly string[];
+  onParentFailure?: ParentFailurePolicy;
+  rank?: number;
   agent: string;
   state: TaskState;
   priority: Priority;
@@ -97,7 +120,7 @@ export interface TaskInfo {
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
 const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {

@@ -63,6 +63,7 @@ const TYPES: Record<string, 'counter' | 'gauge'> = {
   troupe_tasks_total: 'counter',
   troupe_queue_depth: 'gauge',
   troupe_tasks_delayed: 'gauge',
+  troupe_tasks_blocked: 'gauge',
   troupe_dead_letters: 'gauge',
   troupe_tasks_running: 'gauge',
   troupe_pool_threads: 'gauge',

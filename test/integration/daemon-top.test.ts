@@ -26,7 +26,7 @@ function snapshot(): MetricsSnapshot {
   return {
     at: Date.UTC(2025, 0, 1, 12, 0, 10),
     counters: { submitted: 57, started: 45, succeeded: 40, failed: 3, retried: 2, dead: 1, timedOut: 0, stalled: 0, redriven: 0, cancelled: 4, requeued: 0 },
-    queue: { depth: 12, byPriority: { critical: 1, high: 2, normal: 4, low: 5 }, delayed: 6, dead: 7 },
+    queue: { depth: 12, byPriority: { critical: 1, high: 2, normal: 4, low: 5 }, delayed: 6, blocked: 0, dead: 7 },
     running: 9,
     pool: { size: 3, target: 4, minThreads: 2, maxThreads: 8, busy: 2, utilisation: 0.5, processes: 5, threadIds: [1, 2, 3] },
     latency: { queueWait: latency(1.25, 3.5, 7.75), run: latency(11, 22, 33), endToEnd: latency(12.5, 25.5, 40.25) },

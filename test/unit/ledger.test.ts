@@ -4,7 +4,7 @@ import type { Message, RunPlace } from '../../dist/actors/messages.js';
 import type { BreakerRecord } from '../../dist/actors/breaker/breaker-logic.js';
 import type { TaskRecord, TaskState } from '../../dist/runtime/task.js';
 
-const STATES: readonly TaskState[] = ['queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'];
+const STATES: readonly TaskState[] = ['blocked', 'queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'];
 const ERROR = { name: 'Error', message: 'boom' };
 const ERROR2 = { name: 'TypeError', message: 'bang' };
 
@@ -66,6 +66,7 @@ const backedOff = (taskId: string, retryAt = 100, attempt = 1): Message => faile
 /** A failed run whose retry is due already: straight back to the queue. */
 const retryNow = (taskId: string, attempt = 1): Message => failed(taskId, { at: 30, retryAt: 30, attempt });
 const due = (taskId: string, at = 100): Message => ({ type: 'task.due', taskId, at });
+const unblocked = (taskId: string, at = 40): Message => ({ type: 'task.unblocked', taskId, at });
 const exhausted = (taskId: string, at = 45): Message => ({ type: 'task.exhausted', taskId, error: ERROR2, at });
 const redriven = (taskId: string, at = 50, input?: { value: unknown }): Message =>
   input === undefined ? { type: 'task.redriven', taskId, at } : { type: 'task.redriven', taskId, at, input };
@@ -81,6 +82,7 @@ const breakerChanged = (key: string, rec: BreakerRecord, at = 60): Message => ({
 
 /** How a task `t` is brought to each state through allowed transitions. */
 const PATHS: Record<TaskState, Message[]> = {
+  blocked: [], // submitted blocked, on a parent that is not there
   queued: [],
   delayed: [started('t'), backedOff('t')],
   running: [started('t')],
@@ -92,7 +94,8 @@ const PATHS: Record<TaskState, Message[]> = {
 /** A ledger holding one task `t` brought to `state` through allowed transitions. */
 function ledgerWith(state: TaskState, over: Partial<TaskRecord> = {}): Ledger {
   const l = new Ledger();
-  expect(l.apply(submitted(record('t', over)))).toBe(true);
+  const blocked: Partial<TaskRecord> = state === 'blocked' ? { state: 'blocked', dependsOn: ['p'] } : {};
+  expect(l.apply(submitted(record('t', { ...blocked, ...over })))).toBe(true);
   for (const msg of PATHS[state]) expect(l.apply(msg)).toBe(true);
   expect(l.get('t')?.state).toBe(state);
   return l;
@@ -106,7 +109,7 @@ function counts(l: Ledger): Record<TaskState, number> {
 }
 
 function only(state: TaskState, n = 1): Record<TaskState, number> {
-  return { queued: 0, delayed: 0, running: 0, succeeded: 0, dead: 0, cancelled: 0, [state]: n };
+  return { blocked: 0, queued: 0, delayed: 0, running: 0, succeeded: 0, dead: 0, cancelled: 0, [state]: n };
 }
 
 // The full transition table: which message is accepted in which state, and the state after it.
@@ -121,6 +124,7 @@ const makers: Record<string, (id: string) => Message> = {
   'failed (retry later)': (id) => backedOff(id),
   'failed (retry due)': (id) => retryNow(id),
   due: (id) => due(id),
+  unblocked: (id) => unblocked(id),
   exhausted: (id) => exhausted(id),
   redriven: (id) => redriven(id),
   cancelled: (id) => cancelled(id),
@@ -138,9 +142,11 @@ const allowed: Record<string, Partial<Record<TaskState, TaskState>>> = {
   'failed (retry later)': { running: 'delayed' },
   'failed (retry due)': { running: 'queued' },
   due: { delayed: 'queued' },
-  exhausted: { queued: 'dead' },
+  unblocked: { blocked: 'queued' },
+  // Dead without running: the start cap, or a failed parent.
+  exhausted: { queued: 'dead', blocked: 'dead' },
   redriven: { dead: 'queued' },
-  cancelled: { queued: 'cancelled', delayed: 'cancelled', running: 'cancelled' },
+  cancelled: { blocked: 'cancelled', queued: 'cancelled', delayed: 'cancelled', running: 'cancelled' },
   requeued: { running: 'queued' },
 };
 const table = Object.keys(makers).flatMap((name) =>
@@ -507,7 +513,7 @@ describe('Ledger: counts and views over many tasks', () => {
     l.apply(cancelled('d'));
     l.apply(backedOff('f'));
     l.apply(exhausted('g'));
-    expect(counts(l)).toEqual({ queued: 1, delayed: 1, running: 1, succeeded: 1, dead: 2, cancelled: 1 });
+    expect(counts(l)).toEqual({ blocked: 0, queued: 1, delayed: 1, running: 1, succeeded: 1, dead: 2, cancelled: 1 });
     expect([...l.inState('running')].map((t) => t.id)).toEqual(['c']);
     expect([...l.inState('queued')].map((t) => t.id)).toEqual(['e']);
     expect([...l.inState('cancelled')].map((t) => t.id)).toEqual(['d']);
@@ -542,7 +548,7 @@ describe('Ledger: counts and views over many tasks', () => {
       for (const s of STATES) expect(l.count(s)).toBe([...l.inState(s)].length);
       expect(Object.values(l.queuedByPriority()).reduce((a, b) => a + b, 0)).toBe(l.count('queued'));
     }
-    expect(counts(l)).toEqual({ queued: 7, delayed: 1, running: 1, succeeded: 1, dead: 1, cancelled: 3 });
+    expect(counts(l)).toEqual({ blocked: 0, queued: 7, delayed: 1, running: 1, succeeded: 1, dead: 1, cancelled: 3 });
     expect([...l.inState('queued')].map((t) => t.id)).toEqual(['t4', 't6', 't9', 't10', 't11', 't12', 't13']);
     expect([...l.inState('delayed')].map((t) => t.id)).toEqual(['t8']);
     expect([...l.inState('dead')].map((t) => t.id)).toEqual(['t3']);

@@ -182,9 +182,20 @@ export class AgentActor extends Actor {
     this.outstanding[config.kind] -= 1;
     this.busy[config.kind] += 1;
     const lease = `${this.incarnation}:${attempt}`;
+    const parents = task.dependsOn === undefined ? undefined : this.parentResults(task.dependsOn);
     // The handler runs only once this start is durable: a crash before it cannot hide a run.
-    this.starting.set(taskId, { task, attempt, lease, config, policy });
+    this.starting.set(taskId, { task, attempt, lease, config, policy, ...(parents === undefined ? {} : { parents }) });
     this.publish({ type: 'task.started', taskId, attempt, lease, at: this.options.clock.now() });
+  }
+
+  /** What the handler gets in `ctx.parents`: each succeeded parent's result, by its graph name or id. */
+  private parentResults(ids: readonly string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const id of ids) {
+      const parent = this.tasks.get(id);
+      if (parent?.state === 'succeeded') out[parent.name ?? id] = parent.result;
+    }
+    return out;
   }
 
   private startDurable(taskId: string): void {

@@ -11,6 +11,8 @@ export interface CommandTask {
   input: unknown;
   /** The task's last checkpoint from an earlier attempt, passed as TROUPE_CHECKPOINT (JSON). */
   checkpoint: unknown;
+  /** Results of the task's parents, by name or id, passed as TROUPE_PARENTS (JSON). */
+  parents?: Record<string, unknown>;
 }
 
 export interface RunningCommand {
@@ -171,6 +173,7 @@ function exitError(config: CommandAgentConfig, code: number | null, signal: stri
 function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...config.env, TROUPE_TASK_ID: task.taskId, TROUPE_ATTEMPT: String(task.attempt) };
   if (task.checkpoint !== undefined) env.TROUPE_CHECKPOINT = JSON.stringify(task.checkpoint);
+  if (task.parents !== undefined) env.TROUPE_PARENTS = JSON.stringify(task.parents);
   return env;
 }
 

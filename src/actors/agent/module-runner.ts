@@ -31,6 +31,7 @@ export interface ModuleTask {
   attempt: number;
   input: unknown;
   checkpoint: unknown;
+  parents?: Record<string, unknown>;
   heartbeatMs?: number;
   signalStart?: boolean;
 }

@@ -34,6 +34,8 @@ export interface RunSpec {
   readonly lease: string;
   readonly config: AgentConfig;
   readonly policy: EffectivePolicy;
+  /** Results of the task's parents that succeeded, by name or id (tasks with `dependsOn` only). */
+  readonly parents?: Record<string, unknown>;
 }
 
 /** Heartbeats a thread sends on its own, for a stall timeout of `ms`: several per period, at most 1/s. */
@@ -44,7 +46,7 @@ function heartbeatEvery(ms: number | undefined): number | undefined {
 /** Starts a run: a subprocess for a command agent, a pool task for a module agent. */
 export function startRun(pool: ModuleRunner, spec: RunSpec, hooks: TaskHooks, launchedAt: number): { run: Run; done: Promise<unknown> } {
   const { task, attempt, lease, config } = spec;
-  const job = { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint };
+  const job = { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint, ...(spec.parents === undefined ? {} : { parents: spec.parents }) };
   const place: RunPlace = {};
   const started = hooks.started;
   // Where the run takes place is known once it starts (a process at once, a thread a little later).

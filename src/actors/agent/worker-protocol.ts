@@ -20,6 +20,8 @@ export interface WorkerJob {
   input?: unknown;
   /** The task's last checkpoint from an earlier attempt, if any. */
   checkpoint?: unknown;
+  /** Results of the task's parents, by name (graph tasks) or id. */
+  parents?: Record<string, unknown>;
   /** When set, the thread sends a heartbeat this often while its event loop runs (stall detection). */
   heartbeatMs?: number;
   /** When true, the thread says when the task begins on it (the run's clocks start then). */

@@ -41,6 +41,8 @@ function openHostChannel(): Comlink.Remote<HostApi> {
   return Comlink.wrap<HostApi>(nodeEndpoint(port2));
 }
 
+const NO_PARENTS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 function cancelled(): Error {
   return new Error('task cancelled');
 }
@@ -115,6 +117,7 @@ function makeContext(job: WorkerJob, signal: AbortSignal, sent: Promise<unknown>
     taskId,
     attempt: job.attempt ?? 1,
     checkpoint: job.checkpoint,
+    parents: job.parents ?? NO_PARENTS,
     signal,
     progress: (value, options) => track(host.progress(taskId, value, options?.checkpoint === true)),
     heartbeat: () => track(host.heartbeat(taskId)),

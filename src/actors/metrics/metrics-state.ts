@@ -41,7 +41,7 @@ export interface MetricsSnapshot {
    */
   counters: Counters;
   /** Tasks queued now, in total and per priority level; tasks waiting out a retry backoff; dead letters kept. */
-  queue: { depth: number; byPriority: Record<Priority, number>; delayed: number; dead: number };
+  queue: { depth: number; byPriority: Record<Priority, number>; delayed: number; blocked: number; dead: number };
   /** Tasks running now (module and command). */
   running: number;
   pool: {
@@ -105,7 +105,7 @@ export class MetricsState {
     private readonly limits: { minThreads: number; maxThreads: number; concurrentTasksPerWorker: number },
     /** Queue depth is read from the ledger, exact at any moment (pool reports lag a little). */
     private readonly queued: () => Record<Priority, number>,
-    private readonly inState: (state: 'delayed' | 'dead') => number,
+    private readonly inState: (state: 'delayed' | 'blocked' | 'dead') => number,
     private readonly journal: () => JournalInfo | null,
     /** The task table, for queue depth by agent. */
     private readonly tasks: TaskView,
@@ -152,7 +152,7 @@ export class MetricsState {
       queueDepth: queue.depth,
       p95Ms: recent.count === 0 ? null : recent.p95,
       openBreakers,
-      pending: queue.depth + queue.delayed + running,
+      pending: queue.depth + queue.delayed + queue.blocked + running,
       moves: c.started + c.succeeded + c.failed + c.cancelled + c.dead,
     };
   }
@@ -170,7 +170,7 @@ export class MetricsState {
   private queueSnapshot(): MetricsSnapshot['queue'] {
     const byPriority = this.queued();
     const depth = PRIORITIES.reduce((sum, p) => sum + byPriority[p], 0);
-    return { depth, byPriority, delayed: this.inState('delayed'), dead: this.inState('dead') };
+    return { depth, byPriority, delayed: this.inState('delayed'), blocked: this.inState('blocked'), dead: this.inState('dead') };
   }
 
   private poolSnapshot(): MetricsSnapshot['pool'] {

@@ -19,6 +19,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.cancelled',
   'task.requeued',
   'task.due',
+  'task.unblocked',
   'task.exhausted',
   'task.redriven',
   'run.ended',
@@ -109,6 +110,7 @@ export class QueueActor extends Actor {
         this.settle(msg.taskId, true);
         break;
       case 'task.due':
+      case 'task.unblocked':
       case 'task.redriven':
         this.enqueueIfQueued(msg.taskId);
         break;
@@ -148,7 +150,9 @@ export class QueueActor extends Actor {
     const task = this.tasks.get(id);
     if (task === undefined) return;
     const delay = this.delays.get(id);
-    if (delay !== undefined) {
+    if (task.state === 'blocked') {
+      // Waiting for its parents: nothing to take out of the queue.
+    } else if (delay !== undefined) {
       this.clock.clearTimeout(delay);
       this.delays.delete(id);
     } else if (!this.scheduler.remove(task)) {

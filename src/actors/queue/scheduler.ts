@@ -1,4 +1,4 @@
-import Denque from 'denque';
+import TinyQueue from 'tinyqueue';
 import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
 import { gateKeys } from '../breaker/keys.js';
 
@@ -10,6 +10,21 @@ export interface SchedTask {
   kind: AgentKind;
   priority: Priority;
   resources: readonly string[];
+  /** Critical-path rank in its graph: higher goes first within a priority level. */
+  rank?: number;
+}
+
+/** Dispatch order within a priority level: higher rank first, then submission order. */
+function ahead(a: SchedTask, b: SchedTask): number {
+  return (b.rank ?? 0) - (a.rank ?? 0) || a.seq - b.seq;
+}
+
+/**
+ * Order within a lane: tasks put back after a lost run first (the latest first), then higher rank,
+ * then the order they were enqueued in (`seq` orders lanes against each other, not tasks in one).
+ */
+function entryAhead(a: Entry, b: Entry): number {
+  return Number(a.pos > 0) - Number(b.pos > 0) || (b.task.rank ?? 0) - (a.task.rank ?? 0) || a.pos - b.pos;
 }
 
 /**
@@ -23,7 +38,8 @@ interface Lane {
   readonly resources: readonly string[];
   /** `agent:<name>` and `resource:<name>` of each resource: the keys whose caps hold the lane back. */
   readonly keys: readonly string[];
-  readonly tasks: Denque<Entry>;
+  /** A heap in `entryAhead` order (plain FIFO for tasks without a rank). */
+  readonly tasks: TinyQueue<Entry>;
   /** Entries in `tasks` that were not removed. */
   live: number;
 }
@@ -35,6 +51,8 @@ interface Lane {
 interface Entry {
   readonly task: SchedTask;
   readonly lane: Lane;
+  /** Enqueue order: 1, 2, 3… at the back; -1, -2… at the front (a lost run's task). */
+  readonly pos: number;
   removed: boolean;
 }
 
@@ -50,9 +68,9 @@ export interface Limits {
 }
 
 /**
- * The Queue actor's pure scheduling logic: priority levels (strict), FIFO by `seq` across lanes
- * of one level, per-agent and per-resource concurrency, per-kind dispatch credits, and agents
- * held back by their breaker. No I/O and no clock: the actor feeds it and acts on its answers.
+ * The Queue actor's pure scheduling logic: priority levels (strict); within a level, the highest
+ * critical-path rank first (graph tasks), then FIFO by `seq` across lanes; per-agent and
+ * per-resource concurrency, per-kind dispatch credits, and agents held back by their breaker. No I/O and no clock: the actor feeds it and acts on its answers.
  */
 export class Scheduler {
   private readonly lanes = new Map<string, Lane>();
@@ -65,6 +83,8 @@ export class Scheduler {
   /** Caps by key (`agent:x`, `resource:y`): 0 while a breaker is open or a hold lasts, trials half-open. */
   private readonly caps = new Map<string, number>();
   readonly credits: Record<AgentKind, number> = { module: 0, command: 0 };
+  /** Enqueues so far: each entry's place in its lane. */
+  private enqueued = 0;
 
   constructor(private readonly limits: Limits) {}
 
@@ -83,9 +103,9 @@ export class Scheduler {
   enqueue(task: SchedTask, front = false): void {
     if (this.queued.has(task.id)) return;
     const lane = this.laneFor(task);
-    const entry: Entry = { task, lane, removed: false };
-    if (front) lane.tasks.unshift(entry);
-    else lane.tasks.push(entry);
+    this.enqueued += 1;
+    const entry: Entry = { task, lane, pos: front ? -this.enqueued : this.enqueued, removed: false };
+    lane.tasks.push(entry);
     lane.live += 1;
     this.queued.set(task.id, entry);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) + 1);
@@ -106,12 +126,13 @@ export class Scheduler {
   next(): SchedTask | undefined {
     for (const level of this.levels) {
       let best: Lane | undefined;
-      let bestSeq = Infinity;
+      let bestHead: SchedTask | undefined;
       for (const lane of level) {
         const head = this.head(lane);
-        if (head !== undefined && head.seq < bestSeq && this.canRun(lane) && this.credits[lane.kind] > 0) {
+        if (head === undefined || (bestHead !== undefined && ahead(head, bestHead) >= 0)) continue;
+        if (this.canRun(lane) && this.credits[lane.kind] > 0) {
           best = lane;
-          bestSeq = head.seq;
+          bestHead = head;
         }
       }
       if (best !== undefined) return this.take(best);
@@ -148,7 +169,7 @@ export class Scheduler {
    * Queued tasks that only lack a credit to run: the demand the Agent actor should scale for.
    * Counts no more than agent and resource limits admit at once (a lane of 100 tasks whose agent
    * has 2 free slots waits with 2), handing out free room lane by lane in dispatch order: by
-   * priority, then by head `seq`. Lanes blocked by a limit or a breaker count 0.
+   * priority, then by head rank and `seq`. Lanes blocked by a limit or a breaker count 0.
    */
   waiting(): Record<AgentKind, number> {
     const out: Record<AgentKind, number> = { module: 0, command: 0 };
@@ -170,7 +191,7 @@ export class Scheduler {
   }
 
   private take(lane: Lane): SchedTask {
-    const { task } = lane.tasks.shift()!;
+    const { task } = lane.tasks.pop()!;
     lane.live -= 1;
     this.queued.delete(task.id);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
@@ -209,21 +230,21 @@ export class Scheduler {
     return room;
   }
 
-  /** The level's lanes that hold live tasks, ordered by the `seq` of their heads. */
+  /** The level's lanes that hold live tasks, in dispatch order of their heads. */
   private byHeadSeq(level: readonly Lane[]): Lane[] {
-    const heads = new Map<Lane, number>();
+    const heads = new Map<Lane, SchedTask>();
     for (const lane of level) {
       const head = this.head(lane);
-      if (head !== undefined) heads.set(lane, head.seq);
+      if (head !== undefined) heads.set(lane, head);
     }
-    return [...heads.keys()].sort((a, b) => heads.get(a)! - heads.get(b)!);
+    return [...heads.keys()].sort((a, b) => ahead(heads.get(a)!, heads.get(b)!));
   }
 
   /** The lane's first live task, dropping removed entries on the way. */
   private head(lane: Lane): SchedTask | undefined {
-    for (let entry = lane.tasks.peekFront(); entry !== undefined; entry = lane.tasks.peekFront()) {
+    for (let entry = lane.tasks.peek(); entry !== undefined; entry = lane.tasks.peek()) {
       if (!entry.removed) return entry.task;
-      lane.tasks.shift();
+      lane.tasks.pop();
     }
     return undefined;
   }
@@ -233,7 +254,7 @@ export class Scheduler {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
       const { priority, agent, kind, resources } = task;
-      lane = { priority, agent, kind, resources, keys: gateKeys(task), tasks: new Denque(), live: 0 };
+      lane = { priority, agent, kind, resources, keys: gateKeys(task), tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
       this.lanes.set(key, lane);
       this.levels[PRIORITIES.indexOf(priority)]!.push(lane);
     }

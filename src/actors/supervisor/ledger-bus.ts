@@ -184,28 +184,53 @@ export class LedgerBus {
     this.pending = [];
     if (this.journal !== undefined) return this.flushDeferred(batch);
     const accepted: Message[] = [];
-    for (const msg of batch) {
-      if (!this.ledger.apply(msg)) this.refused(msg);
-      else if (msg.type !== 'task.submitted') accepted.push(msg);
+    const visit = (msg: Message): boolean => {
+      if (!this.ledger.apply(msg)) {
+        this.refused(msg);
+        return false;
+      }
+      if (msg.type !== 'task.submitted') accepted.push(msg);
       else accepted.push(msg, { type: 'task.admitted', taskId: msg.task.id });
-    }
+      return true;
+    };
+    for (const msg of batch) this.cascade(msg, visit);
     this.deliver(accepted);
   }
 
+  /**
+   * Applies `msg` with `visit`, then the transitions it causes in dependent tasks, and theirs: all
+   * in the same batch, so in the same commit. A worklist, not recursion: chains may be long.
+   */
+  private cascade(msg: Message, visit: (m: Message) => boolean): void {
+    if (!visit(msg)) return;
+    const first = this.ledger.consequences(msg);
+    if (first.length === 0) return; // the usual case
+    const work = [...first];
+    for (let i = 0; i < work.length; i += 1) {
+      const next = work[i]!;
+      if (visit(next)) work.push(...this.ledger.consequences(next));
+    }
+  }
+
   /** Applies one message; an accepted transition also joins `entries`, with the attempt it happened in. */
-  private applyOne(msg: Message, accepted: Message[], entries: JournalEntry[]): void {
-    if (!this.ledger.apply(msg)) return this.refused(msg);
+  private applyOne(msg: Message, accepted: Message[], entries: JournalEntry[]): boolean {
+    if (!this.ledger.apply(msg)) {
+      this.refused(msg);
+      return false;
+    }
     accepted.push(msg);
     if (msg.type === 'task.submitted') accepted.push({ type: 'task.admitted', taskId: msg.task.id });
     // Plain progress is live information: only checkpoints are journaled.
-    if (!TRANSITIONS.has(msg.type) || (msg.type === 'task.progress' && !msg.checkpoint)) return;
+    if (!TRANSITIONS.has(msg.type) || (msg.type === 'task.progress' && !msg.checkpoint)) return true;
     const id = taskIdOf(msg);
     const task = id === undefined ? undefined : this.ledger.get(id);
     const entry: JournalEntry = { msg, attempt: task?.attempt ?? 0 };
     if (task !== undefined && (msg.type === 'task.failed' || msg.type === 'task.requeued')) {
       entry.after = { failures: task.failures ?? 0, history: task.history === undefined ? null : JSON.stringify(task.history) };
     }
+    if (task !== undefined && msg.type === 'task.redriven') entry.state = task.state;
     entries.push(entry);
+    return true;
   }
 
   /**
@@ -220,10 +245,11 @@ export class LedgerBus {
     }
     const fresh: string[] = [];
     const accepted: Message[] = [];
-    for (const msg of batch) {
+    const visit = (msg: Message): boolean => {
       if (DURABLE.has(msg.type)) this.noteBefore(msg, fresh);
-      this.applyOne(msg, accepted, this.unwritten);
-    }
+      return this.applyOne(msg, accepted, this.unwritten);
+    };
+    for (const msg of batch) this.cascade(msg, visit);
     const durable = accepted.filter((m) => DURABLE.has(m.type));
     this.group.fresh.push(...fresh);
     this.group.messages.push(...durable);

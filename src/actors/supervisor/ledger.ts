@@ -1,6 +1,7 @@
 import Denque from 'denque';
 import type { Message, MessageOf } from '../messages.js';
 import type { BreakerRecord } from '../breaker/breaker-logic.js';
+import { decideChild, decisionMessage } from './dependencies.js';
 import {
   restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
 } from '../../runtime/task.js';
@@ -42,6 +43,11 @@ export class Ledger implements TaskView {
   /** The live entry of each finished task (an entry not here is stale: the task was redriven, or it finished again). */
   private readonly finishedEntry = new Map<string, Finished>();
   private readonly breakers = new Map<string, BreakerRecord>();
+  /**
+   * Children not ended yet, by parent id. Kept by `bump()`, which every state change goes through
+   * (rollbacks included), so it never disagrees with the table.
+   */
+  private readonly openChildren = new Map<string, Set<string>>();
   private undo: Undo[] | undefined;
   private maxSeq = 0;
 
@@ -124,6 +130,7 @@ export class Ledger implements TaskView {
   /** Removes finished tasks: those that finished before `olderThan`, and all but the newest `keep`. */
   prune(olderThan: number, keep: number): string[] {
     const gone: string[] = [];
+    const kept: Finished[] = [];
     while (this.finished.length > 0) {
       const entry = this.finished.peekFront()!;
       const task = this.tasks.get(entry.id);
@@ -131,11 +138,16 @@ export class Ledger implements TaskView {
         this.finished.shift(); // stale
         continue;
       }
-      if (this.finishedEntry.size <= keep && (task.finishedAt ?? 0) >= olderThan) break;
+      if (this.finishedEntry.size - kept.length <= keep && (task.finishedAt ?? 0) >= olderThan) break;
       this.finished.shift();
-      this.remove(task);
-      gone.push(task.id);
+      // A parent whose children have not ended stays: they need its state and its result.
+      if (this.openChildren.has(task.id)) kept.push(entry);
+      else {
+        this.remove(task);
+        gone.push(task.id);
+      }
     }
+    for (const entry of kept.reverse()) this.finished.unshift(entry);
     return gone;
   }
 
@@ -166,12 +178,14 @@ export class Ledger implements TaskView {
         return this.failed(msg);
       case 'task.due':
         return this.move(msg.taskId, ['delayed'], 'queued', undefined, (t) => delete t.retryAt);
+      case 'task.unblocked':
+        return this.move(msg.taskId, ['blocked'], 'queued', undefined, () => {});
       case 'task.exhausted':
-        return this.finish(msg.taskId, ['queued'], 'dead', msg, (t) => (t.error = msg.error));
+        return this.finish(msg.taskId, ['queued', 'blocked'], 'dead', msg, (t) => (t.error = msg.error));
       case 'task.redriven':
         return this.redrive(msg);
       case 'task.cancelled':
-        return this.finish(msg.taskId, ['queued', 'delayed', 'running'], 'cancelled', msg, (t) => {
+        return this.finish(msg.taskId, ['blocked', 'queued', 'delayed', 'running'], 'cancelled', msg, (t) => {
           t.cancelReason = msg.reason;
           delete t.retryAt;
         });
@@ -188,6 +202,39 @@ export class Ledger implements TaskView {
       default:
         return true;
     }
+  }
+
+  /**
+   * The transitions an applied message causes in dependent tasks, to apply next in the same
+   * commit: a submission or redrive with parents is judged at once; a task that ended settles
+   * its blocked children (which may end and settle theirs in turn).
+   */
+  consequences(msg: Message): readonly Message[] {
+    if (msg.type === 'task.submitted' || msg.type === 'task.redriven') {
+      const task = this.tasks.get(msg.type === 'task.submitted' ? msg.task.id : msg.taskId);
+      const next = task?.state === 'blocked' ? this.judge(task, msg.at) : undefined;
+      return next === undefined ? NONE : [next];
+    }
+    if (!ENDINGS.has(msg.type)) return NONE;
+    const parent = (msg as { taskId: string }).taskId;
+    if (!this.openChildren.has(parent)) return NONE; // the usual case: nothing depends on it
+    const out: Message[] = [];
+    for (const childId of this.openChildren.get(parent) ?? []) {
+      const child = this.tasks.get(childId);
+      const next = child?.state === 'blocked' ? this.judge(child, (msg as { at: number }).at) : undefined;
+      if (next !== undefined) out.push(next);
+    }
+    return out;
+  }
+
+  private judge(child: TaskRecord, at: number): Message | undefined {
+    const parents = (child.dependsOn ?? []).map((id) => ({ id, state: this.tasks.get(id)?.state ?? ('missing' as const) }));
+    return decisionMessage(child, decideChild(child, parents), at);
+  }
+
+  /** True while some task not ended yet depends on this one (it is kept: its result is needed). */
+  hasOpenChildren(id: string): boolean {
+    return this.openChildren.has(id);
   }
 
   /** A failed run: the task waits for its retry (delayed, or queued when already due) or is dead. */
@@ -214,7 +261,8 @@ export class Ledger implements TaskView {
     const input = msg.input === undefined ? undefined : { value: task.input };
     this.undo?.push({ task, before: snapshotTask(task), finished: this.finishedEntry.get(task.id), input });
     this.bump(task, -1);
-    task.state = 'queued';
+    // With parents it is judged again (next, by `consequences()`): it may have to wait for them.
+    task.state = task.dependsOn === undefined ? 'queued' : 'blocked';
     this.bump(task, 1);
     task.failures = 0;
     task.starts = 0;
@@ -302,9 +350,23 @@ export class Ledger implements TaskView {
     this.bump(task, 1);
   }
 
+  private linkChild(child: TaskRecord, add: boolean): void {
+    for (const parent of child.dependsOn!) {
+      let set = this.openChildren.get(parent);
+      if (add) {
+        if (set === undefined) this.openChildren.set(parent, (set = new Set()));
+        set.add(child.id);
+      } else if (set !== undefined) {
+        set.delete(child.id);
+        if (set.size === 0) this.openChildren.delete(parent);
+      }
+    }
+  }
+
   /** Counts `task` in (+1) or out of (-1) the tallies of its current state. */
   private bump(task: TaskRecord, delta: number): void {
     this.counts.set(task.state, (this.counts.get(task.state) ?? 0) + delta);
+    if (task.dependsOn !== undefined && !TERMINAL_STATES.has(task.state)) this.linkChild(task, delta > 0);
     if (task.state !== 'queued') return;
     this.queuedBy[task.priority] += delta;
     const n = (this.queuedByAgentCounts.get(task.agent) ?? 0) + delta;
@@ -312,6 +374,11 @@ export class Ledger implements TaskView {
     else this.queuedByAgentCounts.set(task.agent, n);
   }
 }
+
+const NONE: readonly Message[] = Object.freeze([]);
+
+/** Transitions that end a task: its blocked children are judged. */
+const ENDINGS: ReadonlySet<Message['type']> = new Set<Message['type']>(['task.succeeded', 'task.failed', 'task.cancelled', 'task.exhausted']);
 
 /** Appends one unsuccessful run to the task's history. */
 function addHistory(t: TaskRecord, entry: Omit<AttemptRecord, 'durationMs'>): void {

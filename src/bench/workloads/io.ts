@@ -49,6 +49,7 @@ const DIRECT_CONTEXT: AgentContext = {
   taskId: 'direct',
   attempt: 1,
   checkpoint: undefined,
+  parents: {},
   signal: DIRECT_SIGNAL,
   progress: () => {},
   heartbeat: () => {},

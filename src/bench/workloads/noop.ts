@@ -108,6 +108,7 @@ const DIRECT_CONTEXT: AgentContext = {
   taskId: 'direct',
   attempt: 1,
   checkpoint: undefined,
+  parents: {},
   signal: new AbortController().signal,
   progress: () => {},
   heartbeat: () => {},

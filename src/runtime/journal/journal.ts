@@ -5,7 +5,7 @@ import { serialize } from 'node:v8';
 import type { Message } from '../../actors/messages.js';
 import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
 import { TroupeError } from '../errors.js';
-import type { TaskRecord } from '../task.js';
+import type { TaskRecord, TaskState } from '../task.js';
 import { journalWriteError, openLocked, type JournalHolder } from './open.js';
 import { migrate } from './schema.js';
 import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
@@ -18,6 +18,8 @@ export interface JournalEntry {
   attempt: number;
   /** For failures and requeues: the task's retry bookkeeping right after the transition. */
   after?: { failures: number; history: string | null };
+  /** For redrives: the state the task went to (`blocked` when it has parents to wait for). */
+  state?: TaskState;
 }
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
@@ -229,8 +231,8 @@ export class Journal {
   private prepare() {
     const db = this.db;
     const insert = db.prepare(
-      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy)
-       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy)`,
+      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps)
+       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps)`,
     );
     const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, starts = starts + 1, lease = ?, started_at = ? WHERE id = ?");
     const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
@@ -242,12 +244,13 @@ export class Journal {
       'UPDATE tasks SET state = ?, lease = NULL, started_at = NULL, finished_at = ?, retry_at = ?, error = ?, failures = ?, history = ? WHERE id = ?',
     );
     const due = db.prepare("UPDATE tasks SET state = 'queued', retry_at = NULL WHERE id = ?");
-    const redriven = db.prepare("UPDATE tasks SET state = 'queued', failures = 0, starts = 0, finished_at = NULL, input = IIF(?, ?, input) WHERE id = ?");
+    const unblocked = db.prepare("UPDATE tasks SET state = 'queued' WHERE id = ?");
+    const redriven = db.prepare('UPDATE tasks SET state = ?, failures = 0, starts = 0, finished_at = NULL, input = IIF(?, ?, input) WHERE id = ?');
     const breaker = db.prepare('INSERT INTO breakers (key, record) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record');
     const transition = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
     const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
     const deleteTransitions = db.prepare('DELETE FROM transitions WHERE task_id = ?');
-    const statements = { insert, started, checkpoint, finished, requeued, failed, due, redriven, breaker, transition };
+    const statements = { insert, started, checkpoint, finished, requeued, failed, due, unblocked, redriven, breaker, transition };
     return {
       batch: db.transaction((entries: readonly JournalEntry[]) => {
         for (const entry of entries) writeOne(statements, entry);
@@ -263,7 +266,7 @@ export class Journal {
 }
 
 type Statements = Record<
-  'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'failed' | 'due' | 'redriven' | 'breaker' | 'transition',
+  'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'failed' | 'due' | 'unblocked' | 'redriven' | 'breaker' | 'transition',
   Statement
 >;
 
@@ -276,7 +279,7 @@ function writeOne(s: Statements, entry: JournalEntry): void {
       s.insert.run({
         id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
         input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
-        policy: t.policy === undefined ? null : JSON.stringify(t.policy),
+        policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t),
       });
       s.transition.run(t.id, 'submitted', 0, msg.at, null);
       return;
@@ -303,8 +306,12 @@ function writeOne(s: Statements, entry: JournalEntry): void {
     case 'task.due':
       s.due.run(msg.taskId);
       return;
+    case 'task.unblocked':
+      s.unblocked.run(msg.taskId);
+      s.transition.run(msg.taskId, 'unblocked', attempt, msg.at, null);
+      return;
     case 'task.redriven':
-      s.redriven.run(msg.input === undefined ? 0 : 1, msg.input === undefined ? null : pack(msg.input.value), msg.taskId);
+      s.redriven.run(entry.state ?? 'queued', msg.input === undefined ? 0 : 1, msg.input === undefined ? null : pack(msg.input.value), msg.taskId);
       s.transition.run(msg.taskId, 'redriven', attempt, msg.at, null);
       return;
     case 'breaker.changed':
@@ -313,6 +320,13 @@ function writeOne(s: Statements, entry: JournalEntry): void {
     default:
       return;
   }
+}
+
+/** The workflow fields of a task as one JSON value; null for a task without any (most). */
+function depsOf(t: TaskRecord): string | null {
+  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined) return null;
+  const { dependsOn, onParentFailure, name, graph, rank } = t;
+  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank });
 }
 
 type OutcomeMessage = Extract<Message, { type: 'task.succeeded' | 'task.cancelled' | 'task.exhausted' }>;

@@ -53,6 +53,10 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE tasks SET state = 'dead' WHERE state = 'failed';
   CREATE TABLE breakers (key TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // Workflows: a task's parents, failure policy, graph name and rank, as JSON (NULL for most tasks).
+  `
+  ALTER TABLE tasks ADD COLUMN deps TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 // Tasks read back from the journal at start: summaries first, blobs on demand.
 import { deserialize } from 'node:v8';
 import type { SerializedError } from '../errors.js';
-import type { AgentKind, AttemptRecord, Priority, TaskPolicy, TaskRecord, TaskState } from '../task.js';
+import type { AgentKind, AttemptRecord, ParentFailurePolicy, Priority, TaskPolicy, TaskRecord, TaskState } from '../task.js';
 
 /** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
 export const SUMMARY_COLUMNS =
@@ -9,12 +9,15 @@ export const SUMMARY_COLUMNS =
   // Retry bookkeeping in one value, NULL for the many tasks that never failed nor started: every
   // column costs a JS value per row, and a large backlog is read back at every start.
   'CASE WHEN failures = 0 AND starts = 0 AND policy IS NULL AND retry_at IS NULL AND history IS NULL THEN NULL ' +
-  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END';
+  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps';
 export type SummaryRow = [
   id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
   state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
-  finished_at: number | null, error: string | null, cancel_reason: string | null, resilience: string | null,
+  finished_at: number | null, error: string | null, cancel_reason: string | null, resilience: string | null, deps: string | null,
 ];
+
+/** The workflow fields, as the journal keeps them (absent ones are left out of the JSON). */
+type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank'>;
 
 type Resilience = [policy: TaskPolicy | null, failures: number, starts: number, retryAt: number | null, history: AttemptRecord[] | null];
 
@@ -38,6 +41,11 @@ export class StoredTask implements TaskRecord {
   // Declared only (not initialised per instance): most tasks never have them, and a large backlog
   // is read back at every start.
   declare readonly policy?: TaskPolicy;
+  declare readonly dependsOn?: readonly string[];
+  declare readonly onParentFailure?: ParentFailurePolicy;
+  declare readonly name?: string;
+  declare readonly graph?: string;
+  declare readonly rank?: number;
   state: TaskState;
   attempt: number;
   declare failures?: number;
@@ -72,6 +80,7 @@ export class StoredTask implements TaskRecord {
     if (error !== null) this.error = JSON.parse(error) as SerializedError;
     if (reason !== null) this.cancelReason = reason;
     if (row[15] !== null) this.#resilience(JSON.parse(row[15]) as Resilience);
+    if (row[16] !== null) Object.assign(this, JSON.parse(row[16]) as Deps);
   }
 
   /** Retry bookkeeping: absent (not zero) when unused, as on a fresh task, to keep records small. */

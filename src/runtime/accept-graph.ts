@@ -1,0 +1,40 @@
+// Turning a validated graph into submissions: ids, parents by id, ranks, one commit.
+import { randomUUID } from 'node:crypto';
+import type { ValidGraph } from './submit-graph.js';
+import type { ValidSubmission } from './submit.js';
+
+/** What a graph adds to a task record. */
+export interface GraphFields {
+  id: string;
+  /** Parents by id (names of the graph resolved). */
+  dependsOn: string[];
+  name: string;
+  graph: string;
+  rank: number;
+}
+
+/**
+ * Submits every task of `graph` through `accept`, parents first and all in the same turn of the
+ * event loop, so that they reach the ledger in one batch and the journal in one commit (all or
+ * nothing). A task whose idempotency key is known is the existing task: its children wait on it.
+ * Resolves with the ids by name.
+ */
+export async function acceptGraph(
+  graph: ValidGraph,
+  idForKey: (key: string) => string | undefined,
+  accept: (valid: ValidSubmission, fields: GraphFields) => Promise<string>,
+): Promise<Record<string, string>> {
+  const graphId = randomUUID();
+  const ids = new Map<string, string>();
+  for (const name of graph.plan.order) {
+    const key = graph.nodes.get(name)!.valid.key;
+    ids.set(name, (key === undefined ? undefined : idForKey(key)) ?? randomUUID());
+  }
+  const pending = graph.plan.order.map((name) => {
+    const { valid } = graph.nodes.get(name)!;
+    const dependsOn = (valid.dependsOn ?? []).map((parent) => ids.get(parent) ?? parent);
+    return accept(valid, { id: ids.get(name)!, dependsOn, name, graph: graphId, rank: graph.plan.ranks.get(name)! });
+  });
+  const accepted = await Promise.all(pending);
+  return Object.fromEntries(graph.plan.order.map((name, i) => [name, accepted[i]!]));
+}
