@@ -140,7 +140,7 @@ describe('Ledger: dependencies', () => {
     expect(l.get('b')!.state).toBe('queued');
     l.rollback();
     expect(l.get('b')!.state).toBe('blocked');
-    expect(l.hasOpenChildren('a')).toBe(true);
+    expect(l.childrenOf('a')?.size).toBeGreaterThan(0);
     expect(succeed(l, 'a')).toEqual([{ type: 'task.unblocked', taskId: 'b', at: 3 }]);
   });
 

@@ -4,7 +4,7 @@ import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
-import type { TaskRecord } from '../../runtime/task.js';
+import type { TaskRecord, TaskState } from '../../runtime/task.js';
 import type { BreakerState } from '../messages.js';
 import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';
 import type { SerializedError } from '../../runtime/errors.js';
@@ -54,12 +54,19 @@ export class QueueActor extends Actor {
   private readonly ignored: ReadonlySet<string>;
   /** Tasks dispatched while one of their keys was half-open: their trial slot is freed by their outcome, not by run.ended. */
   private readonly trials = new Set<string>();
+  /**
+   * Parents whose run ended but whose outcome has not arrived: dispatch waits for it, so that the
+   * children it unblocks compete for the freed slot (the critical path) instead of losing it.
+   */
+  private readonly parentsEnding = new Set<string>();
 
   constructor(
     logger: Logger,
     private readonly tasks: TaskView,
     options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker'>,
     private readonly clock: Clock,
+    /** A task's state as last delivered (durable), which the ledger's may be ahead of. */
+    private readonly deliveredState: (id: string) => TaskState | undefined = (id) => tasks.get(id)?.state,
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
@@ -95,19 +102,23 @@ export class QueueActor extends Actor {
       case 'run.ended':
         // A trial keeps its slot until its outcome says whether the breaker reopens.
         if (!this.trials.has(msg.taskId)) this.settle(msg.taskId, false);
+        this.awaitChildren(msg.taskId);
         break;
       case 'task.succeeded':
       case 'task.cancelled':
       case 'task.exhausted':
         this.settle(msg.taskId, false);
+        this.enqueueChildren(msg.taskId);
         break;
       case 'task.failed':
         this.anticipateReopen(msg.taskId, msg.error);
         this.settle(msg.taskId, false);
         this.afterFailure(msg.taskId);
+        this.enqueueChildren(msg.taskId);
         break;
       case 'task.requeued':
         this.settle(msg.taskId, true);
+        this.enqueueChildren(msg.taskId);
         break;
       case 'task.due':
       case 'task.unblocked':
@@ -135,7 +146,7 @@ export class QueueActor extends Actor {
 
   /** Dispatches every task that may run now. */
   private pump(): void {
-    while (!this.draining) {
+    while (!this.draining && this.parentsEnding.size === 0) {
       const next = this.scheduler.next();
       if (next === undefined) break;
       this.dispatched.add(next.id);
@@ -168,9 +179,25 @@ export class QueueActor extends Actor {
     if (this.dispatched.delete(task.id)) this.scheduler.release(task);
   }
 
+  /**
+   * A run of a task with children ended before its outcome was delivered (it waits for its commit):
+   * hold dispatch until it is. While the delivered state is `running`, an ending of the task (its
+   * own outcome, or the one that superseded it) is still to be delivered, so the hold cannot last.
+   */
+  private awaitChildren(id: string): void {
+    if (this.tasks.childrenOf(id) !== undefined && this.deliveredState(id) === 'running') this.parentsEnding.add(id);
+  }
+
+  /** The children an ending unblocked (recorded in the same commit) join the queue before dispatch. */
+  private enqueueChildren(id: string): void {
+    this.parentsEnding.delete(id);
+    for (const child of this.tasks.childrenOf(id) ?? []) this.enqueueIfQueued(child);
+  }
+
+  /** Queues a task the ledger has queued, unless it was dispatched already (its start is not recorded yet). */
   private enqueueIfQueued(id: string): void {
     const task = this.tasks.get(id);
-    if (task?.state === 'queued') this.scheduler.enqueue(task);
+    if (task?.state === 'queued' && !this.dispatched.has(id)) this.scheduler.enqueue(task);
   }
 
   /** A failed run: the task runs again now, waits for its retry time, or is dead (nothing to do). */

@@ -17,6 +17,8 @@ export interface TaskView {
   breakerRecords(): ReadonlyMap<string, BreakerRecord>;
   /** Queued tasks per agent (agents with none are absent). */
   queuedByAgent(): ReadonlyMap<string, number>;
+  /** Ids of the tasks not ended yet that depend on `id`; undefined when there are none (most tasks). */
+  childrenOf(id: string): ReadonlySet<string> | undefined;
 }
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
@@ -232,9 +234,8 @@ export class Ledger implements TaskView {
     return decisionMessage(child, decideChild(child, parents), at);
   }
 
-  /** True while some task not ended yet depends on this one (it is kept: its result is needed). */
-  hasOpenChildren(id: string): boolean {
-    return this.openChildren.has(id);
+  childrenOf(id: string): ReadonlySet<string> | undefined {
+    return this.openChildren.get(id);
   }
 
   /** A failed run: the task waits for its retry (delayed, or queued when already due) or is dead. */
