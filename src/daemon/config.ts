@@ -38,6 +38,7 @@ const configSchema = z.strictObject({
   retention: z.unknown().optional(),
   supervision: z.unknown().optional(),
   alerts: z.unknown().optional(),
+  pipelines: z.unknown().optional(),
 });
 
 /** Everything `troupe daemon` runs with, after the file, the environment and the defaults. */
@@ -139,7 +140,7 @@ export function configFrom(raw: unknown, base: string, env: NodeJS.ProcessEnv = 
     journal,
     ...(parsed.durability === undefined ? {} : { durability: parsed.durability }),
     agents: resolveAgentPaths(parsed.agents, base),
-    ...Object.fromEntries((['resources', 'pool', 'breaker', 'retention', 'supervision', 'alerts'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
+    ...Object.fromEntries((['resources', 'pool', 'breaker', 'retention', 'supervision', 'alerts', 'pipelines'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
   } as SupervisorOptions;
   const tcp = tcpOf(parsed, env, base);
   return {

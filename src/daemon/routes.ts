@@ -64,6 +64,7 @@ export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
     return { ids: await sup.redrive(body.ids, 'input' in body ? { input: body.input } : {}) };
   });
   app.get('/v1/breakers', async () => ({ breakers: sup.breakers() }));
+  app.get('/v1/pipelines', async () => ({ pipelines: sup.pipelines() }));
   app.put<{ Params: { key: string } }>('/v1/breakers/:key', async (req) => {
     const { state } = parseWith(breakerSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
     return { key: req.params.key, breaker: await sup.setBreaker(req.params.key, state) };

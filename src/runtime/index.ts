@@ -18,4 +18,5 @@ export type { LatencySummary } from '../actors/metrics/latency.js';
 export type { Clock } from './clock.js';
 export type { ActorName } from '../actors/messages.js';
 export { ALERT_DEFAULTS, type AlertsOptions } from './alert-options.js';
+export { PIPELINE_EVENTS, type PipelineRule, type PipelineRuleOptions, type PipelineEvent } from './pipeline-options.js';
 export type { AlertName, AlertChange, FiringAlert } from '../actors/metrics/alerts.js';

@@ -10,6 +10,7 @@ import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
 import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
 import { alertsSchema, type AlertsConfig } from './alert-options.js';
+import { pipelinesSchema, resolvePipelines, type PipelineRule } from './pipeline-options.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
@@ -144,6 +145,8 @@ const supervisorSchema = z.strictObject({
   resources: z.record(z.string().min(1), z.strictObject({ concurrency: positiveInt() })).default({}),
   breaker: z.union([z.literal(false), breakerSchema]).default(() => breakerSchema.parse({})),
   alerts: alertsSchema.default(() => alertsSchema.parse({})),
+  /** Routing rules: when a task of `from` succeeds (or is dead), submit a task of `to`. Default none. */
+  pipelines: pipelinesSchema,
   supervision: z
     .strictObject({
       maxRestarts: nonNegativeInt().default(DEFAULTS.supervision.maxRestarts),
@@ -184,6 +187,7 @@ export interface ResolvedOptions {
   breaker: BreakerConfig | false;
   supervision: { maxRestarts: number; periodMs: number };
   alerts: AlertsConfig;
+  pipelines: PipelineRule[];
   logger: Logger;
   clock: Clock;
 }
@@ -248,6 +252,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     journal: parsed.journal === ':memory:' ? parsed.journal : resolve(parsed.journal),
     durability,
     agents,
+    pipelines: resolvePipelines(parsed.pipelines, new Set(Object.keys(agents)), new Set(Object.keys(parsed.resources))),
     logger: parsed.logger ?? defaultLogger(),
     clock: parsed.clock ?? systemClock,
   };

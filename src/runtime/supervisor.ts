@@ -10,6 +10,7 @@ import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import { acceptGraph, type GraphFields } from './accept-graph.js';
+import type { PipelineRule } from './pipeline-options.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
@@ -294,6 +295,17 @@ export class Supervisor {
     const at = this.root.options.clock.now();
     await Promise.all(tasks.map((t) => this.root.publishCommitted({ type: 'task.redriven', taskId: t.id, at, ...(input && { input }) })));
     return tasks.map((t) => t.id);
+  }
+
+  /**
+   * The pipeline rules in force (`options.pipelines`, defaults applied), in the order given.
+   *
+   * @example
+   * // options.pipelines: [{ from: 'edit', to: 'review' }, { from: 'edit', on: 'dead', to: 'triage' }]
+   * sup.pipelines(); // [{ from: 'edit', on: 'succeeded', to: 'review', input: 'result' }, ...]
+   */
+  pipelines(): readonly PipelineRule[] {
+    return this.root.options.pipelines;
   }
 
   /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded. */

@@ -2,6 +2,7 @@ import Denque from 'denque';
 import type { Message, MessageOf } from '../messages.js';
 import type { BreakerRecord } from '../breaker/breaker-logic.js';
 import { decideChild, decisionMessage } from './dependencies.js';
+import type { Router } from './pipelines.js';
 import {
   restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
 } from '../../runtime/task.js';
@@ -52,6 +53,13 @@ export class Ledger implements TaskView {
   private readonly openChildren = new Map<string, Set<string>>();
   private undo: Undo[] | undefined;
   private maxSeq = 0;
+  /** The pipeline rules' router; undefined without rules. */
+  private router: Router | undefined;
+
+  /** Routes task endings to new submissions (pipelines), recorded with the ending. */
+  setRouter(router: Router | undefined): void {
+    this.router = router;
+  }
 
   breakerRecords(): ReadonlyMap<string, BreakerRecord> {
     return this.breakers;
@@ -207,11 +215,25 @@ export class Ledger implements TaskView {
   }
 
   /**
-   * The transitions an applied message causes in dependent tasks, to apply next in the same
-   * commit: a submission or redrive with parents is judged at once; a task that ended settles
-   * its blocked children (which may end and settle theirs in turn).
+   * The transitions an applied message causes, to apply next in the same commit: a submission or
+   * redrive with parents is judged at once; a task that ended settles its blocked children (which
+   * may end and settle theirs in turn); a success or a dead letter submits what pipelines route.
    */
   consequences(msg: Message): readonly Message[] {
+    const deps = this.dependents(msg);
+    if (this.router === undefined) return deps;
+    const routed = this.routed(msg, this.router);
+    return routed.length === 0 ? deps : deps.length === 0 ? routed : [...deps, ...routed];
+  }
+
+  private routed(msg: Message, router: Router): readonly Message[] {
+    if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed' && msg.type !== 'task.exhausted') return NONE;
+    const task = this.tasks.get(msg.taskId);
+    if (task?.state === 'succeeded') return router(task, 'succeeded', msg.at);
+    return task?.state === 'dead' ? router(task, 'dead', msg.at) : NONE;
+  }
+
+  private dependents(msg: Message): readonly Message[] {
     if (msg.type === 'task.submitted' || msg.type === 'task.redriven') {
       const task = this.tasks.get(msg.type === 'task.submitted' ? msg.task.id : msg.taskId);
       const next = task?.state === 'blocked' ? this.judge(task, msg.at) : undefined;

@@ -12,6 +12,7 @@ import { QueueActor } from '../queue/queue-actor.js';
 import { Ledger } from './ledger.js';
 import { decideRestart } from './restart-policy.js';
 import { LedgerBus } from './ledger-bus.js';
+import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
 import { Journal } from '../../runtime/journal/journal.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
@@ -74,6 +75,7 @@ export class SupervisorActor {
       () => this.journalInfo(),
       this.ledger,
     );
+    this.ledger.setRouter(makeRouter(options.pipelines, (agent) => options.agents[agent]!.kind, () => this.ledger.nextSeq()));
     this.bus = new LedgerBus(this.ledger, journal, this.log);
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }

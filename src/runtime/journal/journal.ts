@@ -324,9 +324,9 @@ function writeOne(s: Statements, entry: JournalEntry): void {
 
 /** The workflow fields of a task as one JSON value; null for a task without any (most). */
 function depsOf(t: TaskRecord): string | null {
-  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined) return null;
-  const { dependsOn, onParentFailure, name, graph, rank } = t;
-  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank });
+  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined) return null;
+  const { dependsOn, onParentFailure, name, graph, rank, origin } = t;
+  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin });
 }
 
 type OutcomeMessage = Extract<Message, { type: 'task.succeeded' | 'task.cancelled' | 'task.exhausted' }>;

@@ -17,7 +17,7 @@ export type SummaryRow = [
 ];
 
 /** The workflow fields, as the journal keeps them (absent ones are left out of the JSON). */
-type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank'>;
+type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank' | 'origin'>;
 
 type Resilience = [policy: TaskPolicy | null, failures: number, starts: number, retryAt: number | null, history: AttemptRecord[] | null];
 
@@ -46,6 +46,7 @@ export class StoredTask implements TaskRecord {
   declare readonly name?: string;
   declare readonly graph?: string;
   declare readonly rank?: number;
+  declare readonly origin?: string;
   state: TaskState;
   attempt: number;
   declare failures?: number;
