@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { TroupeError, type Supervisor, type TroupeEvent } from '../../dist/index.js';
-import { FIXTURES, agentPath, failure, gate, record, start, tempDir, waitFor } from '../helpers.js';
+import { FIXTURES, agentPath, commandPath, failure, gate, record, start, tempDir, waitFor } from '../helpers.js';
 
 const agents = { parents: { module: agentPath('parents') }, one: { module: agentPath('parents'), concurrency: 1 } };
 
@@ -102,6 +102,19 @@ describe('dependencies: submitGraph', () => {
     await expect(sup.result(ids.later!)).resolves.toMatchObject({ parents: { [first]: { label: 'first' } } });
     const single = await sup.submit({ agent: 'parents', input: { label: 'single' }, dependsOn: [ids.later!] });
     await expect(sup.result(single)).resolves.toMatchObject({ parents: { later: { label: 'later' } } });
+  });
+});
+
+describe('dependencies: command agents', () => {
+  it('a command agent gets its parents results as TROUPE_PARENTS (JSON)', async () => {
+    const sup = await start({ agents: { ...agents, cmd: { command: process.execPath, args: [commandPath('echo')] } } });
+    const ids = await sup.submitGraph([
+      { name: 'first', agent: 'parents', input: { label: 'first' } },
+      { name: 'shell', agent: 'cmd', input: { x: 1 }, dependsOn: ['first'] },
+    ]);
+    await expect(sup.result(ids.shell!)).resolves.toMatchObject({ stdin: { x: 1 }, parents: { first: { label: 'first', parents: {} } } });
+    const alone = await sup.submit({ agent: 'cmd', input: {} });
+    await expect(sup.result(alone)).resolves.toMatchObject({ parents: null });
   });
 });
 
