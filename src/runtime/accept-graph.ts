@@ -6,8 +6,8 @@ import type { ValidSubmission } from './submit.js';
 /** What a graph adds to a task record. */
 export interface GraphFields {
   id: string;
-  /** Parents by id (names of the graph resolved). */
-  dependsOn: string[];
+  /** Parents by id (names of the graph resolved); absent for a root. */
+  dependsOn?: string[];
   name: string;
   graph: string;
   rank: number;
@@ -32,8 +32,9 @@ export async function acceptGraph(
   }
   const pending = graph.plan.order.map((name) => {
     const { valid } = graph.nodes.get(name)!;
-    const dependsOn = (valid.dependsOn ?? []).map((parent) => ids.get(parent) ?? parent);
-    return accept(valid, { id: ids.get(name)!, dependsOn, name, graph: graphId, rank: graph.plan.ranks.get(name)! });
+    const dependsOn = valid.dependsOn?.map((parent) => ids.get(parent) ?? parent);
+    const fields: GraphFields = { id: ids.get(name)!, name, graph: graphId, rank: graph.plan.ranks.get(name)! };
+    return accept(valid, dependsOn === undefined ? fields : { ...fields, dependsOn });
   });
   const accepted = await Promise.all(pending);
   return Object.fromEntries(graph.plan.order.map((name, i) => [name, accepted[i]!]));

@@ -104,12 +104,17 @@ export class Supervisor {
   async submit(request: SubmitRequest): Promise<string> {
     this.assertOpen();
     const valid = validateSubmission(request, this.root.options);
+    this.checkParents(valid, 'task');
+    return this.accept(valid);
+  }
+
+  /** Parents of a single task are ids of tasks submitted before (graphs also take names). */
+  private checkParents(valid: ValidSubmission, field: string): void {
     valid.dependsOn?.forEach((id, i) => {
       if (this.root.visible(id) === undefined) {
-        throw fieldError('TROUPE_UNKNOWN_DEPENDENCY', `task.dependsOn[${i}]`, 'must be the id of a submitted task', id);
+        throw fieldError('TROUPE_UNKNOWN_DEPENDENCY', `${field}.dependsOn[${i}]`, 'must be the id of a submitted task', id);
       }
     });
-    return this.accept(valid);
   }
 
   /**
@@ -142,7 +147,9 @@ export class Supervisor {
     }
     const valid = requests.map((request, i) => {
       try {
-        return validateSubmission(request, this.root.options);
+        const v = validateSubmission(request, this.root.options);
+        this.checkParents(v, 'task');
+        return v;
       } catch (err) {
         throw renameField(err, 'task', `tasks[${i}]`);
       }
@@ -158,21 +165,21 @@ export class Supervisor {
       return known;
     }
     const now = this.root.options.clock.now();
+    const { dependsOn, ...rest } = valid;
+    // Graph tasks name their parents by id once the graph is resolved; a root has none.
+    const parents = graph === undefined ? dependsOn : graph.dependsOn;
     const task: TaskRecord = {
       id: graph?.id ?? randomUUID(),
       seq: this.root.ledger.nextSeq(),
       kind: this.root.options.agents[valid.agent]!.kind,
-      ...valid,
-      ...(graph === undefined ? {} : { dependsOn: graph.dependsOn, name: graph.name, graph: graph.graph, rank: graph.rank }),
+      ...rest,
+      ...(graph === undefined ? {} : { name: graph.name, graph: graph.graph, rank: graph.rank }),
+      ...(parents === undefined ? {} : { dependsOn: parents }),
       // With parents it waits for them; the ledger judges it as it records it (they may be done).
-      state: valid.dependsOn === undefined && graph?.dependsOn === undefined ? 'queued' : 'blocked',
+      state: parents === undefined ? 'queued' : 'blocked',
       attempt: 0,
       submittedAt: now,
     };
-    if (task.dependsOn?.length === 0) {
-      delete (task as { dependsOn?: readonly string[] }).dependsOn;
-      task.state = 'queued';
-    }
     await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
     // Two submissions with one key in the same batch: the first recorded wins.
     const winner = valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);

@@ -214,6 +214,8 @@ describe('dependencies: bad graphs are refused whole', () => {
     expect(unknown).toMatchObject({ code: 'TROUPE_UNKNOWN_DEPENDENCY', details: { field: 'tasks[1].dependsOn[1]', value: 'nope' } });
     const single = await rejection(sup.submit({ agent: 'parents', dependsOn: ['no-such-id'] }));
     expect(single).toMatchObject({ code: 'TROUPE_UNKNOWN_DEPENDENCY', details: { field: 'task.dependsOn[0]' } });
+    const batch = await rejection(sup.submitBatch([{ agent: 'parents' }, { agent: 'parents', dependsOn: ['no-such-id'] }]));
+    expect(batch).toMatchObject({ code: 'TROUPE_UNKNOWN_DEPENDENCY', details: { field: 'tasks[1].dependsOn[0]' } });
     const twice = await rejection(sup.submitGraph([{ name: 'a', agent: 'parents' }, { name: 'a', agent: 'parents' }]));
     expect(twice).toMatchObject({ code: 'TROUPE_INVALID_TASK', details: { field: 'tasks[1].name' } });
     const bad = await rejection(sup.submitGraph([{ name: 'a', agent: 'nobody' }]));
