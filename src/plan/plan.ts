@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assemblePlan, type ImportEdge, type ImportPlan } from './assemble.js';
 import { discoverFiles, languageOf } from './discover.js';
-import { resolvePlanOptions, type PlanOptions } from './options.js';
+import { resolvePlanOptions, type PlanOptions, type ResolvedPlanOptions } from './options.js';
 import { extractPyImports } from './py-imports.js';
 import { pythonRoots, resolvePyImport } from './py-resolve.js';
 
@@ -25,9 +25,7 @@ export async function planImports(dir: string, options: PlanOptions): Promise<Im
   const root = realpathSync(resolved.root);
   const files = discoverFiles(root);
   const known = new Set(files);
-  // TypeScript is loaded only here: importing the package must not pay for its compiler.
-  const [{ extractJsImports }, { createJsResolver, loadCompilerOptions }] = await Promise.all([import('./js-imports.js'), import('./js-resolve.js')]);
-  const resolveJs = createJsResolver(root, known, loadCompilerOptions(root, resolved.tsconfig));
+  const jsTargets = files.some((f) => languageOf(f) === 'js') ? await jsReader(root, known, resolved) : () => [];
   const roots = pythonRoots(root, known);
   const pairs = new Set<string>();
   let ignored = 0;
@@ -44,17 +42,25 @@ export async function planImports(dir: string, options: PlanOptions): Promise<Im
   });
   return assemblePlan(root, files, edges, ignored, resolved.agent);
 
-  function jsTargets(file: string, text: string): (string | undefined)[] {
-    const imports = extractJsImports(file, text).filter((i) => resolved.typeImports || !i.typeOnly);
-    return imports.map((i) => resolveJs(join(root, file), i));
-  }
-
-  function pyTargets(file: string, text: string): (string | undefined)[] {
+  function pyTargets(file: string, text: string): ReturnType<Targets> {
     return extractPyImports(text).flatMap((i) => {
       const hits = resolvePyImport(i, file, roots, known);
       return hits.length === 0 ? [undefined] : hits;
     });
   }
+}
+
+type Targets = (file: string, text: string) => (string | undefined)[];
+
+/** The imports of a JS/TS file as tree paths (undefined: ignored). */
+async function jsReader(root: string, known: ReadonlySet<string>, options: ResolvedPlanOptions): Promise<Targets> {
+  // TypeScript is loaded only here, and only for trees with JS/TS files: importing the package must not pay for it.
+  const [{ extractJsImports }, { createJsResolver, loadCompilerOptions }] = await Promise.all([import('./js-imports.js'), import('./js-resolve.js')]);
+  const resolveJs = createJsResolver(root, known, loadCompilerOptions(root, options.tsconfig));
+  return (file, text) => {
+    const imports = extractJsImports(file, text).filter((i) => options.typeImports || !i.typeOnly);
+    return imports.map((i) => resolveJs(join(root, file), i));
+  };
 }
 
 async function eachText(root: string, files: readonly string[], use: (file: string, text: string) => void): Promise<void> {

@@ -41,7 +41,7 @@ function statements(line: PyToken[]): PyToken[][] {
 function dotted(tokens: PyToken[], at: number): { name: string; next: number } {
   const parts: string[] = [];
   let i = at;
-  while (tokens[i]?.kind === 'name') {
+  while (tokens[i]?.kind === 'name' && tokens[i]!.text !== 'import') {
     parts.push(tokens[i]!.text);
     if (tokens[i + 1]?.text !== '.') return { name: parts.join('.'), next: i + 1 };
     i += 2;
