@@ -12,6 +12,7 @@ Commands:
   submit | status | list | wait | cancel | dlq | breakers | top
                        talk to a running daemon (troupe <command> --help)
   demo                 run a small workload of module and command agents and print the results
+  plan <dir>           plan a task per source file from its imports (troupe plan --help)
   bench [workload...]  measure Troupe against raw Piscina and an in-process loop (troupe bench --help)
 
 Options:
@@ -32,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command] = positionals;
   // `troupe bench --help` (and daemon's) is the command's own help, not this one.
-  const ownsHelp = command === 'bench' || command === 'daemon' || CLIENT_COMMANDS.includes(command as never);
+  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || CLIENT_COMMANDS.includes(command as never);
   if (values.version === true && !ownsHelp) return print(version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
@@ -44,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./demo/run.js');
       await runDemo((line) => process.stdout.write(`${line}\n`));
       return 0;
+    }
+    case 'plan': {
+      const { runPlanCli } = await import('./plan/cli.js');
+      return runPlanCli(argv.slice(argv.indexOf('plan') + 1));
     }
     case 'bench': {
       const { runBenchCli } = await import('./bench/cli.js');

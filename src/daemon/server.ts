@@ -8,6 +8,7 @@ import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard-route.js';
 import { toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
+import { graphRoutes } from './graph-routes.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
 
@@ -39,6 +40,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   taskRoutes(app, sup);
+  graphRoutes(app, sup);
   eventRoutes(app, sup);
   metricsRoutes(app, sup);
   if (options.token !== undefined) dashboardRoutes(app);

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   TROUPE_DEPENDENCY_CYCLE: 'The dependencies of a submitted graph form a cycle (the message names it); nothing of the batch was accepted.',
   TROUPE_UNKNOWN_DEPENDENCY: 'A task depends on itself, or on a task or graph name that does not exist; nothing of the batch was accepted.',
   TROUPE_DEPENDENCY_FAILED: 'A parent of the task ended without success and the task\'s `onParentFailure` is `fail`: it never ran and is dead.',
+  TROUPE_INVALID_PLAN: 'A plan from imports was asked for with a bad directory (missing, not a directory) or bad options.',
   TROUPE_TASK_NOT_DEAD: 'Only dead tasks can be redriven; the task named is in another state.',
   TROUPE_UNKNOWN_BREAKER: 'No agent or resource has a breaker with the given key.',
   TROUPE_BAD_REQUEST: 'An HTTP request to the daemon is malformed: not JSON, too large, or an unknown route.',

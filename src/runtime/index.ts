@@ -9,6 +9,7 @@ export { TroupeError, ERROR_CODES, type ErrorCode, type SerializedError } from '
 export { DEFAULTS, type SupervisorOptions, type ModuleAgentOptions, type CommandAgentOptions } from './options.js';
 export type { SubmitRequest } from './submit.js';
 export type { GraphTaskRequest } from './submit-graph.js';
+export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type ImportEdge, type PlanTask } from '../plan/index.js';
 export { planGraph, findCycle, type GraphNode, type GraphPlan } from './graph.js';
 export type { TroupeEvent, TroupeEventType } from './events.js';
 export type { TaskInfo, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from './task.js';

@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { planImports } from '../plan/index.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { parseWith } from '../runtime/validate.js';
+
+const graphSchema = z.strictObject({ tasks: z.array(z.unknown()) });
+// The plan's own options are checked by planImports (TROUPE_INVALID_PLAN names them).
+const planSchema = z.looseObject({ dir: z.string() });
+
+/** Task graphs: `POST /v1/graphs` submits one whole; `POST /v1/plan` plans one from a tree's imports. */
+export function graphRoutes(app: FastifyInstance, sup: Supervisor): void {
+  app.post('/v1/graphs', async (req, reply) => {
+    const { tasks } = parseWith(graphSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+    return reply.code(201).send({ ids: await sup.submitGraph(tasks as never) });
+  });
+  app.post('/v1/plan', async (req) => {
+    const { dir, ...options } = parseWith(planSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+    return planImports(dir, options as never);
+  });
+}
