@@ -65,6 +65,8 @@ export interface TaskRecord {
   readonly graph?: string;
   /** Its longest remaining path in its graph: higher runs first within a priority level. */
   readonly rank?: number;
+  /** Its fairness group (a tenant, say): groups take turns within a priority level. */
+  readonly group?: string;
   state: TaskState;
   /** Number of runs started so far; the first run is attempt 1. Never goes back (it fences leases). */
   attempt: number;
@@ -99,6 +101,7 @@ export interface TaskInfo {
   dependsOn?: readonly string[];
   onParentFailure?: ParentFailurePolicy;
   rank?: number;
+  group?: string;
   agent: string;
   state: TaskState;
   priority: Priority;
@@ -120,7 +123,7 @@ export interface TaskInfo {
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
 const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'group', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {
