@@ -202,3 +202,26 @@ describe('Scheduler: rate limits', () => {
     expect(s.waiting(1)).toEqual({ module: 2, command: 0 });
   });
 });
+
+describe('daemon config', () => {
+  it('passes groups, groupConcurrency and rate limits through to the runtime', async () => {
+    const { configFrom } = await import('../../dist/daemon/config.js');
+    const config = configFrom(
+      {
+        journal: ':memory:',
+        agents: { a: { module: 'a.js', rateLimit: { max: 2, perMs: 1000 } } },
+        resources: { gh: { rateLimit: { max: 5, perMs: 60000 } } },
+        groups: { 'tenant-a': { concurrency: 2 } },
+        groupConcurrency: 4,
+      },
+      '/cfg',
+      {},
+    );
+    expect(config.runtime).toMatchObject({
+      agents: { a: { module: '/cfg/a.js', rateLimit: { max: 2, perMs: 1000 } } },
+      resources: { gh: { rateLimit: { max: 5, perMs: 60000 } } },
+      groups: { 'tenant-a': { concurrency: 2 } },
+      groupConcurrency: 4,
+    });
+  });
+});

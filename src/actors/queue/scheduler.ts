@@ -279,16 +279,22 @@ export class Scheduler {
   private leave(group: Group): void {
     if (--group.live > 0) return;
     const turns = group.level.turns;
-    turns.splice(turns.indexOf(group), 1);
+    const at = turns.indexOf(group);
+    // Usually the last (it just had its turn), often the only one: pop() allocates nothing.
+    if (at === turns.length - 1) turns.pop();
+    else turns.splice(at, 1);
     if (group.name === undefined) return;
     group.level.groups.delete(group.name);
     for (const lane of group.lanes) this.lanes.delete(lane.id);
   }
 
+  /** May the lane's head run now? One held back only by a rate limit moves `wake` to its next start. */
   private canRun(lane: Lane, now: number): boolean {
     if (this.room(lane) <= 0) return false;
     if (!lane.rated || this.rateRoom(lane, now) > 0) return true;
-    for (const key of lane.keys) if (this.rates.room(key, now) === 0) this.wake = Math.min(this.wake ?? Infinity, this.rates.nextAt(key, now));
+    for (const key of lane.keys) {
+      if (this.rates.room(key, now) === 0) this.wake = Math.min(this.wake ?? Infinity, this.rates.nextAt(key, now));
+    }
     return false;
   }
 
