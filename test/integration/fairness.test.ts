@@ -58,6 +58,27 @@ describe('fairness groups', () => {
     expect(v.max()).toBe(1);
   });
 
+  it('journals the group: a restart shows it and schedules by it', async () => {
+    const journal = join(tempDir(), 'troupe.db');
+    const agents = { gate: { module: agentPath('gate') } };
+    const g = gate();
+    const first = await start({ journal, agents, pool: { minThreads: 2, maxThreads: 2 } });
+    const held = await first.submitBatch([0, 1].map(() => ({ agent: 'gate', input: { gate: g.path } })));
+    await waitFor(() => first.snapshot().running === 2, 'both threads held');
+    const big = await first.submitBatch(Array.from({ length: 20 }, () => ({ agent: 'gate', input: { gate: g.path }, group: 'big' })));
+    const small = await first.submitBatch(Array.from({ length: 3 }, () => ({ agent: 'gate', input: { gate: g.path }, group: 'small' })));
+    await first.shutdown({ timeoutMs: 0 });
+
+    g.open();
+    const sup = await start({ journal, agents, pool: { minThreads: 2, maxThreads: 2 } });
+    const events = record(sup);
+    expect(sup.get(small[0]!)?.group).toBe('small');
+    expect((await sup.list({ group: 'big', limit: 1000 })).map((t) => t.id)).toEqual(big);
+    await Promise.all([...held, ...big, ...small].map((id) => sup.result(id)));
+    const order = startedIds(events);
+    expect(Math.max(...small.map((id) => order.indexOf(id) + 1))).toBeLessThanOrEqual(10);
+  });
+
   it('rejects a bad group naming the field, the rule and the value', async () => {
     const sup = await start({ agents: { echo: { module: agentPath('echo') } } });
     await expect(sup.submit({ agent: 'echo', group: '' })).rejects.toMatchObject({ code: 'TROUPE_INVALID_TASK', message: expect.stringContaining('task.group') });
@@ -85,6 +106,12 @@ describe('rate limits', () => {
     expect(limit.nextAt).toBe(firstStart + 60_000);
 
     clock.advance(30_000); // half the window: still held
+    await barrier(sup);
+    expect(ids.slice(3).map((id) => sup.get(id)?.state)).toEqual(['queued', 'queued']);
+
+    // A restarted Queue rebuilds from the task table but keeps the starts it counted: no fresh burst.
+    await sup.injectFault('queue');
+    await waitFor(() => events.some((e) => e.type === 'actor-restarted' && e.actor === 'queue'), 'queue restarted');
     await barrier(sup);
     expect(ids.slice(3).map((id) => sup.get(id)?.state)).toEqual(['queued', 'queued']);
 
