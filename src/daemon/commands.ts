@@ -14,9 +14,9 @@ export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'd
 type Command = (typeof CLIENT_COMMANDS)[number];
 
 const USAGE: Record<Command, string> = {
-  submit: 'troupe submit <agent> [--input JSON] [--priority P] [--resource R]... [--key K] [--wait]',
+  submit: 'troupe submit <agent> [--input JSON] [--priority P] [--resource R]... [--group G] [--key K] [--wait]',
   status: 'troupe status <id>',
-  list: 'troupe list [--state S] [--agent A] [--limit N] [--after ID]',
+  list: 'troupe list [--state S] [--agent A] [--group G] [--limit N] [--after ID]',
   wait: 'troupe wait <id>... [--timeout MS]',
   cancel: 'troupe cancel <id>',
   dlq: 'troupe dlq [--agent A] [--limit N] | troupe dlq redrive <id>... [--input JSON]',
@@ -33,6 +33,7 @@ const OPTIONS = {
   priority: { type: 'string' },
   resource: { type: 'string', multiple: true },
   key: { type: 'string' },
+  group: { type: 'string' },
   wait: { type: 'boolean' },
   state: { type: 'string' },
   agent: { type: 'string' },
@@ -104,7 +105,7 @@ const query = (params: Record<string, string | undefined>): URLSearchParams =>
 
 async function submit({ args, v, endpoint, show }: Ctx): Promise<number> {
   if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.submit}`);
-  const body = { agent: args[0], input: json(v.input, '--input'), ...(v.priority && { priority: v.priority }), ...(v.resource && { resources: v.resource }), ...(v.key && { key: v.key }) };
+  const body = { agent: args[0], input: json(v.input, '--input'), ...(v.priority && { priority: v.priority }), ...(v.resource && { resources: v.resource }), ...(v.group && { group: v.group }), ...(v.key && { key: v.key }) };
   const { id } = (await call(endpoint, 'POST', '/v1/tasks', body)).body as { id: string };
   if (v.wait !== true) return show({ id }, () => id), 0;
   const result = await waitFor(endpoint, id, Infinity);
@@ -119,7 +120,7 @@ async function status({ args, endpoint, show }: Ctx): Promise<number> {
 }
 
 async function list({ v, endpoint, show }: Ctx): Promise<number> {
-  const q = query({ state: v.state, agent: v.agent, limit: v.limit, after: v.after });
+  const q = query({ state: v.state, agent: v.agent, group: v.group, limit: v.limit, after: v.after });
   const { tasks } = (await call(endpoint, 'GET', `/v1/tasks?${q}`)).body as { tasks: Task[] };
   return show(tasks, () => tasks.map(line).join('\n') || '(no tasks)'), 0;
 }

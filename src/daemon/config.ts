@@ -33,6 +33,8 @@ const configSchema = z.strictObject({
   // The runtime's own options: checked by Supervisor.start() (they name `config.<key>` in errors).
   agents: z.record(z.string(), z.unknown()),
   resources: z.unknown().optional(),
+  groups: z.unknown().optional(),
+  groupConcurrency: z.unknown().optional(),
   pool: z.unknown().optional(),
   breaker: z.unknown().optional(),
   retention: z.unknown().optional(),
@@ -140,7 +142,7 @@ export function configFrom(raw: unknown, base: string, env: NodeJS.ProcessEnv = 
     journal,
     ...(parsed.durability === undefined ? {} : { durability: parsed.durability }),
     agents: resolveAgentPaths(parsed.agents, base),
-    ...Object.fromEntries((['resources', 'pool', 'breaker', 'retention', 'supervision', 'alerts', 'pipelines'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
+    ...Object.fromEntries((['resources', 'groups', 'groupConcurrency', 'pool', 'breaker', 'retention', 'supervision', 'alerts', 'pipelines'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
   } as SupervisorOptions;
   const tcp = tcpOf(parsed, env, base);
   return {

@@ -11,6 +11,7 @@ const waitSchema = z.strictObject({ waitMs: z.coerce.number().int().min(0).max(M
 const listSchema = z.strictObject({
   state: z.string().optional(),
   agent: z.string().optional(),
+  group: z.string().optional(),
   limit: z.coerce.number().int().optional(),
   after: z.string().optional(),
 });

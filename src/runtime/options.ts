@@ -11,6 +11,7 @@ import { parseWith } from './validate.js';
 import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
 import { alertsSchema, type AlertsConfig } from './alert-options.js';
 import { pipelinesSchema, resolvePipelines, type PipelineRule } from './pipeline-options.js';
+import type { RateLimit } from '../actors/queue/rate-limits.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
@@ -40,6 +41,10 @@ export const DEFAULTS = {
     ignoreErrors: ['UnrecoverableError', 'RetryAfterError'],
   },
   supervision: { maxRestarts: 5, periodMs: 60_000 },
+  /** `submit({ group })`: the longest group name. Groups have no concurrency limit unless configured. */
+  maxGroupLength: 200,
+  /** Bounds of `rateLimit: { max, perMs }` (agents and resources): off unless configured. */
+  rateLimit: { maxMax: 100_000, maxPerMs: 24 * 60 * 60 * 1000 },
 } as const;
 
 const positiveInt = () => z.int().min(1);
@@ -82,12 +87,24 @@ const poolSchema = z.strictObject({
 
 const concurrency = positiveInt().optional();
 
+/** A fairness group's name (`submit({ group })`, `options.groups`): what a tenant or key is called. */
+export const groupName = () => z.string().min(1).max(DEFAULTS.maxGroupLength);
+
+/** At most `max` task starts in any window of `perMs` (a sliding window), across every thread. */
+const rateLimit = z
+  .strictObject({
+    max: positiveInt().max(DEFAULTS.rateLimit.maxMax),
+    perMs: positiveInt().max(DEFAULTS.rateLimit.maxPerMs),
+  })
+  .optional();
+
 /** Retry policy and run limits, for both kinds of agent. */
 const policyFields = { retry: agentRetrySchema.optional(), ...runLimitFields };
 
 const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
   concurrency,
+  rateLimit,
   cancelGraceMs: nonNegativeInt().default(DEFAULTS.moduleAgent.cancelGraceMs),
   ...policyFields,
 });
@@ -103,6 +120,7 @@ const commandAgentSchema = z.strictObject({
   stderrTailBytes: positiveInt().default(DEFAULTS.commandAgent.stderrTailBytes),
   killGraceMs: nonNegativeInt().default(DEFAULTS.commandAgent.killGraceMs),
   concurrency,
+  rateLimit,
   ...policyFields,
 });
 
@@ -142,7 +160,11 @@ const supervisorSchema = z.strictObject({
   agents: z.record(z.string().regex(/^[A-Za-z0-9_.:-]+$/), z.unknown()).refine((a) => Object.keys(a).length > 0, {
     message: 'must configure at least one agent',
   }),
-  resources: z.record(z.string().min(1), z.strictObject({ concurrency: positiveInt() })).default({}),
+  resources: z.record(z.string().min(1), z.strictObject({ concurrency: positiveInt().optional(), rateLimit })).default({}),
+  /** Per-group concurrency by group name; overrides `groupConcurrency` for that group. */
+  groups: z.record(groupName(), z.strictObject({ concurrency: positiveInt() })).default({}),
+  /** Tasks of any one named group running at once, unless `groups` names it. Default: unlimited. */
+  groupConcurrency: positiveInt().optional(),
   breaker: z.union([z.literal(false), breakerSchema]).default(() => breakerSchema.parse({})),
   alerts: alertsSchema.default(() => alertsSchema.parse({})),
   /** Routing rules: when a task of `from` succeeds (or is dead), submit a task of `to`. Default none. */
@@ -183,7 +205,9 @@ export interface ResolvedOptions {
   retention: { maxAgeMs: number; maxFinished: number; intervalMs: number };
   pool: PoolConfig;
   agents: Record<string, AgentConfig>;
-  resources: Record<string, { concurrency: number }>;
+  resources: Record<string, { concurrency?: number; rateLimit?: RateLimit }>;
+  groups: Record<string, { concurrency: number }>;
+  groupConcurrency?: number;
   breaker: BreakerConfig | false;
   supervision: { maxRestarts: number; periodMs: number };
   alerts: AlertsConfig;

@@ -1,7 +1,7 @@
 import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import { groupName, type ResolvedOptions } from './options.js';
 import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
 import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from './task.js';
 import { parseWith } from './validate.js';
@@ -26,6 +26,8 @@ const submitSchema = z.strictObject({
   dependsOn: z.array(z.string().min(1)).min(1).max(MAX_PARENTS).optional(),
   /** What a parent that ends without success does to this task: `fail` (default), `ignore` or `wait`. */
   onParentFailure: z.enum(PARENT_FAILURE_POLICIES).optional(),
+  /** Fairness group (a tenant, say): within a priority level, groups take turns. Default: none (the default group). */
+  group: groupName().optional(),
   ...runLimitFields,
 });
 
@@ -42,6 +44,7 @@ export interface ValidSubmission {
   /** Parents as given (ids, or graph names in `submitGraph`), without repeats. */
   dependsOn?: string[];
   onParentFailure?: ParentFailurePolicy;
+  group?: string;
 }
 
 /** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
@@ -79,6 +82,7 @@ export function validateSubmission(request: unknown, options: ResolvedOptions): 
   checkCloneable(parsed.agent, agent.kind, parsed.input, options.journal !== ':memory:');
   const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
   if (parsed.key !== undefined) valid.key = parsed.key;
+  if (parsed.group !== undefined) valid.group = parsed.group;
   if (parsed.dependsOn !== undefined) valid.dependsOn = [...new Set(parsed.dependsOn)];
   if (parsed.onParentFailure !== undefined) {
     if (parsed.dependsOn === undefined) throw fieldError('TROUPE_INVALID_TASK', 'task.onParentFailure', 'applies only to a task with dependsOn', parsed.onParentFailure);

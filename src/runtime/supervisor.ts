@@ -33,6 +33,8 @@ export interface DeadLetterQuery {
 export interface ListQuery {
   state?: TaskState;
   agent?: string;
+  /** Only tasks of this fairness group. */
+  group?: string;
   /** At most this many, in submission order. Default 100, at most 1000. */
   limit?: number;
   /** Only tasks submitted after the task with this id (paging: pass the last id of the previous page). */
@@ -42,6 +44,7 @@ export interface ListQuery {
 const listQuerySchema = z.strictObject({
   state: z.enum(TASK_STATES).optional(),
   agent: z.string().min(1).optional(),
+  group: z.string().min(1).optional(),
   limit: z.int().min(1).max(1000).optional(),
   after: z.string().min(1).optional(),
 });
@@ -222,7 +225,7 @@ export class Supervisor {
   }
 
   /**
-   * Tasks in submission order, filtered by state and agent, a page at a time.
+   * Tasks in submission order, filtered by state, agent and group, a page at a time.
    *
    * @example
    * const page = await sup.list({ state: 'queued', limit: 50 });
@@ -236,6 +239,7 @@ export class Supervisor {
     for (const task of this.root.ledger.all()) {
       const shown = this.root.visible(task.id);
       if (shown === undefined || shown.seq <= afterSeq) continue;
+      if (query.group !== undefined && shown.group !== query.group) continue;
       if ((query.state === undefined || shown.state === query.state) && (query.agent === undefined || shown.agent === query.agent)) matches.push(shown);
     }
     matches.sort((a, b) => a.seq - b.seq);

@@ -67,6 +67,8 @@ export interface TaskRecord {
   readonly rank?: number;
   /** The task whose ending submitted this one through a pipeline rule. */
   readonly origin?: string;
+  /** Its fairness group (a tenant, say): groups take turns within a priority level. */
+  readonly group?: string;
   state: TaskState;
   /** Number of runs started so far; the first run is attempt 1. Never goes back (it fences leases). */
   attempt: number;
@@ -102,6 +104,7 @@ export interface TaskInfo {
   onParentFailure?: ParentFailurePolicy;
   rank?: number;
   origin?: string;
+  group?: string;
   agent: string;
   state: TaskState;
   priority: Priority;
@@ -123,7 +126,7 @@ export interface TaskInfo {
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
 const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {

@@ -40,6 +40,9 @@ describe('troupe client commands (the built binary over the socket)', () => {
     const listed = JSON.parse((await troupe(socket, 'list', '--json')).out) as { id: string; state: string }[];
     expect(listed).toEqual([expect.objectContaining({ id, state: 'succeeded' })]);
     expect(JSON.parse((await troupe(socket, 'submit', 'echo', '--input', '5', '--wait', '--json')).out)).toMatchObject({ state: 'succeeded', result: { input: 5 } });
+    const grouped = (await troupe(socket, 'submit', 'echo', '--group', 'tenant-a')).out;
+    const inGroup = JSON.parse((await troupe(socket, 'list', '--group', 'tenant-a', '--json')).out) as { id: string; group: string }[];
+    expect(inGroup).toEqual([expect.objectContaining({ id: grouped, group: 'tenant-a' })]);
   });
 
   it('exits 1 for a failed task, lists and redrives it as a dead letter, forces breakers', async () => {

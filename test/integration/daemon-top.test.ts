@@ -34,6 +34,7 @@ function snapshot(): MetricsSnapshot {
     actors: { restarts: { queue: 0, agent: 0, breaker: 0, metrics: 0 } },
     recovery: null,
     journal: null,
+    rateLimits: {},
     byAgent: {},
     throughput: { '1s': 0, '10s': 0, '60s': 0 },
     alerts: [{ alert: 'breaker-open', key: 'agent:bad', value: 1, threshold: 1, message: 'breaker agent:bad is open', since: Date.UTC(2025, 0, 1, 12, 0, 5) }],

@@ -742,6 +742,10 @@ describe('Scheduler: waiting()', () => {
 interface Model {
   agentLimit: Record<string, number>;
   resourceLimit: Record<string, number>;
+  /** Concurrency of named fairness groups (unlisted: unlimited). */
+  groupLimit: Record<string, number>;
+  /** Per priority level, the groups with queued tasks in turn order ('' is the default group). */
+  turns: Record<Priority, string[]>;
   /** Caps by key, as the scheduler takes them: `agent:<name>` and `resource:<name>`. */
   cap: Map<string, number>;
   credits: Record<Kind, number>;
@@ -750,7 +754,20 @@ interface Model {
   running: SchedTask[];
 }
 
-const laneKey = (t: SchedTask): string => `${t.priority}|${t.agent}|${t.resources.join(',')}`;
+const laneKey = (t: SchedTask): string => `${t.priority}|${t.agent}|${t.resources.join(',')}|${t.group ?? ''}`;
+const groupOf = (t: SchedTask): string => t.group ?? '';
+
+/** A task joined the queue: its group, new to its level's turns, takes the last turn. */
+function joinTurns(m: Model, t: SchedTask): void {
+  if (!m.turns[t.priority].includes(groupOf(t))) m.turns[t.priority].push(groupOf(t));
+}
+
+/** A task left the queue: a group with nothing queued at its level leaves the turns. */
+function leaveTurns(m: Model, t: SchedTask): void {
+  if (m.queued.some((q) => q.priority === t.priority && groupOf(q) === groupOf(t))) return;
+  const turns = m.turns[t.priority];
+  if (turns.includes(groupOf(t))) turns.splice(turns.indexOf(groupOf(t)), 1);
+}
 
 function runningOf(m: Model, pred: (t: SchedTask) => boolean): number {
   return m.running.filter(pred).length;
@@ -760,6 +777,7 @@ function runningOf(m: Model, pred: (t: SchedTask) => boolean): number {
 function dispatchable(m: Model, t: SchedTask, ignoreCredits = false): boolean {
   if (!ignoreCredits && m.credits[t.kind] <= 0) return false;
   if (runningOf(m, (r) => r.agent === t.agent) >= agentMax(m, t.agent)) return false;
+  if (t.group !== undefined && runningOf(m, (r) => r.group === t.group) >= (m.groupLimit[t.group] ?? Infinity)) return false;
   return t.resources.every((res) => runningOf(m, (r) => r.resources.includes(res)) < resourceMax(m, res));
 }
 
@@ -806,13 +824,17 @@ describe('Scheduler: random operations (property)', () => {
   const AGENTS: Record<string, Kind> = { a: 'module', b: 'module', c: 'command', d: 'command' };
   const RESOURCE_SETS: string[][] = [[], [], ['db'], ['gpu'], ['db', 'gpu'], ['net']];
 
+  // Even seeds put tasks in fairness groups (some limited); odd seeds leave them all in the default group.
   for (let seed = 1; seed <= 40; seed++) {
     it(`never breaks a limit nor skips a dispatchable higher priority (seed ${seed})`, () => {
       const rand = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const GROUPS = seed % 2 === 0 ? [undefined, 'g1', 'g2', 'g3'] : [undefined];
       const m: Model = {
         agentLimit: { a: 1 + Math.floor(rand() * 3), b: 2, c: 1 + Math.floor(rand() * 2) },
         resourceLimit: { db: 1 + Math.floor(rand() * 2), gpu: 1 },
+        groupLimit: { g1: 1 + (seed % 4 === 0 ? 1 : 0), g2: 3 },
+        turns: { critical: [], high: [], normal: [], low: [] },
         cap: new Map(),
         credits: { module: 0, command: 0 },
         queued: [],
@@ -821,6 +843,7 @@ describe('Scheduler: random operations (property)', () => {
       const s = new Scheduler({
         agentConcurrency: (a) => m.agentLimit[a] ?? Infinity,
         resourceConcurrency: (r) => m.resourceLimit[r] ?? Infinity,
+        groupConcurrency: (g) => m.groupLimit[g] ?? Infinity,
       });
       const removed: SchedTask[] = [];
       let seq = 0;
@@ -838,9 +861,11 @@ describe('Scheduler: random operations (property)', () => {
             kind: AGENTS[agent]!,
             priority: pick(PRIORITIES),
             resources: pick(RESOURCE_SETS),
+            group: GROUPS.length > 1 ? pick(GROUPS) : undefined,
           };
           s.enqueue(t);
           m.queued.push(t);
+          joinTurns(m, t);
         } else if (r < 0.38) {
           const kind = pick(['module', 'command'] as const);
           const n = 1 + Math.floor(rand() * 3);
@@ -862,12 +887,18 @@ describe('Scheduler: random operations (property)', () => {
           const rank = PRIORITIES.indexOf(got.priority);
           const higher = candidates.filter((t) => PRIORITIES.indexOf(t.priority) < rank);
           expect(higher.map((t) => t.id), `${where}: higher priority skipped`).toEqual([]);
-          // FIFO across lanes of the level: no dispatchable lane head with a lower seq.
+          // FIFO across lanes of the level (within its group): no dispatchable lane head with a lower seq.
           const earlier = laneHeads(m).filter(
-            (t) => t.priority === got.priority && t.seq < got.seq && dispatchable(m, t),
+            (t) => t.priority === got.priority && groupOf(t) === groupOf(got) && t.seq < got.seq && dispatchable(m, t),
           );
           expect(earlier.map((t) => t.id), `${where}: FIFO broken`).toEqual([]);
+          // Groups take turns: the first group in turn order with a dispatchable task, then it goes last.
+          const turns = m.turns[got.priority];
+          const due = turns.find((g) => candidates.some((t) => t.priority === got.priority && groupOf(t) === g));
+          expect(groupOf(got), `${where}: not the group whose turn it was (${turns.join(',')})`).toBe(due);
+          turns.push(...turns.splice(turns.indexOf(due!), 1));
           m.queued.splice(m.queued.indexOf(got), 1);
+          leaveTurns(m, got);
           m.running.push(got);
           m.credits[got.kind] -= 1;
           expect(s.credits, where).toEqual(m.credits);
@@ -875,6 +906,9 @@ describe('Scheduler: random operations (property)', () => {
           expect(runningOf(m, (t) => t.agent === got.agent), where).toBeLessThanOrEqual(agentMax(m, got.agent));
           for (const res of got.resources) {
             expect(runningOf(m, (t) => t.resources.includes(res)), where).toBeLessThanOrEqual(resourceMax(m, res));
+          }
+          if (got.group !== undefined) {
+            expect(runningOf(m, (t) => t.group === got.group), where).toBeLessThanOrEqual(m.groupLimit[got.group] ?? Infinity);
           }
         } else if (r < 0.75) {
           if (m.running.length === 0) continue;
@@ -884,6 +918,7 @@ describe('Scheduler: random operations (property)', () => {
           if (rand() < 0.3) {
             s.enqueue(t, true); // requeued after a lost run
             m.queued.unshift(t);
+            joinTurns(m, t);
           }
         } else if (r < 0.85) {
           if (rand() < 0.2 && removed.length > 0) {
@@ -891,6 +926,7 @@ describe('Scheduler: random operations (property)', () => {
             const t = removed.splice(Math.floor(rand() * removed.length), 1)[0]!;
             s.enqueue(t);
             m.queued.push(t);
+            joinTurns(m, t);
             continue;
           }
           const pool = m.queued.length > 0 && rand() < 0.8 ? m.queued : m.running;
@@ -900,6 +936,7 @@ describe('Scheduler: random operations (property)', () => {
           expect(s.remove(t), where).toBe(wasQueued);
           if (wasQueued) {
             m.queued.splice(m.queued.indexOf(t), 1);
+            leaveTurns(m, t);
             removed.push(t);
           }
         } else if (r < 0.92) {
@@ -912,6 +949,7 @@ describe('Scheduler: random operations (property)', () => {
         } else {
           // Limits are read live: change one now and then.
           m.agentLimit.a = 1 + Math.floor(rand() * 3);
+          if (GROUPS.length > 1) m.groupLimit.g1 = 1 + Math.floor(rand() * 3);
         }
         checkInvariants(s, m, where);
       }

@@ -5,6 +5,7 @@ import { LatencyHistogram, type LatencySummary } from './latency.js';
 import { ThroughputRing, type Throughput } from './throughput.js';
 import type { JournalInfo } from '../supervisor/supervisor-actor.js';
 import type { TaskView } from '../supervisor/ledger.js';
+import type { RateLimitState } from '../queue/rate-limits.js';
 
 export interface Counters {
   submitted: number;
@@ -73,6 +74,8 @@ export interface MetricsSnapshot {
   recovery: { requeued: number; queued: number; finished: number; ms: number } | null;
   /** The journal: file, durability, incarnation, commits; null without one (journal ':memory:'). */
   journal: JournalInfo | null;
+  /** By key (`agent:<name>`, `resource:<name>`), every configured rate limit: starts in the window now, and when the next is allowed. */
+  rateLimits: Record<string, RateLimitState>;
 }
 
 /**
@@ -109,6 +112,7 @@ export class MetricsState {
     private readonly journal: () => JournalInfo | null,
     /** The task table, for queue depth by agent. */
     private readonly tasks: TaskView,
+    private readonly rateLimits: (now: number) => Record<string, RateLimitState> = () => ({}),
   ) {}
 
   /** The figures of `agent`, created at zero. */
@@ -136,6 +140,7 @@ export class MetricsState {
       alerts: Object.values(this.alerts?.firing ?? {}).sort((a, b) => a.since - b.since),
       recovery: this.recovery === null ? null : { ...this.recovery },
       journal: this.journal(),
+      rateLimits: this.rateLimits(now),
     };
   }
 

@@ -9,6 +9,7 @@ import type { BreakerState } from '../messages.js';
 import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';
 import type { SerializedError } from '../../runtime/errors.js';
 import { Scheduler } from './scheduler.js';
+import type { RateLimits } from './rate-limits.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.admitted',
@@ -59,22 +60,34 @@ export class QueueActor extends Actor {
    * children it unblocks compete for the freed slot (the critical path) instead of losing it.
    */
   private readonly parentsEnding = new Set<string>();
+  /** The timer that pumps again when a rate limit next admits a start, and when it is due. */
+  private rateTimer: { at: number; handle: unknown } | undefined;
 
+  /**
+   * `rates` is owned by the root supervisor, so the starts it counted survive a restart of this
+   * actor (and were read back from the journal at start): neither grants a fresh burst.
+   */
   constructor(
     logger: Logger,
     private readonly tasks: TaskView,
-    options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker'>,
+    options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker' | 'groups' | 'groupConcurrency'>,
     private readonly clock: Clock,
+    rates?: RateLimits,
     /** A task's state as last delivered (durable), which the ledger's may be ahead of. */
     private readonly deliveredState: (id: string) => TaskState | undefined = (id) => tasks.get(id)?.state,
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
     this.ignored = new Set(options.breaker === false ? [] : options.breaker.ignoreErrors);
-    this.scheduler = new Scheduler({
-      agentConcurrency: (agent) => options.agents[agent]?.concurrency ?? Infinity,
-      resourceConcurrency: (resource) => options.resources[resource]?.concurrency ?? Infinity,
-    });
+    const groupDefault = options.groupConcurrency ?? Infinity;
+    this.scheduler = new Scheduler(
+      {
+        agentConcurrency: (agent) => options.agents[agent]?.concurrency ?? Infinity,
+        resourceConcurrency: (resource) => options.resources[resource]?.concurrency ?? Infinity,
+        groupConcurrency: (group) => options.groups[group]?.concurrency ?? groupDefault,
+      },
+      rates,
+    );
     this.rebuild();
   }
 
@@ -86,6 +99,7 @@ export class QueueActor extends Actor {
     await super.stop();
     for (const timer of this.delays.values()) this.clock.clearTimeout(timer);
     for (const hold of this.holds.values()) this.clock.clearTimeout(hold.timer);
+    if (this.rateTimer !== undefined) this.clock.clearTimeout(this.rateTimer.handle);
   }
 
   protected receive(msg: Message): void {
@@ -147,14 +161,33 @@ export class QueueActor extends Actor {
   /** Dispatches every task that may run now. */
   private pump(): void {
     while (!this.draining && this.parentsEnding.size === 0) {
-      const next = this.scheduler.next();
-      if (next === undefined) break;
+      const now = this.clock.now();
+      const next = this.scheduler.next(now);
+      if (next === undefined) {
+        const wake = this.scheduler.wakeAt;
+        if (wake !== undefined) this.wakeAt(wake);
+        break;
+      }
       this.dispatched.add(next.id);
       if (this.halfOpen.size > 0 && gateKeys(next).some((k) => this.halfOpen.has(k))) this.trials.add(next.id);
       const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
-      this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: this.clock.now() });
+      this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: now });
     }
     this.scheduleDemand();
+  }
+
+  /** Pumps again at `at`, when a rate limit admits the next start (one timer: the earliest). */
+  private wakeAt(at: number): void {
+    if (this.rateTimer !== undefined && this.rateTimer.at <= at) return;
+    if (this.rateTimer !== undefined) this.clock.clearTimeout(this.rateTimer.handle);
+    const handle = this.clock.setTimeout(
+      () => this.guard(() => {
+        this.rateTimer = undefined;
+        this.pump();
+      }),
+      Math.max(0, at - this.clock.now()),
+    );
+    this.rateTimer = { at, handle };
   }
 
   private cancelQueued(id: string, reason: string): void {
@@ -285,7 +318,7 @@ export class QueueActor extends Actor {
     queueMicrotask(() =>
       this.guard(() => {
         this.demandPending = false;
-        this.publish({ type: 'queue.demand', waiting: this.scheduler.waiting() });
+        this.publish({ type: 'queue.demand', waiting: this.scheduler.waiting(this.clock.now()) });
       }),
     );
   }

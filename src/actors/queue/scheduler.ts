@@ -1,6 +1,7 @@
 import TinyQueue from 'tinyqueue';
 import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
 import { gateKeys } from '../breaker/keys.js';
+import { RateLimits } from './rate-limits.js';
 
 /** What the scheduler needs of a task. */
 export interface SchedTask {
@@ -12,6 +13,8 @@ export interface SchedTask {
   resources: readonly string[];
   /** Critical-path rank in its graph: higher goes first within a priority level. */
   rank?: number;
+  /** Its fairness group: groups of a priority level take turns (no group: the default group). */
+  group?: string;
 }
 
 /** Dispatch order within a priority level: higher rank first, then submission order. */
@@ -32,6 +35,11 @@ function entryAhead(a: Entry, b: Entry): number {
  * constraints, so if a lane's head cannot run, none of it can: dispatch never scans past a head.
  */
 interface Lane {
+  /** Its key in `Scheduler.lanes`. */
+  readonly id: string;
+  readonly group: Group;
+  /** True when one of `keys` has a rate limit: only such lanes consult the limiter. */
+  readonly rated: boolean;
   readonly priority: Priority;
   readonly agent: string;
   readonly kind: AgentKind;
@@ -56,37 +64,76 @@ interface Entry {
   removed: boolean;
 }
 
+/**
+ * The lanes of one fairness group within a priority level. The default group (no name) lives as
+ * long as the scheduler; a named group is dropped, lanes and all, once it has nothing queued.
+ */
+interface Group {
+  readonly name: string | undefined;
+  readonly level: Level;
+  readonly lanes: Lane[];
+  /** Live entries in its lanes. */
+  live: number;
+}
+
+/** A priority level: its groups, and those with queued tasks in turn order (the front's turn is next). */
+interface Level {
+  readonly groups: Map<string | undefined, Group>;
+  readonly turns: Group[];
+}
+
 /** Concurrency claimed by a what-if count, on top of what really runs. */
 interface Claims {
   agents: Map<string, number>;
   resources: Map<string, number>;
+  groups: Map<string, number>;
 }
 
 export interface Limits {
   agentConcurrency(agent: string): number;
   resourceConcurrency(resource: string): number;
+  /** Tasks of a named group running at once (default: unlimited). */
+  groupConcurrency?(group: string): number;
 }
 
+const NO_RATES = new RateLimits(new Map());
+
 /**
- * The Queue actor's pure scheduling logic: priority levels (strict); within a level, the highest
- * critical-path rank first (graph tasks), then FIFO by `seq` across lanes; per-agent and
- * per-resource concurrency, per-kind dispatch credits, and agents held back by their breaker. No I/O and no clock: the actor feeds it and acts on its answers.
+ * The Queue actor's pure scheduling logic: priority levels (strict); within a level, fairness
+ * groups take turns (round-robin among those with a task that may run); within a group, the
+ * highest critical-path rank first (graph tasks), then FIFO by `seq` across lanes. Per-agent,
+ * per-resource and per-group concurrency, start rate limits, per-kind dispatch credits, and keys
+ * held back by their breaker. No I/O and no clock: the actor feeds it the time and acts on its answers.
  */
 export class Scheduler {
   private readonly lanes = new Map<string, Lane>();
-  private readonly levels: Lane[][] = PRIORITIES.map(() => []);
+  private readonly levels: Level[] = PRIORITIES.map(() => ({ groups: new Map(), turns: [] }));
   /** The live entry of every queued task: a task is queued at most once. */
   private readonly queued = new Map<string, Entry>();
   private readonly depth = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
   private readonly agentRunning = new Map<string, number>();
   private readonly resourceRunning = new Map<string, number>();
+  private readonly groupRunning = new Map<string, number>();
   /** Caps by key (`agent:x`, `resource:y`): 0 while a breaker is open or a hold lasts, trials half-open. */
   private readonly caps = new Map<string, number>();
   readonly credits: Record<AgentKind, number> = { module: 0, command: 0 };
   /** Enqueues so far: each entry's place in its lane. */
   private enqueued = 0;
+  /** Set by `next()`: the earliest time a lane held back only by a rate limit may start. */
+  private wake: number | undefined;
 
-  constructor(private readonly limits: Limits) {}
+  constructor(
+    private readonly limits: Limits,
+    private readonly rates: RateLimits = NO_RATES,
+  ) {}
+
+  /**
+   * After a `next()` that found nothing to run: when a lane that only a rate limit held back may
+   * start (undefined if none). The actor sets a timer for it.
+   */
+  get wakeAt(): number | undefined {
+    return this.wake;
+  }
 
   get size(): number {
     return this.queued.size;
@@ -107,6 +154,7 @@ export class Scheduler {
     const entry: Entry = { task, lane, pos: front ? -this.enqueued : this.enqueued, removed: false };
     lane.tasks.push(entry);
     lane.live += 1;
+    if (++lane.group.live === 1) lane.group.level.turns.push(lane.group);
     this.queued.set(task.id, entry);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) + 1);
   }
@@ -118,38 +166,57 @@ export class Scheduler {
     this.queued.delete(task.id);
     entry.removed = true;
     entry.lane.live -= 1;
+    this.leave(entry.lane.group);
     this.depth.set(entry.task.priority, (this.depth.get(entry.task.priority) ?? 0) - 1);
     return true;
   }
 
-  /** Takes the next task allowed to run now, and charges its agent, resources and credit. */
-  next(): SchedTask | undefined {
+  /**
+   * Takes the next task allowed to run at `now` (the runtime clock; only rate limits read it), and
+   * charges its agent, resources, group, rate limits and credit. The first group in turn order
+   * with a task that may run gets it, then goes to the back of the turns.
+   */
+  next(now = 0): SchedTask | undefined {
+    this.wake = undefined;
     for (const level of this.levels) {
-      let best: Lane | undefined;
-      let bestHead: SchedTask | undefined;
-      for (const lane of level) {
-        const head = this.head(lane);
-        if (head === undefined || (bestHead !== undefined && ahead(head, bestHead) >= 0)) continue;
-        if (this.canRun(lane) && this.credits[lane.kind] > 0) {
-          best = lane;
-          bestHead = head;
-        }
+      const turns = level.turns;
+      for (let i = 0; i < turns.length; i++) {
+        const lane = this.bestLane(turns[i]!, now);
+        if (lane === undefined) continue;
+        if (i < turns.length - 1) turns.push(...turns.splice(i, 1));
+        return this.take(lane, now);
       }
-      if (best !== undefined) return this.take(best);
     }
     return undefined;
+  }
+
+  /** The group's lane whose head goes first among those that may run now, by rank and `seq`. */
+  private bestLane(group: Group, now: number): Lane | undefined {
+    let best: Lane | undefined;
+    let bestHead: SchedTask | undefined;
+    for (const lane of group.lanes) {
+      const head = this.head(lane);
+      if (head === undefined || (bestHead !== undefined && ahead(head, bestHead) >= 0)) continue;
+      if (this.credits[lane.kind] > 0 && this.canRun(lane, now)) {
+        best = lane;
+        bestHead = head;
+      }
+    }
+    return best;
   }
 
   /** Charges a task that is already running (used when rebuilding state after a restart). */
   acquire(task: SchedTask): void {
     bump(this.agentRunning, task.agent, 1);
     for (const r of task.resources) bump(this.resourceRunning, r, 1);
+    if (task.group !== undefined) bump(this.groupRunning, task.group, 1);
   }
 
   /** Releases what a running task held, once it has finished or gone back to the queue. */
   release(task: SchedTask): void {
     bump(this.agentRunning, task.agent, -1);
     for (const r of task.resources) bump(this.resourceRunning, r, -1);
+    if (task.group !== undefined) bump(this.groupRunning, task.group, -1);
   }
 
   /**
@@ -169,18 +236,21 @@ export class Scheduler {
    * Queued tasks that only lack a credit to run: the demand the Agent actor should scale for.
    * Counts no more than agent and resource limits admit at once (a lane of 100 tasks whose agent
    * has 2 free slots waits with 2), handing out free room lane by lane in dispatch order: by
-   * priority, then by head rank and `seq`. Lanes blocked by a limit or a breaker count 0.
+   * priority, then by head rank and `seq`. Lanes blocked by a limit, a rate limit at `now` or a
+   * breaker count 0.
    */
-  waiting(): Record<AgentKind, number> {
+  waiting(now = 0): Record<AgentKind, number> {
     const out: Record<AgentKind, number> = { module: 0, command: 0 };
-    const claims: Claims = { agents: new Map(), resources: new Map() };
+    const claims: Claims = { agents: new Map(), resources: new Map(), groups: new Map() };
     for (const level of this.levels) {
       for (const lane of this.byHeadSeq(level)) {
-        const n = Math.min(lane.live, this.room(lane, claims));
+        let n = Math.min(lane.live, this.room(lane, claims));
+        if (lane.rated && n > 0) n = Math.min(n, this.rateRoom(lane, now, claims));
         if (n <= 0) continue;
         out[lane.kind] += n;
         bump(claims.agents, lane.agent, n);
         for (const r of lane.resources) bump(claims.resources, r, n);
+        if (lane.group.name !== undefined) bump(claims.groups, lane.group.name, n);
       }
     }
     return out;
@@ -190,18 +260,53 @@ export class Scheduler {
     return this.agentRunning.get(agent) ?? 0;
   }
 
-  private take(lane: Lane): SchedTask {
+  private take(lane: Lane, now: number): SchedTask {
     const { task } = lane.tasks.pop()!;
     lane.live -= 1;
+    this.leave(lane.group);
     this.queued.delete(task.id);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
     this.credits[task.kind] -= 1;
     this.acquire(task);
+    if (lane.rated) for (const key of lane.keys) this.rates.record(key, now);
     return task;
   }
 
-  private canRun(lane: Lane): boolean {
-    return this.room(lane) > 0;
+  /**
+   * One task of the group left the queue. A group with nothing queued leaves the turns (it comes
+   * back at the end); a named one is dropped with its lanes, so groups that come and go stay cheap.
+   */
+  private leave(group: Group): void {
+    if (--group.live > 0) return;
+    const turns = group.level.turns;
+    const at = turns.indexOf(group);
+    // Usually the last (it just had its turn), often the only one: pop() allocates nothing.
+    if (at === turns.length - 1) turns.pop();
+    else turns.splice(at, 1);
+    if (group.name === undefined) return;
+    group.level.groups.delete(group.name);
+    for (const lane of group.lanes) this.lanes.delete(lane.id);
+  }
+
+  /** May the lane's head run now? One held back only by a rate limit moves `wake` to its next start. */
+  private canRun(lane: Lane, now: number): boolean {
+    if (this.room(lane) <= 0) return false;
+    if (!lane.rated || this.rateRoom(lane, now) > 0) return true;
+    for (const key of lane.keys) {
+      if (this.rates.room(key, now) === 0) this.wake = Math.min(this.wake ?? Infinity, this.rates.nextAt(key, now));
+    }
+    return false;
+  }
+
+  /** Starts the rate limits of the lane's keys admit at `now`, after what `claims` holds. */
+  private rateRoom(lane: Lane, now: number, claims?: Claims): number {
+    let room = Infinity;
+    lane.keys.forEach((key, i) => {
+      if (!this.rates.has(key)) return;
+      const claimed = i === 0 ? claims?.agents.get(lane.agent) : claims?.resources.get(lane.resources[i - 1]!);
+      room = Math.min(room, this.rates.room(key, now) - (claimed ?? 0));
+    });
+    return Math.max(0, room);
   }
 
   /**
@@ -214,6 +319,11 @@ export class Scheduler {
     for (const r of lane.resources) {
       const used = (this.resourceRunning.get(r) ?? 0) + (claims?.resources.get(r) ?? 0);
       room = Math.min(room, this.limits.resourceConcurrency(r) - used);
+    }
+    const group = lane.group.name;
+    if (group !== undefined && this.limits.groupConcurrency !== undefined) {
+      const used = (this.groupRunning.get(group) ?? 0) + (claims?.groups.get(group) ?? 0);
+      room = Math.min(room, this.limits.groupConcurrency(group) - used);
     }
     return Math.max(0, room);
   }
@@ -230,12 +340,14 @@ export class Scheduler {
     return room;
   }
 
-  /** The level's lanes that hold live tasks, in dispatch order of their heads. */
-  private byHeadSeq(level: readonly Lane[]): Lane[] {
+  /** The level's lanes that hold live tasks, in dispatch order of their heads (groups aside). */
+  private byHeadSeq(level: Level): Lane[] {
     const heads = new Map<Lane, SchedTask>();
-    for (const lane of level) {
-      const head = this.head(lane);
-      if (head !== undefined) heads.set(lane, head);
+    for (const group of level.turns) {
+      for (const lane of group.lanes) {
+        const head = this.head(lane);
+        if (head !== undefined) heads.set(lane, head);
+      }
     }
     return [...heads.keys()].sort((a, b) => ahead(heads.get(a)!, heads.get(b)!));
   }
@@ -250,15 +362,28 @@ export class Scheduler {
   }
 
   private laneFor(task: SchedTask): Lane {
-    const key = `${task.priority}\u0000${task.agent}\u0000${task.resources.join('\u0000')}`;
-    let lane = this.lanes.get(key);
+    const base = `${task.priority}\u0000${task.agent}\u0000${task.resources.join('\u0000')}`;
+    const id = task.group === undefined ? base : `${base}\u0001${task.group}`;
+    let lane = this.lanes.get(id);
     if (lane === undefined) {
       const { priority, agent, kind, resources } = task;
-      lane = { priority, agent, kind, resources, keys: gateKeys(task), tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
-      this.lanes.set(key, lane);
-      this.levels[PRIORITIES.indexOf(priority)]!.push(lane);
+      const keys = gateKeys(task);
+      const group = this.groupFor(this.levels[PRIORITIES.indexOf(priority)]!, task.group);
+      const rated = this.rates.any && keys.some((k) => this.rates.has(k));
+      lane = { id, group, rated, priority, agent, kind, resources, keys, tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
+      this.lanes.set(id, lane);
+      group.lanes.push(lane);
     }
     return lane;
+  }
+
+  private groupFor(level: Level, name: string | undefined): Group {
+    let group = level.groups.get(name);
+    if (group === undefined) {
+      group = { name, level, lanes: [], live: 0 };
+      level.groups.set(name, group);
+    }
+    return group;
   }
 }
 

@@ -9,6 +9,7 @@ import { BreakerActor } from '../breaker/breaker-actor.js';
 import { MetricsActor } from '../metrics/metrics-actor.js';
 import { MetricsState } from '../metrics/metrics-state.js';
 import { QueueActor } from '../queue/queue-actor.js';
+import { configuredRateLimits, RateLimits, restoreStarts } from '../queue/rate-limits.js';
 import { Ledger } from './ledger.js';
 import { decideRestart } from './restart-policy.js';
 import { LedgerBus } from './ledger-bus.js';
@@ -54,6 +55,8 @@ interface Child {
 export class SupervisorActor {
   readonly ledger = new Ledger();
   readonly metrics: MetricsState;
+  /** Starts counted against rate limits: kept here so that a restarted Queue does not start afresh. */
+  readonly rates: RateLimits;
   private readonly bus: LedgerBus;
   private readonly children = new Map<ActorName, Child>();
   private readonly crashes = new Map<ActorName, number[]>();
@@ -67,6 +70,7 @@ export class SupervisorActor {
     private readonly journal: Journal | undefined,
   ) {
     this.log = options.logger.child({ actor: 'supervisor' });
+    this.rates = new RateLimits(configuredRateLimits(options));
     const { minThreads, maxThreads, concurrentTasksPerWorker } = options.pool;
     this.metrics = new MetricsState(
       { minThreads, maxThreads, concurrentTasksPerWorker },
@@ -74,6 +78,7 @@ export class SupervisorActor {
       (state) => this.ledger.count(state),
       () => this.journalInfo(),
       this.ledger,
+      (now) => this.rates.snapshot(now),
     );
     this.ledger.setRouter(makeRouter(options.pipelines, (agent) => options.agents[agent]!.kind, () => this.ledger.nextSeq()));
     this.bus = new LedgerBus(this.ledger, journal, this.log);
@@ -99,6 +104,9 @@ export class SupervisorActor {
       throw err;
     }
     const recovery = journal === undefined ? undefined : recover(root.ledger, journal, (m) => root.publish(m), options.clock);
+    // Starts within the last window still count: a restart must not grant a fresh burst.
+    const now = options.clock.now();
+    if (journal !== undefined && root.rates.any) restoreStarts(root.rates, journal.recentStarts(now - root.rates.longestMs), now);
     // Breakers read back from the journal are in force now: snapshot() shows them as breakers() does.
     for (const [key, record] of root.ledger.breakerRecords()) root.metrics.breakers.set(key, record.state);
     root.bus.flushNow();
@@ -205,7 +213,7 @@ export class SupervisorActor {
     const { logger, clock } = this.options;
     switch (name) {
       case 'queue':
-        return new QueueActor(logger, this.ledger, this.options, clock, (id) => this.bus.visible(id)?.state);
+        return new QueueActor(logger, this.ledger, this.options, clock, this.rates, (id) => this.bus.visible(id)?.state);
       case 'agent':
         return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation);
       case 'breaker':

@@ -164,6 +164,25 @@ export class Journal {
   }
 
   /**
+   * Starts recorded at or after `since` (the `started` transitions of tasks still kept), oldest
+   * first, with each task's agent and resources: what rate limits counted before a restart. Reads
+   * the transition log backwards from its end (CROSS JOIN keeps it the outer loop) and stops at
+   * the first older start.
+   */
+  recentStarts(since: number): { at: number; agent: string; resources: string[] }[] {
+    const rows = this.db.prepare(
+      `SELECT tr.at, t.agent, t.resources FROM transitions tr CROSS JOIN tasks t ON t.id = tr.task_id
+       WHERE tr.type = 'started' ORDER BY tr.id DESC`,
+    ).raw();
+    const out: { at: number; agent: string; resources: string[] }[] = [];
+    for (const [at, agent, resources] of rows.iterate() as Iterable<[number, string, string]>) {
+      if (at < since) break;
+      out.push({ at, agent, resources: JSON.parse(resources) as string[] });
+    }
+    return out.reverse();
+  }
+
+  /**
    * Every task the journal holds. Inputs, results and checkpoints stay on disk until something
    * reads them: recovery of a large backlog reads only what scheduling needs.
    */
@@ -231,8 +250,8 @@ export class Journal {
   private prepare() {
     const db = this.db;
     const insert = db.prepare(
-      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps)
-       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps)`,
+      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps, task_group)
+       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps, @task_group)`,
     );
     const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, starts = starts + 1, lease = ?, started_at = ? WHERE id = ?");
     const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
@@ -279,7 +298,7 @@ function writeOne(s: Statements, entry: JournalEntry): void {
       s.insert.run({
         id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
         input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
-        policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t),
+        policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t), task_group: t.group ?? null,
       });
       s.transition.run(t.id, 'submitted', 0, msg.at, null);
       return;

@@ -57,6 +57,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN deps TEXT;
   `,
+  // Fairness: a task's group (NULL for tasks without one).
+  `
+  ALTER TABLE tasks ADD COLUMN task_group TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,11 +9,12 @@ export const SUMMARY_COLUMNS =
   // Retry bookkeeping in one value, NULL for the many tasks that never failed nor started: every
   // column costs a JS value per row, and a large backlog is read back at every start.
   'CASE WHEN failures = 0 AND starts = 0 AND policy IS NULL AND retry_at IS NULL AND history IS NULL THEN NULL ' +
-  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps';
+  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps, task_group';
 export type SummaryRow = [
   id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
   state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
   finished_at: number | null, error: string | null, cancel_reason: string | null, resilience: string | null, deps: string | null,
+  group: string | null,
 ];
 
 /** The workflow fields, as the journal keeps them (absent ones are left out of the JSON). */
@@ -47,6 +48,7 @@ export class StoredTask implements TaskRecord {
   declare readonly graph?: string;
   declare readonly rank?: number;
   declare readonly origin?: string;
+  declare readonly group?: string;
   state: TaskState;
   attempt: number;
   declare failures?: number;
@@ -82,6 +84,7 @@ export class StoredTask implements TaskRecord {
     if (reason !== null) this.cancelReason = reason;
     if (row[15] !== null) this.#resilience(JSON.parse(row[15]) as Resilience);
     if (row[16] !== null) Object.assign(this, JSON.parse(row[16]) as Deps);
+    if (row[17] !== null) (this as { group?: string }).group = row[17];
   }
 
   /** Retry bookkeeping: absent (not zero) when unused, as on a fresh task, to keep records small. */
