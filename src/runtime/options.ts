@@ -10,6 +10,7 @@ import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
 import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
 import { alertsSchema, type AlertsConfig } from './alert-options.js';
+import { agentCacheSchema } from './cache.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
@@ -83,12 +84,15 @@ const concurrency = positiveInt().optional();
 
 /** Retry policy and run limits, for both kinds of agent. */
 const policyFields = { retry: agentRetrySchema.optional(), ...runLimitFields };
+/** Result cache and in-flight deduplication of the agent's tasks (see cache.ts). Default: none. */
+const cacheField = { cache: agentCacheSchema.optional() };
 
 const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
   concurrency,
   cancelGraceMs: nonNegativeInt().default(DEFAULTS.moduleAgent.cancelGraceMs),
   ...policyFields,
+  ...cacheField,
 });
 
 const commandAgentSchema = z.strictObject({
@@ -103,6 +107,7 @@ const commandAgentSchema = z.strictObject({
   killGraceMs: nonNegativeInt().default(DEFAULTS.commandAgent.killGraceMs),
   concurrency,
   ...policyFields,
+  ...cacheField,
 });
 
 const B = DEFAULTS.breaker;

@@ -10,6 +10,8 @@ import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import { acceptGraph, type GraphFields } from './accept-graph.js';
+import { answerFromCache, joinedAfterRefusal } from './accept-cached.js';
+import type { CacheRequest } from './cache.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
@@ -156,6 +158,10 @@ export class Supervisor {
       await this.root.submissionDurable(known);
       return known;
     }
+    if (valid.cache !== undefined) {
+      const answered = await answerFromCache(this.root, valid as CachedSubmission);
+      if (answered !== undefined) return answered;
+    }
     const now = this.root.options.clock.now();
     const task: TaskRecord = {
       id: graph?.id ?? randomUUID(),
@@ -172,10 +178,17 @@ export class Supervisor {
       delete (task as { dependsOn?: readonly string[] }).dependsOn;
       task.state = 'queued';
     }
+    if (valid.cache !== undefined) withCacheKey(task, valid.cache);
     await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
     // Two submissions with one key in the same batch: the first recorded wins.
     const winner = valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
     if (winner !== task.id) await this.root.submissionDurable(winner);
+    // Refused for its cache key (a task in flight took it in the same batch): it joins that task.
+    if (valid.cache !== undefined && winner === task.id && this.root.ledger.get(task.id) === undefined) {
+      const joined = await joinedAfterRefusal(this.root, valid as CachedSubmission);
+      if (joined === undefined) throw new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: the task it would join is gone');
+      return joined;
+    }
     return winner;
   }
 
@@ -399,6 +412,15 @@ export class Supervisor {
       else w.resolve(outcome?.value);
     }
   }
+}
+
+type CachedSubmission = ValidSubmission & { cache: CacheRequest };
+
+/** The record keeps the cache key only (the accepted age belongs to the submission). */
+function withCacheKey(task: TaskRecord, cache: CacheRequest): void {
+  const t = task as TaskRecord & { cache?: CacheRequest; cacheKey?: string };
+  delete t.cache;
+  t.cacheKey = cache.key;
 }
 
 function stillPending(): TroupeError {

@@ -65,6 +65,10 @@ export interface TaskRecord {
   readonly graph?: string;
   /** Its longest remaining path in its graph: higher runs first within a priority level. */
   readonly rank?: number;
+  /** Result-cache key (explicit `cacheKey`, or derived from the input by the agent's `cache`). */
+  readonly cacheKey?: string;
+  /** Set on a task born `succeeded` from the cache: the id of the task whose result it reused. */
+  readonly cachedFrom?: string;
   state: TaskState;
   /** Number of runs started so far; the first run is attempt 1. Never goes back (it fences leases). */
   attempt: number;
@@ -99,6 +103,8 @@ export interface TaskInfo {
   dependsOn?: readonly string[];
   onParentFailure?: ParentFailurePolicy;
   rank?: number;
+  cacheKey?: string;
+  cachedFrom?: string;
   agent: string;
   state: TaskState;
   priority: Priority;
@@ -120,7 +126,7 @@ export interface TaskInfo {
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
 const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'cacheKey', 'cachedFrom', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {

@@ -61,6 +61,9 @@ function valueOf(exp: Exposition, name: string, labels: Record<string, string> =
 
 const TYPES: Record<string, 'counter' | 'gauge'> = {
   troupe_tasks_total: 'counter',
+  troupe_cache_hits_total: 'counter',
+  troupe_cache_misses_total: 'counter',
+  troupe_cache_deduplicated_total: 'counter',
   troupe_queue_depth: 'gauge',
   troupe_tasks_delayed: 'gauge',
   troupe_tasks_blocked: 'gauge',

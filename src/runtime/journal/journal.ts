@@ -231,8 +231,8 @@ export class Journal {
   private prepare() {
     const db = this.db;
     const insert = db.prepare(
-      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps)
-       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps)`,
+      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps, cache, result, finished_at)
+       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps, @cache, @result, @finished_at)`,
     );
     const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, starts = starts + 1, lease = ?, started_at = ? WHERE id = ?");
     const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
@@ -279,9 +279,11 @@ function writeOne(s: Statements, entry: JournalEntry): void {
       s.insert.run({
         id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
         input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
-        policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t),
+        policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t), ...cacheColumns(t),
       });
       s.transition.run(t.id, 'submitted', 0, msg.at, null);
+      // A cache hit is born succeeded: its result and the task it came from, in the same commit.
+      if (t.cachedFrom !== undefined) s.transition.run(t.id, 'cached', 0, msg.at, t.cachedFrom);
       return;
     }
     case 'task.started':
@@ -327,6 +329,16 @@ function depsOf(t: TaskRecord): string | null {
   if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined) return null;
   const { dependsOn, onParentFailure, name, graph, rank } = t;
   return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank });
+}
+
+const NO_CACHE = { cache: null, result: null, finished_at: null } as const;
+
+/** The cache column, and for a cache hit (born succeeded) its result and finish; nulls for most tasks. */
+function cacheColumns(t: TaskRecord): { cache: string | null; result: Buffer | null; finished_at: number | null } {
+  if (t.cacheKey === undefined) return NO_CACHE;
+  const cache = JSON.stringify({ cacheKey: t.cacheKey, cachedFrom: t.cachedFrom });
+  if (t.cachedFrom === undefined) return { ...NO_CACHE, cache };
+  return { cache, result: pack(t.result), finished_at: t.finishedAt ?? null };
 }
 
 type OutcomeMessage = Extract<Message, { type: 'task.succeeded' | 'task.cancelled' | 'task.exhausted' }>;

@@ -57,6 +57,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN deps TEXT;
   `,
+  // Result cache: a task's cache key and, for a cache hit, the task it reused, as JSON (NULL for most tasks).
+  `
+  ALTER TABLE tasks ADD COLUMN cache TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
