@@ -1,7 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { loadConfig } from '../../dist/daemon/config.js';
+import { startDaemon } from '../../dist/daemon/daemon.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Supervisor, TroupeError, type ModuleAgentOptions, type SupervisorOptions } from '../../dist/index.js';
 import { agentPath, failure, gate, manualClock, record, start, tempDir, waitFor } from '../helpers.js';
 
@@ -211,6 +215,45 @@ describe('result cache: durability and retention', () => {
     await waitFor(() => sup.get(source) === undefined, 'the source is pruned');
     const after = await sup.submit({ agent: 'counted', input: { log, value: 1 } });
     expect(await sup.result(after)).toEqual({ value: 1, run: 2 });
+  });
+});
+
+/** One JSON request to the daemon over its Unix socket. */
+function http(socket: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+describe('result cache: daemon', () => {
+  it('a JSON config caches by keyFields; a cacheKey goes through POST /v1/tasks', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'troupe.config.json');
+    const log = join(dir, 'runs');
+    const agents = { counted: { module: agentPath('counted'), cache: { ttlMs: 60_000, keyFields: ['value'] } } };
+    writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents }));
+    const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
+    onTestFinished(() => running.stop());
+    const post = async (body: unknown): Promise<string> => {
+      const res = await http(running.socket, 'POST', '/v1/tasks', body);
+      expect(res.status).toBe(201);
+      return res.json.id as string;
+    };
+    const first = await post({ agent: 'counted', input: { log, value: 1, note: 'a' } });
+    expect((await http(running.socket, 'GET', `/v1/tasks/${first}/result?waitMs=10000`)).json).toMatchObject({ result: { value: 1, run: 1 } });
+    const second = await post({ agent: 'counted', input: { log, value: 1, note: 'b' } });
+    expect((await http(running.socket, 'GET', `/v1/tasks/${second}`)).json).toMatchObject({ state: 'succeeded', cachedFrom: first });
+    const keyed = await post({ agent: 'counted', input: { log, value: 2 }, cacheKey: 'two', cacheTtlMs: 0 });
+    expect((await http(running.socket, 'GET', `/v1/tasks/${keyed}`)).json).toMatchObject({ cacheKey: 'two' });
+    const bad = await http(running.socket, 'POST', '/v1/tasks', { agent: 'counted', input: 'not an object' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain('caches by cache.keyFields');
   });
 });
 
