@@ -23,6 +23,8 @@ export type Message =
    * start can be written in the same commit). Handled by the Queue.
    */
   | { type: 'task.admitted'; taskId: string }
+  /** A submission joined this task, in flight with the same cache key, instead of running again. Handled by Metrics. */
+  | { type: 'task.joined'; taskId: string; at: number }
   /** The journal refused the commit holding this submission: the task never existed. Queue and Agent drop it. */
   | { type: 'task.withdrawn'; task: TaskRecord }
   /** Queue hands a task to the Agent actor; the Agent holds a credit for it. */

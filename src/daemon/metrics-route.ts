@@ -11,6 +11,9 @@
  *
  *  troupe_tasks_total{event}                   counter  submitted, started, succeeded, failed, retried, dead,
  *                                                       timed_out, stalled, redriven, cancelled, requeued
+ *  troupe_cache_hits_total                     counter  submissions answered from the result cache (no run)
+ *  troupe_cache_misses_total                   counter  submissions with a cache key that ran
+ *  troupe_cache_deduplicated_total             counter  submissions that joined a task in flight with their cache key
  *  troupe_queue_depth{priority}                gauge    tasks queued now, per priority
  *  troupe_tasks_delayed                        gauge    tasks waiting out a retry backoff
  *  troupe_tasks_blocked                        gauge    tasks waiting for their parents (dependsOn)
@@ -62,6 +65,8 @@ interface Scrape {
 }
 type Read = () => Scrape;
 
+/** Counters exported as metrics of their own, not as `troupe_tasks_total` events. */
+const CACHE_COUNTERS: ReadonlySet<string> = new Set(['cacheHits', 'cacheMisses', 'deduplicated']);
 const AGENT_OUTCOMES = ['succeeded', 'failed', 'dead', 'cancelled'] as const;
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 const QUANTILES = [
@@ -107,9 +112,12 @@ function taskMetrics(registry: Registry, read: Read): void {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [event, n] of Object.entries(read().snapshot.counters)) this.inc({ event: snake(event) }, n);
+      for (const [event, n] of Object.entries(read().snapshot.counters)) if (!CACHE_COUNTERS.has(event)) this.inc({ event: snake(event) }, n);
     },
   });
+  counter(registry, 'troupe_cache_hits_total', 'Submissions answered from the result cache (a task born succeeded, no run).', (s) => s.counters.cacheHits, read);
+  counter(registry, 'troupe_cache_misses_total', 'Submissions with a cache key that ran.', (s) => s.counters.cacheMisses, read);
+  counter(registry, 'troupe_cache_deduplicated_total', 'Submissions that joined a task in flight with the same cache key.', (s) => s.counters.deduplicated, read);
   new Gauge({
     name: 'troupe_queue_depth',
     help: 'Tasks queued now, by priority.',

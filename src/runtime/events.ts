@@ -10,7 +10,8 @@ export type TroupeEvent =
   | { type: 'progress'; taskId: string; agent: string; value: unknown; at: number }
   | { type: 'log'; taskId: string; agent: string; message: string; at: number }
   | { type: 'heartbeat'; taskId: string; agent: string; at: number }
-  | { type: 'succeeded'; taskId: string; agent: string; result: unknown; at: number }
+  /** `cachedFrom`: the task was answered from the result cache with this task's result (it did not run). */
+  | { type: 'succeeded'; taskId: string; agent: string; result: unknown; cachedFrom?: string; at: number }
   /** A run failed: it is retried at `retryAt`, or the task is dead (a `dead` event follows). */
   | { type: 'failed'; taskId: string; agent: string; attempt: number; error: SerializedError; retryAt?: number; dead: boolean; at: number }
   /** The task failed for good (attempts or start cap used up, unrecoverable error): a dead letter. */
@@ -46,6 +47,12 @@ export function toPublicEvents(msg: Message, taskOf: TaskInfoOf): TroupeEvent[] 
       const failed: TroupeEvent = { type: 'failed', taskId, agent, attempt: taskOf(taskId).attempt, error, dead: retryAt === undefined, at };
       if (retryAt !== undefined) return [{ ...failed, retryAt }];
       return [failed, { type: 'dead', taskId, agent, error, at }];
+    }
+    case 'task.submitted': {
+      const submitted = toPublicEvent(msg, agentOf)!;
+      const t = msg.task;
+      if (t.cachedFrom === undefined) return [submitted];
+      return [submitted, { type: 'succeeded', taskId: t.id, agent: t.agent, result: t.result, cachedFrom: t.cachedFrom, at: msg.at }];
     }
     case 'task.exhausted':
       return [{ type: 'dead', taskId: msg.taskId, agent: agentOf(msg.taskId), error: msg.error, at: msg.at }];

@@ -12,6 +12,7 @@ import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
 import { alertsSchema, type AlertsConfig } from './alert-options.js';
 import { pipelinesSchema, resolvePipelines, type PipelineRule } from './pipeline-options.js';
 import type { RateLimit } from '../actors/queue/rate-limits.js';
+import { agentCacheSchema } from './cache.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {
@@ -100,6 +101,8 @@ const rateLimit = z
 
 /** Retry policy and run limits, for both kinds of agent. */
 const policyFields = { retry: agentRetrySchema.optional(), ...runLimitFields };
+/** Result cache and in-flight deduplication of the agent's tasks (see cache.ts). Default: none. */
+const cacheField = { cache: agentCacheSchema.optional() };
 
 const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
@@ -107,6 +110,7 @@ const moduleAgentSchema = z.strictObject({
   rateLimit,
   cancelGraceMs: nonNegativeInt().default(DEFAULTS.moduleAgent.cancelGraceMs),
   ...policyFields,
+  ...cacheField,
 });
 
 const commandAgentSchema = z.strictObject({
@@ -122,6 +126,7 @@ const commandAgentSchema = z.strictObject({
   concurrency,
   rateLimit,
   ...policyFields,
+  ...cacheField,
 });
 
 const B = DEFAULTS.breaker;

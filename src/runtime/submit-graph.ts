@@ -72,7 +72,7 @@ function validateNode(request: unknown, i: number, options: ResolvedOptions): { 
   const extra = parseWith(graphFieldsSchema, { name, estimatedMs }, 'TROUPE_INVALID_TASK', field);
   let valid: ValidSubmission;
   try {
-    valid = validateSubmission(rest, options);
+    valid = validateSubmission(rest, options, false);
   } catch (err) {
     throw renameField(err, 'task', field);
   }

@@ -1,10 +1,11 @@
 import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from './errors.js';
-import { groupName, type ResolvedOptions } from './options.js';
+import { groupName, type AgentConfig, type ResolvedOptions } from './options.js';
 import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
 import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from './task.js';
 import { parseWith } from './validate.js';
+import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from './cache.js';
 
 /** Parents one task may have. */
 const MAX_PARENTS = 1_000;
@@ -28,6 +29,10 @@ const submitSchema = z.strictObject({
   onParentFailure: z.enum(PARENT_FAILURE_POLICIES).optional(),
   /** Fairness group (a tenant, say): within a priority level, groups take turns. Default: none (the default group). */
   group: groupName().optional(),
+  /** Result-cache key: a fresh success with this key (same agent) is reused, a task in flight with it joined. */
+  cacheKey: z.string().min(1).max(MAX_CACHE_KEY).optional(),
+  /** How old a cached result this submission accepts (ms, from the source task's finish). Default: the agent's `cache.ttlMs`. */
+  cacheTtlMs: z.int().min(0).optional(),
   ...runLimitFields,
 });
 
@@ -45,6 +50,8 @@ export interface ValidSubmission {
   dependsOn?: string[];
   onParentFailure?: ParentFailurePolicy;
   group?: string;
+  /** Set when the result cache applies: the task's key and the age of result it accepts. */
+  cache?: CacheRequest;
 }
 
 /** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
@@ -64,8 +71,11 @@ export function checkCloneable(agent: string, kind: 'module' | 'command', input:
   }
 }
 
-/** Validates a submission against the configured agents and resources. Throws a TroupeError. */
-export function validateSubmission(request: unknown, options: ResolvedOptions): ValidSubmission {
+/**
+ * Validates a submission against the configured agents and resources. Throws a TroupeError.
+ * `cacheable` is false in `submitGraph()`, whose tasks are not cached.
+ */
+export function validateSubmission(request: unknown, options: ResolvedOptions, cacheable = true): ValidSubmission {
   const parsed = parseWith(submitSchema, request, 'TROUPE_INVALID_TASK', 'task');
   const agent = options.agents[parsed.agent];
   if (agent === undefined) {
@@ -93,7 +103,33 @@ export function validateSubmission(request: unknown, options: ResolvedOptions): 
   checkRetry('TROUPE_INVALID_TASK', 'task.retry', { attempts, maxStarts: parsed.retry?.maxStarts });
   const policy = policyOf(parsed);
   if (policy !== undefined) valid.policy = policy;
+  // The usual case costs these checks only.
+  if (agent.cache === undefined && parsed.cacheKey === undefined && parsed.cacheTtlMs === undefined) return valid;
+  const cache = cacheOf(parsed, agent, cacheable);
+  if (cache !== undefined) valid.cache = cache;
   return valid;
+}
+
+type CacheFields = { agent: string; input?: unknown; dependsOn?: unknown; cacheKey?: string; cacheTtlMs?: number };
+
+/** The cache key and TTL of a submission, or undefined when it is not cached. */
+function cacheOf(parsed: CacheFields, agent: AgentConfig, cacheable: boolean): CacheRequest | undefined {
+  const explicit = parsed.cacheKey !== undefined ? 'task.cacheKey' : parsed.cacheTtlMs !== undefined ? 'task.cacheTtlMs' : undefined;
+  const given = explicit === 'task.cacheKey' ? parsed.cacheKey : parsed.cacheTtlMs;
+  if (explicit !== undefined && !cacheable) throw fieldError('TROUPE_INVALID_TASK', explicit, 'is not supported in submitGraph', given);
+  if (explicit !== undefined && parsed.dependsOn !== undefined) {
+    throw fieldError('TROUPE_INVALID_TASK', explicit, 'applies only to a task without dependsOn (its result depends on its parents)', given);
+  }
+  if (!cacheable || parsed.dependsOn !== undefined) return undefined; // the agent's cache skips them
+  const ttlMs = parsed.cacheTtlMs ?? agent.cache?.ttlMs;
+  if (ttlMs === undefined) {
+    throw fieldError('TROUPE_INVALID_TASK', 'task.cacheTtlMs', `is required with a cacheKey: agent "${parsed.agent}" has no cache option`, undefined);
+  }
+  if (parsed.cacheKey === undefined && agent.cache === undefined) {
+    throw fieldError('TROUPE_INVALID_TASK', 'task.cacheTtlMs', `applies only with a cacheKey or an agent with a cache option ("${parsed.agent}" has none)`, ttlMs);
+  }
+  const key = parsed.cacheKey ?? deriveCacheKey(parsed.agent, agent.cache!, parsed.input);
+  return key === undefined ? undefined : { key, ttlMs };
 }
 
 /** The task's own overrides, or undefined when it has none (the usual case: nothing to store). */

@@ -11,6 +11,8 @@ import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmi
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import { acceptGraph, type GraphFields } from './accept-graph.js';
 import type { PipelineRule } from './pipeline-options.js';
+import { answerFromCache, joinedAfterRefusal } from './accept-cached.js';
+import type { CacheRequest } from './cache.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
@@ -167,8 +169,12 @@ export class Supervisor {
       await this.root.submissionDurable(known);
       return known;
     }
+    if (valid.cache !== undefined) {
+      const answered = await answerFromCache(this.root, valid as CachedSubmission);
+      if (answered !== undefined) return answered;
+    }
     const now = this.root.options.clock.now();
-    const { dependsOn, ...rest } = valid;
+    const { dependsOn, cache, ...rest } = valid;
     // Graph tasks name their parents by id once the graph is resolved; a root has none.
     const parents = graph === undefined ? dependsOn : graph.dependsOn;
     const task: TaskRecord = {
@@ -178,6 +184,7 @@ export class Supervisor {
       ...rest,
       ...(graph === undefined ? {} : { name: graph.name, graph: graph.graph, rank: graph.rank }),
       ...(parents === undefined ? {} : { dependsOn: parents }),
+      ...(cache === undefined ? {} : { cacheKey: cache.key }),
       // With parents it waits for them; the ledger judges it as it records it (they may be done).
       state: parents === undefined ? 'queued' : 'blocked',
       attempt: 0,
@@ -187,6 +194,12 @@ export class Supervisor {
     // Two submissions with one key in the same batch: the first recorded wins.
     const winner = valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
     if (winner !== task.id) await this.root.submissionDurable(winner);
+    // Refused for its cache key (a task in flight took it in the same batch): it joins that task.
+    if (valid.cache !== undefined && winner === task.id && this.root.ledger.get(task.id) === undefined) {
+      const joined = await joinedAfterRefusal(this.root, valid as CachedSubmission);
+      if (joined === undefined) throw new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: the task it would join is gone');
+      return joined;
+    }
     return winner;
   }
 
@@ -424,6 +437,9 @@ export class Supervisor {
   }
 }
 
+type CachedSubmission = ValidSubmission & { cache: CacheRequest };
+
+/** The record keeps the cache key only (the accepted age belongs to the submission). */
 function stillPending(): TroupeError {
   return new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before the task finished; it is kept in the journal and resumes at the next start');
 }

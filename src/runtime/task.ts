@@ -69,6 +69,10 @@ export interface TaskRecord {
   readonly origin?: string;
   /** Its fairness group (a tenant, say): groups take turns within a priority level. */
   readonly group?: string;
+  /** Result-cache key (explicit `cacheKey`, or derived from the input by the agent's `cache`). */
+  readonly cacheKey?: string;
+  /** Set on a task born `succeeded` from the cache: the id of the task whose result it reused. */
+  readonly cachedFrom?: string;
   state: TaskState;
   /** Number of runs started so far; the first run is attempt 1. Never goes back (it fences leases). */
   attempt: number;
@@ -105,6 +109,8 @@ export interface TaskInfo {
   rank?: number;
   origin?: string;
   group?: string;
+  cacheKey?: string;
+  cachedFrom?: string;
   agent: string;
   state: TaskState;
   priority: Priority;
@@ -126,7 +132,7 @@ export interface TaskInfo {
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
 const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'cacheKey', 'cachedFrom', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {

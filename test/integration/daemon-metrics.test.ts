@@ -61,6 +61,9 @@ function valueOf(exp: Exposition, name: string, labels: Record<string, string> =
 
 const TYPES: Record<string, 'counter' | 'gauge'> = {
   troupe_tasks_total: 'counter',
+  troupe_cache_hits_total: 'counter',
+  troupe_cache_misses_total: 'counter',
+  troupe_cache_deduplicated_total: 'counter',
   troupe_queue_depth: 'gauge',
   troupe_tasks_delayed: 'gauge',
   troupe_tasks_blocked: 'gauge',
@@ -241,6 +244,26 @@ describe('daemon: GET /metrics', () => {
     const { exp } = await scrape(first);
     expect(valueOf(exp, 'troupe_throughput_per_second', { window: '10s' })).toBe(0.1);
     expect(valueOf(exp, 'troupe_throughput_per_second', { window: '60s' })).toBe(1 / 60);
+  });
+
+  it('exports cache hits, misses and joins, outside troupe_tasks_total', async () => {
+    const g = gate();
+    const sup = await start({ agents: { cached: { module: agentPath('gate'), cache: { ttlMs: 60_000 } } } });
+    const app = metricsApp(sup);
+    const input = { gate: g.path, label: 'c' };
+    const first = await sup.submit({ agent: 'cached', input });
+    expect(await sup.submit({ agent: 'cached', input })).toBe(first); // joins it
+    g.open();
+    await sup.result(first);
+    await sup.result(await sup.submit({ agent: 'cached', input })); // a hit
+    await sup.result(await sup.submit({ agent: 'cached', input })); // another
+    await waitFor(() => sup.snapshot().counters.cacheHits === 2, 'the hits are counted');
+    const { exp } = await scrape(app);
+    expect(sup.snapshot().counters).toMatchObject({ cacheHits: 2, cacheMisses: 1, deduplicated: 1 });
+    expect(valueOf(exp, 'troupe_cache_hits_total')).toBe(2);
+    expect(valueOf(exp, 'troupe_cache_misses_total')).toBe(1);
+    expect(valueOf(exp, 'troupe_cache_deduplicated_total')).toBe(1);
+    expect(exp.samples.filter((s) => s.name === 'troupe_tasks_total').map((s) => s.labels.event).sort()).toEqual(Object.keys(EVENTS).sort());
   });
 
   it('shows queue depth and running tasks by agent', async () => {

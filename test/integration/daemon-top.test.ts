@@ -25,7 +25,7 @@ const latency = (p50: number, p95: number, p99: number) => ({ count: 40, mean: p
 function snapshot(): MetricsSnapshot {
   return {
     at: Date.UTC(2025, 0, 1, 12, 0, 10),
-    counters: { submitted: 57, started: 45, succeeded: 40, failed: 3, retried: 2, dead: 1, timedOut: 0, stalled: 0, redriven: 0, cancelled: 4, requeued: 0 },
+    counters: { submitted: 57, started: 45, succeeded: 40, failed: 3, retried: 2, dead: 1, timedOut: 0, stalled: 0, redriven: 0, cancelled: 4, requeued: 0, cacheHits: 0, cacheMisses: 0, deduplicated: 0 },
     queue: { depth: 12, byPriority: { critical: 1, high: 2, normal: 4, low: 5 }, delayed: 6, blocked: 0, dead: 7 },
     running: 9,
     pool: { size: 3, target: 4, minThreads: 2, maxThreads: 8, busy: 2, utilisation: 0.5, processes: 5, threadIds: [1, 2, 3] },

@@ -9,6 +9,7 @@ import type { MetricsState } from './metrics-state.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.submitted',
+  'task.joined',
   'task.started',
   'task.succeeded',
   'task.failed',
@@ -90,6 +91,10 @@ export class MetricsActor extends Actor {
     switch (msg.type) {
       case 'task.submitted':
         s.counters.submitted += 1;
+        if (msg.task.cacheKey !== undefined) s.counters[msg.task.cachedFrom === undefined ? 'cacheMisses' : 'cacheHits'] += 1;
+        return;
+      case 'task.joined':
+        s.counters.deduplicated += 1;
         return;
       case 'task.started':
         return this.started(msg.taskId, msg.at);

@@ -19,6 +19,12 @@ export interface Counters {
   redriven: number;
   cancelled: number;
   requeued: number;
+  /** Submissions answered from the result cache (a task born succeeded, no run). */
+  cacheHits: number;
+  /** Submissions with a cache key that ran (no fresh result, no task in flight to join). */
+  cacheMisses: number;
+  /** Submissions that joined a task in flight with the same cache key. */
+  deduplicated: number;
 }
 
 /** One agent's figures: outcomes since start (as in `Counters`), tasks running and queued now. */
@@ -85,6 +91,7 @@ export interface MetricsSnapshot {
 export class MetricsState {
   readonly counters: Counters = {
     submitted: 0, started: 0, succeeded: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, stalled: 0, redriven: 0, cancelled: 0, requeued: 0,
+    cacheHits: 0, cacheMisses: 0, deduplicated: 0,
   };
   /** Running tasks by kind, counted from task events (so always current, unlike pool reports). */
   readonly running: Record<AgentKind, number> = { module: 0, command: 0 };

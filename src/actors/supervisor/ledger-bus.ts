@@ -361,12 +361,15 @@ export class LedgerBus {
     }
   }
 
-  /** A refused submission with a known idempotency key is answered by the existing task's id. */
+  /**
+   * A refused submission with a known idempotency key is answered by the existing task's id; one
+   * whose cache key a task in flight holds joins that task (the submitter looks both up).
+   */
   private refused(msg: Message): void {
     const ack = this.acks.get(msg);
     if (ack === undefined) return;
     this.acks.delete(msg);
-    if (msg.type === 'task.submitted' && msg.task.key !== undefined && this.ledger.idForKey(msg.task.key) !== undefined) {
+    if (msg.type === 'task.submitted' && ((msg.task.key !== undefined && this.ledger.idForKey(msg.task.key) !== undefined) || this.ledger.joinable(msg.task))) {
       ack.resolve();
       return;
     }

@@ -3,6 +3,7 @@ import type { Message, MessageOf } from '../messages.js';
 import type { BreakerRecord } from '../breaker/breaker-logic.js';
 import { decideChild, decisionMessage } from './dependencies.js';
 import type { Router } from './pipelines.js';
+import { cacheSlot } from '../../runtime/cache.js';
 import {
   restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
 } from '../../runtime/task.js';
@@ -41,6 +42,11 @@ export class Ledger implements TaskView {
   private readonly queuedBy: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
   private readonly queuedByAgentCounts = new Map<string, number>();
   private readonly keys = new Map<string, string>();
+  /**
+   * Per cache slot (agent and cache key), the newest task that ran with it (never a cached copy):
+   * what a submission with that key joins or reuses. Rebuilt by `load()`; pruning the task ends it.
+   */
+  private readonly cacheSources = new Map<string, string>();
   /** Finished tasks in the order they finished: retention prunes from the front. */
   private readonly finished = new Denque<Finished>();
   /** The live entry of each finished task (an entry not here is stale: the task was redriven, or it finished again). */
@@ -77,6 +83,19 @@ export class Ledger implements TaskView {
   /** The id of the task submitted with this idempotency key, if it is still kept. */
   idForKey(key: string): string | undefined {
     return this.keys.get(key);
+  }
+
+  /** The task a submission with this cache key would join or reuse, if one is kept. */
+  cacheSource(agent: string, cacheKey: string): TaskRecord | undefined {
+    const id = this.cacheSources.get(cacheSlot(agent, cacheKey));
+    return id === undefined ? undefined : this.tasks.get(id);
+  }
+
+  /** True when `task` (a submission to run) has a cache key that a task in flight holds: it joins that one. */
+  joinable(task: TaskRecord): boolean {
+    if (task.cacheKey === undefined || task.cachedFrom !== undefined) return false;
+    const source = this.cacheSource(task.agent, task.cacheKey);
+    return source !== undefined && !TERMINAL_STATES.has(source.state);
   }
 
   all(): Iterable<TaskRecord> {
@@ -308,8 +327,11 @@ export class Ledger implements TaskView {
 
   private submit(task: TaskRecord): boolean {
     if (this.tasks.has(task.id) || (task.key !== undefined && this.keys.has(task.key))) return false;
+    // Two submissions with one cache key in the same batch: the second joins the first.
+    if (task.cacheKey !== undefined && this.joinable(task)) return false;
     this.insert(task);
     this.undo?.push({ insert: task });
+    if (task.cachedFrom !== undefined) this.markFinished(task.id); // a cache hit is born succeeded
     return true;
   }
 
@@ -356,6 +378,7 @@ export class Ledger implements TaskView {
   private insert(task: TaskRecord): void {
     this.tasks.set(task.id, task);
     if (task.key !== undefined) this.keys.set(task.key, task.id);
+    if (task.cacheKey !== undefined && task.cachedFrom === undefined) this.indexCacheSource(task);
     this.maxSeq = Math.max(this.maxSeq, task.seq);
     this.bump(task, 1);
   }
@@ -364,7 +387,19 @@ export class Ledger implements TaskView {
     this.tasks.delete(task.id);
     this.finishedEntry.delete(task.id);
     if (task.key !== undefined && this.keys.get(task.key) === task.id) this.keys.delete(task.key);
+    if (task.cacheKey !== undefined) {
+      // A rolled-back submission that had replaced an older source loses it: a later miss, not a wrong hit.
+      const slot = cacheSlot(task.agent, task.cacheKey);
+      if (this.cacheSources.get(slot) === task.id) this.cacheSources.delete(slot);
+    }
     this.bump(task, -1);
+  }
+
+  /** The newest (by submission order) task that ran with a key is its source, whatever order `load()` reads them in. */
+  private indexCacheSource(task: TaskRecord): void {
+    const slot = cacheSlot(task.agent, task.cacheKey!);
+    const current = this.tasks.get(this.cacheSources.get(slot) ?? '');
+    if (current === undefined || current.id === task.id || current.seq < task.seq) this.cacheSources.set(slot, task.id);
   }
 
   private restore(task: TaskRecord, before: MutableFields): void {

@@ -250,9 +250,10 @@ export class Journal {
   private prepare() {
     const db = this.db;
     const insert = db.prepare(
-      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps, task_group)
-       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps, @task_group)`,
+      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps, task_group, cache)
+       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps, @task_group, @cache)`,
     );
+    const cachedResult = db.prepare('UPDATE tasks SET result = ?, finished_at = ? WHERE id = ?');
     const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, starts = starts + 1, lease = ?, started_at = ? WHERE id = ?");
     const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
     const finished = db.prepare(
@@ -269,7 +270,7 @@ export class Journal {
     const transition = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
     const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
     const deleteTransitions = db.prepare('DELETE FROM transitions WHERE task_id = ?');
-    const statements = { insert, started, checkpoint, finished, requeued, failed, due, unblocked, redriven, breaker, transition };
+    const statements = { insert, cachedResult, started, checkpoint, finished, requeued, failed, due, unblocked, redriven, breaker, transition };
     return {
       batch: db.transaction((entries: readonly JournalEntry[]) => {
         for (const entry of entries) writeOne(statements, entry);
@@ -285,7 +286,7 @@ export class Journal {
 }
 
 type Statements = Record<
-  'insert' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'failed' | 'due' | 'unblocked' | 'redriven' | 'breaker' | 'transition',
+  'insert' | 'cachedResult' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'failed' | 'due' | 'unblocked' | 'redriven' | 'breaker' | 'transition',
   Statement
 >;
 
@@ -299,8 +300,10 @@ function writeOne(s: Statements, entry: JournalEntry): void {
         id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
         input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
         policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t), task_group: t.group ?? null,
+        cache: t.cacheKey === undefined ? null : JSON.stringify({ cacheKey: t.cacheKey, cachedFrom: t.cachedFrom }),
       });
       s.transition.run(t.id, 'submitted', 0, msg.at, null);
+      if (t.cachedFrom !== undefined) writeCacheHit(s, t, msg.at);
       return;
     }
     case 'task.started':
@@ -346,6 +349,12 @@ function depsOf(t: TaskRecord): string | null {
   if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined) return null;
   const { dependsOn, onParentFailure, name, graph, rank, origin } = t;
   return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin });
+}
+
+/** A cache hit is born succeeded: its result and the task it came from, in the commit of its submission. */
+function writeCacheHit(s: Statements, t: TaskRecord, at: number): void {
+  s.cachedResult.run(pack(t.result), t.finishedAt ?? at, t.id);
+  s.transition.run(t.id, 'cached', 0, at, t.cachedFrom);
 }
 
 type OutcomeMessage = Extract<Message, { type: 'task.succeeded' | 'task.cancelled' | 'task.exhausted' }>;

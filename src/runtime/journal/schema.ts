@@ -61,6 +61,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN task_group TEXT;
   `,
+  // Result cache: a task's cache key and, for a cache hit, the task it reused, as JSON (NULL for most tasks).
+  `
+  ALTER TABLE tasks ADD COLUMN cache TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

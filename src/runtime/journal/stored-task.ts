@@ -9,16 +9,20 @@ export const SUMMARY_COLUMNS =
   // Retry bookkeeping in one value, NULL for the many tasks that never failed nor started: every
   // column costs a JS value per row, and a large backlog is read back at every start.
   'CASE WHEN failures = 0 AND starts = 0 AND policy IS NULL AND retry_at IS NULL AND history IS NULL THEN NULL ' +
-  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps, task_group';
+  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps, task_group, cache';
 export type SummaryRow = [
   id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
   state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
   finished_at: number | null, error: string | null, cancel_reason: string | null, resilience: string | null, deps: string | null,
   group: string | null,
+  cache: string | null,
 ];
 
 /** The workflow fields, as the journal keeps them (absent ones are left out of the JSON). */
 type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank' | 'origin'>;
+
+/** The result-cache fields, as the journal keeps them. */
+export type CacheColumn = Pick<TaskRecord, 'cacheKey' | 'cachedFrom'>;
 
 type Resilience = [policy: TaskPolicy | null, failures: number, starts: number, retryAt: number | null, history: AttemptRecord[] | null];
 
@@ -49,6 +53,8 @@ export class StoredTask implements TaskRecord {
   declare readonly rank?: number;
   declare readonly origin?: string;
   declare readonly group?: string;
+  declare readonly cacheKey?: string;
+  declare readonly cachedFrom?: string;
   state: TaskState;
   attempt: number;
   declare failures?: number;
@@ -85,6 +91,7 @@ export class StoredTask implements TaskRecord {
     if (row[15] !== null) this.#resilience(JSON.parse(row[15]) as Resilience);
     if (row[16] !== null) Object.assign(this, JSON.parse(row[16]) as Deps);
     if (row[17] !== null) (this as { group?: string }).group = row[17];
+    if (row[18] !== null) Object.assign(this, JSON.parse(row[18]) as CacheColumn);
   }
 
   /** Retry bookkeeping: absent (not zero) when unused, as on a fresh task, to keep records small. */
