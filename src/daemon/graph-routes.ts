@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { planImports } from '../plan/index.js';
 import type { Supervisor } from '../runtime/supervisor.js';
+import { renameField } from '../runtime/errors.js';
 import { parseWith } from '../runtime/validate.js';
 
 const graphSchema = z.strictObject({ tasks: z.array(z.unknown()) });
@@ -16,6 +17,10 @@ export function graphRoutes(app: FastifyInstance, sup: Supervisor): void {
   });
   app.post('/v1/plan', async (req) => {
     const { dir, ...options } = parseWith(planSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
-    return planImports(dir, options as never);
+    try {
+      return await planImports(dir, options as never);
+    } catch (err) {
+      throw renameField(err, 'options', 'body'); // the options are the body's other fields
+    }
   });
 }

@@ -36,5 +36,11 @@ export function resolvePlanOptions(dir: unknown, options: unknown): ResolvedPlan
   const stat = statSync(root, { throwIfNoEntry: false });
   if (stat === undefined) throw fieldError('TROUPE_INVALID_PLAN', 'dir', 'must exist', dir);
   if (!stat.isDirectory()) throw fieldError('TROUPE_INVALID_PLAN', 'dir', 'must be a directory', dir);
-  return { root, ...parseWith(planOptionsSchema, options, 'TROUPE_INVALID_PLAN', 'options') };
+  const parsed = parseWith(planOptionsSchema, options, 'TROUPE_INVALID_PLAN', 'options');
+  // The default may be absent (then jsconfig.json, or none); a config named on purpose must exist.
+  const named = (options as { tsconfig?: unknown }).tsconfig !== undefined;
+  if (named && !statSync(resolve(root, parsed.tsconfig), { throwIfNoEntry: false })?.isFile()) {
+    throw fieldError('TROUPE_INVALID_PLAN', 'options.tsconfig', 'must name a file, relative to dir', parsed.tsconfig);
+  }
+  return { root, ...parsed };
 }

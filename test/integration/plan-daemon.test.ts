@@ -95,7 +95,7 @@ describe('troupe plan (the built binary)', () => {
     expect(done.body).toMatchObject({ state: 'succeeded', result: { files: ['p.py', 'q.py'], before: [] } });
   }, SPAWNS);
 
-  it('exits 2 on bad usage or a bad directory, 1 when the daemon refuses the graph, 3 without a daemon', async () => {
+  it('exits 2 on bad usage or a bad directory, 1 when the daemon refuses the graph, 3 without a daemon; --exclude-types', async () => {
     const endpoint = await daemon();
     const dir = tree(FILES);
     expect((await troupe(endpoint.socket, 'plan', dir)).code).toBe(2);
@@ -103,5 +103,9 @@ describe('troupe plan (the built binary)', () => {
     expect(await troupe(endpoint.socket, 'plan', dir, '--agent', 'nobody', '--submit')).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_AGENT') });
     expect((await troupe(join(dir, 'no.sock'), 'plan', dir, '--agent', 'files', '--submit')).code).toBe(3);
     expect((await troupe(endpoint.socket, 'plan', '--help')).out).toContain('Usage: troupe plan <dir> --agent NAME');
+    const typed = tree({ 'x.ts': "import type { T } from './y';\n", 'y.ts': '' });
+    const withTypes = JSON.parse((await troupe(endpoint.socket, 'plan', typed, '--agent', 'files', '--json')).out) as ImportPlan;
+    const withoutTypes = JSON.parse((await troupe(endpoint.socket, 'plan', typed, '--agent', 'files', '--json', '--exclude-types')).out) as ImportPlan;
+    expect([withTypes.edges, withoutTypes.edges]).toEqual([[{ from: 'x.ts', to: 'y.ts' }], []]);
   }, SPAWNS);
 });

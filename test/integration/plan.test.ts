@@ -72,6 +72,7 @@ describe('planImports: input validation', () => {
       [root, {}, 'options.agent', /agent/],
       [root, { agent: 'a', typeImport: false }, 'options.typeImport', /not a known option/],
       [root, { agent: 'a', typeImports: 'no' }, 'options.typeImports', /typeImports/],
+      [root, { agent: 'a', tsconfig: 'missing.json' }, 'options.tsconfig', /must name a file/],
     ];
     for (const [dir, options, field, message] of cases) {
       const pending = planImports(dir as string, options as never);

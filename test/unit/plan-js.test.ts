@@ -88,6 +88,17 @@ describe('JS/TS resolution', () => {
     expect(await edgesOf(root, false)).toEqual(['app.tsx -> lib/index.ts', 'app.tsx -> view.tsx']);
   });
 
+  it('uses the config named by `tsconfig` instead of tsconfig.json', async () => {
+    const root = tree({
+      'tsconfig.app.json': JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { '~/*': ['lib/*'] } } }),
+      'main.ts': "import '~/x';\n",
+      'lib/x.ts': '',
+    });
+    expect(await edgesOf(root)).toEqual([]);
+    const plan = await planImports(root, { agent: 'a', tsconfig: 'tsconfig.app.json' });
+    expect(plan.edges).toEqual([{ from: 'main.ts', to: 'lib/x.ts' }]);
+  });
+
   it('follows no symbolic link, so nothing outside the tree enters it', async () => {
     const outside = tree({ 'secret.js': "require('./other');\n", 'other.js': '' });
     const root = tree({ 'a.js': "require('./linked/secret.js');\nrequire('./link.js');\n" });
