@@ -42,6 +42,8 @@ export class QueueActor extends Actor {
   private readonly dispatched = new Set<string>();
   private draining = false;
   private demandPending = false;
+  /** A pump is due after the current delivery (a parent's outcome released its slot). */
+  private pumpPending = false;
   /** Retry timers of delayed tasks. */
   private readonly delays = new Map<string, unknown>();
   /** Keys held back until a time (a RetryAfterError), and the timer that lets them go. */
@@ -93,16 +95,19 @@ export class QueueActor extends Actor {
         this.cancelQueued(msg.taskId, msg.reason);
         break;
       case 'run.ended':
-        // A trial keeps its slot until its outcome says whether the breaker reopens.
-        if (!this.trials.has(msg.taskId)) this.settle(msg.taskId, false);
+        // A trial keeps its slot until its outcome says whether the breaker reopens; a parent
+        // keeps it until its outcome has unblocked its children, who may outrank what is queued.
+        if (!this.trials.has(msg.taskId) && !this.tasks.hasOpenChildren(msg.taskId)) this.settle(msg.taskId, false);
         break;
       case 'task.succeeded':
       case 'task.cancelled':
       case 'task.exhausted':
+        if (this.settleParent(msg.taskId)) return;
         this.settle(msg.taskId, false);
         break;
       case 'task.failed':
         this.anticipateReopen(msg.taskId, msg.error);
+        if (this.settleParent(msg.taskId)) return this.afterFailure(msg.taskId);
         this.settle(msg.taskId, false);
         this.afterFailure(msg.taskId);
         break;
@@ -240,6 +245,25 @@ export class QueueActor extends Actor {
       this.setBreakerState(key, 'open');
       this.applyCap(key);
     }
+  }
+
+  /**
+   * The outcome of a task others depend on: its slot is released, but filled only once the
+   * transitions it causes (children unblocked, in the same delivery) have arrived. False for a
+   * task without open children (the usual case), which the caller settles and pumps as any.
+   */
+  private settleParent(id: string): boolean {
+    if (!this.tasks.hasOpenChildren(id)) return false;
+    this.settle(id, false);
+    if (this.pumpPending) return true;
+    this.pumpPending = true;
+    queueMicrotask(() =>
+      this.guard(() => {
+        this.pumpPending = false;
+        this.pump();
+      }),
+    );
+    return true;
   }
 
   /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */

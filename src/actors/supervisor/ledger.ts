@@ -17,6 +17,8 @@ export interface TaskView {
   breakerRecords(): ReadonlyMap<string, BreakerRecord>;
   /** Queued tasks per agent (agents with none are absent). */
   queuedByAgent(): ReadonlyMap<string, number>;
+  /** True while some task not ended yet depends on this one. */
+  hasOpenChildren(id: string): boolean;
 }
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
