@@ -116,8 +116,9 @@ export function criticalPathSection(links: number): Section {
       `sum over links of start − parent's finish, as the runtime recorded them (every edge of the graph is checked: no task started ` +
       `before a parent finished). Simulated: greedy list scheduling with zero overhead and the same order rules. Theory: ranked order ` +
       `meets the bound; FIFO takes about backlog ÷ slots + chain, ${fmt(sim.fifo)} ms simulated, a speed-up of ` +
-      `${(sim.fifo / sim.weighted).toFixed(2)} (2 − 1/${SLOTS} at most for this shape). If a finished link's slot goes to a short task ` +
-      `before its child is queued (the child then waits for the next free slot), ranked order simulates at ${fmt(sim.slotFirst)} ms. ` +
+      `${(sim.fifo / sim.weighted).toFixed(2)} (2 − 1/${SLOTS} at most for this shape). The Queue holds a finished link's slot until ` +
+      `its outcome has unblocked the next link; were the slot given to a short task first, ranked order would simulate at up to ` +
+      `${fmt(sim.slotFirst)} ms. ` +
       `A fresh runtime per measurement, no journal.`,
     metrics: METRICS,
     baseline: 'critical-path',
