@@ -38,7 +38,8 @@ ${names}
 Options:
   --runs N            measured runs per figure, each figure the median (default ${DEFAULTS.runs});
                       one more warm-up run comes first and is discarded
-  --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks})
+  --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks}); graph: tasks of
+                      its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it
   --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
   --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
   --in-flight N       tasks accepted and in flight when the process is killed, workload recovery

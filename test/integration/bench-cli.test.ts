@@ -20,6 +20,10 @@ interface Report {
   sections: { id: string; rows: { id: string; figures: Record<string, { median: number }> }[] }[];
 }
 
+interface GraphReport {
+  sections: { id: string; method: string; rows: { id: string; figures: Record<string, { median: number }>; facts: Record<string, number>[] }[] }[];
+}
+
 describe('troupe bench (the built binary, a tiny run)', () => {
   it('runs noop end to end: a table, JSON, Markdown and SVG, the machine line; BullMQ rows skipped without Redis', async () => {
     const out = tempDir();
@@ -38,6 +42,38 @@ describe('troupe bench (the built binary, a tiny run)', () => {
     for (const row of throughput.rows) expect(row.figures.tasksPerSec!.median).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'noop.md'), 'utf8')).toContain('![noop');
     expect(readFileSync(join(out, 'noop.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+  }, 60_000);
+
+  it('runs graph end to end at a small size: the three tables, every graph edge checked, theory in the notes', async () => {
+    const out = tempDir();
+    const { code, out: stdout, err } = await bench(['graph', '--runs', '1', '--tasks', '300', '--out', out]);
+    expect(code, err).toBe(0);
+    expect(stdout).toMatch(/\d+ cores? · fsync [\d.,]+ (µs|ms) median/);
+    const report = JSON.parse(readFileSync(join(out, 'graph.json'), 'utf8')) as GraphReport;
+    expect(report.sections.map((s) => s.id)).toEqual(['overhead', 'chain', 'critical-path']);
+    const [overhead, chain, critical] = report.sections;
+    expect(overhead!.rows.map((r) => r.id)).toEqual(['flat', 'graph', 'graph-fsync']);
+    for (const row of overhead!.rows) {
+      expect(row.figures.tasksPerSec!.median).toBeGreaterThan(0);
+      for (const key of ['usPerTask', 'overheadUs', 'submitMs', 'validateMs']) expect(Number.isFinite(row.figures[key]!.median)).toBe(true);
+    }
+    // 300 tasks: 100 roots, 200 tasks with 1–3 parents each; every edge checked from the runtime's records.
+    const edges = overhead!.rows[1]!.facts[0]!.edgesChecked!;
+    expect(edges).toBeGreaterThanOrEqual(200);
+    expect(edges).toBeLessThanOrEqual(600);
+    expect(overhead!.rows[2]!.facts[0]!.edgesChecked).toBe(edges);
+    expect(overhead!.rows[0]!.facts[0]!.edgesChecked).toBe(0);
+    expect(chain!.rows.map((r) => r.id)).toEqual(['chain', 'caller']);
+    expect(chain!.rows[0]!.facts[0]!.edgesChecked).toBe(29); // a chain of 30 at --tasks 300
+    expect(critical!.rows.map((r) => r.id)).toEqual(['critical-path', 'count', 'fifo', 'bound']);
+    // A chain of 4 × 30 ms (the lower bound, 120 ms) and 36 tasks of 10 ms on 4 slots.
+    expect(critical!.rows[3]!.figures.makespanMs!.median).toBe(120);
+    for (const row of critical!.rows.slice(0, 3)) {
+      expect(row.facts[0]!.edgesChecked).toBe(3);
+      expect(row.figures.makespanMs!.median).toBeGreaterThanOrEqual(120);
+    }
+    expect(critical!.method).toMatch(/FIFO takes about backlog ÷ slots \+ chain, 180 ms simulated, a speed-up of 1\.50/);
+    expect(readFileSync(join(out, 'graph.md'), 'utf8')).toContain('![graph');
   }, 60_000);
 
   it('exits 2 on an unknown workload or option, naming it', async () => {

@@ -4,6 +4,7 @@ import { cpu } from './cpu.js';
 import { daemon } from './daemon/index.js';
 import { durability } from './durability.js';
 import { failures } from './failures.js';
+import { graph } from './graph.js';
 import { faults } from './faults.js';
 import { io } from './io.js';
 import { noop } from './noop.js';
@@ -11,7 +12,7 @@ import { recovery } from './recovery.js';
 import { scenarios } from './scenarios.js';
 
 /** Every workload `troupe bench` knows, in the order it runs them by default. */
-export const WORKLOADS: readonly Workload[] = [noop, failures, faults, burst, durability, recovery, io, cpu, daemon, scenarios];
+export const WORKLOADS: readonly Workload[] = [noop, failures, faults, burst, durability, recovery, io, cpu, graph, daemon, scenarios];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);
