@@ -170,6 +170,22 @@ describe('journal: rules', () => {
     expect(pair[1]!.known).toBe(true);
   });
 
+  it('a task is visible as soon as submit() resolves, even while its start waits for a later commit', async () => {
+    // Many chains of dependent submissions under 'fsync': a submission is admitted before it is
+    // durable, so its start often lands in the next commit; get() and result() must see it anyway.
+    const sup = await start({ journal: join(tempDir(), 'troupe.db'), agents: { sleep: { module: agentPath('sleep') } } });
+    const unseen: string[] = [];
+    const chain = async (c: number): Promise<void> => {
+      for (let step = 0; step < 15; step += 1) {
+        const id = await sup.submit({ agent: 'sleep', input: { c, step, ms: 4 } });
+        if (sup.get(id) === undefined) unseen.push(id);
+        await sup.result(id);
+      }
+    };
+    await Promise.all(Array.from({ length: 120 }, (_, c) => chain(c)));
+    expect(unseen).toEqual([]);
+  });
+
   it('commits a burst of submissions in a few transactions, not one per task', async () => {
     const journal = join(tempDir(), 'troupe.db');
     const sup = await start({ journal, agents, pool: { minThreads: 1, maxThreads: 1 } });

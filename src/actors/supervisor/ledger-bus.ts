@@ -27,6 +27,13 @@ function taskIdOf(msg: Message): string | undefined {
 interface Unsettled {
   before: TaskRecord | undefined;
   count: number;
+  /** For a task submitted in write group `submittedIn` (not durable yet): the group's number. */
+  submittedIn?: number;
+  /**
+   * The task as that group leaves it, taken at its first change in a later group: what becomes
+   * visible once the submission is durable while later changes (its start, say) are not yet.
+   */
+  afterSubmit?: TaskRecord;
 }
 
 /**
@@ -297,9 +304,16 @@ export class LedgerBus {
   /** Remembers how a task looked before its first change that is not durable yet. */
   private noteBefore(msg: Message, fresh: string[]): void {
     const id = taskIdOf(msg);
-    if (id === undefined || this.unsettled.has(id)) return;
+    if (id === undefined) return;
+    const group = this.written + 1;
+    const known = this.unsettled.get(id);
+    if (known !== undefined) {
+      // A submission is admitted before it is durable, so its start may come in a later group.
+      if (known.submittedIn !== undefined && known.submittedIn < group && known.afterSubmit === undefined) known.afterSubmit = copyTask(this.ledger.get(id)!);
+      return;
+    }
     const task = this.ledger.get(id);
-    this.unsettled.set(id, { before: task === undefined ? undefined : copyTask(task), count: 0 });
+    this.unsettled.set(id, task === undefined ? { before: undefined, count: 0, submittedIn: group } : { before: copyTask(task), count: 0 });
     fresh.push(id);
   }
 
@@ -314,7 +328,19 @@ export class LedgerBus {
   private unhold(messages: readonly Message[]): void {
     for (const id of new Set(messages.map(taskIdOf))) {
       const u = id === undefined ? undefined : this.unsettled.get(id);
-      if (u !== undefined && --u.count === 0) this.unsettled.delete(id!);
+      if (u === undefined) continue;
+      if (--u.count === 0) this.unsettled.delete(id!);
+    }
+  }
+
+  /** A durable submission whose task has later changes not durable yet shows as its group left it. */
+  private showSubmitted(messages: readonly Message[]): void {
+    for (const msg of messages) {
+      const u = msg.type === 'task.submitted' ? this.unsettled.get(msg.task.id) : undefined;
+      if (u?.afterSubmit === undefined) continue;
+      u.before = u.afterSubmit;
+      delete u.submittedIn;
+      delete u.afterSubmit;
     }
   }
 
@@ -337,6 +363,7 @@ export class LedgerBus {
     const ready = this.held.filter((h) => h.written <= upTo);
     this.held = this.held.filter((h) => h.written > upTo);
     for (const { messages } of ready) this.unhold(messages);
+    for (const { messages } of ready) this.showSubmitted(messages);
     if (this.delivering) {
       for (const { messages } of ready) this.deliver(messages);
       return;
