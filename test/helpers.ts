@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, expect, onTestFinished } from 'vitest';
 import { Supervisor, TroupeError, type Clock, type SupervisorOptions, type TaskInfo, type TroupeEvent } from '../dist/index.js';
 
@@ -22,6 +22,16 @@ export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-test-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Writes `files` (path → text) into a fresh temporary directory; returns it. Call it inside a test. */
+export function tree(files: Record<string, string>): string {
+  const root = tempDir();
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
 }
 
 /** A gate that `gate.mjs` handlers wait on: open() releases them. Call it inside a test. */

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import pino from 'pino';
 import { loadConfig } from '../../dist/daemon/config.js';
 import { startDaemon } from '../../dist/daemon/daemon.js';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
 import type { ImportPlan } from '../../dist/index.js';
-import { agentPath, tempDir } from '../helpers.js';
+import { agentPath, tempDir, tree } from '../helpers.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 // Each `troupe plan` with JS/TS files loads the TypeScript compiler in a fresh process: slow on a busy machine.
@@ -21,14 +21,6 @@ function troupe(socket: string, ...args: string[]): Promise<{ code: number; out:
   });
 }
 
-function tree(files: Record<string, string>): string {
-  const root = tempDir();
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 /** A daemon in this process on a real Unix socket, stopped after the test. */
 async function daemon(): Promise<Endpoint & { socket: string }> {

@@ -1,17 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planImports, type ImportPlan } from '../../dist/index.js';
-import { agentPath, start, tempDir } from '../helpers.js';
+import { agentPath, start, tree } from '../helpers.js';
 
-function tree(files: Record<string, string>): string {
-  const root = tempDir();
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 // main → (a ⇄ b) → util; main → c → util; d imports itself; e stands alone.
 const FILES = {

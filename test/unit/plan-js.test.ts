@@ -1,19 +1,10 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planImports } from '../../dist/index.js';
 import { extractJsImports } from '../../dist/plan/js-imports.js';
-import { tempDir } from '../helpers.js';
+import { tree } from '../helpers.js';
 
-/** Writes the files into a fresh directory; returns it. */
-function tree(files: Record<string, string>): string {
-  const root = tempDir();
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 const edgesOf = async (root: string, typeImports = true): Promise<string[]> =>
   (await planImports(root, { agent: 'a', typeImports })).edges.map((e) => `${e.from} -> ${e.to}`);

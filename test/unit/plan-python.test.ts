@@ -1,22 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planImports } from '../../dist/index.js';
 import { extractPyImports } from '../../dist/plan/py-imports.js';
-import { tempDir } from '../helpers.js';
+import { tree } from '../helpers.js';
 
 const ORACLE = resolve(import.meta.dirname, '../fixtures/plan/py_edges.py');
 
-/** Writes the files into a fresh directory; returns it. */
-function tree(files: Record<string, string>): string {
-  const root = tempDir();
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 const edgesOf = async (root: string): Promise<string[]> => (await planImports(root, { agent: 'a' })).edges.map((e) => `${e.from} -> ${e.to}`);
 const oracle = (root: string): string[] => execFileSync('python3', [ORACLE, root], { encoding: 'utf8' }).split('\n').filter((l) => l !== '');
