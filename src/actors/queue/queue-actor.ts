@@ -72,9 +72,9 @@ export class QueueActor extends Actor {
     private readonly tasks: TaskView,
     options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker' | 'groups' | 'groupConcurrency'>,
     private readonly clock: Clock,
-    rates?: RateLimits,
     /** A task's state as last delivered (durable), which the ledger's may be ahead of. */
-    private readonly deliveredState: (id: string) => TaskState | undefined = (id) => tasks.get(id)?.state,
+    private readonly deliveredState: (id: string) => TaskState | undefined,
+    rates?: RateLimits,
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;

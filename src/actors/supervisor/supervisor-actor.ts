@@ -213,7 +213,7 @@ export class SupervisorActor {
     const { logger, clock } = this.options;
     switch (name) {
       case 'queue':
-        return new QueueActor(logger, this.ledger, this.options, clock, this.rates, (id) => this.bus.visible(id)?.state);
+        return new QueueActor(logger, this.ledger, this.options, clock, (id) => this.bus.visible(id)?.state, this.rates);
       case 'agent':
         return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation);
       case 'breaker':
