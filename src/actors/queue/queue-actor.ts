@@ -4,7 +4,7 @@ import type { Message, MessageType } from '../messages.js';
 import type { TaskView } from '../supervisor/ledger.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
-import type { TaskRecord, TaskState } from '../../runtime/task.js';
+import type { TaskRecord } from '../../runtime/task.js';
 import type { BreakerState } from '../messages.js';
 import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';
 import type { SerializedError } from '../../runtime/errors.js';
@@ -72,8 +72,6 @@ export class QueueActor extends Actor {
     private readonly tasks: TaskView,
     options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker' | 'groups' | 'groupConcurrency'>,
     private readonly clock: Clock,
-    /** A task's state as last delivered (durable), which the ledger's may be ahead of. */
-    private readonly deliveredState: (id: string) => TaskState | undefined,
     rates?: RateLimits,
   ) {
     super('queue', logger);
@@ -114,9 +112,9 @@ export class QueueActor extends Actor {
         this.cancelQueued(msg.taskId, msg.reason);
         break;
       case 'run.ended':
+        this.awaitChildren(msg.taskId);
         // A trial keeps its slot until its outcome says whether the breaker reopens.
         if (!this.trials.has(msg.taskId)) this.settle(msg.taskId, false);
-        this.awaitChildren(msg.taskId);
         break;
       case 'task.succeeded':
       case 'task.cancelled':
@@ -213,12 +211,12 @@ export class QueueActor extends Actor {
   }
 
   /**
-   * A run of a task with children ended before its outcome was delivered (it waits for its commit):
-   * hold dispatch until it is. While the delivered state is `running`, an ending of the task (its
-   * own outcome, or the one that superseded it) is still to be delivered, so the hold cannot last.
+   * A run of a task with children ended; its outcome comes after its commit (a run's end is always
+   * delivered before its outcome): hold dispatch until it is. While the task is still dispatched
+   * here no ending of it has been delivered, so one is still to come and the hold cannot last.
    */
   private awaitChildren(id: string): void {
-    if (this.tasks.childrenOf(id) !== undefined && this.deliveredState(id) === 'running') this.parentsEnding.add(id);
+    if (this.tasks.childrenOf(id) !== undefined && this.dispatched.has(id)) this.parentsEnding.add(id);
   }
 
   /** The children an ending unblocked (recorded in the same commit) join the queue before dispatch. */

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { TRANSITIONS, type Message, type MessageType } from '../messages.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../../runtime/errors.js';
-import type { Journal, JournalEntry } from '../../runtime/journal/journal.js';
+import type { BlobField, LogRow, Store, TaskWrite } from '../../runtime/journal/store.js';
+import type { BreakerRecord } from '../breaker/breaker-logic.js';
 import { copyTask, type TaskRecord } from '../../runtime/task.js';
 
 interface Ack {
@@ -36,15 +37,21 @@ interface Unsettled {
   afterSubmit?: TaskRecord;
 }
 
+/** A task's write in the open group: as the group leaves it, with the blobs it changed. */
+interface OpenWrite extends TaskWrite {
+  blobs: Set<BlobField>;
+}
+
 /**
- * The path every message takes: pending → ledger → journal → subscribers, in batches of one
- * event-loop turn. Without a journal a batch is applied and delivered at once.
+ * The one path every message takes, for every store (memory included): pending → ledger → store
+ * → subscribers, in batches of one event-loop turn. The ledger decides each transition (the
+ * lifecycle table); the store persists its result.
  *
- * With one, a task's own messages reach subscribers only once durable, in order, while control
+ * A task's own messages reach subscribers only once durable, in order, while control
  * messages (credits, dispatch, pool reports) go at once, so work never waits for the disk. The
  * transitions of every batch since the last sync are written in one transaction just before the
- * next sync starts (group commit; `Journal#sync` fsyncs under 'fsync', yields a turn under
- * 'process'), so one fsync covers everything published while the previous one ran. Until then a
+ * next sync starts (group commit; `Store#sync` fsyncs under 'fsync', yields a turn under
+ * 'process', returns at once in memory), so one fsync covers everything published while the previous one ran. Until then a
  * batch's task messages are held back and `visible()` shows those tasks as they were before.
  *
  * If the journal refuses a write, the ledger is rolled back to the last write, the submissions in
@@ -62,8 +69,7 @@ export class LedgerBus {
   private held: { messages: Message[]; written: number }[] = [];
   private readonly unsettled = new Map<string, Unsettled>();
   /** Transitions applied but not written yet, and the durable messages of the batches they came in. */
-  private unwritten: JournalEntry[] = [];
-  private group: { fresh: string[]; messages: Message[] } | undefined;
+  private group: { fresh: string[]; messages: Message[]; writes: Map<string, OpenWrite>; log: LogRow[]; breakers: Map<string, BreakerRecord> } | undefined;
   private written = 0;
   private syncing = false;
   private closed = false;
@@ -75,7 +81,7 @@ export class LedgerBus {
 
   constructor(
     private readonly ledger: Ledger,
-    private readonly journal: Journal | undefined,
+    private readonly store: Store,
     private readonly log: Logger,
   ) {}
 
@@ -138,9 +144,19 @@ export class LedgerBus {
   /** Commits, syncs and delivers everything pending now, synchronously (start-up, shutdown). */
   flushNow(): void {
     this.drain();
-    if (this.journal === undefined || !this.writeGroup() || this.held.length === 0) return;
-    this.journal.syncNow();
+    if (!this.writeGroup() || this.held.length === 0) return;
+    this.store.syncNow();
     this.release(this.written);
+  }
+
+  /**
+   * Deletes pruned tasks from the store, after writing the open group (which may still change
+   * them), so a delete is never overtaken by an earlier write. Throws what the store throws.
+   */
+  prune(ids: readonly string[]): void {
+    if (ids.length === 0 || !this.writeGroup()) return;
+    this.store.prune(ids);
+    this.store.compact();
   }
 
   close(): void {
@@ -189,19 +205,7 @@ export class LedgerBus {
   private flushBatch(): void {
     const batch = this.pending;
     this.pending = [];
-    if (this.journal !== undefined) return this.flushDeferred(batch);
-    const accepted: Message[] = [];
-    const visit = (msg: Message): boolean => {
-      if (!this.ledger.apply(msg)) {
-        this.refused(msg);
-        return false;
-      }
-      if (msg.type !== 'task.submitted') accepted.push(msg);
-      else accepted.push(msg, { type: 'task.admitted', taskId: msg.task.id });
-      return true;
-    };
-    for (const msg of batch) this.cascade(msg, visit);
-    this.deliver(accepted);
+    this.flushDeferred(batch);
   }
 
   /**
@@ -219,42 +223,44 @@ export class LedgerBus {
     }
   }
 
-  /** Applies one message; an accepted transition also joins `entries`, with the attempt it happened in. */
-  private applyOne(msg: Message, accepted: Message[], entries: JournalEntry[]): boolean {
-    if (!this.ledger.apply(msg)) {
+  /** Applies one message; what it recorded joins the open group (the task's row as it leaves it, a log row). */
+  private applyOne(msg: Message, accepted: Message[]): boolean {
+    const group = this.group!;
+    const id = taskIdOf(msg);
+    // The lease the store last had for the task: its first write in the group is fenced by it.
+    const fence = id === undefined || group.writes.has(id) ? null : (this.ledger.get(id)?.lease ?? null);
+    const rec = this.ledger.record(msg);
+    if (rec === undefined) {
       this.refused(msg);
       return false;
     }
     accepted.push(msg);
     if (msg.type === 'task.submitted') accepted.push({ type: 'task.admitted', taskId: msg.task.id });
-    // Plain progress is live information: only checkpoints are journaled.
-    if (!TRANSITIONS.has(msg.type) || (msg.type === 'task.progress' && !msg.checkpoint)) return true;
-    const id = taskIdOf(msg);
-    const task = id === undefined ? undefined : this.ledger.get(id);
-    const entry: JournalEntry = { msg, attempt: task?.attempt ?? 0 };
-    if (task !== undefined && (msg.type === 'task.failed' || msg.type === 'task.requeued')) {
-      entry.after = { failures: task.failures ?? 0, history: task.history === undefined ? null : JSON.stringify(task.history) };
-    }
-    if (task !== undefined && msg.type === 'task.redriven') entry.state = task.state;
-    entries.push(entry);
+    if (rec.breaker !== undefined) group.breakers.set(rec.breaker, this.ledger.breakerRecords().get(rec.breaker)!);
+    const task = rec.task;
+    if (task === undefined) return true;
+    let write = group.writes.get(task.id);
+    if (write === undefined) group.writes.set(task.id, (write = { task, insert: rec.inserted === true, blobs: new Set(), fence }));
+    for (const blob of rec.blobs ?? []) write.blobs.add(blob);
+    if (rec.log !== undefined) group.log.push({ taskId: task.id, type: rec.log.type, attempt: rec.attempt ?? task.attempt, at: (msg as { at: number }).at, detail: rec.log.detail });
     return true;
   }
 
   /**
-   * With a journal: applies the batch and delivers its control messages now, but writes its
-   * transitions only when the next sync is about to start, together with every batch since the
-   * last one (one transaction per sync). Until then the ledger keeps the means to undo them.
+   * Applies the batch and delivers its control messages now, but writes its transitions only
+   * when the next sync is about to start, together with every batch since the last one (one
+   * commit per sync). Until then the ledger keeps the means to undo them.
    */
   private flushDeferred(batch: Message[]): void {
     if (this.group === undefined) {
       this.ledger.begin();
-      this.group = { fresh: [], messages: [] };
+      this.group = { fresh: [], messages: [], writes: new Map(), log: [], breakers: new Map() };
     }
     const fresh: string[] = [];
     const accepted: Message[] = [];
     const visit = (msg: Message): boolean => {
       if (DURABLE.has(msg.type)) this.noteBefore(msg, fresh);
-      return this.applyOne(msg, accepted, this.unwritten);
+      return this.applyOne(msg, accepted);
     };
     for (const msg of batch) this.cascade(msg, visit);
     const durable = accepted.filter((m) => DURABLE.has(m.type));
@@ -266,15 +272,15 @@ export class LedgerBus {
 
   /** Writes the open group in one transaction. False if the journal refused it (then it was undone). */
   private writeGroup(): boolean {
-    if (this.group === undefined) return true;
+    const group = this.group;
+    if (group === undefined) return true;
     try {
-      this.journal!.write(this.unwritten);
+      this.store.commit({ tasks: [...group.writes.values()], log: group.log, breakers: group.breakers });
       this.ledger.commit();
     } catch (err) {
       this.groupFailed(err as TroupeError);
       return false;
     }
-    this.unwritten = [];
     this.group = undefined;
     this.written += 1;
     this.retryMs = RETRY_MIN_MS;
@@ -285,7 +291,6 @@ export class LedgerBus {
   private groupFailed(err: TroupeError): void {
     const group = this.group!;
     this.group = undefined;
-    this.unwritten = [];
     // Submissions in the group: admitted to the Queue already, gone from the ledger by the rollback.
     const withdrawn: Message[] = [];
     for (const id of group.fresh) {
@@ -346,10 +351,10 @@ export class LedgerBus {
 
   /** One fsync at a time: it starts by writing every batch since the last one, and covers them all. */
   private sync(): void {
-    if (this.journal === undefined || this.syncing || this.blocked !== undefined || !this.writeGroup() || this.held.length === 0) return;
+    if (this.syncing || this.blocked !== undefined || !this.writeGroup() || this.held.length === 0) return;
     this.syncing = true;
     const upTo = this.written;
-    this.journal!.sync((err) => {
+    this.store.sync((err) => {
       this.syncing = false;
       if (this.closed) return; // shutdown synced everything itself, and may have closed the file
       if (err !== null) return this.syncFailed(err);

@@ -1,7 +1,7 @@
 import type { Message } from '../messages.js';
 import type { Ledger } from './ledger.js';
 import type { Clock } from '../../runtime/clock.js';
-import type { Journal } from '../../runtime/journal/journal.js';
+import type { Store } from '../../runtime/journal/store.js';
 
 export interface RecoverySummary {
   /** Tasks that were running under a dead incarnation and go back to the queue. */
@@ -17,11 +17,12 @@ export interface RecoverySummary {
  * incarnation died is put back in the queue (reason `recovered`); its next run is attempt + 1, so
  * execution is at least once. Queued tasks resume in priority and FIFO order (the Queue's rebuild).
  */
-export function recover(ledger: Ledger, journal: Journal, publish: (msg: Message) => void, clock: Clock): RecoverySummary {
+export function recover(ledger: Ledger, store: Store, publish: (msg: Message) => void, clock: Clock): RecoverySummary {
   const summary: RecoverySummary = { requeued: 0, queued: 0, finished: 0 };
   const at = clock.now();
-  for (const [key, record] of journal.loadBreakers()) ledger.loadBreaker(key, record);
-  for (const task of journal.loadTasks()) {
+  const { tasks, breakers } = store.load();
+  for (const [key, record] of breakers) ledger.loadBreaker(key, record);
+  for (const task of tasks) {
     ledger.load(task);
     if (task.state === 'running') {
       summary.requeued += 1;

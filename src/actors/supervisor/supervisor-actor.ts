@@ -16,6 +16,8 @@ import { LedgerBus } from './ledger-bus.js';
 import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
 import { Journal } from '../../runtime/journal/journal.js';
+import { MemoryStore } from '../../runtime/journal/memory-store.js';
+import type { Store } from '../../runtime/journal/store.js';
 import { serializeError, TroupeError } from '../../runtime/errors.js';
 import type { ResolvedOptions } from '../../runtime/options.js';
 import type { TaskRecord } from '../../runtime/task.js';
@@ -67,7 +69,7 @@ export class SupervisorActor {
 
   private constructor(
     readonly options: ResolvedOptions,
-    private readonly journal: Journal | undefined,
+    private readonly store: Store,
   ) {
     this.log = options.logger.child({ actor: 'supervisor' });
     this.rates = new RateLimits(configuredRateLimits(options));
@@ -81,7 +83,7 @@ export class SupervisorActor {
       (now) => this.rates.snapshot(now),
     );
     this.ledger.setRouter(makeRouter(options.pipelines, (agent) => options.agents[agent]!.kind, () => this.ledger.nextSeq()));
-    this.bus = new LedgerBus(this.ledger, journal, this.log);
+    this.bus = new LedgerBus(this.ledger, store, this.log);
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
 
@@ -92,21 +94,21 @@ export class SupervisorActor {
    */
   static async start(options: ResolvedOptions): Promise<SupervisorActor> {
     const opened = options.clock.now();
-    const journal = options.journal === ':memory:' ? undefined : Journal.open(options.journal, options.durability as 'fsync' | 'process');
-    const root = new SupervisorActor(options, journal);
+    const store: Store = options.journal === ':memory:' ? new MemoryStore() : Journal.open(options.journal, options.durability as 'fsync' | 'process');
+    const root = new SupervisorActor(options, store);
     const pool = root.newPool();
     try {
       await root.probeAgents(pool);
     } catch (err) {
       clearInterval(root.retentionTimer);
-      journal?.close();
+      store.close();
       await pool.destroy();
       throw err;
     }
-    const recovery = journal === undefined ? undefined : recover(root.ledger, journal, (m) => root.publish(m), options.clock);
+    const recovery = root.durable ? recover(root.ledger, store, (m) => root.publish(m), options.clock) : undefined;
     // Starts within the last window still count: a restart must not grant a fresh burst.
     const now = options.clock.now();
-    if (journal !== undefined && root.rates.any) restoreStarts(root.rates, journal.recentStarts(now - root.rates.longestMs), now);
+    if (root.durable && root.rates.any) restoreStarts(root.rates, store.recentStarts(now - root.rates.longestMs), now);
     // Breakers read back from the journal are in force now: snapshot() shows them as breakers() does.
     for (const [key, record] of root.ledger.breakerRecords()) root.metrics.breakers.set(key, record.state);
     root.bus.flushNow();
@@ -125,14 +127,19 @@ export class SupervisorActor {
 
   /** The journal's file, durability, incarnation and write counts; null without a journal. */
   journalInfo(): JournalInfo | null {
-    if (this.journal === undefined) return null;
-    const { path, incarnation, stats } = this.journal;
+    if (!this.durable) return null;
+    const { path, incarnation, stats } = this.store;
     return { path, durability: this.options.durability, incarnation, ...stats, writeError: this.bus.writeError?.code ?? null };
   }
 
   /** Which start of the runtime this is: 1 without a journal, one more at each start of a journal. */
   get incarnation(): number {
-    return this.journal?.incarnation ?? 1;
+    return this.store.incarnation;
+  }
+
+  /** True when the store outlives the process (a journal file), false in memory. */
+  get durable(): boolean {
+    return this.options.journal !== ':memory:';
   }
 
   /** Why the runtime stopped on its own, if it did. */
@@ -173,10 +180,8 @@ export class SupervisorActor {
   prune(): void {
     const { maxAgeMs, maxFinished } = this.options.retention;
     const gone = this.ledger.prune(this.options.clock.now() - maxAgeMs, maxFinished);
-    if (this.journal === undefined || gone.length === 0) return;
     try {
-      this.journal.prune(gone);
-      this.journal.checkpoint('RESTART'); // the WAL keeps its blocks for the next commits to write over
+      this.bus.prune(gone);
     } catch (err) {
       // Pruned from memory only: the rows stay until a later prune reaches them again at start.
       this.log.warn({ err, tasks: gone.length }, 'pruning the journal failed');
@@ -213,7 +218,7 @@ export class SupervisorActor {
     const { logger, clock } = this.options;
     switch (name) {
       case 'queue':
-        return new QueueActor(logger, this.ledger, this.options, clock, (id) => this.bus.visible(id)?.state, this.rates);
+        return new QueueActor(logger, this.ledger, this.options, clock, this.rates);
       case 'agent':
         return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation);
       case 'breaker':
@@ -281,7 +286,7 @@ export class SupervisorActor {
    * the queue with one (they resume at the next start, as queued tasks do).
    */
   private async drainAndStop(timeoutMs: number, reason: string): Promise<ShutdownReport> {
-    const durable = this.journal !== undefined;
+    const durable = this.durable;
     this.publish({ type: 'supervisor.draining', at: this.options.clock.now() });
     await this.waitFor(() => this.ledger.count('running') === 0, timeoutMs);
     const overdue = [...this.ledger.inState('running')];
@@ -295,7 +300,7 @@ export class SupervisorActor {
     clearInterval(this.retentionTimer);
     try {
       this.bus.close();
-      this.journal?.close();
+      this.store.close();
     } catch (err) {
       // A disk that is full or failing at the very end: what was committed stays; the rest was never acknowledged.
       this.log.error({ err }, 'closing the journal failed');
@@ -308,7 +313,7 @@ export class SupervisorActor {
     const at = this.options.clock.now();
     const running = [...this.ledger.inState('running')];
     const queued = [...this.ledger.inState('queued'), ...this.ledger.inState('delayed')];
-    if (this.journal !== undefined) {
+    if (this.durable) {
       for (const task of running) this.publish({ type: 'task.requeued', taskId: task.id, reason, at });
       return { cancelledRunning: 0, cancelledQueued: 0, kept: running.length + queued.length };
     }

@@ -1,26 +1,17 @@
-import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { serialize } from 'node:v8';
-import type { Message } from '../../actors/messages.js';
 import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
 import { TroupeError } from '../errors.js';
-import type { TaskRecord, TaskState } from '../task.js';
+import type { TaskRecord } from '../task.js';
 import { journalWriteError, openLocked, type JournalHolder } from './open.js';
 import { migrate } from './schema.js';
 import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
+import type { CommitGroup, RecentStart, Store } from './store.js';
+import { inSeqOrder, prepareWrites } from './sqlite-writes.js';
 
 export { journalWriteError, type JournalHolder };
 
-/** A transition to write, with the task's attempt as it was when the transition was recorded. */
-export interface JournalEntry {
-  msg: Message;
-  attempt: number;
-  /** For failures and requeues: the task's retry bookkeeping right after the transition. */
-  after?: { failures: number; history: string | null };
-  /** For redrives: the state the task went to (`blocked` when it has parents to wait for). */
-  state?: TaskState;
-}
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
 export type Durability = 'fsync' | 'process' | 'memory';
@@ -39,7 +30,6 @@ const WAL_PREWRITE_BYTES = 8 * 1024 * 1024;
 /** The prewrite happens only with this many times its size free on the journal's disk. */
 const WAL_PREWRITE_FREE_FACTOR = 16;
 
-const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
 
 
 /**
@@ -48,7 +38,7 @@ const pack = (value: unknown): Buffer | null => (value === undefined ? null : se
  * the OS if the process dies), checks that the file is a sound Troupe journal and migrates it.
  * All writes of a batch go in one transaction: one fsync per batch, never one per task.
  */
-export class Journal {
+export class Journal implements Store {
   readonly incarnation: number;
   /** Transactions committed and transitions written since this journal was opened. */
   readonly stats = { commits: 0, transitions: 0 };
@@ -158,7 +148,7 @@ export class Journal {
   }
 
   /** Every breaker state the journal holds, by key. */
-  loadBreakers(): Map<string, BreakerRecord> {
+  private loadBreakers(): Map<string, BreakerRecord> {
     const rows = this.db.prepare('SELECT key, record FROM breakers').all() as { key: string; record: string }[];
     return new Map(rows.map((r) => [r.key, JSON.parse(r.record) as BreakerRecord]));
   }
@@ -169,7 +159,7 @@ export class Journal {
    * the transition log backwards from its end (CROSS JOIN keeps it the outer loop) and stops at
    * the first older start.
    */
-  recentStarts(since: number): { at: number; agent: string; resources: string[] }[] {
+  recentStarts(since: number): RecentStart[] {
     const rows = this.db.prepare(
       `SELECT tr.at, t.agent, t.resources FROM transitions tr CROSS JOIN tasks t ON t.id = tr.task_id
        WHERE tr.type = 'started' ORDER BY tr.id DESC`,
@@ -183,37 +173,44 @@ export class Journal {
   }
 
   /**
-   * Every task the journal holds. Inputs, results and checkpoints stay on disk until something
-   * reads them: recovery of a large backlog reads only what scheduling needs.
+   * Every task the journal holds, in submission order, and every breaker. Inputs, results and
+   * checkpoints stay on disk until something reads them: recovery of a large backlog reads only
+   * what scheduling needs.
    */
-  loadTasks(): TaskRecord[] {
+  load(): { tasks: TaskRecord[]; breakers: Map<string, BreakerRecord> } {
     const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM tasks`).raw().all() as SummaryRow[];
     const blobs = this.db.prepare('SELECT input, checkpoint, result FROM tasks WHERE id = ?').raw();
     const fetch = (id: string): [Buffer | null, Buffer | null, Buffer | null] =>
       (blobs.get(id) as [Buffer | null, Buffer | null, Buffer | null] | undefined) ?? [null, null, null];
-    return rows.map((row) => new StoredTask(row, fetch));
+    const tasks: TaskRecord[] = rows.map((row) => new StoredTask(row, fetch));
+    return { tasks: inSeqOrder(tasks), breakers: this.loadBreakers() };
   }
 
-  /** Writes the transitions of one batch in one transaction. Throws (and writes nothing) on failure. */
-  write(transitions: readonly JournalEntry[]): void {
-    if (transitions.length === 0) return;
+  /** Writes a group in one transaction: every row or none. Throws a TroupeError (and writes nothing) on failure. */
+  commit(group: CommitGroup): void {
+    if (group.tasks.length === 0 && group.log.length === 0 && group.breakers.size === 0) return;
     try {
-      this.statements.batch(transitions);
+      this.statements.commit(group);
     } catch (err) {
+      if (err instanceof TroupeError) throw err;
       throw journalWriteError(this.path, err);
     }
     this.stats.commits += 1;
-    this.stats.transitions += transitions.length;
+    this.stats.transitions += group.log.length;
   }
 
-  /** Deletes finished tasks and their transitions; returns how many went. */
-  prune(ids: readonly string[]): number {
+  /** Deletes finished tasks and their transitions. */
+  prune(ids: readonly string[]): void {
     try {
       this.statements.prune(ids);
-      return ids.length;
     } catch (err) {
       throw journalWriteError(this.path, err);
     }
+  }
+
+  /** After a prune: the WAL keeps its blocks for the next commits to write over. */
+  compact(): void {
+    this.checkpoint('RESTART');
   }
 
   /**
@@ -248,133 +245,6 @@ export class Journal {
   }
 
   private prepare() {
-    const db = this.db;
-    const insert = db.prepare(
-      `INSERT INTO tasks (id, seq, agent, kind, priority, resources, input, key, state, attempt, submitted_at, policy, deps, task_group, cache)
-       VALUES (@id, @seq, @agent, @kind, @priority, @resources, @input, @key, @state, @attempt, @submitted_at, @policy, @deps, @task_group, @cache)`,
-    );
-    const cachedResult = db.prepare('UPDATE tasks SET result = ?, finished_at = ? WHERE id = ?');
-    const started = db.prepare("UPDATE tasks SET state = 'running', attempt = ?, starts = starts + 1, lease = ?, started_at = ? WHERE id = ?");
-    const checkpoint = db.prepare('UPDATE tasks SET checkpoint = ? WHERE id = ?');
-    const finished = db.prepare(
-      'UPDATE tasks SET state = ?, finished_at = ?, result = ?, error = COALESCE(?, error), cancel_reason = ?, retry_at = NULL WHERE id = ?',
-    );
-    const requeued = db.prepare("UPDATE tasks SET state = 'queued', lease = NULL, started_at = NULL, history = ? WHERE id = ?");
-    const failed = db.prepare(
-      'UPDATE tasks SET state = ?, lease = NULL, started_at = NULL, finished_at = ?, retry_at = ?, error = ?, failures = ?, history = ? WHERE id = ?',
-    );
-    const due = db.prepare("UPDATE tasks SET state = 'queued', retry_at = NULL WHERE id = ?");
-    const unblocked = db.prepare("UPDATE tasks SET state = 'queued' WHERE id = ?");
-    const redriven = db.prepare('UPDATE tasks SET state = ?, failures = 0, starts = 0, finished_at = NULL, input = IIF(?, ?, input) WHERE id = ?');
-    const breaker = db.prepare('INSERT INTO breakers (key, record) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record');
-    const transition = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
-    const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
-    const deleteTransitions = db.prepare('DELETE FROM transitions WHERE task_id = ?');
-    const statements = { insert, cachedResult, started, checkpoint, finished, requeued, failed, due, unblocked, redriven, breaker, transition };
-    return {
-      batch: db.transaction((entries: readonly JournalEntry[]) => {
-        for (const entry of entries) writeOne(statements, entry);
-      }),
-      prune: db.transaction((ids: readonly string[]) => {
-        for (const id of ids) {
-          deleteTransitions.run(id);
-          deleteTask.run(id);
-        }
-      }),
-    };
+    return prepareWrites(this.db, this.path);
   }
 }
-
-type Statements = Record<
-  'insert' | 'cachedResult' | 'started' | 'checkpoint' | 'finished' | 'requeued' | 'failed' | 'due' | 'unblocked' | 'redriven' | 'breaker' | 'transition',
-  Statement
->;
-
-/** One transition: the task row's new state plus a row in the transition log. */
-function writeOne(s: Statements, entry: JournalEntry): void {
-  const { msg, attempt } = entry;
-  switch (msg.type) {
-    case 'task.submitted': {
-      const t = msg.task;
-      s.insert.run({
-        id: t.id, seq: t.seq, agent: t.agent, kind: t.kind, priority: t.priority, resources: JSON.stringify(t.resources),
-        input: pack(t.input), key: t.key ?? null, state: t.state, attempt: t.attempt, submitted_at: t.submittedAt,
-        policy: t.policy === undefined ? null : JSON.stringify(t.policy), deps: depsOf(t), task_group: t.group ?? null,
-        cache: t.cacheKey === undefined ? null : JSON.stringify({ cacheKey: t.cacheKey, cachedFrom: t.cachedFrom }),
-      });
-      s.transition.run(t.id, 'submitted', 0, msg.at, null);
-      if (t.cachedFrom !== undefined) writeCacheHit(s, t, msg.at);
-      return;
-    }
-    case 'task.started':
-      s.started.run(msg.attempt, msg.lease, msg.at, msg.taskId);
-      s.transition.run(msg.taskId, 'started', msg.attempt, msg.at, msg.lease);
-      return;
-    case 'task.progress':
-      if (!msg.checkpoint) return; // plain progress is live information, not state
-      s.checkpoint.run(pack(msg.value), msg.taskId);
-      s.transition.run(msg.taskId, 'checkpoint', attempt, msg.at, null);
-      return;
-    case 'task.succeeded':
-    case 'task.cancelled':
-    case 'task.exhausted':
-      return writeOutcome(s, msg, attempt);
-    case 'task.failed':
-      return writeFailure(s, entry as JournalEntry & { msg: typeof msg });
-    case 'task.requeued':
-      s.requeued.run(entry.after?.history ?? null, msg.taskId);
-      s.transition.run(msg.taskId, 'requeued', attempt, msg.at, msg.reason);
-      return;
-    case 'task.due':
-      s.due.run(msg.taskId);
-      return;
-    case 'task.unblocked':
-      s.unblocked.run(msg.taskId);
-      s.transition.run(msg.taskId, 'unblocked', attempt, msg.at, null);
-      return;
-    case 'task.redriven':
-      s.redriven.run(entry.state ?? 'queued', msg.input === undefined ? 0 : 1, msg.input === undefined ? null : pack(msg.input.value), msg.taskId);
-      s.transition.run(msg.taskId, 'redriven', attempt, msg.at, null);
-      return;
-    case 'breaker.changed':
-      s.breaker.run(msg.key, JSON.stringify(msg.record));
-      return;
-    default:
-      return;
-  }
-}
-
-/** The workflow fields of a task as one JSON value; null for a task without any (most). */
-function depsOf(t: TaskRecord): string | null {
-  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined) return null;
-  const { dependsOn, onParentFailure, name, graph, rank, origin } = t;
-  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin });
-}
-
-/** A cache hit is born succeeded: its result and the task it came from, in the commit of its submission. */
-function writeCacheHit(s: Statements, t: TaskRecord, at: number): void {
-  s.cachedResult.run(pack(t.result), t.finishedAt ?? at, t.id);
-  s.transition.run(t.id, 'cached', 0, at, t.cachedFrom);
-}
-
-type OutcomeMessage = Extract<Message, { type: 'task.succeeded' | 'task.cancelled' | 'task.exhausted' }>;
-
-function writeOutcome(s: Statements, msg: OutcomeMessage, attempt: number): void {
-  const state = msg.type === 'task.exhausted' ? 'dead' : msg.type.slice('task.'.length);
-  const result = msg.type === 'task.succeeded' ? pack(msg.result) : null;
-  const error = msg.type === 'task.exhausted' ? JSON.stringify(msg.error) : null;
-  const reason = msg.type === 'task.cancelled' ? msg.reason : null;
-  s.finished.run(state, msg.at, result, error, reason, msg.taskId);
-  s.transition.run(msg.taskId, state, attempt, msg.at, error ?? reason);
-}
-
-/** A failed run: the task is delayed, queued again, or dead (as the ledger decided). */
-function writeFailure(s: Statements, entry: JournalEntry & { msg: Extract<Message, { type: 'task.failed' }> }): void {
-  const { msg, attempt, after } = entry;
-  const state = msg.retryAt === undefined ? 'dead' : msg.retryAt > msg.at ? 'delayed' : 'queued';
-  const error = JSON.stringify(msg.error);
-  const retryAt = state === 'delayed' ? msg.retryAt! : null;
-  s.failed.run(state, state === 'dead' ? msg.at : null, retryAt, error, after?.failures ?? 0, after?.history ?? null, msg.taskId);
-  s.transition.run(msg.taskId, state === 'dead' ? 'dead' : 'failed', attempt, msg.at, error);
-}
-

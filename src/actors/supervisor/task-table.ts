@@ -1,0 +1,150 @@
+import Denque from 'denque';
+import { cacheSlot } from '../../runtime/cache.js';
+import { TERMINAL_STATES, type Priority, type TaskRecord, type TaskState } from '../../runtime/task.js';
+
+/** One entry of the retention queue (an entry no longer in `finishedEntry` is stale). */
+interface Finished {
+  readonly id: string;
+}
+
+/**
+ * The task records and the indexes kept beside them: counts by state, queued tasks by priority
+ * and agent, idempotency and cache keys, open children of each parent, and the retention queue.
+ * Every change of a task's state goes through `bump()`, rollbacks included, so no index can
+ * disagree with the records. It decides nothing: the ledger changes records, this keeps count.
+ */
+export class TaskTable {
+  readonly tasks = new Map<string, TaskRecord>();
+  private readonly counts = new Map<TaskState, number>();
+  private readonly queuedBy: Record<Priority, number> = { critical: 0, high: 0, normal: 0, low: 0 };
+  private readonly queuedByAgentCounts = new Map<string, number>();
+  private readonly keys = new Map<string, string>();
+  /** Per cache slot (agent and cache key), the newest task that ran with it (never a cached copy). */
+  private readonly cacheSources = new Map<string, string>();
+  /** Finished tasks in the order they finished: retention prunes from the front. */
+  private readonly finished = new Denque<Finished>();
+  private readonly finishedEntry = new Map<string, Finished>();
+  /** Children not ended yet, by parent id. */
+  private readonly openChildren = new Map<string, Set<string>>();
+  private maxSeq = 0;
+
+  count(state: TaskState): number {
+    return this.counts.get(state) ?? 0;
+  }
+
+  queuedByAgent(): ReadonlyMap<string, number> {
+    return this.queuedByAgentCounts;
+  }
+
+  queuedByPriority(): Record<Priority, number> {
+    return { ...this.queuedBy };
+  }
+
+  idForKey(key: string): string | undefined {
+    return this.keys.get(key);
+  }
+
+  cacheSourceId(agent: string, cacheKey: string): string | undefined {
+    return this.cacheSources.get(cacheSlot(agent, cacheKey));
+  }
+
+  childrenOf(id: string): ReadonlySet<string> | undefined {
+    return this.openChildren.get(id);
+  }
+
+  nextSeq(): number {
+    this.maxSeq += 1;
+    return this.maxSeq;
+  }
+
+  insert(task: TaskRecord): void {
+    this.tasks.set(task.id, task);
+    if (task.key !== undefined) this.keys.set(task.key, task.id);
+    if (task.cacheKey !== undefined && task.cachedFrom === undefined) this.indexCacheSource(task);
+    this.maxSeq = Math.max(this.maxSeq, task.seq);
+    this.bump(task, 1);
+  }
+
+  remove(task: TaskRecord): void {
+    this.tasks.delete(task.id);
+    this.finishedEntry.delete(task.id);
+    if (task.key !== undefined && this.keys.get(task.key) === task.id) this.keys.delete(task.key);
+    if (task.cacheKey !== undefined) {
+      // A rolled-back submission that had replaced an older source loses it: a later miss, not a wrong hit.
+      const slot = cacheSlot(task.agent, task.cacheKey);
+      if (this.cacheSources.get(slot) === task.id) this.cacheSources.delete(slot);
+    }
+    this.bump(task, -1);
+  }
+
+  /** The entry that marks `id` finished, if it is (what an undo puts back). */
+  finishedMark(id: string): Finished | undefined {
+    return this.finishedEntry.get(id);
+  }
+
+  /** Marks `id` finished (pruned in finishing order), puts back an earlier mark, or clears it. */
+  setFinished(id: string, entry: Finished | 'new' | undefined): void {
+    if (entry === undefined) {
+      this.finishedEntry.delete(id);
+      return;
+    }
+    const mark = entry === 'new' ? { id } : entry;
+    if (entry === 'new') this.finished.push(mark);
+    this.finishedEntry.set(id, mark);
+  }
+
+  /** Removes finished tasks: those that finished before `olderThan`, and all but the newest `keep`. */
+  prune(olderThan: number, keep: number): string[] {
+    const gone: string[] = [];
+    const kept: Finished[] = [];
+    while (this.finished.length > 0) {
+      const entry = this.finished.peekFront()!;
+      const task = this.tasks.get(entry.id);
+      if (task === undefined || this.finishedEntry.get(entry.id) !== entry || !TERMINAL_STATES.has(task.state)) {
+        this.finished.shift(); // stale
+        continue;
+      }
+      if (this.finishedEntry.size - kept.length <= keep && (task.finishedAt ?? 0) >= olderThan) break;
+      this.finished.shift();
+      // A parent whose children have not ended stays: they need its state and its result.
+      if (this.openChildren.has(task.id)) kept.push(entry);
+      else {
+        this.remove(task);
+        gone.push(task.id);
+      }
+    }
+    for (const entry of kept.reverse()) this.finished.unshift(entry);
+    return gone;
+  }
+
+  /** Counts `task` in (+1) or out of (-1) the tallies of its current state. */
+  bump(task: TaskRecord, delta: number): void {
+    this.counts.set(task.state, (this.counts.get(task.state) ?? 0) + delta);
+    if (task.dependsOn !== undefined && !TERMINAL_STATES.has(task.state)) this.linkChild(task, delta > 0);
+    if (task.state !== 'queued') return;
+    this.queuedBy[task.priority] += delta;
+    const n = (this.queuedByAgentCounts.get(task.agent) ?? 0) + delta;
+    if (n === 0) this.queuedByAgentCounts.delete(task.agent);
+    else this.queuedByAgentCounts.set(task.agent, n);
+  }
+
+  /** The newest (by submission order) task that ran with a key is its source, whatever order `load()` reads them in. */
+  private indexCacheSource(task: TaskRecord): void {
+    const slot = cacheSlot(task.agent, task.cacheKey!);
+    const current = this.tasks.get(this.cacheSources.get(slot) ?? '');
+    if (current === undefined || current.id === task.id || current.seq < task.seq) this.cacheSources.set(slot, task.id);
+  }
+
+  private linkChild(child: TaskRecord, add: boolean): void {
+    for (const parent of child.dependsOn!) {
+      let set = this.openChildren.get(parent);
+      if (add) {
+        if (set === undefined) this.openChildren.set(parent, (set = new Set()));
+        set.add(child.id);
+      } else if (set !== undefined) {
+        set.delete(child.id);
+        if (set.size === 0) this.openChildren.delete(parent);
+      }
+    }
+  }
+}

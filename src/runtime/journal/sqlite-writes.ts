@@ -1,0 +1,100 @@
+// The SQLite store's writes: a task's row as a transition group leaves it, plus the append-only log.
+import type { Database as Db } from 'better-sqlite3';
+import { serialize } from 'node:v8';
+import { TroupeError } from '../errors.js';
+import type { TaskRecord } from '../task.js';
+import type { CommitGroup, TaskWrite } from './store.js';
+
+const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+/** `Store#commit` and `Store#prune` over prepared statements, each one transaction. */
+export interface Writes {
+  commit(group: CommitGroup): void;
+  prune(ids: readonly string[]): void;
+}
+
+export function prepareWrites(db: Db, path: string): Writes {
+  const insert = db.prepare(
+    `INSERT INTO tasks (id, seq, agent, kind, priority, resources, key, policy, deps, task_group, cache, submitted_at,
+       state, attempt, lease, started_at, finished_at, error, cancel_reason, failures, starts, retry_at, history, input, checkpoint, result)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  // Blobs are rewritten only when the group changed them (the flags), never read back.
+  const update = db.prepare(
+    `UPDATE tasks SET state = ?, attempt = ?, lease = ?, started_at = ?, finished_at = ?, error = ?, cancel_reason = ?,
+       failures = ?, starts = ?, retry_at = ?, history = ?,
+       input = IIF(?, ?, input), checkpoint = IIF(?, ?, checkpoint), result = IIF(?, ?, result)
+     WHERE id = ? AND lease IS ?`,
+  );
+  const log = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
+  const breaker = db.prepare('INSERT INTO breakers (key, record) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record');
+  const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
+  const deleteLog = db.prepare('DELETE FROM transitions WHERE task_id = ?');
+
+  // A taken id or idempotency key is a conflict of the group, not an I/O failure.
+  const runInsert = (...values: unknown[]): void => {
+    try {
+      insert.run(...values);
+    } catch (err) {
+      if (!String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw err;
+      throw new TroupeError('TROUPE_STORE_CONFLICT', `journal ${path}: task ${String(values[0])}'s id or idempotency key is taken; nothing of the group was written`, {
+        cause: err,
+        details: { path, taskId: values[0] },
+      });
+    }
+  };
+  const writeTask = (w: TaskWrite): void => {
+    const t = w.task;
+    const mutable = [
+      t.state, t.attempt, t.lease ?? null, t.startedAt ?? null, t.finishedAt ?? null, json(t.error), t.cancelReason ?? null,
+      t.failures ?? 0, t.starts ?? 0, t.retryAt ?? null, json(t.history),
+    ];
+    if (w.insert) {
+      runInsert(
+        t.id, t.seq, t.agent, t.kind, t.priority, JSON.stringify(t.resources), t.key ?? null, json(t.policy), depsOf(t), t.group ?? null, cacheOf(t),
+        t.submittedAt, ...mutable, pack(t.input), pack(t.checkpoint), pack(t.result),
+      );
+      return;
+    }
+    const b = w.blobs;
+    const blob = (field: 'input' | 'checkpoint' | 'result'): [number, Buffer | null] => (b.has(field) ? [1, pack(t[field])] : [0, null]);
+    const changes = update.run(...mutable, ...blob('input'), ...blob('checkpoint'), ...blob('result'), t.id, w.fence).changes;
+    if (changes !== 1) {
+      throw new TroupeError('TROUPE_STORE_CONFLICT', `journal ${path}: task ${t.id} is not held under lease ${w.fence ?? '(none)'} (or is gone); nothing of the group was written`, {
+        details: { path, taskId: t.id, lease: w.fence },
+      });
+    }
+  };
+
+  return {
+    commit: db.transaction((group: CommitGroup) => {
+      for (const w of group.tasks) writeTask(w);
+      for (const r of group.log) log.run(r.taskId, r.type, r.attempt, r.at, r.detail);
+      for (const [key, record] of group.breakers) breaker.run(key, JSON.stringify(record));
+    }),
+    prune: db.transaction((ids: readonly string[]) => {
+      for (const id of ids) {
+        deleteLog.run(id);
+        deleteTask.run(id);
+      }
+    }),
+  };
+}
+
+/** The workflow fields of a task as one JSON value; null for a task without any (most). */
+function depsOf(t: TaskRecord): string | null {
+  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined) return null;
+  const { dependsOn, onParentFailure, name, graph, rank, origin } = t;
+  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin });
+}
+
+function cacheOf(t: TaskRecord): string | null {
+  return t.cacheKey === undefined ? null : JSON.stringify({ cacheKey: t.cacheKey, cachedFrom: t.cachedFrom });
+}
+
+/** Tasks in submission order: rows usually come back in it already, so this is one pass. */
+export function inSeqOrder<T extends { seq: number }>(tasks: T[]): T[] {
+  for (let i = 1; i < tasks.length; i += 1) if (tasks[i - 1]!.seq > tasks[i]!.seq) return tasks.sort((a, b) => a.seq - b.seq);
+  return tasks;
+}
