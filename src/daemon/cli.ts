@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { TroupeError } from '../runtime/errors.js';
+import type { TroupeError } from '../core/errors.js';
 import { exampleBanner, exampleConfig, startExampleDaemon } from '../demo/example-daemon.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { daemonLogger, startDaemon, stopOnSignals, type RunningDaemon } from './daemon.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { fieldError, TroupeError } from '../runtime/errors.js';
+import { fieldError, TroupeError } from '../core/errors.js';
 import type { SupervisorOptions } from '../runtime/options.js';
 import { parseWith } from '../runtime/validate.js';
 

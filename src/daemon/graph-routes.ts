@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { planImports } from '../plan/index.js';
 import type { Supervisor } from '../runtime/supervisor.js';
-import { renameField } from '../runtime/errors.js';
+import { renameField } from '../core/errors.js';
 import { parseWith } from '../runtime/validate.js';
 
 const graphSchema = z.strictObject({ tasks: z.array(z.unknown()) });

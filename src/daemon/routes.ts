@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Supervisor } from '../runtime/supervisor.js';
-import { TroupeError } from '../runtime/errors.js';
+import { TroupeError } from '../core/errors.js';
 import { parseWith } from '../runtime/validate.js';
 
 /** Longest a `GET /v1/tasks/:id/result` may wait for the outcome. */

@@ -6,7 +6,7 @@
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import type { LatencySummary } from '../actors/metrics/latency.js';
 import type { BreakerInfo } from '../runtime/breakers.js';
-import { PRIORITIES } from '../runtime/task.js';
+import { PRIORITIES } from '../core/task.js';
 import { callDaemon, type Endpoint } from './client.js';
 
 /** What `GET /v1/breakers` answers, per key (only `state` and `forced` are read). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { callDaemon } from '../daemon/client.js';
 import { stateDir } from '../daemon/config.js';
-import { TroupeError } from '../runtime/errors.js';
+import { TroupeError } from '../core/errors.js';
 import { planImports } from './plan.js';
 import { formatPlan } from './report.js';
 

@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { fieldError } from '../runtime/errors.js';
+import { fieldError } from '../core/errors.js';
 import { parseWith } from '../runtime/validate.js';
 
 /** Defaults of `planImports()`'s options. */

@@ -3,16 +3,16 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { fieldError } from './errors.js';
-import type { Durability } from './journal/journal.js';
-import { systemClock, type Clock } from './clock.js';
+import { fieldError } from '../core/errors.js';
+import type { Durability } from '../engine/journal/journal.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
 import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
 import { alertsSchema, type AlertsConfig } from './alert-options.js';
 import { pipelinesSchema, resolvePipelines, type PipelineRule } from './pipeline-options.js';
 import type { RateLimit } from '../actors/queue/rate-limits.js';
-import { agentCacheSchema } from './cache.js';
+import { agentCacheSchema } from '../engine/cache.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {

@@ -1,6 +1,6 @@
 // Validation of `submitGraph()`: every task as `submit()` checks it, plus names, parents and cycles.
 import { z } from 'zod';
-import { fieldError, renameField } from './errors.js';
+import { fieldError, renameField } from '../core/errors.js';
 import { cycleError, planGraph, type GraphPlan } from './graph.js';
 import type { ResolvedOptions } from './options.js';
 import { validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';

@@ -1,11 +1,11 @@
 import { serialize } from 'node:v8';
 import { z } from 'zod';
-import { fieldError } from './errors.js';
+import { fieldError } from '../core/errors.js';
 import { groupName, type AgentConfig, type ResolvedOptions } from './options.js';
 import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
-import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from './task.js';
+import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from '../core/task.js';
 import { parseWith } from './validate.js';
-import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from './cache.js';
+import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from '../engine/cache.js';
 
 /** Parents one task may have. */
 const MAX_PARENTS = 1_000;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { TroupeError } from '../../runtime/errors.js';
+import { TroupeError } from '../../core/errors.js';
 import type { CommandAgentConfig } from '../../runtime/options.js';
 import type { TaskHooks } from './module-runner.js';
 

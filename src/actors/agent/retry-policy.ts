@@ -1,4 +1,4 @@
-import type { SerializedError } from '../../runtime/errors.js';
+import type { SerializedError } from '../../core/errors.js';
 
 /**
  * Pure retry decisions for agent runs: no I/O, no clock, no global randomness. Time and

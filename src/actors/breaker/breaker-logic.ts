@@ -1,4 +1,4 @@
-import type { BreakerState } from '../messages.js';
+import type { BreakerState } from '../../core/messages.js';
 
 export interface BreakerConfig {
   /** Consecutive failures that open the breaker, whatever the rate. */

@@ -1,12 +1,12 @@
 import Denque from 'denque';
-import type { Message, MessageOf } from '../messages.js';
-import type { BreakerRecord } from '../breaker/breaker-logic.js';
+import type { Message, MessageOf } from '../core/messages.js';
+import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { decideChild, decisionMessage } from './dependencies.js';
 import type { Router } from './pipelines.js';
-import { cacheSlot } from '../../runtime/cache.js';
+import { cacheSlot } from './cache.js';
 import {
   restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
-} from '../../runtime/task.js';
+} from '../core/task.js';
 
 /** Read access to the task table, shared with the actors (they never write it). */
 export interface TaskView {

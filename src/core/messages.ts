@@ -1,7 +1,7 @@
-import type { SerializedError } from '../runtime/errors.js';
-import type { AgentKind, TaskRecord } from '../runtime/task.js';
-import type { BreakerRecord } from './breaker/breaker-logic.js';
-import type { AlertChange } from './metrics/alerts.js';
+import type { SerializedError } from './errors.js';
+import type { AgentKind, TaskRecord } from './task.js';
+import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
+import type { AlertChange } from '../actors/metrics/alerts.js';
 
 /** Where a run took place: its pool thread or its process. */
 export interface RunPlace {

@@ -1,10 +1,10 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
-import { TRANSITIONS, type Message, type MessageType } from '../messages.js';
+import { TRANSITIONS, type Message, type MessageType } from '../core/messages.js';
 import type { Ledger } from './ledger.js';
-import { TroupeError } from '../../runtime/errors.js';
-import type { Journal, JournalEntry } from '../../runtime/journal/journal.js';
-import { copyTask, type TaskRecord } from '../../runtime/task.js';
+import { TroupeError } from '../core/errors.js';
+import type { Journal, JournalEntry } from './journal/journal.js';
+import { copyTask, type TaskRecord } from '../core/task.js';
 
 interface Ack {
   resolve(): void;
