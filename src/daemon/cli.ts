@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { TroupeError } from '../core/errors.js';
-import { exampleBanner, exampleConfig, startExampleDaemon } from '../demo/example-daemon.js';
+import { exampleBanner, exampleConfig, startExampleDaemon } from './example.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { daemonLogger, startDaemon, stopOnSignals, type RunningDaemon } from './daemon.js';
 

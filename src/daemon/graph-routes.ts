@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { planImports } from '../plan/index.js';
+import { planImports } from '../runtime/plan/index.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { renameField } from '../core/errors.js';
 import { parseWith } from '../runtime/validate.js';

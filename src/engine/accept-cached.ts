@@ -1,7 +1,7 @@
 // The result cache at submission: join a task in flight, reuse a fresh result, or let it run.
 import { randomUUID } from 'node:crypto';
 import type { SupervisorActor } from './supervisor-actor.js';
-import { cacheDecision, type CacheRequest } from './cache.js';
+import { cacheDecision, type CacheRequest } from '../core/cache.js';
 import type { ValidSubmission } from '../runtime/submit.js';
 import type { TaskRecord } from '../core/task.js';
 

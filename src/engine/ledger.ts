@@ -3,7 +3,7 @@ import type { Message, MessageOf } from '../core/messages.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { decideChild, decisionMessage } from './dependencies.js';
 import type { Router } from './pipelines.js';
-import { cacheSlot } from './cache.js';
+import { cacheSlot } from '../core/cache.js';
 import {
   restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
 } from '../core/task.js';

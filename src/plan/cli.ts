@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { callDaemon } from '../daemon/client.js';
 import { stateDir } from '../daemon/config.js';
 import { TroupeError } from '../core/errors.js';
-import { planImports } from './plan.js';
+import { planImports } from '../runtime/plan/plan.js';
 import { formatPlan } from './report.js';
 
 const USAGE = `Usage: troupe plan <dir> --agent NAME [--json] [--exclude-types] [--tsconfig FILE] [--submit [--socket PATH]]

@@ -9,8 +9,8 @@ export { TroupeError, ERROR_CODES, type ErrorCode, type SerializedError } from '
 export { DEFAULTS, type SupervisorOptions, type ModuleAgentOptions, type CommandAgentOptions } from './options.js';
 export type { SubmitRequest } from './submit.js';
 export type { GraphTaskRequest } from './submit-graph.js';
-export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type ImportEdge, type PlanTask } from '../plan/index.js';
-export { planGraph, findCycle, type GraphNode, type GraphPlan } from './graph.js';
+export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type ImportEdge, type PlanTask } from './plan/index.js';
+export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/graph.js';
 export type { TroupeEvent, TroupeEventType } from './events.js';
 export type { TaskInfo, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
 export { PRIORITIES, PARENT_FAILURE_POLICIES } from '../core/task.js';
@@ -18,6 +18,6 @@ export type { MetricsSnapshot, Counters } from '../actors/metrics/metrics-state.
 export type { LatencySummary } from '../actors/metrics/latency.js';
 export type { Clock } from '../core/clock.js';
 export type { ActorName } from '../core/messages.js';
-export { ALERT_DEFAULTS, type AlertsOptions } from './alert-options.js';
+export { ALERT_DEFAULTS, type AlertsOptions } from '../core/alert-options.js';
 export { PIPELINE_EVENTS, type PipelineRule, type PipelineRuleOptions, type PipelineEvent } from './pipeline-options.js';
 export type { AlertName, AlertChange, FiringAlert } from '../actors/metrics/alerts.js';

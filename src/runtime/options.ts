@@ -8,11 +8,11 @@ import type { Durability } from '../engine/journal/journal.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
-import { agentRetrySchema, checkRetry, runLimitFields } from './policy.js';
-import { alertsSchema, type AlertsConfig } from './alert-options.js';
+import { agentRetrySchema, checkRetry, runLimitFields } from '../core/policy.js';
+import { alertsSchema, type AlertsConfig } from '../core/alert-options.js';
 import { pipelinesSchema, resolvePipelines, type PipelineRule } from './pipeline-options.js';
 import type { RateLimit } from '../actors/queue/rate-limits.js';
-import { agentCacheSchema } from '../engine/cache.js';
+import { agentCacheSchema } from '../core/cache.js';
 
 /** Defaults of every option; the schemas below apply them. */
 export const DEFAULTS = {

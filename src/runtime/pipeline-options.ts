@@ -1,7 +1,7 @@
 // Pipelines: routing rules that submit a task of one agent when a task of another ends.
 import { z } from 'zod';
 import { fieldError } from '../core/errors.js';
-import { findCycle } from './graph.js';
+import { findCycle } from '../core/graph.js';
 import { PRIORITIES, type Priority } from '../core/task.js';
 
 /** The endings a rule can follow: a success, or a dead letter (attempts used up, unrecoverable, failed parent). */

@@ -1,7 +1,7 @@
 // Validation of `submitGraph()`: every task as `submit()` checks it, plus names, parents and cycles.
 import { z } from 'zod';
 import { fieldError, renameField } from '../core/errors.js';
-import { cycleError, planGraph, type GraphPlan } from './graph.js';
+import { cycleError, planGraph, type GraphPlan } from '../core/graph.js';
 import type { ResolvedOptions } from './options.js';
 import { validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { parseWith } from './validate.js';

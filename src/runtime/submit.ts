@@ -2,10 +2,10 @@ import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from '../core/errors.js';
 import { groupName, type AgentConfig, type ResolvedOptions } from './options.js';
-import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
+import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from '../core/policy.js';
 import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from '../core/task.js';
 import { parseWith } from './validate.js';
-import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from '../engine/cache.js';
+import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from '../core/cache.js';
 
 /** Parents one task may have. */
 const MAX_PARENTS = 1_000;

@@ -12,7 +12,7 @@ import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import { acceptGraph, type GraphFields } from '../engine/accept-graph.js';
 import type { PipelineRule } from './pipeline-options.js';
 import { answerFromCache, joinedAfterRefusal } from '../engine/accept-cached.js';
-import type { CacheRequest } from '../engine/cache.js';
+import type { CacheRequest } from '../core/cache.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheDecision, canonicalJson, deriveCacheKey } from '../../dist/engine/cache.js';
+import { cacheDecision, canonicalJson, deriveCacheKey } from '../../dist/core/cache.js';
 import { Ledger } from '../../dist/engine/ledger.js';
 import type { TaskRecord, TaskState } from '../../dist/core/task.js';
 import { TroupeError } from '../../dist/index.js';

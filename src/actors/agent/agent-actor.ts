@@ -5,7 +5,7 @@ import type { Message, MessageType } from '../../core/messages.js';
 import type { TaskView } from '../../engine/ledger.js';
 import { serializeError, TroupeError } from '../../core/errors.js';
 import type { AgentConfig, ResolvedOptions } from '../../runtime/options.js';
-import { effectivePolicy, type EffectivePolicy } from '../../runtime/policy.js';
+import { effectivePolicy, type EffectivePolicy } from '../../core/policy.js';
 import type { AgentKind, TaskPolicy } from '../../core/task.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
 import { failedMessage, maxStartsError, stallError, timeoutError } from './failure.js';

@@ -1,5 +1,5 @@
 import type { AgentConfig } from '../../runtime/options.js';
-import type { EffectivePolicy } from '../../runtime/policy.js';
+import type { EffectivePolicy } from '../../core/policy.js';
 import type { RunPlace } from '../../core/messages.js';
 import type { RunWatch } from './run-watch.js';
 import type { AgentKind, TaskRecord } from '../../core/task.js';

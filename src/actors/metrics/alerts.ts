@@ -1,4 +1,4 @@
-import type { AlertsConfig } from '../../runtime/alert-options.js';
+import type { AlertsConfig } from '../../core/alert-options.js';
 
 export const ALERT_NAMES = ['error-rate', 'queue-depth', 'p95-latency', 'breaker-open', 'no-progress'] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];

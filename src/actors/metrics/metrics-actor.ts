@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AlertsConfig } from '../../runtime/alert-options.js';
+import type { AlertsConfig } from '../../core/alert-options.js';
 import type { Clock } from '../../core/clock.js';
 import { Actor } from '../actor.js';
 import { checkAlerts, initialAlertState, type AlertChange } from './alerts.js';

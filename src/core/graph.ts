@@ -1,5 +1,5 @@
 // Pure graph logic shared by `submitGraph()` and `troupe plan`: checks, cycles, levels, critical path.
-import { TroupeError } from '../core/errors.js';
+import { TroupeError } from './errors.js';
 
 /** One node: its name and the names of the nodes it depends on (its parents). */
 export interface GraphNode {

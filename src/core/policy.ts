@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Backoff, BackoffFn, RetryPolicy } from '../actors/agent/retry-policy.js';
-import { fieldError, type ErrorCode } from '../core/errors.js';
-import type { TaskPolicy } from '../core/task.js';
+import { fieldError, type ErrorCode } from './errors.js';
+import type { TaskPolicy } from './task.js';
 
 /** Defaults of the retry policy: 3 attempts, backoff 1 s, ×2, up to 30 s, 20% jitter. */
 export const RETRY_DEFAULTS = {

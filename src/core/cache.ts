@@ -1,8 +1,8 @@
 // Result cache and in-flight deduplication: key derivation and the reuse decision, pure.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { fieldError } from '../core/errors.js';
-import type { TaskState } from '../core/task.js';
+import { fieldError } from './errors.js';
+import type { TaskState } from './task.js';
 
 /** Longest explicit `cacheKey`. */
 export const MAX_CACHE_KEY = 512;
