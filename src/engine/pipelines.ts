@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '../core/messages.js';
-import type { PipelineEvent, PipelineRule } from '../runtime/pipeline-options.js';
+import type { PipelineEvent, PipelineRule } from '../core/pipeline-options.js';
 import type { AgentKind, TaskRecord } from '../core/task.js';
 
 /** The submissions a task's ending causes under the pipeline rules, to record in the same commit. */

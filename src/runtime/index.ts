@@ -19,5 +19,5 @@ export type { LatencySummary } from '../actors/metrics/latency.js';
 export type { Clock } from '../core/clock.js';
 export type { ActorName } from '../core/messages.js';
 export { ALERT_DEFAULTS, type AlertsOptions } from '../core/alert-options.js';
-export { PIPELINE_EVENTS, type PipelineRule, type PipelineRuleOptions, type PipelineEvent } from './pipeline-options.js';
+export { PIPELINE_EVENTS, type PipelineRule, type PipelineRuleOptions, type PipelineEvent } from '../core/pipeline-options.js';
 export type { AlertName, AlertChange, FiringAlert } from '../actors/metrics/alerts.js';

@@ -10,7 +10,7 @@ import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
 import { agentRetrySchema, checkRetry, runLimitFields } from '../core/policy.js';
 import { alertsSchema, type AlertsConfig } from '../core/alert-options.js';
-import { pipelinesSchema, resolvePipelines, type PipelineRule } from './pipeline-options.js';
+import { pipelinesSchema, resolvePipelines, type PipelineRule } from '../core/pipeline-options.js';
 import type { RateLimit } from '../actors/queue/rate-limits.js';
 import { agentCacheSchema } from '../core/cache.js';
 

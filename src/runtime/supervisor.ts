@@ -10,7 +10,7 @@ import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import { acceptGraph, type GraphFields } from '../engine/accept-graph.js';
-import type { PipelineRule } from './pipeline-options.js';
+import type { PipelineRule } from '../core/pipeline-options.js';
 import { answerFromCache, joinedAfterRefusal } from '../engine/accept-cached.js';
 import type { CacheRequest } from '../core/cache.js';
 import { parseWith } from './validate.js';

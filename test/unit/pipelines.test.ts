@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeRouter } from '../../dist/engine/pipelines.js';
 import { Ledger } from '../../dist/engine/ledger.js';
-import { resolvePipelines, pipelinesSchema, type PipelineRule } from '../../dist/runtime/pipeline-options.js';
+import { resolvePipelines, pipelinesSchema, type PipelineRule } from '../../dist/core/pipeline-options.js';
 import type { Message } from '../../dist/core/messages.js';
 import type { TaskRecord } from '../../dist/core/task.js';
 

@@ -1,8 +1,8 @@
 // Pipelines: routing rules that submit a task of one agent when a task of another ends.
 import { z } from 'zod';
-import { fieldError } from '../core/errors.js';
-import { findCycle } from '../core/graph.js';
-import { PRIORITIES, type Priority } from '../core/task.js';
+import { fieldError } from './errors.js';
+import { findCycle } from './graph.js';
+import { PRIORITIES, type Priority } from './task.js';
 
 /** The endings a rule can follow: a success, or a dead letter (attempts used up, unrecoverable, failed parent). */
 export const PIPELINE_EVENTS = ['succeeded', 'dead'] as const;
