@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SupervisorActor } from './supervisor-actor.js';
 import { cacheDecision, type CacheRequest } from '../core/cache.js';
-import type { ValidSubmission } from '../runtime/submit.js';
+import type { ValidSubmission } from '../core/submission.js';
 import type { TaskRecord } from '../core/task.js';
 
 /**

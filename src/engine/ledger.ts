@@ -7,21 +7,9 @@ import { cacheSlot } from '../core/cache.js';
 import {
   restoreTask, snapshotTask, TERMINAL_STATES, type AttemptRecord, type MutableFields, type Priority, type TaskRecord, type TaskState,
 } from '../core/task.js';
+import type { TaskView } from '../core/views.js';
 
-/** Read access to the task table, shared with the actors (they never write it). */
-export interface TaskView {
-  get(id: string): TaskRecord | undefined;
-  inState(state: TaskState): Iterable<TaskRecord>;
-  /** Every task kept, in no particular order. */
-  all(): Iterable<TaskRecord>;
-  count(state: TaskState): number;
-  /** Breakers as last recorded (journaled), by key. */
-  breakerRecords(): ReadonlyMap<string, BreakerRecord>;
-  /** Queued tasks per agent (agents with none are absent). */
-  queuedByAgent(): ReadonlyMap<string, number>;
-  /** Ids of the tasks not ended yet that depend on `id`; undefined when there are none (most tasks). */
-  childrenOf(id: string): ReadonlySet<string> | undefined;
-}
+export type { TaskView };
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
 type Undo =

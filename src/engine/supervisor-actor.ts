@@ -17,21 +17,11 @@ import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
 import { Journal } from './journal/journal.js';
 import { serializeError, TroupeError } from '../core/errors.js';
-import type { ResolvedOptions } from '../runtime/options.js';
+import type { ResolvedOptions } from '../core/config.js';
 import type { TaskRecord } from '../core/task.js';
+import type { JournalInfo } from '../core/views.js';
 
-
-export interface JournalInfo {
-  path: string;
-  durability: string;
-  /** Starts of the runtime on this journal so far, this one included. */
-  incarnation: number;
-  /** Transactions (batches) committed since start; under 'fsync' one fsync covers every batch written while the previous one ran. */
-  commits: number;
-  transitions: number;
-  /** The error code while the journal refuses writes (disk full, read-only), else null. */
-  writeError: string | null;
-}
+export type { JournalInfo };
 
 export interface ShutdownReport {
   /** Running tasks cancelled because they outlived the deadline (no journal). */

@@ -1,4 +1,4 @@
-import type { AgentConfig } from '../../runtime/options.js';
+import type { AgentConfig } from '../../core/config.js';
 import type { EffectivePolicy } from '../../core/policy.js';
 import type { RunPlace } from '../../core/messages.js';
 import type { RunWatch } from './run-watch.js';

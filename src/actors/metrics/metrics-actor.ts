@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { Actor } from '../actor.js';
 import { checkAlerts, initialAlertState, type AlertChange } from './alerts.js';
 import type { Message, MessageType } from '../../core/messages.js';
-import type { TaskView } from '../../engine/ledger.js';
+import type { TaskView } from '../../core/views.js';
 import type { MetricsState } from './metrics-state.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([

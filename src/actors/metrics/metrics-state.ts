@@ -3,8 +3,8 @@ import type { ActorName, BreakerState } from '../../core/messages.js';
 import { type AlertObservation, type AlertState, type FiringAlert } from './alerts.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 import { ThroughputRing, type Throughput } from './throughput.js';
-import type { JournalInfo } from '../../engine/supervisor-actor.js';
-import type { TaskView } from '../../engine/ledger.js';
+import type { JournalInfo } from '../../core/views.js';
+import type { TaskView } from '../../core/views.js';
 import type { RateLimitState } from '../queue/rate-limits.js';
 
 export interface Counters {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../../core/messages.js';
-import type { TaskView } from '../../engine/ledger.js';
+import type { TaskView } from '../../core/views.js';
 import type { Clock } from '../../core/clock.js';
-import type { ResolvedOptions } from '../../runtime/options.js';
+import type { ResolvedOptions } from '../../core/config.js';
 import type { TaskRecord, TaskState } from '../../core/task.js';
 import type { BreakerState } from '../../core/messages.js';
 import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';

@@ -6,6 +6,7 @@ import type { Message } from '../../core/messages.js';
 import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
 import { TroupeError } from '../../core/errors.js';
 import type { TaskRecord, TaskState } from '../../core/task.js';
+import type { Durability } from '../../core/config.js';
 import { journalWriteError, openLocked, type JournalHolder } from './open.js';
 import { migrate } from './schema.js';
 import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
@@ -22,8 +23,7 @@ export interface JournalEntry {
   state?: TaskState;
 }
 
-/** How far a commit goes before `submit()` and outcomes are acknowledged. */
-export type Durability = 'fsync' | 'process' | 'memory';
+export type { Durability };
 
 
 /**
