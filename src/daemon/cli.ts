@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { TroupeError } from '../core/errors.js';
+import type { TroupeError } from '../index.js';
 import { exampleBanner, exampleConfig, startExampleDaemon } from './example.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { daemonLogger, startDaemon, stopOnSignals, type RunningDaemon } from './daemon.js';

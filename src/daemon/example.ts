@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { configFrom, stateDir, type DaemonConfig } from './config.js';
 import { startDaemon, type RunningDaemon } from './daemon.js';
-import type { Supervisor } from '../runtime/supervisor.js';
-import type { SubmitRequest } from '../runtime/submit.js';
+import type { Supervisor } from '../index.js';
+import type { SubmitRequest } from '../index.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 

@@ -14,10 +14,10 @@ export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/gr
 export type { TroupeEvent, TroupeEventType } from './events.js';
 export type { TaskInfo, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
 export { PRIORITIES, PARENT_FAILURE_POLICIES } from '../core/task.js';
-export type { MetricsSnapshot, Counters } from '../actors/metrics/metrics-state.js';
+export type { MetricsSnapshot, Counters, AgentFigures } from '../actors/metrics/metrics-state.js';
 export type { LatencySummary } from '../actors/metrics/latency.js';
 export type { Clock } from '../core/clock.js';
-export type { ActorName } from '../core/messages.js';
+export type { ActorName, BreakerState } from '../core/messages.js';
 export { ALERT_DEFAULTS, type AlertsOptions } from '../core/alert-options.js';
 export { PIPELINE_EVENTS, type PipelineRule, type PipelineRuleOptions, type PipelineEvent } from '../core/pipeline-options.js';
-export type { AlertName, AlertChange, FiringAlert } from '../actors/metrics/alerts.js';
+export { ALERT_NAMES, type AlertName, type AlertChange, type FiringAlert } from '../core/alert-options.js';
