@@ -1,7 +1,7 @@
 import Denque from 'denque';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
-import type { ActorName, Message, MessageType } from './messages.js';
+import type { ActorName, Message, MessageType } from '../core/messages.js';
 
 /**
  * Base of every actor: an RxJS inbox, an outbox, and a mailbox that processes one message at a

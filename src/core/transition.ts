@@ -1,6 +1,6 @@
 // The task lifecycle: one pure function and the table of every state × event pair.
-import type { Message } from '../actors/messages.js';
-import { TERMINAL_STATES, type AttemptRecord, type MutableFields, type TaskRecord, type TaskState } from '../runtime/task.js';
+import type { Message } from './messages.js';
+import { TERMINAL_STATES, type AttemptRecord, type MutableFields, type TaskRecord, type TaskState } from './task.js';
 
 /** The events that belong to one task's lifecycle (the ledger routes each through `transition`). */
 export const TASK_EVENTS = [

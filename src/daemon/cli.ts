@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { TroupeError } from '../runtime/errors.js';
-import { exampleBanner, exampleConfig, startExampleDaemon } from '../demo/example-daemon.js';
+import type { TroupeError } from '../index.js';
+import { exampleBanner, exampleConfig, startExampleDaemon } from './example.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { daemonLogger, startDaemon, stopOnSignals, type RunningDaemon } from './daemon.js';
 

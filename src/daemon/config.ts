@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { fieldError, TroupeError } from '../runtime/errors.js';
-import type { SupervisorOptions } from '../runtime/options.js';
-import { parseWith } from '../runtime/validate.js';
+import { fieldError } from '../internal.js';
+import { TroupeError } from '../index.js';
+import type { SupervisorOptions } from '../index.js';
+import { parseWith } from '../internal.js';
 
 /** Defaults of the daemon's own settings (the runtime's are in `DEFAULTS`). */
 export const DAEMON_DEFAULTS = { shutdownTimeoutMs: 10_000, logLevel: 'info', tcpHost: '127.0.0.1', bodyLimitBytes: 1024 * 1024 } as const;

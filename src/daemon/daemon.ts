@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { Supervisor } from '../runtime/supervisor.js';
+import { Supervisor } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { drainProgress, NO_PROGRESS, type Progress } from './progress.js';
 import { buildServer, listenOnSocket } from './server.js';

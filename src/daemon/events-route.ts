@@ -30,9 +30,9 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { TroupeEvent, TroupeEventType } from '../runtime/events.js';
-import type { Supervisor } from '../runtime/supervisor.js';
-import { parseWith } from '../runtime/validate.js';
+import type { TroupeEvent, TroupeEventType } from '../index.js';
+import type { Supervisor } from '../index.js';
+import { parseWith } from '../internal.js';
 
 export interface EventRouteOptions {
   /** Interval of the `: heartbeat` comment. Default 15 000 ms (tests make it shorter). */

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { planImports } from '../plan/index.js';
-import type { Supervisor } from '../runtime/supervisor.js';
-import { renameField } from '../runtime/errors.js';
-import { parseWith } from '../runtime/validate.js';
+import { planImports } from '../index.js';
+import type { Supervisor } from '../index.js';
+import { renameField } from '../internal.js';
+import { parseWith } from '../internal.js';
 
 const graphSchema = z.strictObject({ tasks: z.array(z.unknown()) });
 // The plan's own options are checked by planImports (TROUPE_INVALID_PLAN names them).

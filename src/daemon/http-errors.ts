@@ -1,4 +1,4 @@
-import { TroupeError, type ErrorCode } from '../runtime/errors.js';
+import { TroupeError, type ErrorCode } from '../index.js';
 
 /** The HTTP status each error code answers with (anything else is a 500). */
 const STATUS: Partial<Record<ErrorCode, number>> = {

@@ -50,13 +50,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { BreakerState } from '../actors/messages.js';
-import type { LatencySummary } from '../actors/metrics/latency.js';
-import { ALERT_NAMES } from '../actors/metrics/alerts.js';
-import type { AgentFigures, MetricsSnapshot } from '../actors/metrics/metrics-state.js';
-import type { BreakerInfo } from '../runtime/breakers.js';
-import type { Supervisor } from '../runtime/supervisor.js';
-import { PRIORITIES } from '../runtime/task.js';
+import type { BreakerState } from '../index.js';
+import type { LatencySummary } from '../index.js';
+import { ALERT_NAMES } from '../index.js';
+import type { AgentFigures, MetricsSnapshot } from '../index.js';
+import type { BreakerInfo } from '../index.js';
+import type { Supervisor } from '../index.js';
+import { PRIORITIES } from '../index.js';
 
 /** What one scrape reads from the Supervisor. */
 interface Scrape {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Supervisor } from '../runtime/supervisor.js';
-import { TroupeError } from '../runtime/errors.js';
-import { parseWith } from '../runtime/validate.js';
+import type { Supervisor } from '../index.js';
+import { TroupeError } from '../index.js';
+import { parseWith } from '../internal.js';
 
 /** Longest a `GET /v1/tasks/:id/result` may wait for the outcome. */
 const MAX_WAIT_MS = 60_000;

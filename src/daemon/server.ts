@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Supervisor } from '../runtime/supervisor.js';
+import type { Supervisor } from '../index.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard-route.js';
 import { toHttpError } from './http-errors.js';

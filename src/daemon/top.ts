@@ -3,10 +3,10 @@
  * into plain lines; `runTop` polls `GET /v1/snapshot` and `GET /v1/breakers` every interval and
  * redraws, clearing the screen on a TTY. SIGINT (or `q` on a TTY) stops it with exit status 0.
  */
-import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
-import type { LatencySummary } from '../actors/metrics/latency.js';
-import type { BreakerInfo } from '../runtime/breakers.js';
-import { PRIORITIES } from '../runtime/task.js';
+import type { MetricsSnapshot } from '../index.js';
+import type { LatencySummary } from '../index.js';
+import type { BreakerInfo } from '../index.js';
+import { PRIORITIES } from '../index.js';
 import { callDaemon, type Endpoint } from './client.js';
 
 /** What `GET /v1/breakers` answers, per key (only `state` and `forced` are read). */

@@ -4,10 +4,10 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { callDaemon } from '../daemon/client.js';
-import { stateDir } from '../daemon/config.js';
-import { TroupeError } from '../runtime/errors.js';
-import { planImports } from './plan.js';
+import { callDaemon } from '../daemon/index.js';
+import { stateDir } from '../daemon/index.js';
+import { TroupeError } from '../index.js';
+import { planImports } from '../index.js';
 import { formatPlan } from './report.js';
 
 const USAGE = `Usage: troupe plan <dir> --agent NAME [--json] [--exclude-types] [--tsconfig FILE] [--submit [--socket PATH]]

@@ -1,5 +1,5 @@
 // The human summary of a plan, as `troupe plan` prints it.
-import type { ImportPlan } from './assemble.js';
+import type { ImportPlan } from '../index.js';
 
 /** Longest list of names shown before `… and N more`. */
 const SHOWN = 10;

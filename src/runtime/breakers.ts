@@ -1,7 +1,7 @@
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { agentKey, resourceKey } from '../actors/breaker/keys.js';
-import type { BreakerState } from '../actors/messages.js';
-import { fieldError, TroupeError } from './errors.js';
+import type { BreakerState } from '../core/messages.js';
+import { fieldError, TroupeError } from '../core/errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /** One breaker as `Supervisor#breakers()` shows it. */

@@ -1,7 +1,7 @@
-import type { ActorName, BreakerState, Message } from '../actors/messages.js';
+import type { ActorName, BreakerState, Message } from '../core/messages.js';
 import type { AlertChange } from '../actors/metrics/alerts.js';
-import type { SerializedError } from './errors.js';
-import type { Priority } from './task.js';
+import type { SerializedError } from '../core/errors.js';
+import type { Priority } from '../core/task.js';
 
 /** Lifecycle and runtime events, as `Supervisor#events$` publishes them. `at` is epoch milliseconds. */
 export type TroupeEvent =

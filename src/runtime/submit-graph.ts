@@ -1,7 +1,8 @@
 // Validation of `submitGraph()`: every task as `submit()` checks it, plus names, parents and cycles.
 import { z } from 'zod';
-import { fieldError, renameField } from './errors.js';
-import { cycleError, planGraph, type GraphPlan } from './graph.js';
+import { fieldError, renameField } from '../core/errors.js';
+import { cycleError, planGraph } from '../core/graph.js';
+import type { GraphNodeSpec, ValidGraph } from '../core/submission.js';
 import type { ResolvedOptions } from './options.js';
 import { validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { parseWith } from './validate.js';
@@ -22,20 +23,7 @@ const graphFieldsSchema = z.object({
   estimatedMs: z.number().positive().finite().optional(),
 });
 
-export interface GraphNodeSpec {
-  name: string;
-  valid: ValidSubmission;
-  /** Parents inside the graph, by name. */
-  local: string[];
-  /** Parents submitted before, by id. */
-  external: string[];
-}
-
-export interface ValidGraph {
-  /** By name. */
-  nodes: Map<string, GraphNodeSpec>;
-  plan: GraphPlan;
-}
+export type { GraphNodeSpec, ValidGraph };
 
 /**
  * Validates a graph whole; throws the first problem, naming its place (`tasks[3].dependsOn[0]`):

@@ -1,11 +1,12 @@
 import { serialize } from 'node:v8';
 import { z } from 'zod';
-import { fieldError } from './errors.js';
+import { fieldError } from '../core/errors.js';
 import { groupName, type AgentConfig, type ResolvedOptions } from './options.js';
-import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from './policy.js';
-import { PARENT_FAILURE_POLICIES, PRIORITIES, type ParentFailurePolicy, type Priority, type TaskPolicy } from './task.js';
+import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from '../core/policy.js';
+import { PARENT_FAILURE_POLICIES, PRIORITIES, type TaskPolicy } from '../core/task.js';
 import { parseWith } from './validate.js';
-import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from './cache.js';
+import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from '../core/cache.js';
+import type { ValidSubmission } from '../core/submission.js';
 
 /** Parents one task may have. */
 const MAX_PARENTS = 1_000;
@@ -39,20 +40,7 @@ const submitSchema = z.strictObject({
 /** What `Supervisor#submit()` accepts. */
 export type SubmitRequest = z.input<typeof submitSchema>;
 
-export interface ValidSubmission {
-  agent: string;
-  input: unknown;
-  priority: Priority;
-  resources: string[];
-  key?: string;
-  policy?: TaskPolicy;
-  /** Parents as given (ids, or graph names in `submitGraph`), without repeats. */
-  dependsOn?: string[];
-  onParentFailure?: ParentFailurePolicy;
-  group?: string;
-  /** Set when the result cache applies: the task's key and the age of result it accepts. */
-  cache?: CacheRequest;
-}
+export type { ValidSubmission };
 
 /** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
 export function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown, journaled: boolean): void {

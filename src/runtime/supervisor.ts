@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom, mergeMap, type Observable } from 'rxjs';
 import { z } from 'zod';
-import { ACTOR_NAMES, type ActorName, type Message } from '../actors/messages.js';
+import { ACTOR_NAMES, type ActorName, type Message } from '../core/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
-import { SupervisorActor, type ShutdownReport } from '../actors/supervisor/supervisor-actor.js';
-import { deserializeError, fieldError, renameField, TroupeError } from './errors.js';
+import { SupervisorActor, type ShutdownReport } from '../engine/supervisor-actor.js';
+import { deserializeError, fieldError, renameField, TroupeError } from '../core/errors.js';
 import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
-import { acceptGraph, type GraphFields } from './accept-graph.js';
-import type { PipelineRule } from './pipeline-options.js';
-import { answerFromCache, joinedAfterRefusal } from './accept-cached.js';
-import type { CacheRequest } from './cache.js';
+import { acceptGraph, type GraphFields } from '../engine/accept-graph.js';
+import type { PipelineRule } from '../core/pipeline-options.js';
+import { answerFromCache, joinedAfterRefusal } from '../engine/accept-cached.js';
+import type { CacheRequest } from '../core/cache.js';
 import { parseWith } from './validate.js';
-import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
+import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { fieldError, type ErrorCode, type TroupeError } from './errors.js';
+import { fieldError, type ErrorCode, type TroupeError } from '../core/errors.js';
 
 /** Reads the value at a zod issue path, for error messages. */
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkAlerts, initialAlertState, type AlertChange, type AlertObservation, type AlertState } from '../../dist/actors/metrics/alerts.js';
-import { alertsSchema, type AlertsConfig } from '../../dist/runtime/alert-options.js';
+import { alertsSchema, type AlertsConfig } from '../../dist/core/alert-options.js';
 
 /** Every rule off: each test turns on the ones it looks at. */
 const OFF: AlertsConfig = { intervalMs: 1_000, errorRate: false, queueDepth: false, p95Latency: false, breakerOpen: false, noProgress: false };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cacheDecision, canonicalJson, deriveCacheKey } from '../../dist/runtime/cache.js';
-import { Ledger } from '../../dist/actors/supervisor/ledger.js';
-import type { TaskRecord, TaskState } from '../../dist/runtime/task.js';
+import { cacheDecision, canonicalJson, deriveCacheKey } from '../../dist/core/cache.js';
+import { Ledger } from '../../dist/engine/ledger.js';
+import type { TaskRecord, TaskState } from '../../dist/core/task.js';
 import { TroupeError } from '../../dist/index.js';
 
 describe('canonicalJson', () => {

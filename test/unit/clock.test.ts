@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../dist/runtime/clock.js';
+import { systemClock } from '../../dist/core/clock.js';
 
 describe('systemClock', () => {
   it('never runs a timer before now() has advanced by its delay (Node timers alone can fire early)', async () => {

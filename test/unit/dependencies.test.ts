@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decideChild } from '../../dist/actors/supervisor/dependencies.js';
-import { Ledger } from '../../dist/actors/supervisor/ledger.js';
-import type { Message } from '../../dist/actors/messages.js';
-import type { ParentFailurePolicy, TaskRecord } from '../../dist/runtime/task.js';
+import { decideChild } from '../../dist/engine/dependencies.js';
+import { Ledger } from '../../dist/engine/ledger.js';
+import type { Message } from '../../dist/core/messages.js';
+import type { ParentFailurePolicy, TaskRecord } from '../../dist/core/task.js';
 
 const p = (id: string, state: Parameters<typeof decideChild>[1][number]['state']) => ({ id, state });
 

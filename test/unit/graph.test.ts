@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findCycle, planGraph, type GraphNode } from '../../dist/runtime/graph.js';
+import { findCycle, planGraph, type GraphNode } from '../../dist/core/graph.js';
 
 const node = (name: string, dependsOn: string[] = [], weight?: number): GraphNode => ({ name, dependsOn, ...(weight === undefined ? {} : { weight }) });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Ledger } from '../../dist/actors/supervisor/ledger.js';
-import type { Message, RunPlace } from '../../dist/actors/messages.js';
+import { Ledger } from '../../dist/engine/ledger.js';
+import type { Message, RunPlace } from '../../dist/core/messages.js';
 import type { BreakerRecord } from '../../dist/actors/breaker/breaker-logic.js';
-import type { TaskRecord, TaskState } from '../../dist/runtime/task.js';
+import type { TaskRecord, TaskState } from '../../dist/core/task.js';
 
 const STATES: readonly TaskState[] = ['blocked', 'queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'];
 const ERROR = { name: 'Error', message: 'boom' };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { makeRouter } from '../../dist/actors/supervisor/pipelines.js';
-import { Ledger } from '../../dist/actors/supervisor/ledger.js';
-import { resolvePipelines, pipelinesSchema, type PipelineRule } from '../../dist/runtime/pipeline-options.js';
-import type { Message } from '../../dist/actors/messages.js';
-import type { TaskRecord } from '../../dist/runtime/task.js';
+import { makeRouter } from '../../dist/engine/pipelines.js';
+import { Ledger } from '../../dist/engine/ledger.js';
+import { resolvePipelines, pipelinesSchema, type PipelineRule } from '../../dist/core/pipeline-options.js';
+import type { Message } from '../../dist/core/messages.js';
+import type { TaskRecord } from '../../dist/core/task.js';
 
 const AGENTS = new Set(['edit', 'review', 'triage']);
 const resolve = (rules: unknown[]): PipelineRule[] => resolvePipelines(pipelinesSchema.parse(rules), AGENTS, new Set(['gpu']));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stronglyConnected } from '../../dist/plan/components.js';
+import { stronglyConnected } from '../../dist/runtime/plan/components.js';
 
 const graph = (edges: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(edges));
 

@@ -2,7 +2,7 @@ import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planImports } from '../../dist/index.js';
-import { extractJsImports } from '../../dist/plan/js-imports.js';
+import { extractJsImports } from '../../dist/runtime/plan/js-imports.js';
 import { tree } from '../helpers.js';
 
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planImports } from '../../dist/index.js';
-import { extractPyImports } from '../../dist/plan/py-imports.js';
+import { extractPyImports } from '../../dist/runtime/plan/py-imports.js';
 import { tree } from '../helpers.js';
 
 const ORACLE = resolve(import.meta.dirname, '../fixtures/plan/py_edges.py');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideRestart, type RestartPolicy } from '../../dist/actors/supervisor/restart-policy.js';
+import { decideRestart, type RestartPolicy } from '../../dist/engine/restart-policy.js';
 
 const POLICY: RestartPolicy = { maxRestarts: 3, periodMs: 1000 };
 

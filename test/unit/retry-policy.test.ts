@@ -6,7 +6,7 @@ import {
   type BackoffFn,
   type RetryPolicy,
 } from '../../dist/actors/agent/retry-policy.js';
-import type { SerializedError } from '../../dist/runtime/errors.js';
+import type { SerializedError } from '../../dist/core/errors.js';
 
 const ERR: SerializedError = { name: 'Error', message: 'boom' };
 const UNRECOVERABLE: SerializedError = { name: 'UnrecoverableError', message: 'bad input' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RunWatch, type RunLimits } from '../../dist/actors/agent/run-watch.js';
-import type { Clock } from '../../dist/runtime/clock.js';
+import type { Clock } from '../../dist/core/clock.js';
 
 /**
  * A clock that only moves when the test says so. Unlike `manualClock()` in ../helpers.ts its

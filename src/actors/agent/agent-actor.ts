@@ -1,12 +1,12 @@
 import Denque from 'denque';
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
-import type { Message, MessageType } from '../messages.js';
-import type { TaskView } from '../supervisor/ledger.js';
-import { serializeError, TroupeError } from '../../runtime/errors.js';
-import type { AgentConfig, ResolvedOptions } from '../../runtime/options.js';
-import { effectivePolicy, type EffectivePolicy } from '../../runtime/policy.js';
-import type { AgentKind, TaskPolicy } from '../../runtime/task.js';
+import type { Message, MessageType } from '../../core/messages.js';
+import type { TaskView } from '../../core/views.js';
+import { serializeError, TroupeError } from '../../core/errors.js';
+import type { AgentConfig, ResolvedOptions } from '../../core/config.js';
+import { effectivePolicy, type EffectivePolicy } from '../../core/policy.js';
+import type { AgentKind, TaskPolicy } from '../../core/task.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
 import { failedMessage, maxStartsError, stallError, timeoutError } from './failure.js';
 import type { ModuleRunner, TaskHooks } from './module-runner.js';

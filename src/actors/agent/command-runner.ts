@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { TroupeError } from '../../runtime/errors.js';
-import type { CommandAgentConfig } from '../../runtime/options.js';
+import { TroupeError } from '../../core/errors.js';
+import type { CommandAgentConfig } from '../../core/config.js';
 import type { TaskHooks } from './module-runner.js';
 
 /** What one run of a command agent gets. */

@@ -1,6 +1,6 @@
-import type { MessageOf } from '../messages.js';
-import { serializeError, TroupeError } from '../../runtime/errors.js';
-import type { TaskRecord } from '../../runtime/task.js';
+import type { MessageOf } from '../../core/messages.js';
+import { serializeError, TroupeError } from '../../core/errors.js';
+import type { TaskRecord } from '../../core/task.js';
 import { decideRetry } from './retry-policy.js';
 import type { Run } from './run.js';
 

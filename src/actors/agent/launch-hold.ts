@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../../runtime/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { launchHeldUntil, NO_DEATHS, recordDeath, type RestartLimit, type RestartState } from './thread-restarts.js';
 
 /**

@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { queueOptionsSymbol, type Piscina } from 'piscina';
-import { deserializeError, TroupeError } from '../../runtime/errors.js';
+import { deserializeError, TroupeError } from '../../core/errors.js';
 import {
   isHostPortMessage, isThreadSignal, isWorkerFailure, isWorkerResult, type AbortMessage, type HostApi, type ThreadSignal, type WorkerJob,
 } from './worker-protocol.js';

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
-import type { PoolConfig } from '../../runtime/options.js';
+import type { PoolConfig } from '../../core/config.js';
 import { ModuleRunner, retiringAwareBalancer } from './module-runner.js';
 import type { WorkerData } from './worker-protocol.js';
 

@@ -1,4 +1,4 @@
-import { defineAgent } from '../../runtime/define-agent.js';
+import { defineAgent } from '../../core/define-agent.js';
 
 /** What a readiness probe runs on the pool: nothing, on a real thread. */
 export default defineAgent(async () => true);

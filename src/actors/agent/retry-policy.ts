@@ -1,28 +1,12 @@
-import type { SerializedError } from '../../runtime/errors.js';
+import type { SerializedError } from '../../core/errors.js';
+import type { Backoff, BackoffFn, RetryPolicy } from '../../core/policy.js';
 
 /**
  * Pure retry decisions for agent runs: no I/O, no clock, no global randomness. Time and
  * randomness come in as parameters so every decision is reproducible in tests.
  */
 
-export interface Backoff {
-  initialMs: number;
-  factor: number;
-  maxMs: number;
-  /** 0..1: the delay is drawn uniformly from [d*(1-jitter), d] */
-  jitter: number;
-}
-
-/** A custom backoff: ms to wait before the next attempt, given the number of failed attempts so far (1 after the first failure) and the last error. */
-export type BackoffFn = (failures: number, error: SerializedError) => number;
-
-export interface RetryPolicy {
-  /** Failed attempts allowed in total (1 = no retry). */
-  attempts: number;
-  backoff: Backoff | BackoffFn;
-  /** Starts allowed in total, whatever their outcome (runs cut short by a crash count too). */
-  maxStarts: number;
-}
+export type { Backoff, BackoffFn, RetryPolicy };
 
 export type RetryDecision =
   | {

@@ -1,8 +1,8 @@
-import type { AgentConfig } from '../../runtime/options.js';
-import type { EffectivePolicy } from '../../runtime/policy.js';
-import type { RunPlace } from '../messages.js';
+import type { AgentConfig } from '../../core/config.js';
+import type { EffectivePolicy } from '../../core/policy.js';
+import type { RunPlace } from '../../core/messages.js';
 import type { RunWatch } from './run-watch.js';
-import type { AgentKind, TaskRecord } from '../../runtime/task.js';
+import type { AgentKind, TaskRecord } from '../../core/task.js';
 import { runCommand } from './command-runner.js';
 import type { ModuleRunner, TaskHooks } from './module-runner.js';
 

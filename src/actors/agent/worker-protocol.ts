@@ -1,4 +1,4 @@
-import type { SerializedError } from '../../runtime/errors.js';
+import type { SerializedError } from '../../core/errors.js';
 
 /** Given to every pool thread when it starts. */
 export interface WorkerData {

@@ -7,8 +7,8 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { getHeapStatistics } from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
-import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../runtime/define-agent.js';
-import { serializeError, TroupeError } from '../../runtime/errors.js';
+import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../core/define-agent.js';
+import { serializeError, TroupeError } from '../../core/errors.js';
 import {
   isAbortMessage, type HostApi, type HostPortMessage, type ThreadSignal, type WorkerData, type WorkerFailure, type WorkerJob, type WorkerResult,
 } from './worker-protocol.js';

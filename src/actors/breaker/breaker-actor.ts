@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
-import type { Message, MessageType } from '../messages.js';
-import type { TaskView } from '../supervisor/ledger.js';
-import type { Clock } from '../../runtime/clock.js';
-import type { BreakerConfig as BreakerOptions } from '../../runtime/options.js';
+import type { Message, MessageType } from '../../core/messages.js';
+import type { TaskView } from '../../core/views.js';
+import type { Clock } from '../../core/clock.js';
+import type { BreakerConfig as BreakerOptions } from '../../core/config.js';
 import { closedBreaker, fromRecord, halfOpenAt, stepBreaker, toRecord, type Breaker, type BreakerEvent } from './breaker-logic.js';
 import { countsAgainstBreaker, outcomeKeys } from './keys.js';
 

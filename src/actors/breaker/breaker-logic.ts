@@ -1,4 +1,6 @@
-import type { BreakerState } from '../messages.js';
+import type { BreakerRecord } from '../../core/messages.js';
+
+export type { BreakerRecord };
 
 export interface BreakerConfig {
   /** Consecutive failures that open the breaker, whatever the rate. */
@@ -17,17 +19,6 @@ export interface BreakerConfig {
   maxResetTimeoutMs: number;
   /** Trial calls let through half-open; that many successes close it, one failure reopens it. */
   halfOpenTrials: number;
-}
-
-/** What is journaled of a breaker (survives restarts). */
-export interface BreakerRecord {
-  state: BreakerState;
-  /** Forced by an operator: a forced-open breaker never goes half-open by itself. */
-  forced: boolean;
-  /** When it last opened (epoch ms), or null. */
-  openedAt: number | null;
-  /** The reset timeout in force for the current (or next) opening; grows on reopen, back to cfg.resetTimeoutMs when it closes. */
-  resetTimeoutMs: number;
 }
 
 /** Outcomes of calls that ended in [start, start + windowMs / WINDOW_BUCKETS). */

@@ -1,4 +1,4 @@
-import type { SerializedError } from '../../runtime/errors.js';
+import type { SerializedError } from '../../core/errors.js';
 
 /**
  * Breakers and holds are kept per key: `agent:<name>` or `resource:<name>`. A task's outcome

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { AlertsConfig } from '../../runtime/alert-options.js';
-import type { Clock } from '../../runtime/clock.js';
+import type { AlertsConfig } from '../../core/alert-options.js';
+import type { Clock } from '../../core/clock.js';
 import { Actor } from '../actor.js';
 import { checkAlerts, initialAlertState, type AlertChange } from './alerts.js';
-import type { Message, MessageType } from '../messages.js';
-import type { TaskView } from '../supervisor/ledger.js';
+import type { Message, MessageType } from '../../core/messages.js';
+import type { TaskView } from '../../core/views.js';
 import type { MetricsState } from './metrics-state.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([

@@ -1,10 +1,10 @@
-import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
-import type { ActorName, BreakerState } from '../messages.js';
+import { PRIORITIES, type AgentKind, type Priority } from '../../core/task.js';
+import type { ActorName, BreakerState } from '../../core/messages.js';
 import { type AlertObservation, type AlertState, type FiringAlert } from './alerts.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 import { ThroughputRing, type Throughput } from './throughput.js';
-import type { JournalInfo } from '../supervisor/supervisor-actor.js';
-import type { TaskView } from '../supervisor/ledger.js';
+import type { JournalInfo } from '../../core/views.js';
+import type { TaskView } from '../../core/views.js';
 import type { RateLimitState } from '../queue/rate-limits.js';
 
 export interface Counters {

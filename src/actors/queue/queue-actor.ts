@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
-import type { Message, MessageType } from '../messages.js';
-import type { TaskView } from '../supervisor/ledger.js';
-import type { Clock } from '../../runtime/clock.js';
-import type { ResolvedOptions } from '../../runtime/options.js';
-import type { TaskRecord } from '../../runtime/task.js';
-import type { BreakerState } from '../messages.js';
+import type { Message, MessageType } from '../../core/messages.js';
+import type { TaskView } from '../../core/views.js';
+import type { Clock } from '../../core/clock.js';
+import type { ResolvedOptions } from '../../core/config.js';
+import type { TaskRecord } from '../../core/task.js';
+import type { BreakerState } from '../../core/messages.js';
 import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';
-import type { SerializedError } from '../../runtime/errors.js';
+import type { SerializedError } from '../../core/errors.js';
 import { Scheduler } from './scheduler.js';
 import type { RateLimits } from './rate-limits.js';
 

@@ -1,11 +1,8 @@
 import Denque from 'denque';
 import { agentKey, gateKeys, resourceKey } from '../breaker/keys.js';
+import type { RateLimit } from '../../core/config.js';
 
-/** At most `max` task starts in any window of `perMs` milliseconds. */
-export interface RateLimit {
-  max: number;
-  perMs: number;
-}
+export type { RateLimit };
 
 /** What `snapshot().rateLimits` shows of one limited key. */
 export interface RateLimitState extends RateLimit {

@@ -1,5 +1,5 @@
 import TinyQueue from 'tinyqueue';
-import { PRIORITIES, type AgentKind, type Priority } from '../../runtime/task.js';
+import { PRIORITIES, type AgentKind, type Priority } from '../../core/task.js';
 import { gateKeys } from '../breaker/keys.js';
 import { RateLimits } from './rate-limits.js';
 

@@ -10,7 +10,7 @@
  * left of the backlog: about S ÷ C + CP. With S = (C − 1) × CP the bound is CP and FIFO's ratio is
  * 2 − 1/C, the worst list scheduling can do (1.75 at C = 4).
  */
-import { planGraph } from '../../runtime/graph.js';
+import { planGraph } from '../../index.js';
 import { chain, independent, listScheduleMakespan, type ShapeTask } from '../graph-shapes.js';
 import { checkOrder, graphRequests, submitOneByOne, withRuntime, awaitAll } from '../graph-run.js';
 import type { Case, Measurement, Metric, Section } from '../harness.js';

@@ -7,9 +7,9 @@
  * take real time (graph-critical-path.ts).
  */
 import { tmpdir } from 'node:os';
-import { resolveOptions } from '../../runtime/options.js';
-import { MAX_GRAPH, validateGraph } from '../../runtime/submit-graph.js';
-import { validateSubmission } from '../../runtime/submit.js';
+import { resolveOptions } from '../../internal.js';
+import { MAX_GRAPH, validateGraph } from '../../internal.js';
+import { validateSubmission } from '../../internal.js';
 import type { Supervisor } from '../../index.js';
 import { chain, edgeCount, wideDag, type ShapeTask } from '../graph-shapes.js';
 import { awaitAll, checkOrder, flatRequests, graphRequests, NOOP, NOOP_MODULE, SLEEP, SLEEP_MODULE, withRuntime } from '../graph-run.js';

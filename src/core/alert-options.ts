@@ -53,3 +53,21 @@ export const alertsSchema = z.strictObject({
 
 export type AlertsConfig = z.output<typeof alertsSchema>;
 export type AlertsOptions = z.input<typeof alertsSchema>;
+
+export const ALERT_NAMES = ['error-rate', 'queue-depth', 'p95-latency', 'breaker-open', 'no-progress'] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** An alert that fires: `key` tells instances of one rule apart (the breaker's key for `breaker-open`). */
+export interface FiringAlert {
+  alert: AlertName;
+  key?: string;
+  /** The measured value that crossed the threshold, in the threshold's unit. */
+  value: number;
+  threshold: number;
+  message: string;
+  /** When it began firing. */
+  since: number;
+}
+
+/** A change of one alert, as the `alert` event carries it. */
+export type AlertChange = Omit<FiringAlert, 'since'> & { state: 'firing' | 'resolved'; at: number };

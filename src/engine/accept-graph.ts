@@ -1,7 +1,6 @@
 // Turning a validated graph into submissions: ids, parents by id, ranks, one commit.
 import { randomUUID } from 'node:crypto';
-import type { ValidGraph } from './submit-graph.js';
-import type { ValidSubmission } from './submit.js';
+import type { ValidGraph, ValidSubmission } from '../core/submission.js';
 
 /** What a graph adds to a task record. */
 export interface GraphFields {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Message } from '../messages.js';
-import type { PipelineEvent, PipelineRule } from '../../runtime/pipeline-options.js';
-import type { AgentKind, TaskRecord } from '../../runtime/task.js';
+import type { Message } from '../core/messages.js';
+import type { PipelineEvent, PipelineRule } from '../core/pipeline-options.js';
+import type { AgentKind, TaskRecord } from '../core/task.js';
 
 /** The submissions a task's ending causes under the pipeline rules, to record in the same commit. */
 export type Router = (task: TaskRecord, on: PipelineEvent, at: number) => readonly Message[];

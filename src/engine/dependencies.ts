@@ -1,6 +1,6 @@
-import { serializeError, TroupeError } from '../../runtime/errors.js';
-import type { Message } from '../messages.js';
-import type { TaskRecord, TaskState } from '../../runtime/task.js';
+import { serializeError, TroupeError } from '../core/errors.js';
+import type { Message } from '../core/messages.js';
+import type { TaskRecord, TaskState } from '../core/task.js';
 
 /** What becomes of a blocked task, given where its parents are. */
 export type ChildDecision =

@@ -1,8 +1,8 @@
 // The SQLite store's writes: a task's row as a transition group leaves it, plus the append-only log.
 import type { Database as Db } from 'better-sqlite3';
 import { serialize } from 'node:v8';
-import { TroupeError } from '../errors.js';
-import type { TaskRecord } from '../task.js';
+import { TroupeError } from '../../core/errors.js';
+import type { TaskRecord } from '../../core/task.js';
 import type { CommitGroup, TaskWrite } from './store.js';
 
 const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));

@@ -1,11 +1,11 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
-import { TRANSITIONS, type Message, type MessageType } from '../messages.js';
+import { TRANSITIONS, type Message, type MessageType } from '../core/messages.js';
 import type { Ledger } from './ledger.js';
-import { TroupeError } from '../../runtime/errors.js';
-import type { BlobField, LogRow, Store, TaskWrite } from '../../runtime/journal/store.js';
-import type { BreakerRecord } from '../breaker/breaker-logic.js';
-import { copyTask, type TaskRecord } from '../../runtime/task.js';
+import { TroupeError } from '../core/errors.js';
+import type { BlobField, LogRow, Store, TaskWrite } from './journal/store.js';
+import type { BreakerRecord } from '../core/messages.js';
+import { copyTask, type TaskRecord } from '../core/task.js';
 
 interface Ack {
   resolve(): void;

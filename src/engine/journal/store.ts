@@ -1,7 +1,7 @@
 // The durable side of the runtime, as one contract: every implementation passes test/store-contract.
-import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
-import type { TroupeError } from '../errors.js';
-import type { TaskRecord } from '../task.js';
+import type { BreakerRecord } from '../../core/messages.js';
+import type { TroupeError } from '../../core/errors.js';
+import type { TaskRecord } from '../../core/task.js';
 
 /** The blob fields of a task (kept apart from its row's scalar columns, written only when changed). */
 export type BlobField = 'input' | 'result' | 'checkpoint';

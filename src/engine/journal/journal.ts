@@ -1,9 +1,10 @@
 import type { Database as Db } from 'better-sqlite3';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
-import { TroupeError } from '../errors.js';
-import type { TaskRecord } from '../task.js';
+import type { BreakerRecord } from '../../core/messages.js';
+import { TroupeError } from '../../core/errors.js';
+import type { TaskRecord } from '../../core/task.js';
+import type { Durability } from '../../core/config.js';
 import { journalWriteError, openLocked, type JournalHolder } from './open.js';
 import { migrate } from './schema.js';
 import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
@@ -13,8 +14,7 @@ import { inSeqOrder, prepareWrites } from './sqlite-writes.js';
 export { journalWriteError, type JournalHolder };
 
 
-/** How far a commit goes before `submit()` and outcomes are acknowledged. */
-export type Durability = 'fsync' | 'process' | 'memory';
+export type { Durability };
 
 
 /**

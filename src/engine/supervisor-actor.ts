@@ -1,39 +1,29 @@
 import { filter, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
-import type { Actor } from '../actor.js';
-import { ACTOR_NAMES, type ActorName, type Message } from '../messages.js';
-import { AgentActor } from '../agent/agent-actor.js';
-import { createPool } from '../agent/pool.js';
-import type { ModuleRunner } from '../agent/module-runner.js';
-import { BreakerActor } from '../breaker/breaker-actor.js';
-import { MetricsActor } from '../metrics/metrics-actor.js';
-import { MetricsState } from '../metrics/metrics-state.js';
-import { QueueActor } from '../queue/queue-actor.js';
-import { configuredRateLimits, RateLimits, restoreStarts } from '../queue/rate-limits.js';
+import type { Actor } from '../actors/actor.js';
+import { ACTOR_NAMES, type ActorName, type Message } from '../core/messages.js';
+import { AgentActor } from '../actors/agent/agent-actor.js';
+import { createPool } from '../actors/agent/pool.js';
+import type { ModuleRunner } from '../actors/agent/module-runner.js';
+import { BreakerActor } from '../actors/breaker/breaker-actor.js';
+import { MetricsActor } from '../actors/metrics/metrics-actor.js';
+import { MetricsState } from '../actors/metrics/metrics-state.js';
+import { QueueActor } from '../actors/queue/queue-actor.js';
+import { configuredRateLimits, RateLimits, restoreStarts } from '../actors/queue/rate-limits.js';
 import { Ledger } from './ledger.js';
 import { decideRestart } from './restart-policy.js';
 import { LedgerBus } from './ledger-bus.js';
 import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
-import { Journal } from '../../runtime/journal/journal.js';
-import { MemoryStore } from '../../runtime/journal/memory-store.js';
-import type { Store } from '../../runtime/journal/store.js';
-import { serializeError, TroupeError } from '../../runtime/errors.js';
-import type { ResolvedOptions } from '../../runtime/options.js';
-import type { TaskRecord } from '../../runtime/task.js';
+import { Journal } from './journal/journal.js';
+import { MemoryStore } from './journal/memory-store.js';
+import type { Store } from './journal/store.js';
+import { serializeError, TroupeError } from '../core/errors.js';
+import type { ResolvedOptions } from '../core/config.js';
+import type { TaskRecord } from '../core/task.js';
+import type { JournalInfo } from '../core/views.js';
 
-
-export interface JournalInfo {
-  path: string;
-  durability: string;
-  /** Starts of the runtime on this journal so far, this one included. */
-  incarnation: number;
-  /** Transactions (batches) committed since start; under 'fsync' one fsync covers every batch written while the previous one ran. */
-  commits: number;
-  transitions: number;
-  /** The error code while the journal refuses writes (disk full, read-only), else null. */
-  writeError: string | null;
-}
+export type { JournalInfo };
 
 export interface ShutdownReport {
   /** Running tasks cancelled because they outlived the deadline (no journal). */

@@ -1,7 +1,6 @@
-import type { SerializedError } from '../runtime/errors.js';
-import type { AgentKind, TaskRecord } from '../runtime/task.js';
-import type { BreakerRecord } from './breaker/breaker-logic.js';
-import type { AlertChange } from './metrics/alerts.js';
+import type { SerializedError } from './errors.js';
+import type { AgentKind, TaskRecord } from './task.js';
+import type { AlertChange } from './alert-options.js';
 
 /** Where a run took place: its pool thread or its process. */
 export interface RunPlace {
@@ -116,6 +115,17 @@ export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 export const ACTOR_NAMES = ['queue', 'agent', 'breaker', 'metrics'] as const;
 export type ActorName = (typeof ACTOR_NAMES)[number];
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What is journaled of a breaker (survives restarts). */
+export interface BreakerRecord {
+  state: BreakerState;
+  /** Forced by an operator: a forced-open breaker never goes half-open by itself. */
+  forced: boolean;
+  /** When it last opened (epoch ms), or null. */
+  openedAt: number | null;
+  /** The reset timeout in force for the current (or next) opening; grows on reopen, back to cfg.resetTimeoutMs when it closes. */
+  resetTimeoutMs: number;
+}
 
 /** Messages that change a task's recorded state; the ledger applies them before anyone sees them. */
 export const TRANSITIONS: ReadonlySet<MessageType> = new Set([

@@ -2,7 +2,7 @@
 import Database, { type Database as Db } from 'better-sqlite3';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TroupeError } from '../errors.js';
+import { TroupeError } from '../../core/errors.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from './schema.js';
 
 /** Who holds a journal file, as written beside it (`<file>.holder`) for the error a second opener gets. */

@@ -2,8 +2,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { fieldError } from '../runtime/errors.js';
-import { parseWith } from '../runtime/validate.js';
+import { fieldError } from '../../core/errors.js';
+import { parseWith } from '../validate.js';
 
 /** Defaults of `planImports()`'s options. */
 export const PLAN_DEFAULTS = { typeImports: true, tsconfig: 'tsconfig.json' } as const;

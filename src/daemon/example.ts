@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { configFrom, stateDir, type DaemonConfig } from '../daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../daemon/daemon.js';
-import type { Supervisor } from '../runtime/supervisor.js';
-import type { SubmitRequest } from '../runtime/submit.js';
+import { configFrom, stateDir, type DaemonConfig } from './config.js';
+import { startDaemon, type RunningDaemon } from './daemon.js';
+import type { Supervisor } from '../index.js';
+import type { SubmitRequest } from '../index.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -22,10 +22,10 @@ export function exampleConfig(env: NodeJS.ProcessEnv): DaemonConfig {
     journal: join(dir, 'example-journal.db'),
     tcp: { port: EXAMPLE_PORT, token },
     agents: {
-      hash: { module: here('./agents/hash.js'), concurrency: 4 },
-      review: { module: here('./agents/review.js'), concurrency: 3 },
-      flaky: { module: here('./agents/flaky.js'), retry: { attempts: 3, backoff: { initialMs: 500 } } },
-      words: { command: process.execPath, args: [here('./commands/word-count.js')], concurrency: 2 },
+      hash: { module: here('../demo/agents/hash.js'), concurrency: 4 },
+      review: { module: here('../demo/agents/review.js'), concurrency: 3 },
+      flaky: { module: here('../demo/agents/flaky.js'), retry: { attempts: 3, backoff: { initialMs: 500 } } },
+      words: { command: process.execPath, args: [here('../demo/commands/word-count.js')], concurrency: 2 },
     },
     resources: { cpu: { concurrency: 2 } },
     alerts: { queueDepth: { threshold: 40, forMs: 5_000 } },

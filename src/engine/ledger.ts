@@ -1,25 +1,13 @@
-import type { Message } from '../messages.js';
-import type { BreakerRecord } from '../breaker/breaker-logic.js';
+import type { BreakerRecord, Message } from '../core/messages.js';
 import { decideChild, decisionMessage } from './dependencies.js';
 import type { Router } from './pipelines.js';
 import { TaskTable } from './task-table.js';
-import { TASK_EVENTS, transition, type Applied, type Effect, type TaskEvent, type TaskPatch } from '../../core/transition.js';
-import { restoreTask, snapshotTask, TERMINAL_STATES, type MutableFields, type Priority, type TaskRecord, type TaskState } from '../../runtime/task.js';
+import { TASK_EVENTS, transition, type Applied, type Effect, type TaskEvent, type TaskPatch } from '../core/transition.js';
+import { restoreTask, snapshotTask, TERMINAL_STATES, type MutableFields, type Priority, type TaskRecord, type TaskState } from '../core/task.js';
 
-/** Read access to the task table, shared with the actors (they never write it). */
-export interface TaskView {
-  get(id: string): TaskRecord | undefined;
-  inState(state: TaskState): Iterable<TaskRecord>;
-  /** Every task kept, in no particular order. */
-  all(): Iterable<TaskRecord>;
-  count(state: TaskState): number;
-  /** Breakers as last recorded (journaled), by key. */
-  breakerRecords(): ReadonlyMap<string, BreakerRecord>;
-  /** Queued tasks per agent (agents with none are absent). */
-  queuedByAgent(): ReadonlyMap<string, number>;
-  /** Ids of the tasks not ended yet that depend on `id`; undefined when there are none (most tasks). */
-  childrenOf(id: string): ReadonlySet<string> | undefined;
-}
+import type { TaskView } from '../core/views.js';
+
+export type { TaskView };
 
 /** The blob fields a transition may write (kept apart from the row's scalar columns). */
 export type BlobField = 'input' | 'result' | 'checkpoint';

@@ -1,6 +1,6 @@
 import Denque from 'denque';
-import { cacheSlot } from '../../runtime/cache.js';
-import { TERMINAL_STATES, type Priority, type TaskRecord, type TaskState } from '../../runtime/task.js';
+import { cacheSlot } from '../core/cache.js';
+import { TERMINAL_STATES, type Priority, type TaskRecord, type TaskState } from '../core/task.js';
 
 /** One entry of the retention queue (an entry no longer in `finishedEntry` is stale). */
 interface Finished {

@@ -1,7 +1,7 @@
 // Tasks read back from the journal at start: summaries first, blobs on demand.
 import { deserialize } from 'node:v8';
-import type { SerializedError } from '../errors.js';
-import type { AgentKind, AttemptRecord, ParentFailurePolicy, Priority, TaskPolicy, TaskRecord, TaskState } from '../task.js';
+import type { SerializedError } from '../../core/errors.js';
+import type { AgentKind, AttemptRecord, ParentFailurePolicy, Priority, TaskPolicy, TaskRecord, TaskState } from '../../core/task.js';
 
 /** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
 export const SUMMARY_COLUMNS =

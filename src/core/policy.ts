@@ -1,7 +1,27 @@
 import { z } from 'zod';
-import type { Backoff, BackoffFn, RetryPolicy } from '../actors/agent/retry-policy.js';
-import { fieldError, type ErrorCode } from './errors.js';
+import { fieldError, type ErrorCode, type SerializedError } from './errors.js';
 import type { TaskPolicy } from './task.js';
+
+// The retry policy's types (src/actors/agent/retry-policy.ts decides with them).
+
+export interface Backoff {
+  initialMs: number;
+  factor: number;
+  maxMs: number;
+  /** 0..1: the delay is drawn uniformly from [d*(1-jitter), d] */
+  jitter: number;
+}
+
+/** A custom backoff: ms to wait before the next attempt, given the number of failed attempts so far (1 after the first failure) and the last error. */
+export type BackoffFn = (failures: number, error: SerializedError) => number;
+
+export interface RetryPolicy {
+  /** Failed attempts allowed in total (1 = no retry). */
+  attempts: number;
+  backoff: Backoff | BackoffFn;
+  /** Starts allowed in total, whatever their outcome (runs cut short by a crash count too). */
+  maxStarts: number;
+}
 
 /** Defaults of the retry policy: 3 attempts, backoff 1 s, ×2, up to 30 s, 20% jitter. */
 export const RETRY_DEFAULTS = {

@@ -1,9 +1,9 @@
 // The result cache at submission: join a task in flight, reuse a fresh result, or let it run.
 import { randomUUID } from 'node:crypto';
-import type { SupervisorActor } from '../actors/supervisor/supervisor-actor.js';
-import { cacheDecision, type CacheRequest } from './cache.js';
-import type { ValidSubmission } from './submit.js';
-import type { TaskRecord } from './task.js';
+import type { SupervisorActor } from './supervisor-actor.js';
+import { cacheDecision, type CacheRequest } from '../core/cache.js';
+import type { ValidSubmission } from '../core/submission.js';
+import type { TaskRecord } from '../core/task.js';
 
 /**
  * Answers a submission with a cache key from the task that last ran with that key, if it can:

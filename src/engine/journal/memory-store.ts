@@ -1,7 +1,7 @@
 // The memory store: the Store contract kept in this process (journal ':memory:').
-import type { BreakerRecord } from '../../actors/breaker/breaker-logic.js';
-import { TroupeError } from '../errors.js';
-import { copyTask, type TaskRecord } from '../task.js';
+import type { BreakerRecord } from '../../core/messages.js';
+import { TroupeError } from '../../core/errors.js';
+import { copyTask, type TaskRecord } from '../../core/task.js';
 import type { CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
 import { inSeqOrder } from './sqlite-writes.js';
 

@@ -1,6 +1,6 @@
 // From files and import edges to the plan: cycles, one task per file (one per cycle), levels, critical path.
-import { planGraph } from '../runtime/graph.js';
-import type { GraphTaskRequest } from '../runtime/submit-graph.js';
+import { planGraph } from '../../core/graph.js';
+import type { GraphTaskRequest } from '../submit-graph.js';
 import { stronglyConnected } from './components.js';
 
 /** `from` imports `to`: `to` is handled first. */

@@ -1,7 +1,7 @@
-import type { Message } from '../messages.js';
+import type { Message } from '../core/messages.js';
 import type { Ledger } from './ledger.js';
-import type { Clock } from '../../runtime/clock.js';
-import type { Store } from '../../runtime/journal/store.js';
+import type { Clock } from '../core/clock.js';
+import type { Store } from './journal/store.js';
 
 export interface RecoverySummary {
   /** Tasks that were running under a dead incarnation and go back to the queue. */
