@@ -15,17 +15,10 @@ export interface RunPlace {
  * Naming: `task.*` are lifecycle transitions of one task; the others describe actor state.
  */
 export type Message =
-  /** A task was accepted and is durable. Handled by Metrics (the Queue acts on `task.admitted`). */
+  /** A task was accepted (committed). Handled by the Queue (it queues it) and Metrics. */
   | { type: 'task.submitted'; task: TaskRecord; at: number }
-  /**
-   * The ledger took a submission (control: not durable yet, so the Queue can dispatch it and its
-   * start can be written in the same commit). Handled by the Queue.
-   */
-  | { type: 'task.admitted'; taskId: string }
   /** A submission joined this task, in flight with the same cache key, instead of running again. Handled by Metrics. */
   | { type: 'task.joined'; taskId: string; at: number }
-  /** The journal refused the commit holding this submission: the task never existed. Queue and Agent drop it. */
-  | { type: 'task.withdrawn'; task: TaskRecord }
   /** Queue hands a task to the Agent actor; the Agent holds a credit for it. */
   | { type: 'task.dispatch'; taskId: string; attempt: number; at: number }
   /** `lease` fences the run: outcomes and progress carrying another lease are refused. */

@@ -1,6 +1,6 @@
 // The result cache at submission: join a task in flight, reuse a fresh result, or let it run.
 import { randomUUID } from 'node:crypto';
-import type { SupervisorActor } from './supervisor-actor.js';
+import type { EnginePort } from './intake-port.js';
 import { cacheDecision, type CacheRequest } from '../core/cache.js';
 import type { ValidSubmission } from '../core/submission.js';
 import type { TaskRecord } from '../core/task.js';
@@ -10,37 +10,35 @@ import type { TaskRecord } from '../core/task.js';
  * resolves with the id of the task in flight it joins, or of a new task born `succeeded` with
  * the cached result (no run). Resolves undefined when the task must run (a miss).
  */
-export async function answerFromCache(root: SupervisorActor, valid: ValidSubmission & { cache: CacheRequest }): Promise<string | undefined> {
+export async function answerFromCache(root: EnginePort, valid: ValidSubmission & { cache: CacheRequest }): Promise<string | undefined> {
   const source = root.ledger.cacheSource(valid.agent, valid.cache.key);
-  // Decided on what is durable; a source whose submission is not durable yet is in flight all the same.
-  const shown = source === undefined ? undefined : (root.visible(source.id) ?? source);
   const now = root.options.clock.now();
-  switch (cacheDecision(shown, now, valid.cache.ttlMs)) {
+  switch (cacheDecision(source, now, valid.cache.ttlMs)) {
     case 'join':
       await joined(root, source!.id, now);
       return source!.id;
     case 'hit':
-      return cachedCopy(root, valid, shown!, now);
+      return cachedCopy(root, valid, source!, now);
     default:
       return undefined;
   }
 }
 
 /** A submission refused because a task in flight holds its cache key (same batch): the task it joins. */
-export async function joinedAfterRefusal(root: SupervisorActor, valid: ValidSubmission & { cache: CacheRequest }): Promise<string | undefined> {
+export async function joinedAfterRefusal(root: EnginePort, valid: ValidSubmission & { cache: CacheRequest }): Promise<string | undefined> {
   const source = root.ledger.cacheSource(valid.agent, valid.cache.key);
   if (source === undefined) return undefined;
   await joined(root, source.id, root.options.clock.now());
   return source.id;
 }
 
-async function joined(root: SupervisorActor, id: string, at: number): Promise<void> {
+async function joined(root: EnginePort, id: string, at: number): Promise<void> {
   await root.submissionDurable(id);
   root.publish({ type: 'task.joined', taskId: id, at });
 }
 
 /** Records a task born succeeded with `source`'s result, and resolves with its id once durable. */
-async function cachedCopy(root: SupervisorActor, valid: ValidSubmission & { cache: CacheRequest }, source: TaskRecord, now: number): Promise<string> {
+async function cachedCopy(root: EnginePort, valid: ValidSubmission & { cache: CacheRequest }, source: TaskRecord, now: number): Promise<string> {
   const task: TaskRecord = {
     id: randomUUID(),
     seq: root.ledger.nextSeq(),

@@ -20,8 +20,10 @@ import { MemoryStore } from './journal/memory-store.js';
 import type { Store } from './journal/store.js';
 import { serializeError, TroupeError } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/config.js';
-import type { TaskRecord } from '../core/task.js';
 import type { JournalInfo } from '../core/views.js';
+import { Intake } from './intake.js';
+import { Outcomes } from './outcomes.js';
+import type { EnginePort } from './intake-port.js';
 
 export type { JournalInfo };
 
@@ -44,9 +46,13 @@ interface Child {
  * their outboxes through the ledger into the bus, in one global order. It restarts a crashed actor
  * one-for-one within the restart intensity, and past it shuts the whole runtime down cleanly.
  */
-export class SupervisorActor {
+export class SupervisorActor implements EnginePort {
   readonly ledger = new Ledger();
   readonly metrics: MetricsState;
+  /** Where submissions and redrives enter (records, ids, idempotency and cache races). */
+  readonly intake: Intake;
+  /** Callers waiting for outcomes (`result()`, `cancel()`). */
+  readonly outcomes: Outcomes;
   /** Starts counted against rate limits: kept here so that a restarted Queue does not start afresh. */
   readonly rates: RateLimits;
   private readonly bus: LedgerBus;
@@ -74,6 +80,8 @@ export class SupervisorActor {
     );
     this.ledger.setRouter(makeRouter(options.pipelines, (agent) => options.agents[agent]!.kind, () => this.ledger.nextSeq()));
     this.bus = new LedgerBus(this.ledger, store, this.log);
+    this.intake = new Intake(this);
+    this.outcomes = new Outcomes(this);
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
 
@@ -141,14 +149,9 @@ export class SupervisorActor {
     return this.stopping !== undefined;
   }
 
-  /** The task as the API may show it: its last durable state. */
-  visible(id: string): TaskRecord | undefined {
-    return this.bus.visible(id);
-  }
-
-  /** True while the task has changes that are not durable yet (its outcome may be among them). */
-  isSettling(id: string): boolean {
-    return this.bus.isSettling(id);
+  /** Runs `fn` once everything committed so far is durable (at once if it is). */
+  afterDurable(fn: () => void): void {
+    this.bus.afterDurable(fn);
   }
 
   /** Records `msg` (ledger, then journal) and delivers it to every subscriber, in one global order. */

@@ -4,18 +4,15 @@ import { z } from 'zod';
 import { ACTOR_NAMES, type ActorName, type Message } from '../core/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../engine/supervisor-actor.js';
-import { deserializeError, fieldError, renameField, TroupeError } from '../core/errors.js';
+import { fieldError, renameField, TroupeError } from '../core/errors.js';
 import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
+import { unknownTask } from '../engine/outcomes.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
-import { acceptGraph, type GraphFields } from '../engine/accept-graph.js';
 import type { PipelineRule } from '../core/pipeline-options.js';
-import { answerFromCache, joinedAfterRefusal } from '../engine/accept-cached.js';
-import type { CacheRequest } from '../core/cache.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
-import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
@@ -61,8 +58,6 @@ export interface ShutdownOptions {
   timeoutMs?: number;
 }
 
-type Waiter = { resolve: (value: unknown) => void; reject: (err: TroupeError) => void };
-
 /**
  * The public face of a Troupe runtime. Each call becomes a message to the actors behind it
  * (Queue, Agent, Breaker, Metrics) under a root supervisor; nothing here schedules or runs work.
@@ -76,18 +71,10 @@ type Waiter = { resolve: (value: unknown) => void; reject: (err: TroupeError) =>
 export class Supervisor {
   /** Lifecycle and runtime events, in the order the runtime recorded them. */
   readonly events$: Observable<TroupeEvent>;
-  private readonly waiters = new Map<string, Waiter[]>();
-  /** Breakers as durably recorded: those read back at start, then every delivered change. */
-  private readonly breakerRecords: Map<string, BreakerRecord>;
 
   private constructor(private readonly root: SupervisorActor) {
     const taskOf = (id: string): { agent: string; attempt: number } => root.ledger.get(id) ?? { agent: '', attempt: 0 };
     this.events$ = root.messages$.pipe(mergeMap((m) => toPublicEvents(m, taskOf)));
-    this.breakerRecords = new Map(root.ledger.breakerRecords());
-    root.messages$.subscribe((m) => {
-      if (m.type === 'breaker.changed') this.breakerRecords.set(m.key, m.record);
-      this.settleWaiters(m);
-    });
   }
 
   /**
@@ -110,13 +97,13 @@ export class Supervisor {
     this.assertOpen();
     const valid = validateSubmission(request, this.root.options);
     this.checkParents(valid, 'task');
-    return this.accept(valid);
+    return this.root.intake.submit(valid);
   }
 
   /** Parents of a single task are ids of tasks submitted before (graphs also take names). */
   private checkParents(valid: ValidSubmission, field: string): void {
     valid.dependsOn?.forEach((id, i) => {
-      if (this.root.visible(id) === undefined) {
+      if (!this.root.intake.has(id)) {
         throw fieldError('TROUPE_UNKNOWN_DEPENDENCY', `${field}.dependsOn[${i}]`, 'must be the id of a submitted task', id);
       }
     });
@@ -137,8 +124,8 @@ export class Supervisor {
    */
   async submitGraph(requests: readonly GraphTaskRequest[]): Promise<Record<string, string>> {
     this.assertOpen();
-    const graph = validateGraph(requests, this.root.options, (id) => this.root.visible(id) !== undefined);
-    return acceptGraph(graph, (key) => this.root.ledger.idForKey(key), (valid, fields) => this.accept(valid, fields));
+    const graph = validateGraph(requests, this.root.options, (id) => this.root.intake.has(id));
+    return this.root.intake.submitGraph(graph);
   }
 
   /**
@@ -159,48 +146,7 @@ export class Supervisor {
         throw renameField(err, 'task', `tasks[${i}]`);
       }
     });
-    return Promise.all(valid.map((v) => this.accept(v)));
-  }
-
-  private async accept(valid: ValidSubmission, graph?: GraphFields): Promise<string> {
-    const known = valid.key === undefined ? undefined : this.root.ledger.idForKey(valid.key);
-    if (known !== undefined) {
-      // The key's task may be recorded but not durable yet: answer only once it is, as it was promised.
-      await this.root.submissionDurable(known);
-      return known;
-    }
-    if (valid.cache !== undefined) {
-      const answered = await answerFromCache(this.root, valid as CachedSubmission);
-      if (answered !== undefined) return answered;
-    }
-    const now = this.root.options.clock.now();
-    const { dependsOn, cache, ...rest } = valid;
-    // Graph tasks name their parents by id once the graph is resolved; a root has none.
-    const parents = graph === undefined ? dependsOn : graph.dependsOn;
-    const task: TaskRecord = {
-      id: graph?.id ?? randomUUID(),
-      seq: this.root.ledger.nextSeq(),
-      kind: this.root.options.agents[valid.agent]!.kind,
-      ...rest,
-      ...(graph === undefined ? {} : { name: graph.name, graph: graph.graph, rank: graph.rank }),
-      ...(parents === undefined ? {} : { dependsOn: parents }),
-      ...(cache === undefined ? {} : { cacheKey: cache.key }),
-      // With parents it waits for them; the ledger judges it as it records it (they may be done).
-      state: parents === undefined ? 'queued' : 'blocked',
-      attempt: 0,
-      submittedAt: now,
-    };
-    await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
-    // Two submissions with one key in the same batch: the first recorded wins.
-    const winner = valid.key === undefined ? task.id : (this.root.ledger.idForKey(valid.key) ?? task.id);
-    if (winner !== task.id) await this.root.submissionDurable(winner);
-    // Refused for its cache key (a task in flight took it in the same batch): it joins that task.
-    if (valid.cache !== undefined && winner === task.id && this.root.ledger.get(task.id) === undefined) {
-      const joined = await joinedAfterRefusal(this.root, valid as CachedSubmission);
-      if (joined === undefined) throw new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: the task it would join is gone');
-      return joined;
-    }
-    return winner;
+    return Promise.all(valid.map((v) => this.root.intake.submit(v)));
   }
 
   /**
@@ -209,32 +155,7 @@ export class Supervisor {
    * handler's error in `cause`) or `TROUPE_TASK_CANCELLED`, or `TROUPE_UNKNOWN_TASK`.
    */
   async result<T = unknown>(id: string, options: { signal?: AbortSignal } = {}): Promise<T> {
-    const task = this.root.visible(id);
-    if (task === undefined) throw unknownTask(id);
-    // An outcome that is recorded but not yet durable is waited for, not returned.
-    const settled = this.root.isSettling(id) ? undefined : settledOutcome(task);
-    if (settled !== undefined) {
-      if (settled instanceof TroupeError) throw settled;
-      return settled.value as T;
-    }
-    options.signal?.throwIfAborted();
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = { resolve: resolve as (v: unknown) => void, reject };
-      const list = this.waiters.get(id) ?? [];
-      list.push(waiter);
-      this.waiters.set(id, list);
-      // Giving up on the wait (a long-poll that timed out) forgets the waiter: none piles up.
-      options.signal?.addEventListener('abort', () => {
-        this.forgetWaiter(id, waiter);
-        reject(options.signal!.reason);
-      }, { once: true });
-    });
-  }
-
-  private forgetWaiter(id: string, waiter: Waiter): void {
-    const list = this.waiters.get(id)?.filter((w) => w !== waiter);
-    if (list === undefined || list.length === 0) this.waiters.delete(id);
-    else this.waiters.set(id, list);
+    return this.root.outcomes.result(id, options.signal) as Promise<T>;
   }
 
   /**
@@ -250,10 +171,9 @@ export class Supervisor {
     if (afterSeq === undefined) throw unknownTask(query.after);
     const matches: TaskRecord[] = [];
     for (const task of this.root.ledger.all()) {
-      const shown = this.root.visible(task.id);
-      if (shown === undefined || shown.seq <= afterSeq) continue;
-      if (query.group !== undefined && shown.group !== query.group) continue;
-      if ((query.state === undefined || shown.state === query.state) && (query.agent === undefined || shown.agent === query.agent)) matches.push(shown);
+      if (task.seq <= afterSeq) continue;
+      if (query.group !== undefined && task.group !== query.group) continue;
+      if ((query.state === undefined || task.state === query.state) && (query.agent === undefined || task.agent === query.agent)) matches.push(task);
     }
     matches.sort((a, b) => a.seq - b.seq);
     return matches.slice(0, query.limit ?? 100).map(toTaskInfo);
@@ -261,7 +181,7 @@ export class Supervisor {
 
   /** The task's current state, attempt and timings, or undefined if no task has this id. */
   get(id: string): TaskInfo | undefined {
-    const task = this.root.visible(id);
+    const task = this.root.ledger.get(id);
     return task === undefined ? undefined : toTaskInfo(task);
   }
 
@@ -271,15 +191,7 @@ export class Supervisor {
    * true once it is cancelled, false if it had already finished.
    */
   async cancel(id: string, reason = 'cancelled by caller'): Promise<boolean> {
-    const task = this.root.visible(id);
-    if (task === undefined) throw unknownTask(id);
-    if (settledOutcome(task) !== undefined) return false;
-    const outcome = this.result(id).then(
-      () => false,
-      (err: TroupeError) => err.code === 'TROUPE_TASK_CANCELLED',
-    );
-    this.root.publish({ type: 'task.cancel', taskId: id, reason, at: this.root.options.clock.now() });
-    return outcome;
+    return this.root.outcomes.cancel(id, reason);
   }
 
   /**
@@ -289,9 +201,7 @@ export class Supervisor {
   async deadLetters(raw: DeadLetterQuery = {}): Promise<TaskInfo[]> {
     const query = parseWith(deadLetterQuerySchema, raw, 'TROUPE_INVALID_OPTIONS', 'query');
     const limit = query.limit ?? 100;
-    const dead = [...this.root.ledger.inState('dead')]
-      .map((t) => this.root.visible(t.id))
-      .filter((t): t is TaskRecord => t?.state === 'dead' && (query.agent === undefined || t.agent === query.agent));
+    const dead = [...this.root.ledger.inState('dead')].filter((t) => query.agent === undefined || t.agent === query.agent);
     dead.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
     return dead.slice(0, limit).map(toTaskInfo);
   }
@@ -316,9 +226,7 @@ export class Supervisor {
     for (const task of input === undefined ? [] : tasks) {
       checkCloneable(task.agent, task.kind, input!.value, this.root.options.journal !== ':memory:');
     }
-    const at = this.root.options.clock.now();
-    await Promise.all(tasks.map((t) => this.root.publishCommitted({ type: 'task.redriven', taskId: t.id, at, ...(input && { input }) })));
-    return tasks.map((t) => t.id);
+    return this.root.intake.redrive(tasks.map((t) => t.id), input);
   }
 
   /**
@@ -334,7 +242,7 @@ export class Supervisor {
 
   /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded. */
   breakers(): Record<string, BreakerInfo> {
-    const records = this.breakerRecords;
+    const records = this.root.ledger.breakerRecords();
     return Object.fromEntries(breakerKeys(this.root.options).map((k) => [k, breakerInfo(records.get(k), this.root.options)]));
   }
 
@@ -402,14 +310,8 @@ export class Supervisor {
     this.root.publish({ type: 'debug.crash', actor });
   }
 
-  /** The runtime stopped with tasks kept in the journal: their waiters learn it now. */
-  private abandonWaiters(): void {
-    for (const list of this.waiters.values()) for (const w of list) w.reject(stillPending());
-    this.waiters.clear();
-  }
-
   private deadTask(id: unknown): TaskRecord {
-    const task = typeof id === 'string' ? this.root.visible(id) : undefined;
+    const task = typeof id === 'string' ? this.root.ledger.get(id) : undefined;
     if (task === undefined) throw unknownTask(id);
     if (task.state !== 'dead') throw fieldError('TROUPE_TASK_NOT_DEAD', 'id', `must name a dead task (it is ${task.state})`, id);
     return task;
@@ -422,52 +324,7 @@ export class Supervisor {
     });
   }
 
-  private settleWaiters(msg: Message): void {
-    if (msg.type === 'supervisor.stopped') return this.abandonWaiters();
-    if (msg.type !== 'task.succeeded' && msg.type !== 'task.failed' && msg.type !== 'task.cancelled' && msg.type !== 'task.exhausted') return;
-    if (msg.type === 'task.failed' && msg.retryAt !== undefined) return; // it will run again
-    const list = this.waiters.get(msg.taskId);
-    if (list === undefined) return;
-    this.waiters.delete(msg.taskId);
-    const outcome = settledOutcome(this.root.visible(msg.taskId)!);
-    for (const w of list) {
-      if (outcome instanceof TroupeError) w.reject(outcome);
-      else w.resolve(outcome?.value);
-    }
-  }
-}
-
-type CachedSubmission = ValidSubmission & { cache: CacheRequest };
-
-/** The record keeps the cache key only (the accepted age belongs to the submission). */
-function stillPending(): TroupeError {
-  return new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before the task finished; it is kept in the journal and resumes at the next start');
 }
 
 /** Tasks one `submitBatch()` call may carry. */
 const MAX_BATCH = 10_000;
-
-function unknownTask(id: unknown): TroupeError {
-  return fieldError('TROUPE_UNKNOWN_TASK', 'id', 'must be the id of a submitted task', id);
-}
-
-/** The outcome of a finished task: its value, or the error `result()` rejects with. */
-function settledOutcome(task: TaskRecord): { value: unknown } | TroupeError | undefined {
-  switch (task.state) {
-    case 'succeeded':
-      return { value: task.result };
-    case 'dead': {
-      const cause = deserializeError(task.error!);
-      return new TroupeError('TROUPE_TASK_FAILED', `task ${task.id} (${task.agent}) failed: ${cause.message}`, {
-        cause,
-        details: { taskId: task.id, agent: task.agent, attempt: task.attempt, history: task.history ?? [] },
-      });
-    }
-    case 'cancelled':
-      return new TroupeError('TROUPE_TASK_CANCELLED', `task ${task.id} (${task.agent}) was cancelled: ${task.cancelReason}`, {
-        details: { taskId: task.id, agent: task.agent, reason: task.cancelReason },
-      });
-    default:
-      return undefined;
-  }
-}

@@ -17,7 +17,6 @@ import { LaunchHold } from './launch-hold.js';
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.dispatch',
   'task.started',
-  'task.withdrawn',
   'task.cancel',
   'queue.demand',
   'queue.reset',
@@ -113,8 +112,6 @@ export class AgentActor extends Actor {
         return this.runTask(msg.taskId, msg.attempt);
       case 'task.started':
         return this.startDurable(msg.taskId);
-      case 'task.withdrawn':
-        return this.withdraw(msg.task.id);
       case 'task.cancel':
         return this.cancel(msg.taskId, msg.reason, msg.requeue === true);
       case 'queue.demand':
@@ -204,15 +201,6 @@ export class AgentActor extends Actor {
     this.starting.delete(taskId);
     this.ready[pending.config.kind].push(pending);
     this.launchReady(pending.config.kind);
-  }
-
-  /** The journal refused the submission (and so this start): it never runs, its credit comes back. */
-  private withdraw(taskId: string): void {
-    const pending = this.starting.get(taskId);
-    if (pending === undefined) return;
-    this.starting.delete(taskId);
-    this.busy[pending.config.kind] -= 1;
-    this.refill(pending.config.kind);
   }
 
   /** The policy for a task: its agent's (computed once per agent) unless the task overrides it. */

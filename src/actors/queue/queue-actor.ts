@@ -12,8 +12,7 @@ import { Scheduler } from './scheduler.js';
 import type { RateLimits } from './rate-limits.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
-  'task.admitted',
-  'task.withdrawn',
+  'task.submitted',
   'task.cancel',
   'task.succeeded',
   'task.failed',
@@ -56,8 +55,8 @@ export class QueueActor extends Actor {
   /** Tasks dispatched while one of their keys was half-open: their trial slot is freed by their outcome, not by run.ended. */
   private readonly trials = new Set<string>();
   /**
-   * Parents whose run ended but whose outcome has not arrived: dispatch waits for it, so that the
-   * children it unblocks compete for the freed slot (the critical path) instead of losing it.
+   * Parents whose run ended but whose outcome has not arrived (its commit failed and is retried):
+   * dispatch waits for it, so that the children it unblocks compete for the freed slot.
    */
   private readonly parentsEnding = new Set<string>();
   /** The timer that pumps again when a rate limit next admits a start, and when it is due. */
@@ -102,11 +101,8 @@ export class QueueActor extends Actor {
 
   protected receive(msg: Message): void {
     switch (msg.type) {
-      case 'task.admitted':
-        this.enqueueIfQueued(msg.taskId);
-        break;
-      case 'task.withdrawn':
-        this.withdraw(msg.task);
+      case 'task.submitted':
+        this.enqueueIfQueued(msg.task.id);
         break;
       case 'task.cancel':
         this.cancelQueued(msg.taskId, msg.reason);
@@ -203,17 +199,11 @@ export class QueueActor extends Actor {
     this.publish({ type: 'task.cancelled', taskId: id, reason, at: this.clock.now() });
   }
 
-  /** A submission the journal refused: forget it, queued or dispatched (the Agent drops its start). */
-  private withdraw(task: TaskRecord): void {
-    if (this.scheduler.remove(task)) return;
-    this.trials.delete(task.id);
-    if (this.dispatched.delete(task.id)) this.scheduler.release(task);
-  }
-
   /**
-   * A run of a task with children ended; its outcome comes after its commit (a run's end is always
-   * delivered before its outcome): hold dispatch until it is. While the task is still dispatched
-   * here no ending of it has been delivered, so one is still to come and the hold cannot last.
+   * A run's outcome is delivered before its end (one round), with the children it unblocked. Only
+   * when the store refused that round does the end come first, the outcome on a retry: then hold
+   * dispatch until it comes. While the task is still dispatched here no ending of it has been
+   * delivered, so one is still to come and the hold cannot last.
    */
   private awaitChildren(id: string): void {
     if (this.tasks.childrenOf(id) !== undefined && this.dispatched.has(id)) this.parentsEnding.add(id);
