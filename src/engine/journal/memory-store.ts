@@ -115,5 +115,8 @@ function conflict(id: string, why: string): TroupeError {
 
 /** A record's kept fields, blobs included, as a new object. */
 function rowCopy(task: TaskRecord): TaskRecord {
-  return { ...copyTask(task), input: task.input, checkpoint: task.checkpoint, result: task.result, ...(task.lease === undefined ? {} : { lease: task.lease }) };
+  return {
+    ...copyTask(task), input: task.input, checkpoint: task.checkpoint, result: task.result,
+    ...(task.lease === undefined ? {} : { lease: task.lease }), ...(task.policy === undefined ? {} : { policy: task.policy }),
+  };
 }
