@@ -2,8 +2,10 @@
 import type { BreakerRecord } from '../../core/messages.js';
 import { TroupeError } from '../../core/errors.js';
 import { copyTask, type TaskRecord } from '../../core/task.js';
-import type { CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
+import type { BlobField, CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
 import { inSeqOrder } from './sqlite-writes.js';
+
+const BLOBS: readonly BlobField[] = ['input', 'checkpoint', 'result'];
 
 /** What a memory store keeps; several stores may open one after another (a restart in one process), never at once. */
 export class MemoryBackend {
@@ -56,6 +58,9 @@ export class MemoryStore implements Store {
     for (const w of group.tasks) this.check(w, claimed);
     for (const w of group.tasks) {
       const row = rowCopy(w.task);
+      // An update writes only the blobs it names (TaskWrite.blobs); the others stay as the row had them.
+      const before = w.insert ? undefined : this.backend.rows.get(row.id);
+      if (before !== undefined) for (const field of BLOBS) if (!w.blobs.has(field)) row[field] = before[field];
       this.backend.rows.set(row.id, row);
       if (row.key !== undefined) this.backend.keys.set(row.key, row.id);
     }
