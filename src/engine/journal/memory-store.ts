@@ -55,7 +55,8 @@ export class MemoryStore implements Store {
   commit(group: CommitGroup): void {
     this.assertOpen();
     const claimed = new Map<string, string>();
-    for (const w of group.tasks) this.check(w, claimed);
+    const inserted = new Set<string>();
+    for (const w of group.tasks) this.check(w, claimed, inserted);
     for (const w of group.tasks) {
       const row = rowCopy(w.task);
       // An update writes only the blobs it names (TaskWrite.blobs); the others stay as the row had them.
@@ -95,12 +96,14 @@ export class MemoryStore implements Store {
     if (this.backend.holder === this) this.backend.holder = undefined;
   }
 
-  private check(w: TaskWrite, claimed: Map<string, string>): void {
+  /** `claimed` and `inserted`: the keys and ids the group's earlier inserts take. */
+  private check(w: TaskWrite, claimed: Map<string, string>, inserted: Set<string>): void {
     const row = this.backend.rows.get(w.task.id);
     if (w.insert) {
       const key = w.task.key;
       const holder = key === undefined ? undefined : (this.backend.keys.get(key) ?? claimed.get(key));
-      if (row === undefined && (holder === undefined || holder === w.task.id)) {
+      if (row === undefined && !inserted.has(w.task.id) && (holder === undefined || holder === w.task.id)) {
+        inserted.add(w.task.id);
         if (key !== undefined) claimed.set(key, w.task.id);
         return;
       }
