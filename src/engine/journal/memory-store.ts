@@ -2,8 +2,10 @@
 import type { BreakerRecord } from '../../core/messages.js';
 import { TroupeError } from '../../core/errors.js';
 import { copyTask, type TaskRecord } from '../../core/task.js';
-import type { CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
+import type { BlobField, CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
 import { inSeqOrder } from './sqlite-writes.js';
+
+const BLOBS: readonly BlobField[] = ['input', 'checkpoint', 'result'];
 
 /** What a memory store keeps; several stores may open one after another (a restart in one process), never at once. */
 export class MemoryBackend {
@@ -53,9 +55,13 @@ export class MemoryStore implements Store {
   commit(group: CommitGroup): void {
     this.assertOpen();
     const claimed = new Map<string, string>();
-    for (const w of group.tasks) this.check(w, claimed);
+    const inserted = new Set<string>();
+    for (const w of group.tasks) this.check(w, claimed, inserted);
     for (const w of group.tasks) {
       const row = rowCopy(w.task);
+      // An update writes only the blobs it names (TaskWrite.blobs); the others stay as the row had them.
+      const before = w.insert ? undefined : this.backend.rows.get(row.id);
+      if (before !== undefined) for (const field of BLOBS) if (!w.blobs.has(field)) row[field] = before[field];
       this.backend.rows.set(row.id, row);
       if (row.key !== undefined) this.backend.keys.set(row.key, row.id);
     }
@@ -90,12 +96,14 @@ export class MemoryStore implements Store {
     if (this.backend.holder === this) this.backend.holder = undefined;
   }
 
-  private check(w: TaskWrite, claimed: Map<string, string>): void {
+  /** `claimed` and `inserted`: the keys and ids the group's earlier inserts take. */
+  private check(w: TaskWrite, claimed: Map<string, string>, inserted: Set<string>): void {
     const row = this.backend.rows.get(w.task.id);
     if (w.insert) {
       const key = w.task.key;
       const holder = key === undefined ? undefined : (this.backend.keys.get(key) ?? claimed.get(key));
-      if (row === undefined && (holder === undefined || holder === w.task.id)) {
+      if (row === undefined && !inserted.has(w.task.id) && (holder === undefined || holder === w.task.id)) {
+        inserted.add(w.task.id);
         if (key !== undefined) claimed.set(key, w.task.id);
         return;
       }
@@ -115,5 +123,8 @@ function conflict(id: string, why: string): TroupeError {
 
 /** A record's kept fields, blobs included, as a new object. */
 function rowCopy(task: TaskRecord): TaskRecord {
-  return { ...copyTask(task), input: task.input, checkpoint: task.checkpoint, result: task.result, ...(task.lease === undefined ? {} : { lease: task.lease }) };
+  return {
+    ...copyTask(task), input: task.input, checkpoint: task.checkpoint, result: task.result,
+    ...(task.lease === undefined ? {} : { lease: task.lease }), ...(task.policy === undefined ? {} : { policy: task.policy }),
+  };
 }
