@@ -94,8 +94,9 @@ function withHistory(task: TaskRecord, entry: Omit<AttemptRecord, 'durationMs'>)
   return task.history === undefined ? [record] : [...task.history, record];
 }
 
+/** A start names the next attempt: an older or repeated one (a stale dispatch) would make an old run's lease current again. */
 const start: Rule<EventOf<'task.started'>> = (t, e) =>
-  applied(t.state, 'running', { attempt: e.attempt, starts: (t.starts ?? 0) + 1, lease: e.lease, startedAt: e.at }, NO_EFFECTS, { type: 'started', detail: e.lease });
+  e.attempt <= t.attempt ? refused(`attempt ${e.attempt} is not after the task's attempt ${t.attempt}`) : applied(t.state, 'running', { attempt: e.attempt, starts: (t.starts ?? 0) + 1, lease: e.lease, startedAt: e.at }, NO_EFFECTS, { type: 'started', detail: e.lease });
 
 const progress: Rule<EventOf<'task.progress'>> = leased((t, e) =>
   e.checkpoint

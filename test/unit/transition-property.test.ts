@@ -24,10 +24,10 @@ interface Cmd {
   /** The lease an event carries: the current run's, a stale one, or none (a cancel of a task that never ran). */
   lease: 'current' | 'stale' | 'none';
   /**
-   * A start's attempt: the next one (what the Queue dispatches) or a repeat of the current one (a duplicate
-   * dispatch). Never an older one: see the `it.fails` gap in transition.test.ts.
+   * A start's attempt: the next one (what the Queue dispatches), a repeat of the current one (a duplicate
+   * dispatch) or an older one (a stale dispatch): only the next is accepted.
    */
-  attempt: 'next' | 'same';
+  attempt: 'next' | 'same' | 'older';
   retry: 'none' | 'past' | 'now' | 'future';
   checkpoint: boolean;
   counts: boolean;
@@ -41,7 +41,7 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.record({
   fitting: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
   pick: fc.nat({ max: 1_000 }),
   lease: fc.oneof({ arbitrary: fc.constant('current' as const), weight: 6 }, { arbitrary: fc.constantFrom('stale' as const, 'none' as const), weight: 1 }),
-  attempt: fc.oneof({ arbitrary: fc.constant('next' as const), weight: 5 }, { arbitrary: fc.constant('same' as const), weight: 1 }),
+  attempt: fc.oneof({ arbitrary: fc.constant('next' as const), weight: 5 }, { arbitrary: fc.constantFrom('same' as const, 'older' as const), weight: 1 }),
   retry: fc.constantFrom('none' as const, 'past' as const, 'now' as const, 'future' as const),
   checkpoint: fc.boolean(),
   counts: fc.boolean(),
@@ -92,7 +92,7 @@ function eventFor(cmd: Cmd, task: TaskRecord | undefined, now: number, seq: numb
   switch (type) {
     case 'task.submitted': return { type, task: born(taskId, cmd, seq, at), at };
     case 'task.started': {
-      const n = cmd.attempt === 'next' ? attempt + 1 : attempt;
+      const n = cmd.attempt === 'next' ? attempt + 1 : cmd.attempt === 'same' ? attempt : attempt - 1;
       return { type, taskId, attempt: n, lease: `1:${n}`, at };
     }
     case 'task.progress': return { type, taskId, lease, value: now, checkpoint: cmd.checkpoint, at };
@@ -121,6 +121,8 @@ function eventFor(cmd: Cmd, task: TaskRecord | undefined, now: number, seq: numb
 
 interface ModelTask {
   state: TaskState;
+  /** The last attempt started: a start must name a later one. */
+  attempt: number;
   lease?: string;
   parents: boolean;
 }
@@ -137,7 +139,7 @@ function modelNext(m: ModelTask | undefined, e: TaskEvent, now: number): TaskSta
   const ownRun = running && 'lease' in e && e.lease === m.lease; // a run's outcome needs a running task and its lease
   switch (e.type) {
     case 'task.submitted': return null; // recorded already
-    case 'task.started': return m.state === 'queued' ? 'running' : null;
+    case 'task.started': return m.state === 'queued' && e.attempt > m.attempt ? 'running' : null;
     case 'task.progress': return ownRun ? 'running' : null;
     case 'task.log':
     case 'task.heartbeat':
@@ -157,9 +159,12 @@ function modelNext(m: ModelTask | undefined, e: TaskEvent, now: number): TaskSta
 }
 
 function modelApply(m: ModelTask | undefined, e: TaskEvent, to: TaskState): ModelTask {
-  if (m === undefined) return { state: to, parents: e.type === 'task.submitted' && e.task.dependsOn !== undefined };
+  if (m === undefined) return { state: to, attempt: 0, parents: e.type === 'task.submitted' && e.task.dependsOn !== undefined };
   const next: ModelTask = { ...m, state: to };
-  if (e.type === 'task.started') next.lease = e.lease;
+  if (e.type === 'task.started') {
+    next.lease = e.lease;
+    next.attempt = e.attempt;
+  }
   if (e.type === 'task.failed' || e.type === 'task.requeued') delete next.lease;
   return next;
 }

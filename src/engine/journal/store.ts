@@ -25,7 +25,7 @@ export interface TaskWrite {
   /**
    * Fencing: the lease the row must still hold for this write to apply (what the writer last
    * committed for it). A row another runner has since taken fails the whole group with
-   * TROUPE_LEASE_LOST. Ignored for inserts.
+   * TROUPE_STORE_CONFLICT. Ignored for inserts.
    */
   fence: string | null;
 }
