@@ -15,7 +15,6 @@ import { answerFromCache, joinedAfterRefusal } from './accept-cached.js';
 import type { CacheRequest } from './cache.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
-import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
 import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
@@ -77,17 +76,11 @@ export class Supervisor {
   /** Lifecycle and runtime events, in the order the runtime recorded them. */
   readonly events$: Observable<TroupeEvent>;
   private readonly waiters = new Map<string, Waiter[]>();
-  /** Breakers as durably recorded: those read back at start, then every delivered change. */
-  private readonly breakerRecords: Map<string, BreakerRecord>;
 
   private constructor(private readonly root: SupervisorActor) {
     const taskOf = (id: string): { agent: string; attempt: number } => root.ledger.get(id) ?? { agent: '', attempt: 0 };
     this.events$ = root.messages$.pipe(mergeMap((m) => toPublicEvents(m, taskOf)));
-    this.breakerRecords = new Map(root.ledger.breakerRecords());
-    root.messages$.subscribe((m) => {
-      if (m.type === 'breaker.changed') this.breakerRecords.set(m.key, m.record);
-      this.settleWaiters(m);
-    });
+    root.messages$.subscribe((m) => this.settleWaiters(m));
   }
 
   /**
@@ -332,9 +325,9 @@ export class Supervisor {
     return this.root.options.pipelines;
   }
 
-  /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded. */
+  /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded (the Breaker's decisions). */
   breakers(): Record<string, BreakerInfo> {
-    const records = this.breakerRecords;
+    const records = this.root.ledger.breakerRecords();
     return Object.fromEntries(breakerKeys(this.root.options).map((k) => [k, breakerInfo(records.get(k), this.root.options)]));
   }
 
@@ -346,7 +339,7 @@ export class Supervisor {
   async setBreaker(key: string, state: 'open' | 'closed'): Promise<BreakerInfo> {
     const resolved = resolveBreakerKey(key, this.root.options);
     const forced = checkForcedState(state, this.root.options);
-    const changed = firstValueFrom(this.root.messages$.pipe(filter((m) => m.type === 'breaker.changed' && m.key === resolved)));
+    const changed = firstValueFrom(this.root.messages$.pipe(filter((m) => m.type === 'breaker.changed' && m.key === resolved && m.unchanged !== true)));
     this.root.publish({ type: 'breaker.force', key: resolved, state: forced, at: this.root.options.clock.now() });
     await changed;
     return this.breakers()[resolved]!;
