@@ -15,7 +15,7 @@ import { answerFromCache, joinedAfterRefusal } from './accept-cached.js';
 import type { CacheRequest } from './cache.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from './task.js';
-import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
+import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
 
@@ -252,10 +252,16 @@ export class Supervisor {
     return matches.slice(0, query.limit ?? 100).map(toTaskInfo);
   }
 
-  /** The task's current state, attempt and timings, or undefined if no task has this id. */
+  /**
+   * The task's current state, attempt and timings, or undefined if no task has this id. A queued
+   * task that a breaker holds back says which in `heldBy` (read from the recorded breakers).
+   */
   get(id: string): TaskInfo | undefined {
     const task = this.root.visible(id);
-    return task === undefined ? undefined : toTaskInfo(task);
+    if (task === undefined) return undefined;
+    const ledger = this.root.ledger;
+    const heldBy = breakerHold(task, ledger.breakerRecords(), this.root.options, () => ledger.inState('running'));
+    return heldBy === undefined ? toTaskInfo(task) : { ...toTaskInfo(task), heldBy };
   }
 
   /**
