@@ -121,6 +121,9 @@ describe('breakers of an agent whose tasks come with and without resources', () 
     for (const [i, id] of held.entries()) await expect(sup.result(id)).resolves.toMatchObject({ label: i, attempt: 1 });
     await waitFor(() => transitions(events, P).length === 2, 'half-open, then closed');
     expect(transitions(events, P)).toEqual(['half-open', 'closed']);
+    // One trial (halfOpenTrials 1), with cpu: its success alone closes the agent's breaker.
+    const closedAt = events.findIndex((e) => e.type === 'breaker' && e.key === P && e.state === 'closed');
+    expect(events.slice(0, closedAt).filter((e) => e.type === 'succeeded' && held.includes(e.taskId)).map((e) => (e as { taskId: string }).taskId)).toEqual([held[0]]);
     expect(stateOf(sup, P)).toBe('closed');
     expect(sup.get(held[0]!)?.heldBy).toBeUndefined();
   });
