@@ -128,6 +128,44 @@ describe('breakers of an agent whose tasks come with and without resources', () 
     expect(sup.get(held[0]!)?.heldBy).toBeUndefined();
   });
 
+  it('a trial that is cancelled does not count, yet frees its slot: the next trial runs and closes the breaker', async () => {
+    const clock = manualClock();
+    const sup = await start({ ...options(), clock });
+    const events = record(sup);
+    await failTimes(sup, 3, []);
+    await waitFor(() => transitions(events, P).includes('open'), 'open');
+    const first = await sup.submit({ agent: 'probe', input: { label: 'cancelled', gate: join(tempDir(), 'never') }, resources: ['cpu'] });
+    const next = await sup.submit({ agent: 'probe', input: { label: 'next' } });
+    clock.advance(10_000);
+    await waitFor(() => startedIds(events).has(first), 'the first trial running');
+    await expect(sup.cancel(first)).resolves.toBe(true);
+    await expect(sup.result(next)).resolves.toMatchObject({ label: 'next' });
+    await waitFor(() => stateOf(sup, P) === 'closed', 'closed');
+    expect(transitions(events, P)).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('a failed trial holding a resource reopens the agent and the resource before anything else runs', async () => {
+    const clock = manualClock();
+    const sup = await start({ ...options(), clock });
+    const events = record(sup);
+    await failTimes(sup, 3, ['cpu']);
+    await waitFor(() => transitions(events, P).includes('open') && transitions(events, CPU).includes('open'), 'both open');
+    const trial = await sup.submit({ agent: 'probe', input: { label: 'trial', fail: true }, resources: ['cpu'] });
+    // Gated by both keys, or by cpu alone: while both are half-open, none of them can be a second trial.
+    const rest = [
+      await sup.submit({ agent: 'probe', input: { label: 'cpu' }, resources: ['cpu'] }),
+      await sup.submit({ agent: 'echo', input: 'cpu', resources: ['cpu'] }),
+    ];
+    clock.advance(10_000);
+    await expect(sup.result(trial)).rejects.toMatchObject({ code: 'TROUPE_TASK_FAILED' });
+    await waitFor(() => transitions(events, P).length === 3 && transitions(events, CPU).length === 3, 'both reopened');
+    await barrier(sup);
+    expect(rest.filter((id) => startedIds(events).has(id))).toEqual([]);
+    for (const key of [P, CPU]) expect(transitions(events, key)).toEqual(['open', 'half-open', 'open']);
+    expect(sup.get(rest[0]!)?.heldBy).toMatchObject({ breaker: P, state: 'open' });
+    expect(sup.get(rest[1]!)?.heldBy).toMatchObject({ breaker: CPU, state: 'open' });
+  });
+
   it('get() says which breaker holds a queued task, and nothing once it runs', async () => {
     const clock = manualClock();
     const sup = await start({ ...options(), clock });

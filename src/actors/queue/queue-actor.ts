@@ -26,6 +26,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'agent.credit',
   'agent.reset',
   'breaker.changed',
+  'actor.restarted',
   'supervisor.draining',
   'debug.crash',
 ]);
@@ -151,6 +152,9 @@ export class QueueActor extends Actor {
         break;
       case 'breaker.changed':
         this.obey(msg);
+        break;
+      case 'actor.restarted':
+        if (msg.actor === 'breaker') this.forgetTrials();
         break;
       case 'supervisor.draining':
         this.draining = true;
@@ -318,6 +322,12 @@ export class QueueActor extends Actor {
       if (task === undefined || !this.isTrial(task)) this.trials.delete(id);
     }
     for (const [id, task] of this.trialSlots) if (!this.isTrial(task)) this.freeTrialSlot(id);
+  }
+
+  /** A restarted Breaker may have missed outcomes: no trial waits for a decision that may never come. */
+  private forgetTrials(): void {
+    this.trials.clear();
+    for (const id of [...this.trialSlots.keys()]) this.freeTrialSlot(id);
   }
 
   private freeTrialSlot(id: string): void {
