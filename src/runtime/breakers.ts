@@ -42,6 +42,7 @@ export function breakerHold(
   running: () => Iterable<TaskRecord>,
 ): BreakerHold | undefined {
   if (task.state !== 'queued' || options.breaker === false || records.size === 0) return undefined;
+  const { halfOpenTrials } = options.breaker;
   const keys = gateKeys(task);
   for (const key of keys) {
     const record = records.get(key);
@@ -51,7 +52,7 @@ export function breakerHold(
   if (halfOpen.length === 0) return undefined;
   const trials = new Map(halfOpen.map((key) => [key, 0]));
   for (const other of running()) for (const key of gateKeys(other)) if (trials.has(key)) trials.set(key, trials.get(key)! + 1);
-  const full = halfOpen.find((key) => trials.get(key)! >= (options.breaker as { halfOpenTrials: number }).halfOpenTrials);
+  const full = halfOpen.find((key) => trials.get(key)! >= halfOpenTrials);
   return full === undefined ? undefined : { breaker: full, state: 'half-open', halfOpenAt: null };
 }
 
