@@ -178,16 +178,9 @@ describe('retry: RetryAfterError and holds', () => {
     const events = record(sup);
     const a = await sup.submit({ agent: 'ratelimited', resources: ['api'], input: { limited: 1, retryAfterMs: 8_000 } });
     expect((await delayedAfter(sup, a, 1)).retryAt! - sup.get(a)!.history![0]!.endedAt).toBe(8_000);
-    const held = [
-      await sup.submit({ agent: 'ratelimited', resources: ['api'], input: { limited: 0 } }),
-      await sup.submit({ agent: 'ratelimited', input: { limited: 0 } }),
-      await sup.submit({ agent: 'echo', resources: ['api'] }),
-    ];
+    const held = await sup.submitBatch([{ agent: 'ratelimited', resources: ['api'] }, { agent: 'ratelimited' }, { agent: 'echo', resources: ['api'] }].map((t) => ({ ...t, input: { limited: 0 } })));
     await sup.result(await sup.submit({ agent: 'echo' })); // neither its agent nor its resource: it runs
-    for (const id of held) {
-      expect(sup.get(id)?.state).toBe('queued');
-      expect(of(events, 'started', id)).toHaveLength(0);
-    }
+    for (const id of held) expect([sup.get(id)?.state, of(events, 'started', id)]).toEqual(['queued', []]);
     clock.advance(8_000);
     for (const id of held) await expect(sup.result(id)).resolves.toMatchObject({ attempt: 1 });
     await expect(sup.result(a)).resolves.toEqual({ attempt: 2 });
