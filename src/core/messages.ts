@@ -84,11 +84,17 @@ export type Message =
       processes: number;
       threadIds: number[];
     }
-  /** A breaker changed state; `record` is what the journal keeps of it. */
   /** Asks the Agent to run a no-op job on the pool (readiness): it answers with `pool.probed`. */
   | { type: 'pool.probe'; id: string }
   | { type: 'pool.probed'; id: string; ok: boolean; ms: number; error?: string }
-  | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number }
+  /**
+   * The Breaker's decision for one key (journaled): `record` is what the journal keeps of it, and
+   * the Queue caps the key by `state`. `cause` names the trial task (one dispatched while a gate key
+   * of it was half-open) whose outcome this decision settles: the Queue holds a trial's slot until
+   * then, so that a failed trial lets nothing through before the reopen. A decision that settles a
+   * trial without changing its breaker carries `unchanged` (no public event).
+   */
+  | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number; cause?: string; unchanged?: true }
   /** An operator forces a breaker open or closed (API). */
   | { type: 'breaker.force'; key: string; state: 'open' | 'closed'; at: number }
   /** A threshold alert began firing or resolved (Metrics actor). */

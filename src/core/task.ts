@@ -128,6 +128,21 @@ export interface TaskInfo {
   result?: unknown;
   error?: SerializedError;
   cancelReason?: string;
+  /**
+   * Set by `get()` on a queued task that a breaker holds back: the first of its keys (its agent's,
+   * then its resources') whose breaker is open, or half-open with its trial slots full. Read from
+   * the recorded breakers when asked, never stored with the task.
+   */
+  heldBy?: BreakerHold;
+}
+
+/** A breaker that holds a queued task back (`TaskInfo.heldBy`). */
+export interface BreakerHold {
+  /** Its key: `agent:<name>` or `resource:<name>`. */
+  breaker: string;
+  state: 'open' | 'half-open';
+  /** When an open breaker lets trial tasks through, or null (forced open, or half-open already). */
+  halfOpenAt: number | null;
 }
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */

@@ -79,8 +79,16 @@ async function call(endpoint: Endpoint, method: string, path: string, body?: unk
   return res;
 }
 
-type Task = { id: string; agent: string; state: string; attempt: number; error?: { message: string } };
-const line = (t: Task): string => `${t.id}  ${t.agent.padEnd(12)} ${t.state.padEnd(9)} attempt ${t.attempt}${t.error ? `  ${t.error.message}` : ''}`;
+type Hold = { breaker: string; state: string; halfOpenAt: number | null };
+type Task = { id: string; agent: string; state: string; attempt: number; error?: { message: string }; heldBy?: Hold };
+const line = (t: Task): string =>
+  `${t.id}  ${t.agent.padEnd(12)} ${t.state.padEnd(9)} attempt ${t.attempt}${t.error ? `  ${t.error.message}` : ''}${t.heldBy ? `  ${held(t.heldBy)}` : ''}`;
+
+/** Why a queued task does not run: `held by breaker agent:hash (open, trials from <time>)`. */
+function held(h: Hold): string {
+  const why = h.state === 'half-open' ? 'half-open, its trial slots are full' : h.halfOpenAt === null ? 'open' : `open, trials from ${new Date(h.halfOpenAt).toISOString()}`;
+  return `held by breaker ${h.breaker} (${why})`;
+}
 
 /** Waits for one task's outcome with long polls of up to 30 s; resolves with the final answer. */
 async function waitFor(endpoint: Endpoint, id: string, timeoutMs: number): Promise<Record<string, unknown>> {

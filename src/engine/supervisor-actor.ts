@@ -107,8 +107,6 @@ export class SupervisorActor implements EnginePort {
     // Starts within the last window still count: a restart must not grant a fresh burst.
     const now = options.clock.now();
     if (root.durable && root.rates.any) restoreStarts(root.rates, store.recentStarts(now - root.rates.longestMs), now);
-    // Breakers read back from the journal are in force now: snapshot() shows them as breakers() does.
-    for (const [key, record] of root.ledger.breakerRecords()) root.metrics.breakers.set(key, record.state);
     root.bus.flushNow();
     // All actors are wired before any starts, so none misses another's first messages.
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));

@@ -1,8 +1,9 @@
 import type { BreakerRecord } from '../actors/breaker/breaker-logic.js';
-import { agentKey, resourceKey } from '../actors/breaker/keys.js';
+import { agentKey, gateKeys, resourceKey } from '../actors/breaker/keys.js';
 import type { BreakerState } from '../core/messages.js';
 import { fieldError, TroupeError } from '../core/errors.js';
 import type { ResolvedOptions } from './options.js';
+import type { BreakerHold, TaskRecord } from '../core/task.js';
 
 /** One breaker as `Supervisor#breakers()` shows it. */
 export interface BreakerInfo {
@@ -27,6 +28,32 @@ export function breakerInfo(record: BreakerRecord | undefined, options: Resolved
   if (record === undefined) return { state: 'closed', forced: false, openedAt: null, resetTimeoutMs, halfOpenAt: null };
   const due = record.state === 'open' && !record.forced && record.openedAt !== null ? record.openedAt + resetTimeoutMs : null;
   return { state: record.state, forced: record.forced, openedAt: record.openedAt, resetTimeoutMs, halfOpenAt: due };
+}
+
+/**
+ * The breaker that holds a queued task back, from the recorded breakers: the first of its gate keys
+ * that is open, else the first that is half-open with `halfOpenTrials` tasks of it running. Undefined
+ * when none does (the task waits for a slot, a credit or a limit, or it is not queued).
+ */
+export function breakerHold(
+  task: TaskRecord,
+  records: ReadonlyMap<string, BreakerRecord>,
+  options: ResolvedOptions,
+  running: () => Iterable<TaskRecord>,
+): BreakerHold | undefined {
+  if (task.state !== 'queued' || options.breaker === false || records.size === 0) return undefined;
+  const { halfOpenTrials } = options.breaker;
+  const keys = gateKeys(task);
+  for (const key of keys) {
+    const record = records.get(key);
+    if (record?.state === 'open') return { breaker: key, state: 'open', halfOpenAt: breakerInfo(record, options).halfOpenAt };
+  }
+  const halfOpen = keys.filter((key) => records.get(key)?.state === 'half-open');
+  if (halfOpen.length === 0) return undefined;
+  const trials = new Map(halfOpen.map((key) => [key, 0]));
+  for (const other of running()) for (const key of gateKeys(other)) if (trials.has(key)) trials.set(key, trials.get(key)! + 1);
+  const full = halfOpen.find((key) => trials.get(key)! >= halfOpenTrials);
+  return full === undefined ? undefined : { breaker: full, state: 'half-open', halfOpenAt: null };
 }
 
 /**

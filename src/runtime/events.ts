@@ -95,7 +95,8 @@ function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): Troup
       return { type: 'pool', size, target, busy, utilisation, processes };
     }
     case 'breaker.changed':
-      return { type: 'breaker', key: msg.key, state: msg.state, forced: msg.record.forced, at: msg.at };
+      // A decision that only settles a trial (the breaker stays as it was) is no change to report.
+      return msg.unchanged ? undefined : { type: 'breaker', key: msg.key, state: msg.state, forced: msg.record.forced, at: msg.at };
     case 'alert.changed':
       return { type: 'alert', ...msg.change };
     case 'actor.crashed':

@@ -12,7 +12,7 @@ export type { GraphTaskRequest } from './submit-graph.js';
 export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type ImportEdge, type PlanTask } from './plan/index.js';
 export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/graph.js';
 export type { TroupeEvent, TroupeEventType } from './events.js';
-export type { TaskInfo, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
+export type { TaskInfo, BreakerHold, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
 export { PRIORITIES, PARENT_FAILURE_POLICIES } from '../core/task.js';
 export type { MetricsSnapshot, Counters, AgentFigures } from '../actors/metrics/metrics-state.js';
 export type { LatencySummary } from '../actors/metrics/latency.js';

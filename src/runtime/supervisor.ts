@@ -13,7 +13,7 @@ import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import type { PipelineRule } from '../core/pipeline-options.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
-import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
+import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
 
@@ -179,10 +179,16 @@ export class Supervisor {
     return matches.slice(0, query.limit ?? 100).map(toTaskInfo);
   }
 
-  /** The task's current state, attempt and timings, or undefined if no task has this id. */
+  /**
+   * The task's current state, attempt and timings, or undefined if no task has this id. A queued
+   * task that a breaker holds back says which in `heldBy` (read from the recorded breakers).
+   */
   get(id: string): TaskInfo | undefined {
     const task = this.root.ledger.get(id);
-    return task === undefined ? undefined : toTaskInfo(task);
+    if (task === undefined) return undefined;
+    const ledger = this.root.ledger;
+    const heldBy = breakerHold(task, ledger.breakerRecords(), this.root.options, () => ledger.inState('running'));
+    return heldBy === undefined ? toTaskInfo(task) : { ...toTaskInfo(task), heldBy };
   }
 
   /**
@@ -240,7 +246,7 @@ export class Supervisor {
     return this.root.options.pipelines;
   }
 
-  /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded. */
+  /** Every breaker by key (`agent:<name>`, `resource:<name>`), as last recorded (the Breaker's decisions). */
   breakers(): Record<string, BreakerInfo> {
     const records = this.root.ledger.breakerRecords();
     return Object.fromEntries(breakerKeys(this.root.options).map((k) => [k, breakerInfo(records.get(k), this.root.options)]));
@@ -254,7 +260,7 @@ export class Supervisor {
   async setBreaker(key: string, state: 'open' | 'closed'): Promise<BreakerInfo> {
     const resolved = resolveBreakerKey(key, this.root.options);
     const forced = checkForcedState(state, this.root.options);
-    const changed = firstValueFrom(this.root.messages$.pipe(filter((m) => m.type === 'breaker.changed' && m.key === resolved)));
+    const changed = firstValueFrom(this.root.messages$.pipe(filter((m) => m.type === 'breaker.changed' && m.key === resolved && m.unchanged !== true)));
     this.root.publish({ type: 'breaker.force', key: resolved, state: forced, at: this.root.options.clock.now() });
     await changed;
     return this.breakers()[resolved]!;

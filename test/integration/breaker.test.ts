@@ -198,35 +198,35 @@ describe('circuit breaker', () => {
     expectAgreement(sup, events);
   });
 
-  it('per-resource breakers: outcomes count against the task’s resources, only tasks holding an open one wait', async () => {
+  it('per-resource breakers: outcomes count against the task’s agent and every one of its resources, only tasks gated by an open one wait', async () => {
     const { sup, clock, events } = await launch({
       breaker: { failureThreshold: 3, resetTimeoutMs: 1_000 },
       resources: { db: { concurrency: 4 }, cache: { concurrency: 4 } },
     });
     await failTimes(sup, 3, {}, ['db']);
-    await waitFor(() => stateOf(sup, 'resource:db') === 'open', 'db open');
-    expect(stateOf(sup, P)).toBe('closed'); // three failures of probe, counted against db alone
+    await waitFor(() => stateOf(sup, 'resource:db') === 'open' && stateOf(sup, P) === 'open', 'db and probe open');
     expect(stateOf(sup, 'resource:cache')).toBe('closed');
 
     const held = [
       await sup.submit({ agent: 'probe', input: { label: 'db' }, resources: ['db'] }),
       await sup.submit({ agent: 'probe', input: { label: 'both' }, resources: ['cache', 'db'] }),
+      await sup.submit({ agent: 'probe', input: { label: 'none' } }),
       await sup.submit({ agent: 'echo', input: 'db', resources: ['db'] }),
     ];
-    expect(await run(sup, { label: 'none' })).toBe('ok');
-    expect(await run(sup, { label: 'cache' }, ['cache'])).toBe('ok');
+    expect(await run(sup, 'none', [], 'echo')).toBe('ok');
     expect(await run(sup, 'cache', ['cache'], 'echo')).toBe('ok');
     await expectHeld(sup, events, held);
 
     clock.advance(1_000);
     for (const id of held) await sup.result(id);
-    await waitFor(() => stateOf(sup, 'resource:db') === 'closed', 'db closed');
-    expect(transitions(events)).toEqual(['resource:db open', 'resource:db half-open', 'resource:db closed']);
+    await waitFor(() => stateOf(sup, 'resource:db') === 'closed' && stateOf(sup, P) === 'closed', 'db and probe closed');
+    for (const key of ['resource:db', P]) {
+      expect(transitions(events).filter((t) => t.startsWith(`${key} `))).toEqual([`${key} open`, `${key} half-open`, `${key} closed`]);
+    }
 
-    await failTimes(sup, 3, {}, ['cache', 'db']); // a task with two resources counts against both
-    await waitFor(() => stateOf(sup, 'resource:cache') === 'open' && stateOf(sup, 'resource:db') === 'open', 'both open');
-    expect(stateOf(sup, P)).toBe('closed');
-    expect(await run(sup, { label: 'still free' })).toBe('ok');
+    await failTimes(sup, 3, {}, ['cache', 'db']); // a task with two resources counts against both, and its agent
+    await waitFor(() => ['resource:cache', 'resource:db', P].every((k) => stateOf(sup, k) === 'open'), 'all three open');
+    expect(await run(sup, 'still free', [], 'echo')).toBe('ok');
     expectAgreement(sup, events);
   });
 

@@ -172,19 +172,17 @@ describe('retry: RetryAfterError and holds', () => {
     expect(sup.get(a)!.failures ?? 0).toBe(0);
   });
 
-  it("holds the tasks of a limited task's resource, not its agent's tasks without that resource", async () => {
+  it("holds every key that gated the limited task: its agent's tasks and its resource's, other tasks run", async () => {
     const clock = manualClock();
-    const sup = await start({ ...base, clock, resources: { api: { concurrency: 4 } }, agents: { ratelimited: mod('ratelimited') } });
+    const sup = await start({ ...base, clock, resources: { api: { concurrency: 4 } }, agents: { ratelimited: mod('ratelimited'), echo: mod('echo') } });
     const events = record(sup);
     const a = await sup.submit({ agent: 'ratelimited', resources: ['api'], input: { limited: 1, retryAfterMs: 8_000 } });
     expect((await delayedAfter(sup, a, 1)).retryAt! - sup.get(a)!.history![0]!.endedAt).toBe(8_000);
-    const held = await sup.submit({ agent: 'ratelimited', resources: ['api'], input: { limited: 0 } });
-    const free = await sup.submit({ agent: 'ratelimited', input: { limited: 0 } });
-    await expect(sup.result(free)).resolves.toEqual({ attempt: 1 });
-    expect(sup.get(held)?.state).toBe('queued');
-    expect(of(events, 'started', held)).toHaveLength(0);
+    const held = await sup.submitBatch([{ agent: 'ratelimited', resources: ['api'] }, { agent: 'ratelimited' }, { agent: 'echo', resources: ['api'] }].map((t) => ({ ...t, input: { limited: 0 } })));
+    await sup.result(await sup.submit({ agent: 'echo' })); // neither its agent nor its resource: it runs
+    for (const id of held) expect([sup.get(id)?.state, of(events, 'started', id)]).toEqual(['queued', []]);
     clock.advance(8_000);
-    await expect(sup.result(held)).resolves.toEqual({ attempt: 1 });
+    for (const id of held) await expect(sup.result(id)).resolves.toMatchObject({ attempt: 1 });
     await expect(sup.result(a)).resolves.toEqual({ attempt: 2 });
   });
 

@@ -1,18 +1,15 @@
 import type { SerializedError } from '../../core/errors.js';
 
 /**
- * Breakers and holds are kept per key: `agent:<name>` or `resource:<name>`. A task's outcome
- * counts against its resources when it has some (the dependencies it declared are the likely
- * cause of its failures), else against its agent.
+ * Breakers and holds are kept per key: `agent:<name>` or `resource:<name>`. A task is gated by
+ * every one of its keys (`gateKeys`), and its outcome counts against every one of them: a key
+ * that can hold a task back must also hear how the task went, or a half-open key whose tasks all
+ * count elsewhere would never get its trials and would stay half-open for ever.
  */
-export function outcomeKeys(task: { agent: string; resources: readonly string[] }): string[] {
-  return task.resources.length > 0 ? task.resources.map((r) => `resource:${r}`) : [`agent:${task.agent}`];
-}
-
 export const agentKey = (agent: string): string => `agent:${agent}`;
 export const resourceKey = (resource: string): string => `resource:${resource}`;
 
-/** Every key whose breaker or hold can keep a task queued: its agent's and each of its resources'. */
+/** Every key whose breaker or hold can keep a task queued, and that its outcome counts against: its agent's and each of its resources'. */
 export function gateKeys(task: { agent: string; resources: readonly string[] }): string[] {
   return [agentKey(task.agent), ...task.resources.map(resourceKey)];
 }

@@ -19,7 +19,6 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.stalled',
   'task.redriven',
   'pool.status',
-  'breaker.changed',
   'actor.restarted',
   'supervisor.recovered',
   'debug.crash',
@@ -126,9 +125,6 @@ export class MetricsActor extends Actor {
       }
       case 'pool.status':
         s.pool = { size: msg.size, target: msg.target, threadIds: msg.threadIds };
-        return;
-      case 'breaker.changed':
-        s.breakers.set(msg.key, msg.state);
         return;
       case 'actor.restarted':
         s.restarts[msg.actor] = msg.restarts;

@@ -104,7 +104,6 @@ export class MetricsState {
   readonly recentEndToEnd = new LatencyHistogram();
   /** The alert rules' memory; kept here so that it survives a restart of the Metrics actor. */
   alerts: AlertState | undefined;
-  readonly breakers = new Map<string, BreakerState>();
   readonly restarts: Record<ActorName, number> = { queue: 0, agent: 0, breaker: 0, metrics: 0 };
   recovery: MetricsSnapshot['recovery'] = null;
   /** Outcomes and running tasks by agent, counted from task events (queued is read from the ledger). */
@@ -142,7 +141,7 @@ export class MetricsState {
       latency: { queueWait: this.queueWait.tailSummary(), run: this.run.tailSummary(), endToEnd: this.endToEnd.tailSummary() },
       byAgent: this.byAgent(),
       throughput: this.throughput.rates(now),
-      breakers: Object.fromEntries(this.breakers),
+      breakers: Object.fromEntries(this.breakerStates()),
       actors: { restarts: { ...this.restarts } },
       alerts: Object.values(this.alerts?.firing ?? {}).sort((a, b) => a.since - b.since),
       recovery: this.recovery === null ? null : { ...this.recovery },
@@ -158,7 +157,7 @@ export class MetricsState {
     const running = this.running.module + this.running.command;
     const recent = this.recentEndToEnd.summary();
     this.recentEndToEnd.reset();
-    const openBreakers = [...this.breakers].flatMap(([key, state]) => (state === 'open' ? [key] : []));
+    const openBreakers = this.breakerStates().flatMap(([key, state]) => (state === 'open' ? [key] : []));
     return {
       runs: { ok: c.succeeded, failed: c.failed },
       queueDepth: queue.depth,
@@ -167,6 +166,11 @@ export class MetricsState {
       pending: queue.depth + queue.delayed + queue.blocked + running,
       moves: c.started + c.succeeded + c.failed + c.cancelled + c.dead,
     };
+  }
+
+  /** Breaker states as recorded (the ledger's record of the Breaker's decisions): no copy kept here. */
+  private breakerStates(): [string, BreakerState][] {
+    return [...this.tasks.breakerRecords()].map(([key, record]) => [key, record.state]);
   }
 
   private byAgent(): Record<string, AgentFigures> {

@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
-import type { Message, MessageType } from '../../core/messages.js';
+import type { Message, MessageOf, MessageType } from '../../core/messages.js';
 import type { TaskView } from '../../core/views.js';
 import type { Clock } from '../../core/clock.js';
 import type { ResolvedOptions } from '../../core/config.js';
 import type { TaskRecord } from '../../core/task.js';
 import type { BreakerState } from '../../core/messages.js';
-import { countsAgainstBreaker, gateKeys, outcomeKeys } from '../breaker/keys.js';
-import type { SerializedError } from '../../core/errors.js';
+import { gateKeys } from '../breaker/keys.js';
 import { Scheduler } from './scheduler.js';
 import type { RateLimits } from './rate-limits.js';
 
@@ -26,6 +25,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'agent.credit',
   'agent.reset',
   'breaker.changed',
+  'actor.restarted',
   'supervisor.draining',
   'debug.crash',
 ]);
@@ -46,14 +46,22 @@ export class QueueActor extends Actor {
   private readonly delays = new Map<string, unknown>();
   /** Keys held back until a time (a RetryAfterError), and the timer that lets them go. */
   private readonly holds = new Map<string, { until: number; timer: unknown }>();
-  private readonly breakerStates = new Map<string, BreakerState>();
+  /**
+   * The Breaker's last decision delivered for each key that is not closed: what the Queue obeys
+   * (it decides nothing of its own). Keys half-open are also in `halfOpen`.
+   */
+  private readonly gates = new Map<string, BreakerState>();
   /** Keys half-open now: while there are none, dispatch skips the trial bookkeeping. */
   private readonly halfOpen = new Set<string>();
   private readonly halfOpenTrials: number;
-  /** Error names and codes the Breaker does not count (breaker.ignoreErrors). */
-  private readonly ignored: ReadonlySet<string>;
-  /** Tasks dispatched while one of their keys was half-open: their trial slot is freed by their outcome, not by run.ended. */
+  /** Dispatched tasks with a half-open gate key (trials): their slot outlives their run. */
   private readonly trials = new Set<string>();
+  /**
+   * Trials whose run is over, still charged to the scheduler until the Breaker's decision naming
+   * them (`cause`) arrives, or until none of their keys is half-open: a failed trial frees its
+   * slot only once the reopen it causes is in force.
+   */
+  private readonly trialSlots = new Map<string, TaskRecord>();
   /**
    * Parents whose run ended but whose outcome has not arrived (its commit failed and is retried):
    * dispatch waits for it, so that the children it unblocks compete for the freed slot.
@@ -75,7 +83,6 @@ export class QueueActor extends Actor {
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
-    this.ignored = new Set(options.breaker === false ? [] : options.breaker.ignoreErrors);
     const groupDefault = options.groupConcurrency ?? Infinity;
     this.scheduler = new Scheduler(
       {
@@ -109,8 +116,7 @@ export class QueueActor extends Actor {
         break;
       case 'run.ended':
         this.awaitChildren(msg.taskId);
-        // A trial keeps its slot until its outcome says whether the breaker reopens.
-        if (!this.trials.has(msg.taskId)) this.settle(msg.taskId, false);
+        this.settle(msg.taskId, false);
         break;
       case 'task.succeeded':
       case 'task.cancelled':
@@ -119,7 +125,6 @@ export class QueueActor extends Actor {
         this.enqueueChildren(msg.taskId);
         break;
       case 'task.failed':
-        this.anticipateReopen(msg.taskId, msg.error);
         this.settle(msg.taskId, false);
         this.afterFailure(msg.taskId);
         this.enqueueChildren(msg.taskId);
@@ -140,8 +145,10 @@ export class QueueActor extends Actor {
         this.scheduler.credits[msg.kind] = msg.credits;
         break;
       case 'breaker.changed':
-        this.setBreakerState(msg.key, msg.state);
-        this.applyCap(msg.key);
+        this.obey(msg);
+        break;
+      case 'actor.restarted':
+        if (msg.actor === 'breaker') this.forgetTrials();
         break;
       case 'supervisor.draining':
         this.draining = true;
@@ -163,7 +170,7 @@ export class QueueActor extends Actor {
         break;
       }
       this.dispatched.add(next.id);
-      if (this.halfOpen.size > 0 && gateKeys(next).some((k) => this.halfOpen.has(k))) this.trials.add(next.id);
+      if (this.halfOpen.size > 0 && this.isTrial(next)) this.trials.add(next.id);
       const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
       this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: now });
     }
@@ -228,8 +235,8 @@ export class QueueActor extends Actor {
     if (task.state === 'queued') this.scheduler.enqueue(task);
     if (task.state !== 'delayed' || task.retryAt === undefined) return;
     this.delay(task, task.retryAt);
-    // A 429 speaks for the server, not the task: everything of the same keys waits as long.
-    if (task.error?.name === 'RetryAfterError') for (const key of outcomeKeys(task)) this.hold(key, task.retryAt);
+    // A 429 speaks for the server, not the task: everything of the keys that gated it waits as long.
+    if (task.error?.name === 'RetryAfterError') for (const key of gateKeys(task)) this.hold(key, task.retryAt);
   }
 
   /** Sends `task.due` at `retryAt` (at once if that has passed, as after a long downtime). */
@@ -261,41 +268,76 @@ export class QueueActor extends Actor {
 
   /** A key's cap: nothing while held or open, the trials half-open, no cap closed. */
   private applyCap(key: string): void {
-    const state = this.breakerStates.get(key) ?? 'closed';
+    const state = this.gates.get(key) ?? 'closed';
     const cap = this.holds.has(key) || state === 'open' ? 0 : state === 'half-open' ? this.halfOpenTrials : Infinity;
     this.scheduler.setCap(key, cap);
   }
 
-  /**
-   * One counted failure reopens a half-open breaker. The Breaker says so in a later message; until
-   * then the key is held here, so the slot this failure frees does not start another trial.
-   */
-  private setBreakerState(key: string, state: BreakerState): void {
-    this.breakerStates.set(key, state);
+  /** Applies a decision of the Breaker: the key's cap first, then the trial slot it settles. */
+  private obey(msg: MessageOf<'breaker.changed'>): void {
+    const wasHalfOpen = this.halfOpen.has(msg.key);
+    this.setGate(msg.key, msg.state);
+    this.applyCap(msg.key);
+    if (msg.cause !== undefined) this.freeTrialSlot(msg.cause);
+    if (msg.state === 'half-open' && !wasHalfOpen) this.markTrials();
+    else if (msg.state !== 'half-open' && wasHalfOpen) this.dropTrials();
+  }
+
+  private setGate(key: string, state: BreakerState): void {
+    if (state === 'closed') this.gates.delete(key);
+    else this.gates.set(key, state);
     if (state === 'half-open') this.halfOpen.add(key);
     else this.halfOpen.delete(key);
   }
 
-  /**
-   * A trial failed: its breaker will reopen. Closing the gate now, before the Breaker says so,
-   * keeps the freed slot from letting another task through in between.
-   */
-  private anticipateReopen(id: string, error: SerializedError): void {
-    const task = this.tasks.get(id);
-    if (task === undefined || !countsAgainstBreaker(error, this.ignored)) return;
-    for (const key of outcomeKeys(task)) {
-      if (this.breakerStates.get(key) !== 'half-open') continue;
-      this.setBreakerState(key, 'open');
-      this.applyCap(key);
+  private isTrial(task: { agent: string; resources: readonly string[] }): boolean {
+    return gateKeys(task).some((k) => this.halfOpen.has(k));
+  }
+
+  /** A key went half-open: what runs of it now is what its trials are (the Breaker counts their outcomes as such). */
+  private markTrials(): void {
+    for (const id of this.dispatched) {
+      const task = this.tasks.get(id);
+      if (task !== undefined && this.isTrial(task)) this.trials.add(id);
     }
   }
 
-  /** Releases what a finished run held (once: `run.ended` usually comes before the outcome). */
+  /** A key left half-open: tasks with no half-open key left are trials no more, and their held slots go. */
+  private dropTrials(): void {
+    for (const id of this.trials) {
+      const task = this.tasks.get(id);
+      if (task === undefined || !this.isTrial(task)) this.trials.delete(id);
+    }
+    for (const [id, task] of this.trialSlots) if (!this.isTrial(task)) this.freeTrialSlot(id);
+  }
+
+  /** A restarted Breaker may have missed outcomes: no trial waits for a decision that may never come. */
+  private forgetTrials(): void {
+    this.trials.clear();
+    for (const id of [...this.trialSlots.keys()]) this.freeTrialSlot(id);
+  }
+
+  private freeTrialSlot(id: string): void {
+    const task = this.trialSlots.get(id);
+    if (task === undefined) return;
+    this.trialSlots.delete(id);
+    this.scheduler.release(task);
+  }
+
+  /**
+   * Releases what a finished run held (once: `run.ended` usually comes before the outcome). A
+   * trial's slot stays charged until the Breaker's decision on its outcome arrives.
+   */
   private settle(id: string, requeue: boolean): void {
     const task = this.tasks.get(id);
     if (task === undefined) return;
-    this.trials.delete(id);
-    if (this.dispatched.delete(id)) this.scheduler.release(task);
+    if (this.dispatched.delete(id)) {
+      if (!this.trials.delete(id)) this.scheduler.release(task);
+      else {
+        this.freeTrialSlot(id); // an earlier run of it (requeued) still undecided: one slot per task
+        this.trialSlots.set(id, task);
+      }
+    }
     if (requeue && task.state === 'queued') this.scheduler.enqueue(task, true);
   }
 
@@ -317,7 +359,7 @@ export class QueueActor extends Actor {
    */
   private rebuild(): void {
     for (const [key, record] of this.tasks.breakerRecords()) {
-      this.setBreakerState(key, record.state);
+      this.setGate(key, record.state);
       this.applyCap(key);
     }
     // One pass over the task table (a recovered backlog may hold hundreds of thousands).
@@ -331,6 +373,7 @@ export class QueueActor extends Actor {
         this.dispatched.add(task.id);
       }
     }
+    if (this.halfOpen.size > 0) this.markTrials();
     queued.sort((a, b) => a.seq - b.seq);
     for (const task of queued) this.scheduler.enqueue(task);
     for (const task of delayed) this.afterFailure(task.id);
