@@ -63,11 +63,6 @@ export type Message =
   | { type: 'task.cancelled'; taskId: string; reason: string; lease?: string; at: number }
   /** A running task goes back to the queue (its runner was lost); `reason` says why. */
   | { type: 'task.requeued'; taskId: string; reason: string; at: number }
-  /**
-   * Agent: this run is over (its outcome follows as a transition). Frees the task's slot, agent
-   * and resources at once, without waiting for the outcome to be durable.
-   */
-  | { type: 'run.ended'; taskId: string }
   /** Agent grants the Queue `n` more dispatch credits of one kind (flow control). */
   | { type: 'agent.credit'; kind: AgentKind; n: number }
   /** Agent forgets outstanding credits (after a restart of either side) and grants afresh. */

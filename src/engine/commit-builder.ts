@@ -4,8 +4,11 @@ import type { Ledger } from './ledger.js';
 import type { BlobField, CommitGroup, LogRow, TaskWrite } from './journal/store.js';
 
 interface OpenWrite extends TaskWrite {
-  blobs: Set<BlobField>;
+  blobs: ReadonlySet<BlobField>;
 }
+
+/** Most writes change no blob (a start) or one: the set is made only when one is added. */
+const NO_BLOBS: ReadonlySet<BlobField> = new Set();
 
 function taskIdOf(msg: Message): string | undefined {
   if (msg.type === 'task.submitted') return msg.task.id;
@@ -39,8 +42,12 @@ export class CommitBuilder {
     const task = rec.task;
     if (task === undefined) return true;
     let write = this.writes.get(task.id);
-    if (write === undefined) this.writes.set(task.id, (write = { task, insert: rec.inserted === true, blobs: new Set(), fence }));
-    for (const blob of rec.blobs ?? []) write.blobs.add(blob);
+    if (write === undefined) this.writes.set(task.id, (write = { task, insert: rec.inserted === true, blobs: NO_BLOBS, fence }));
+    if (rec.blobs !== undefined && rec.blobs.length > 0) {
+      const blobs = write.blobs === NO_BLOBS ? new Set<BlobField>() : (write.blobs as Set<BlobField>);
+      for (const blob of rec.blobs) blobs.add(blob);
+      write.blobs = blobs;
+    }
     if (rec.log !== undefined) {
       this.log.push({ taskId: task.id, type: rec.log.type, attempt: rec.attempt ?? task.attempt, at: (msg as { at: number }).at, detail: rec.log.detail });
     }

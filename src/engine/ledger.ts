@@ -36,6 +36,8 @@ type Undo =
 const IS_TASK_EVENT: ReadonlySet<string> = new Set(TASK_EVENTS);
 const NONE: readonly Message[] = Object.freeze([]);
 const NO_BLOBS: readonly BlobField[] = Object.freeze([]);
+/** Accepted, and nothing kept changed (a control message, a heartbeat, plain progress). */
+const NOTHING: Recorded = Object.freeze({});
 
 /**
  * The task table and the single place where task state changes. Every message passes through
@@ -165,7 +167,7 @@ export class Ledger implements TaskView {
       this.setBreaker(msg.key, msg.record);
       return { breaker: msg.key };
     }
-    if (!IS_TASK_EVENT.has(msg.type)) return {};
+    if (!IS_TASK_EVENT.has(msg.type)) return NOTHING;
     const event = msg as TaskEvent;
     const id = event.type === 'task.submitted' ? event.task.id : event.taskId;
     const task = this.table.tasks.get(id);
@@ -240,7 +242,7 @@ export class Ledger implements TaskView {
   }
 
   private change(task: TaskRecord, t: Applied): Recorded {
-    if (t.from === t.to && t.log === undefined && isEmpty(t.patch)) return {}; // a log line, a heartbeat
+    if (t.from === t.to && t.log === undefined && isEmpty(t.patch)) return NOTHING; // a log line, a heartbeat
     const input = 'input' in t.patch ? { value: task.input } : undefined;
     this.undo?.push({ task, before: snapshotTask(task), finished: this.table.finishedMark(task.id), input });
     this.table.bump(task, -1);
@@ -252,7 +254,7 @@ export class Ledger implements TaskView {
       else if (e.type === 'reopened') this.table.setFinished(task.id, undefined);
     }
     // Only what is kept goes to the store: plain progress is live information.
-    return t.log === undefined ? {} : { task, log: t.log, attempt: task.attempt, blobs };
+    return t.log === undefined ? NOTHING : { task, log: t.log, attempt: task.attempt, blobs };
   }
 
   private setBreaker(key: string, record: BreakerRecord | undefined): void {

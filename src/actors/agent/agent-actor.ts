@@ -288,7 +288,6 @@ export class AgentActor extends Actor {
     const at = this.options.clock.now();
     if (requeue) this.publish({ type: 'task.requeued', taskId, reason, at });
     else this.publish({ type: 'task.cancelled', taskId, reason, lease: pending.lease, at });
-    this.publish({ type: 'run.ended', taskId });
     this.refill(kind);
     return true;
   }
@@ -314,8 +313,8 @@ export class AgentActor extends Actor {
     this.options.clock.clearTimeout(run.graceTimer);
     run.watch?.clear();
     this.slotLedger.finished(run.kind);
+    // The outcome is the run's end: the Queue frees its slot when it is delivered, with what it unblocked.
     this.publishOutcome(taskId, run, outcome);
-    this.publish({ type: 'run.ended', taskId });
     if (!outcome.ok && (outcome.error as TroupeError | undefined)?.code === 'TROUPE_THREAD_DIED') this.hold.threadDied();
     this.launchReady(run.kind);
     this.refill(run.kind);

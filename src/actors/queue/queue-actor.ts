@@ -21,7 +21,6 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.unblocked',
   'task.exhausted',
   'task.redriven',
-  'run.ended',
   'agent.credit',
   'agent.reset',
   'breaker.changed',
@@ -47,11 +46,10 @@ export class QueueActor extends Actor {
   /** Keys held back until a time (a RetryAfterError), and the timer that lets them go. */
   private readonly holds = new Map<string, { until: number; timer: unknown }>();
   /**
-   * The Breaker's last decision delivered for each key that is not closed: what the Queue obeys
-   * (it decides nothing of its own). Keys half-open are also in `halfOpen`.
+   * Keys half-open now, as the recorded breakers say (`tasks.breakerRecords()`, the Breaker's
+   * decisions as committed): an index rebuilt from them at each decision, so that dispatch skips
+   * the trial bookkeeping while there are none. The Queue obeys those records; it decides nothing.
    */
-  private readonly gates = new Map<string, BreakerState>();
-  /** Keys half-open now: while there are none, dispatch skips the trial bookkeeping. */
   private readonly halfOpen = new Set<string>();
   private readonly halfOpenTrials: number;
   /** Dispatched tasks with a half-open gate key (trials): their slot outlives their run. */
@@ -62,11 +60,6 @@ export class QueueActor extends Actor {
    * slot only once the reopen it causes is in force.
    */
   private readonly trialSlots = new Map<string, TaskRecord>();
-  /**
-   * Parents whose run ended but whose outcome has not arrived (its commit failed and is retried):
-   * dispatch waits for it, so that the children it unblocks compete for the freed slot.
-   */
-  private readonly parentsEnding = new Set<string>();
   /** The timer that pumps again when a rate limit next admits a start, and when it is due. */
   private rateTimer: { at: number; handle: unknown } | undefined;
 
@@ -114,10 +107,6 @@ export class QueueActor extends Actor {
       case 'task.cancel':
         this.cancelQueued(msg.taskId, msg.reason);
         break;
-      case 'run.ended':
-        this.awaitChildren(msg.taskId);
-        this.settle(msg.taskId, false);
-        break;
       case 'task.succeeded':
       case 'task.cancelled':
       case 'task.exhausted':
@@ -161,7 +150,7 @@ export class QueueActor extends Actor {
 
   /** Dispatches every task that may run now. */
   private pump(): void {
-    while (!this.draining && this.parentsEnding.size === 0) {
+    while (!this.draining) {
       const now = this.clock.now();
       const next = this.scheduler.next(now);
       if (next === undefined) {
@@ -207,18 +196,10 @@ export class QueueActor extends Actor {
   }
 
   /**
-   * A run's outcome is delivered before its end (one round), with the children it unblocked. Only
-   * when the store refused that round does the end come first, the outcome on a retry: then hold
-   * dispatch until it comes. While the task is still dispatched here no ending of it has been
-   * delivered, so one is still to come and the hold cannot last.
+   * The children an ending unblocked (recorded in the same round, delivered right after it) join
+   * the queue before the slot it freed is filled: the critical path competes for it.
    */
-  private awaitChildren(id: string): void {
-    if (this.tasks.childrenOf(id) !== undefined && this.dispatched.has(id)) this.parentsEnding.add(id);
-  }
-
-  /** The children an ending unblocked (recorded in the same commit) join the queue before dispatch. */
   private enqueueChildren(id: string): void {
-    this.parentsEnding.delete(id);
     for (const child of this.tasks.childrenOf(id) ?? []) this.enqueueIfQueued(child);
   }
 
@@ -268,26 +249,27 @@ export class QueueActor extends Actor {
 
   /** A key's cap: nothing while held or open, the trials half-open, no cap closed. */
   private applyCap(key: string): void {
-    const state = this.gates.get(key) ?? 'closed';
+    const state: BreakerState = this.tasks.breakerRecords().get(key)?.state ?? 'closed';
     const cap = this.holds.has(key) || state === 'open' ? 0 : state === 'half-open' ? this.halfOpenTrials : Infinity;
     this.scheduler.setCap(key, cap);
   }
 
-  /** Applies a decision of the Breaker: the key's cap first, then the trial slot it settles. */
+  /**
+   * Applies a decision of the Breaker: the caps first, then the trial slot it settles. The records
+   * hold every decision of the round this one came in, so all of them are applied, not this key's alone.
+   */
   private obey(msg: MessageOf<'breaker.changed'>): void {
-    const wasHalfOpen = this.halfOpen.has(msg.key);
-    this.setGate(msg.key, msg.state);
-    this.applyCap(msg.key);
+    const before = [...this.halfOpen];
+    this.indexHalfOpen();
+    for (const key of this.tasks.breakerRecords().keys()) this.applyCap(key);
     if (msg.cause !== undefined) this.freeTrialSlot(msg.cause);
-    if (msg.state === 'half-open' && !wasHalfOpen) this.markTrials();
-    else if (msg.state !== 'half-open' && wasHalfOpen) this.dropTrials();
+    if ([...this.halfOpen].some((key) => !before.includes(key))) this.markTrials();
+    if (before.some((key) => !this.halfOpen.has(key))) this.dropTrials();
   }
 
-  private setGate(key: string, state: BreakerState): void {
-    if (state === 'closed') this.gates.delete(key);
-    else this.gates.set(key, state);
-    if (state === 'half-open') this.halfOpen.add(key);
-    else this.halfOpen.delete(key);
+  private indexHalfOpen(): void {
+    this.halfOpen.clear();
+    for (const [key, record] of this.tasks.breakerRecords()) if (record.state === 'half-open') this.halfOpen.add(key);
   }
 
   private isTrial(task: { agent: string; resources: readonly string[] }): boolean {
@@ -325,8 +307,8 @@ export class QueueActor extends Actor {
   }
 
   /**
-   * Releases what a finished run held (once: `run.ended` usually comes before the outcome). A
-   * trial's slot stays charged until the Breaker's decision on its outcome arrives.
+   * Releases what a finished run held, at its outcome (once). A trial's slot stays charged until the
+   * Breaker's decision on its outcome arrives.
    */
   private settle(id: string, requeue: boolean): void {
     const task = this.tasks.get(id);
@@ -358,10 +340,8 @@ export class QueueActor extends Actor {
    * delayed ones waiting for their retry (and the holds of their 429s), breakers as recorded.
    */
   private rebuild(): void {
-    for (const [key, record] of this.tasks.breakerRecords()) {
-      this.setGate(key, record.state);
-      this.applyCap(key);
-    }
+    this.indexHalfOpen();
+    for (const key of this.tasks.breakerRecords().keys()) this.applyCap(key);
     // One pass over the task table (a recovered backlog may hold hundreds of thousands).
     const queued: TaskRecord[] = [];
     const delayed: TaskRecord[] = [];

@@ -1,7 +1,7 @@
 // The memory store: the Store contract kept in this process (journal ':memory:').
 import type { BreakerRecord } from '../../core/messages.js';
 import { TroupeError } from '../../core/errors.js';
-import { copyTask, type TaskRecord } from '../../core/task.js';
+import type { TaskRecord } from '../../core/task.js';
 import type { BlobField, CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
 import { inSeqOrder } from './sqlite-writes.js';
 
@@ -9,7 +9,7 @@ const BLOBS: readonly BlobField[] = ['input', 'checkpoint', 'result'];
 
 /** What a memory store keeps; several stores may open one after another (a restart in one process), never at once. */
 export class MemoryBackend {
-  readonly rows = new Map<string, TaskRecord>();
+  readonly rows = new Map<string, Row>();
   readonly keys = new Map<string, string>();
   readonly log: LogRow[] = [];
   readonly breakers = new Map<string, BreakerRecord>();
@@ -18,8 +18,9 @@ export class MemoryBackend {
 }
 
 /**
- * Rows are copies taken at commit (later changes of the live record are not in them until the
- * next commit); inputs and results are kept by reference, as nothing here outlives the process.
+ * Rows are taken at commit (later changes of the live record are not in them until the next
+ * commit): the changeable fields are copied, the fields fixed at submission and the blobs' values
+ * are kept by reference, as nothing here outlives the process.
  */
 export class MemoryStore implements Store {
   readonly path = ':memory:';
@@ -35,7 +36,7 @@ export class MemoryStore implements Store {
   }
 
   load(): { tasks: TaskRecord[]; breakers: Map<string, BreakerRecord> } {
-    const tasks = inSeqOrder([...this.backend.rows.values()].map(rowCopy));
+    const tasks = inSeqOrder([...this.backend.rows.values()].map((row) => row.toRecord()));
     return { tasks, breakers: new Map([...this.backend.breakers].map(([k, r]) => [k, { ...r }])) };
   }
 
@@ -46,7 +47,7 @@ export class MemoryStore implements Store {
       if (row.type !== 'started') continue;
       if (row.at < since) break;
       const task = this.backend.rows.get(row.taskId);
-      if (task !== undefined) out.push({ at: row.at, agent: task.agent, resources: [...task.resources] });
+      if (task !== undefined) out.push({ at: row.at, agent: task.fixed.agent, resources: [...task.fixed.resources] });
     }
     return out.reverse();
   }
@@ -54,18 +55,21 @@ export class MemoryStore implements Store {
   /** Checks the whole group first, then writes it: all or nothing. */
   commit(group: CommitGroup): void {
     this.assertOpen();
-    const claimed = new Map<string, string>();
-    const inserted = new Set<string>();
-    for (const w of group.tasks) this.check(w, claimed, inserted);
-    for (const w of group.tasks) {
-      const row = rowCopy(w.task);
+    const { rows, keys } = this.backend;
+    const taken = { keys: undefined as Map<string, string> | undefined, ids: undefined as Set<string> | undefined };
+    const before: (Row | undefined)[] = [];
+    for (const w of group.tasks) before.push(this.check(w, taken));
+    for (let i = 0; i < group.tasks.length; i += 1) {
+      const w = group.tasks[i]!;
+      const row = new Row(w.task);
       // An update writes only the blobs it names (TaskWrite.blobs); the others stay as the row had them.
-      const before = w.insert ? undefined : this.backend.rows.get(row.id);
-      if (before !== undefined) for (const field of BLOBS) if (!w.blobs.has(field)) row[field] = before[field];
-      this.backend.rows.set(row.id, row);
-      if (row.key !== undefined) this.backend.keys.set(row.key, row.id);
+      const old = before[i];
+      if (old !== undefined && w.blobs.size < BLOBS.length) for (const field of BLOBS) if (!w.blobs.has(field)) row[field] = old[field];
+      rows.set(row.id, row);
+      if (row.key !== undefined) keys.set(row.key, row.id);
     }
-    for (const r of group.log) this.backend.log.push({ ...r });
+    // Of the log, only starts are ever read back (recentStarts); the rest is counted.
+    for (const r of group.log) if (r.type === 'started') this.backend.log.push({ ...r });
     for (const [key, record] of group.breakers) this.backend.breakers.set(key, { ...record });
     this.stats.commits += 1;
     this.stats.transitions += group.log.length;
@@ -96,20 +100,21 @@ export class MemoryStore implements Store {
     if (this.backend.holder === this) this.backend.holder = undefined;
   }
 
-  /** `claimed` and `inserted`: the keys and ids the group's earlier inserts take. */
-  private check(w: TaskWrite, claimed: Map<string, string>, inserted: Set<string>): void {
+  /** Returns the row an update replaces. `taken`: the keys and ids the group's earlier inserts take. */
+  private check(w: TaskWrite, taken: { keys: Map<string, string> | undefined; ids: Set<string> | undefined }): Row | undefined {
     const row = this.backend.rows.get(w.task.id);
     if (w.insert) {
       const key = w.task.key;
-      const holder = key === undefined ? undefined : (this.backend.keys.get(key) ?? claimed.get(key));
-      if (row === undefined && !inserted.has(w.task.id) && (holder === undefined || holder === w.task.id)) {
-        inserted.add(w.task.id);
-        if (key !== undefined) claimed.set(key, w.task.id);
-        return;
+      const holder = key === undefined ? undefined : (this.backend.keys.get(key) ?? taken.keys?.get(key));
+      if (row === undefined && taken.ids?.has(w.task.id) !== true && (holder === undefined || holder === w.task.id)) {
+        (taken.ids ??= new Set()).add(w.task.id);
+        if (key !== undefined) (taken.keys ??= new Map()).set(key, w.task.id);
+        return undefined;
       }
       throw conflict(w.task.id, 'its id or idempotency key is taken');
     }
     if (row === undefined || (row.lease ?? null) !== w.fence) throw conflict(w.task.id, `it is not held under lease ${w.fence ?? '(none)'} (or is gone)`);
+    return row;
   }
 
   private assertOpen(): void {
@@ -121,10 +126,61 @@ function conflict(id: string, why: string): TroupeError {
   return new TroupeError('TROUPE_STORE_CONFLICT', `memory store: task ${id}: ${why}; nothing of the group was written`, { details: { path: ':memory:', taskId: id } });
 }
 
-/** A record's kept fields, blobs included, as a new object. */
-function rowCopy(task: TaskRecord): TaskRecord {
-  return {
-    ...copyTask(task), input: task.input, checkpoint: task.checkpoint, result: task.result,
-    ...(task.lease === undefined ? {} : { lease: task.lease }), ...(task.policy === undefined ? {} : { policy: task.policy }),
-  };
+/** The fields a record has from its submission on (`input` aside: a redrive may replace it). */
+const FIXED = ['id', 'seq', 'agent', 'kind', 'priority', 'resources', 'key', 'policy', 'dependsOn', 'onParentFailure', 'name', 'graph', 'rank', 'origin', 'group', 'cacheKey', 'cachedFrom', 'submittedAt'] as const;
+
+/** One stored task, of one shape whatever the record's: the changeable fields copied at commit. */
+class Row {
+  readonly state: TaskRecord['state'];
+  readonly attempt: number;
+  readonly failures: number | undefined;
+  readonly starts: number | undefined;
+  readonly retryAt: number | undefined;
+  readonly history: TaskRecord['history'];
+  readonly lease: string | undefined;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly progress: unknown;
+  readonly error: TaskRecord['error'];
+  readonly cancelReason: string | undefined;
+  input: unknown;
+  checkpoint: unknown;
+  result: unknown;
+
+  /** `fixed`: the record itself, read only for the fields it never changes. */
+  constructor(readonly fixed: TaskRecord) {
+    const t = fixed;
+    this.state = t.state;
+    this.attempt = t.attempt;
+    this.failures = t.failures;
+    this.starts = t.starts;
+    this.retryAt = t.retryAt;
+    this.history = t.history; // replaced, never changed, by a transition
+    this.lease = t.lease;
+    this.startedAt = t.startedAt;
+    this.finishedAt = t.finishedAt;
+    this.progress = t.progress;
+    this.error = t.error;
+    this.cancelReason = t.cancelReason;
+    this.input = t.input;
+    this.checkpoint = t.checkpoint;
+    this.result = t.result;
+  }
+
+  get id(): string {
+    return this.fixed.id;
+  }
+
+  get key(): string | undefined {
+    return this.fixed.key;
+  }
+
+  toRecord(): TaskRecord {
+    const out: Record<string, unknown> = {};
+    for (const k of FIXED) if (this.fixed[k] !== undefined) out[k] = this.fixed[k];
+    for (const k of ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'error', 'cancelReason', 'input', 'checkpoint', 'result'] as const) {
+      if (this[k] !== undefined) out[k] = this[k];
+    }
+    return out as unknown as TaskRecord;
+  }
 }
