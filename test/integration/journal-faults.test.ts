@@ -58,7 +58,7 @@ describe('journal faults on a real file system', () => {
     expect(sup.snapshot().journal?.writeError).toBeNull();
   });
 
-  it('disk full: a refused submission gives back the slot it was dispatched to (its start shared the failed commit)', async () => {
+  it('disk full: a refused submission takes no slot (nothing of the failed commit reached the actors)', async () => {
     const disk = smallDisk(8 * 1024);
     const sup: Sup = await Supervisor.start({ journal: join(disk, 'troupe.db'), agents: { one: { module: agentPath('echo'), concurrency: 1 } } });
     onTestFinished(() => sup.shutdown({ timeoutMs: 0 }).then(() => undefined));
@@ -69,8 +69,8 @@ describe('journal faults on a real file system', () => {
     expect(err).toMatchObject({ code: 'TROUPE_JOURNAL_FULL' });
     unlinkSync(filler);
     await waitFor(() => sup.snapshot().journal?.writeError === null, 'the journal takes writes again');
-    // The refused task was admitted and dispatched before the commit failed: had it kept the
-    // agent's only slot, this one would wait for ever.
+    // The refused task never reached the Queue (a round is delivered only once committed): had it
+    // taken the agent's only slot, this one would wait for ever.
     const next = await sup.submit({ agent: 'one', input: 1 });
     await expect(sup.result(next)).resolves.toMatchObject({ input: 1 });
     expect(await sup.list()).toHaveLength(2);

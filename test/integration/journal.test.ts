@@ -171,8 +171,8 @@ describe('journal: rules', () => {
   });
 
   it('a task is visible as soon as submit() resolves, even while its start waits for a later commit', async () => {
-    // Many chains of dependent submissions under 'fsync': a submission is admitted before it is
-    // durable, so its start often lands in the next commit; get() and result() must see it anyway.
+    // Many chains of dependent submissions under 'fsync': a task's start lands in a later round than
+    // its submission, often behind another fdatasync; get() and result() must see it anyway.
     const sup = await start({ journal: join(tempDir(), 'troupe.db'), agents: { sleep: { module: agentPath('sleep') } } });
     const unseen: string[] = [];
     const chain = async (c: number): Promise<void> => {

@@ -83,7 +83,7 @@ export class SlotLedger<S> {
   }
 
   /**
-   * Drops a task that is starting or ready (never launched): withdrawn, or cancelled before it ran.
+   * Drops a task that is starting or ready (never launched): cancelled or requeued before it ran.
    * Returns its spec and kind, or undefined if it is in neither stage.
    */
   drop(id: string): { spec: S; kind: AgentKind } | undefined {
