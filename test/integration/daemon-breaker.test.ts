@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import pino from 'pino';
-import { exampleConfig } from '../../dist/demo/example-daemon.js';
+import { exampleConfig } from '../../dist/daemon/example.js';
 import { startDaemon } from '../../dist/daemon/daemon.js';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
 import { manualClock, record, tempDir, waitFor } from '../helpers.js';
