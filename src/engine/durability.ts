@@ -1,5 +1,11 @@
 // Acknowledgements wait for durability: a watermark over commits, and the callbacks waiting on it.
 
+interface Waiter {
+  upTo: number;
+  run: () => void;
+  fail?: (err: Error) => void;
+}
+
 /**
  * Commits are numbered as they are written; a sync makes every commit up to its number durable.
  * Whatever waits for durability (a submission's promise, a result) waits on a commit number, never
@@ -10,17 +16,22 @@ export class Durability {
   written = 0;
   /** Commits known durable. */
   durable = 0;
-  private waiting: { upTo: number; run: () => void }[] = [];
+  private waiting: Waiter[] = [];
+  private failed: Error | undefined;
 
   /** True while something written is not yet known durable. */
   get behind(): boolean {
     return this.durable < this.written;
   }
 
-  /** Runs `fn` once everything written so far is durable: at once if it is already. */
-  afterDurable(fn: () => void): void {
+  /**
+   * Runs `fn` once everything written so far is durable: at once if it is already. `fail` gets
+   * the reason if it never will be (a failed sync, a shutdown).
+   */
+  afterDurable(fn: () => void, fail?: (err: Error) => void): void {
     if (!this.behind) fn();
-    else this.waiting.push({ upTo: this.written, run: fn });
+    else if (this.failed !== undefined) fail?.(this.failed);
+    else this.waiting.push({ upTo: this.written, run: fn, fail });
   }
 
   /** Everything up to `upTo` is durable: runs what waited for it, oldest first. */
@@ -32,8 +43,14 @@ export class Durability {
     for (const w of ready) w.run();
   }
 
-  /** Drops every waiter (shutdown: the caller answers them itself). */
-  clear(): void {
+  /**
+   * What is written and not durable yet never will be (the sync failed, the runtime stopped): each
+   * waiter learns why, and so does any later one while that is so.
+   */
+  fail(err: Error): void {
+    this.failed ??= err;
+    const waiting = this.waiting;
     this.waiting = [];
+    for (const w of waiting) w.fail?.(err);
   }
 }

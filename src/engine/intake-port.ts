@@ -13,6 +13,6 @@ export interface EnginePort {
   publishCommitted(msg: Message): Promise<void>;
   /** Resolves once task `id`'s submission is durable. */
   submissionDurable(id: string): Promise<void>;
-  /** Runs `fn` once everything committed so far is durable. */
-  afterDurable(fn: () => void): void;
+  /** Runs `fn` once everything committed so far is durable; `fail` if it never will be. */
+  afterDurable(fn: () => void, fail?: (err: Error) => void): void;
 }

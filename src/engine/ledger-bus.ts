@@ -48,6 +48,10 @@ export class LedgerBus {
   private scheduled = false;
   private flushing = false;
   private blocked: TroupeError | undefined;
+  /** A failed sync: what was written may not be durable, so nothing is acknowledged again. */
+  private fatal: TroupeError | undefined;
+  /** Submissions of the round refused for a key or a cache key another took: answered once the round commits. */
+  private answerAfterCommit: Message[] = [];
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -87,18 +91,18 @@ export class LedgerBus {
    */
   submissionDurable(id: string): Promise<void> {
     if (this.ledger.get(id) === undefined) return Promise.reject(new TroupeError('TROUPE_UNKNOWN_TASK', `task ${id} was not recorded`));
-    return new Promise((resolve) => this.durability.afterDurable(resolve));
+    return new Promise((resolve, reject) => this.durability.afterDurable(resolve, reject));
   }
 
-  /** Runs `fn` once everything committed so far is durable (at once if it is). */
-  afterDurable(fn: () => void): void {
-    this.durability.afterDurable(fn);
+  /** Runs `fn` once everything committed so far is durable (at once if it is); `fail` if it never will be. */
+  afterDurable(fn: () => void, fail?: (err: Error) => void): void {
+    this.durability.afterDurable(fn, fail);
   }
 
   /** Commits, syncs and delivers everything pending now, synchronously (start-up, shutdown). */
   flushNow(): void {
     this.drain();
-    if (!this.durability.behind) return;
+    if (!this.durability.behind || this.fatal !== undefined) return;
     this.store.syncNow();
     this.durability.reached(this.durability.written);
   }
@@ -116,10 +120,11 @@ export class LedgerBus {
       this.flushNow();
     } finally {
       this.closed = true;
+      clearTimeout(this.retryTimer);
       const stopped = new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime stopped before this was recorded');
       for (const ack of this.acks.values()) ack.reject(stopped);
       this.acks.clear();
-      this.durability.clear();
+      this.durability.fail(this.fatal ?? this.blocked ?? stopped);
       this.bus.complete();
     }
   }
@@ -155,6 +160,7 @@ export class LedgerBus {
     const group = new CommitBuilder(this.ledger);
     const roots: Message[] = [];
     const accepted: Message[] = [];
+    this.answerAfterCommit = [];
     this.ledger.begin();
     for (const msg of batch) if (this.cascade(msg, group, accepted)) roots.push(msg);
     if (!group.empty) {
@@ -168,7 +174,15 @@ export class LedgerBus {
       this.retryMs = RETRY_MIN_MS;
     }
     this.ledger.commit();
+    for (const msg of this.answerAfterCommit) this.answer(msg);
     this.deliver(accepted);
+  }
+
+  private answer(msg: Message): void {
+    const ack = this.acks.get(msg);
+    if (ack === undefined) return;
+    this.acks.delete(msg);
+    ack.resolve();
   }
 
   /**
@@ -216,7 +230,7 @@ export class LedgerBus {
       const ack = this.acks.get(msg);
       if (ack === undefined) continue;
       this.acks.delete(msg);
-      this.durability.afterDurable(ack.resolve);
+      this.durability.afterDurable(ack.resolve, (err) => ack.reject(err as TroupeError));
     }
   }
 
@@ -227,23 +241,25 @@ export class LedgerBus {
   private refused(msg: Message): void {
     const ack = this.acks.get(msg);
     if (ack === undefined) return;
-    this.acks.delete(msg);
     if (msg.type === 'task.submitted' && ((msg.task.key !== undefined && this.ledger.idForKey(msg.task.key) !== undefined) || this.ledger.joinable(msg.task))) {
-      ack.resolve();
+      // The task that took the key may be in this round: only once it is committed is it the answer.
+      this.answerAfterCommit.push(msg);
       return;
     }
+    this.acks.delete(msg);
     if (msg.type === 'task.redriven') ack.reject(new TroupeError('TROUPE_TASK_NOT_DEAD', `task ${msg.taskId} is no longer dead`));
     else ack.reject(new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: its id is already taken'));
   }
 
   /**
    * The store refused the round: nothing of it happened. Its submissions are rejected; its control
-   * messages (credits, dispatches, run ends) describe committed state and go now; its other task
-   * messages are retried with backoff (what they caused is derived again then).
+   * messages (credits, dispatches) describe committed state and go now; its other task messages,
+   * and the submissions refused for a key taken in it, are retried with backoff (what they caused
+   * is derived again then).
    */
   private roundFailed(err: TroupeError, roots: readonly Message[], accepted: readonly Message[]): void {
     this.ledger.rollback();
-    const kept: Message[] = [];
+    const kept: Message[] = [...this.answerAfterCommit];
     for (const msg of roots) {
       if (!TIMELINE.has(msg.type)) continue;
       const ack = this.acks.get(msg);
@@ -257,12 +273,13 @@ export class LedgerBus {
     this.pending = kept.concat(this.pending);
     if (this.blocked === undefined) this.log.error({ err }, 'journal write failed; holding work until it can be written');
     this.blocked = err;
-    this.retryTimer = setTimeout(() => this.retry(), this.retryMs).unref();
+    if (!this.closed) this.retryTimer = setTimeout(() => this.retry(), this.retryMs).unref();
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     this.deliver(accepted.filter((m) => !TIMELINE.has(m.type)));
   }
 
   private retry(): void {
+    if (this.closed || this.fatal !== undefined) return;
     this.blocked = undefined;
     this.flush();
     if (this.blocked === undefined) this.log.warn('journal writable again; work resumes');
@@ -271,6 +288,9 @@ export class LedgerBus {
   /** Written but not known durable: nothing can be acknowledged, so intake stops for good. */
   private syncFailed(err: TroupeError): void {
     this.log.fatal({ err }, 'journal fsync failed; held work cannot be acknowledged');
+    this.fatal = err;
     this.blocked = err;
+    clearTimeout(this.retryTimer);
+    this.durability.fail(err);
   }
 }

@@ -41,16 +41,22 @@ export function settledOutcome(task: TaskRecord): { value: unknown } | TroupeErr
  */
 export class Outcomes {
   private readonly waiters = new Map<string, Waiter[]>();
+  /** The runtime stopped: what has not ended will not end in this process. */
+  private stopped = false;
 
   constructor(private readonly root: EnginePort) {
-    root.messages$.subscribe((m) => this.settle(m));
+    // Completion covers a stop that could not record `supervisor.stopped` (a store refusing writes).
+    root.messages$.subscribe({ next: (m) => this.settle(m), complete: () => this.abandon() });
   }
 
   result(id: string, signal?: AbortSignal): Promise<unknown> {
     const task = this.root.ledger.get(id);
     if (task === undefined) return Promise.reject(unknownTask(id));
     const settled = settledOutcome(task);
-    if (settled !== undefined) return new Promise((resolve, reject) => this.root.afterDurable(() => (settled instanceof TroupeError ? reject(settled) : resolve(settled.value))));
+    if (settled !== undefined) {
+      return new Promise((resolve, reject) => this.root.afterDurable(() => (settled instanceof TroupeError ? reject(settled) : resolve(settled.value)), reject));
+    }
+    if (this.stopped) return Promise.reject(stillPending());
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
@@ -73,6 +79,7 @@ export class Outcomes {
     const task = this.root.ledger.get(id);
     if (task === undefined) return Promise.reject(unknownTask(id));
     if (settledOutcome(task) !== undefined) return Promise.resolve(false);
+    if (this.stopped) return Promise.reject(new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime has stopped: nothing can be cancelled'));
     const outcome = this.result(id).then(
       () => false,
       (err: TroupeError) => err.code === 'TROUPE_TASK_CANCELLED',
@@ -97,16 +104,22 @@ export class Outcomes {
     const outcome = settledOutcome(this.root.ledger.get(msg.taskId)!);
     // Redriven in the same round, say: it has not ended after all, so they wait on.
     if (outcome === undefined) return void this.waiters.set(msg.taskId, list);
-    this.root.afterDurable(() => {
-      for (const w of list) {
-        if (outcome instanceof TroupeError) w.reject(outcome);
-        else w.resolve(outcome.value);
-      }
-    });
+    this.root.afterDurable(
+      () => {
+        for (const w of list) {
+          if (outcome instanceof TroupeError) w.reject(outcome);
+          else w.resolve(outcome.value);
+        }
+      },
+      (err) => {
+        for (const w of list) w.reject(err as TroupeError);
+      },
+    );
   }
 
   /** The runtime stopped with tasks kept in the journal: their waiters learn it now. */
   private abandon(): void {
+    this.stopped = true;
     for (const list of this.waiters.values()) for (const w of list) w.reject(stillPending());
     this.waiters.clear();
   }

@@ -147,9 +147,9 @@ export class SupervisorActor implements EnginePort {
     return this.stopping !== undefined;
   }
 
-  /** Runs `fn` once everything committed so far is durable (at once if it is). */
-  afterDurable(fn: () => void): void {
-    this.bus.afterDurable(fn);
+  /** Runs `fn` once everything committed so far is durable (at once if it is); `fail` if it never will be. */
+  afterDurable(fn: () => void, fail?: (err: Error) => void): void {
+    this.bus.afterDurable(fn, fail);
   }
 
   /** Records `msg` (ledger, then journal) and delivers it to every subscriber, in one global order. */
@@ -290,8 +290,11 @@ export class SupervisorActor implements EnginePort {
     this.publish({ type: 'supervisor.stopped', reason, at: this.options.clock.now() });
     clearInterval(this.retentionTimer);
     try {
-      this.bus.close();
-      this.store.close();
+      try {
+        this.bus.close();
+      } finally {
+        this.store.close();
+      }
     } catch (err) {
       // A disk that is full or failing at the very end: what was committed stays; the rest was never acknowledged.
       this.log.error({ err }, 'closing the journal failed');

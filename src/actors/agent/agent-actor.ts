@@ -49,7 +49,7 @@ export class AgentActor extends Actor {
   private readonly slotLedger = new SlotLedger<RunSpec>((spec) => spec.task.id);
   /**
    * Credits per slot. When starts wait for the journal, eight times as many tasks are admitted as
-   * there are slots, so threads work on some while the starts of others are made durable (measured:
+   * there are slots, so threads work on some while the starts of others are written (measured:
    * no-op throughput under 'fsync' goes from 0.39× to 0.49× of no journal going from 4 to 8).
    */
   private readonly prefetch: number;
@@ -104,7 +104,7 @@ export class AgentActor extends Actor {
       case 'task.dispatch':
         return this.runTask(msg.taskId, msg.attempt);
       case 'task.started':
-        return this.startDurable(msg.taskId);
+        return this.startCommitted(msg.taskId, msg.lease);
       case 'task.cancel':
         return this.cancel(msg.taskId, msg.reason, msg.requeue === true);
       case 'queue.demand':
@@ -152,7 +152,8 @@ export class AgentActor extends Actor {
     const task = this.tasks.get(taskId);
     const config = task && this.options.agents[task.agent];
     if (task === undefined || config === undefined || task.state !== 'queued') {
-      this.log.warn({ taskId, state: task?.state }, 'dispatch of a task that is not queued; returning its credit');
+      // Cancelled while its dispatch was on its way, say: nothing to run.
+      this.log.debug({ taskId, state: task?.state }, 'dispatch of a task that is not queued; returning its credit');
       if (task !== undefined) this.publish({ type: 'agent.credit', kind: task.kind, n: 1 });
       return;
     }
@@ -166,7 +167,7 @@ export class AgentActor extends Actor {
     }
     const lease = `${this.incarnation}:${attempt}`;
     const parents = task.dependsOn === undefined ? undefined : this.parentResults(task.dependsOn);
-    // The handler runs only once this start is durable: a crash before it cannot hide a run.
+    // The handler runs only once this start is committed: a process crash before it cannot hide a run.
     this.slotLedger.dispatched(config.kind, taskId, { task, attempt, lease, config, policy, ...(parents === undefined ? {} : { parents }) });
     this.publish({ type: 'task.started', taskId, attempt, lease, at: this.options.clock.now() });
   }
@@ -181,10 +182,23 @@ export class AgentActor extends Actor {
     return out;
   }
 
-  private startDurable(taskId: string): void {
+  /**
+   * A start is committed: its run may launch. One this Agent does not hold was made by an Agent
+   * that crashed before it was committed (the supervisor requeued what was running then, which
+   * this start was not yet): nobody will run it, so it goes back to the queue.
+   */
+  private startCommitted(taskId: string, lease: string): void {
     const pending = this.slotLedger.started(taskId);
-    if (pending === undefined) return; // dispatched by an earlier Agent: the supervisor requeued it
-    this.launchReady(pending.config.kind);
+    const task = this.tasks.get(taskId);
+    if (pending !== undefined && (task?.state !== 'running' || task.lease !== lease)) {
+      // Cancelled in the round its start was recorded in: it never runs.
+      this.slotLedger.drop(taskId);
+      return this.refill(pending.config.kind);
+    }
+    if (pending !== undefined) return this.launchReady(pending.config.kind);
+    if (task?.state === 'running' && task.lease === lease) {
+      this.publish({ type: 'task.requeued', taskId, reason: 'agent restarted', at: this.options.clock.now() });
+    }
   }
 
   /** The policy for a task: its agent's (computed once per agent) unless the task overrides it. */

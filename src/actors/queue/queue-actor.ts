@@ -4,7 +4,7 @@ import type { Message, MessageOf, MessageType } from '../../core/messages.js';
 import type { TaskView } from '../../core/views.js';
 import type { Clock } from '../../core/clock.js';
 import type { ResolvedOptions } from '../../core/config.js';
-import type { TaskRecord } from '../../core/task.js';
+import { TERMINAL_STATES, type TaskRecord } from '../../core/task.js';
 import type { BreakerState } from '../../core/messages.js';
 import { gateKeys } from '../breaker/keys.js';
 import { Scheduler } from './scheduler.js';
@@ -52,6 +52,8 @@ export class QueueActor extends Actor {
    */
   private readonly halfOpen = new Set<string>();
   private readonly halfOpenTrials: number;
+  /** With `breaker: false`, breakers recorded earlier (a journal) hold nothing back. */
+  private readonly breakersOn: boolean;
   /** Dispatched tasks with a half-open gate key (trials): their slot outlives their run. */
   private readonly trials = new Set<string>();
   /**
@@ -76,6 +78,7 @@ export class QueueActor extends Actor {
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
+    this.breakersOn = options.breaker !== false;
     const groupDefault = options.groupConcurrency ?? Infinity;
     this.scheduler = new Scheduler(
       {
@@ -158,9 +161,16 @@ export class QueueActor extends Actor {
         if (wake !== undefined) this.wakeAt(wake);
         break;
       }
+      const task = this.tasks.get(next.id);
+      if (task?.state !== 'queued') {
+        // Started by a dispatch of the Queue before a restart, say: not queued any more.
+        this.scheduler.release(next);
+        this.scheduler.credits[next.kind] += 1;
+        continue;
+      }
       this.dispatched.add(next.id);
       if (this.halfOpen.size > 0 && this.isTrial(next)) this.trials.add(next.id);
-      const attempt = (this.tasks.get(next.id)?.attempt ?? 0) + 1;
+      const attempt = task.attempt + 1;
       this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: now });
     }
     this.scheduleDemand();
@@ -180,18 +190,20 @@ export class QueueActor extends Actor {
     this.rateTimer = { at, handle };
   }
 
+  /**
+   * A task that is not running is cancelled here wherever it waits: blocked, queued, delayed, and
+   * also dispatched with its start not recorded yet (the Agent then finds it cancelled, or has
+   * dropped it itself), or delayed with its `task.due` on its way. A running one is the Agent's.
+   */
   private cancelQueued(id: string, reason: string): void {
     const task = this.tasks.get(id);
-    if (task === undefined) return;
+    if (task === undefined || task.state === 'running' || TERMINAL_STATES.has(task.state)) return;
     const delay = this.delays.get(id);
-    if (task.state === 'blocked') {
-      // Waiting for its parents: nothing to take out of the queue.
-    } else if (delay !== undefined) {
+    if (delay !== undefined) {
       this.clock.clearTimeout(delay);
       this.delays.delete(id);
-    } else if (!this.scheduler.remove(task)) {
-      return;
     }
+    this.scheduler.remove(task);
     this.publish({ type: 'task.cancelled', taskId: id, reason, at: this.clock.now() });
   }
 
@@ -249,7 +261,7 @@ export class QueueActor extends Actor {
 
   /** A key's cap: nothing while held or open, the trials half-open, no cap closed. */
   private applyCap(key: string): void {
-    const state: BreakerState = this.tasks.breakerRecords().get(key)?.state ?? 'closed';
+    const state: BreakerState = (this.breakersOn ? this.tasks.breakerRecords().get(key)?.state : undefined) ?? 'closed';
     const cap = this.holds.has(key) || state === 'open' ? 0 : state === 'half-open' ? this.halfOpenTrials : Infinity;
     this.scheduler.setCap(key, cap);
   }
@@ -269,6 +281,7 @@ export class QueueActor extends Actor {
 
   private indexHalfOpen(): void {
     this.halfOpen.clear();
+    if (!this.breakersOn) return;
     for (const [key, record] of this.tasks.breakerRecords()) if (record.state === 'half-open') this.halfOpen.add(key);
   }
 
