@@ -161,11 +161,6 @@ export function toTaskInfo(task: TaskRecord): TaskInfo {
   return info as TaskInfo;
 }
 
-/** What a record looked like, enough to show it (`TaskInfo`) or to put it back (`restoreTask`). */
-export function copyTask(task: TaskRecord): TaskRecord {
-  return { ...pick(task, INFO), seq: task.seq, kind: task.kind, input: undefined } as TaskRecord;
-}
-
 /** The changeable fields only, cheaply: what undoing a transition needs. */
 export type MutableFields = Pick<TaskRecord, (typeof MUTABLE)[number]>;
 

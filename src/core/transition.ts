@@ -1,6 +1,6 @@
 // The task lifecycle: one pure function and the table of every state × event pair.
 import type { Message } from './messages.js';
-import { TERMINAL_STATES, type AttemptRecord, type MutableFields, type TaskRecord, type TaskState } from './task.js';
+import type { AttemptRecord, MutableFields, TaskRecord, TaskState } from './task.js';
 
 /** The events that belong to one task's lifecycle (the ledger routes each through `transition`). */
 export const TASK_EVENTS = [
@@ -28,7 +28,9 @@ export type LifecycleState = TaskState | 'absent';
 export const LIFECYCLE_STATES: readonly LifecycleState[] = ['absent', 'blocked', 'queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'];
 
 /**
- * What else a transition causes, carried out by the ledger in the same commit:
+ * What else a transition causes, carried out by the ledger in the same commit. `recorded` and `retry` are
+ * informational (the ledger indexes every insert and the Queue times every `delayed` task on its own); the
+ * table states them so its tests can say what each cell means:
  * - `recorded`: a new task joins the table (ids, idempotency and cache keys are indexed);
  * - `ended` / `reopened`: it joins or leaves the finished tasks that retention prunes;
  * - `judge`: a blocked task looks at its parents now (they may have ended already);
@@ -222,5 +224,3 @@ function submitted(event: EventOf<'task.submitted'>): Transition {
   return { ok: true, from: 'absent', to: task.state, patch: {}, effects, log };
 }
 
-/** True for the states a task never leaves except by a redrive (dead). */
-export const isTerminal = (state: TaskState): boolean => TERMINAL_STATES.has(state);

@@ -6,11 +6,10 @@ import { TASK_EVENTS, transition, type Applied, type Effect, type TaskEvent, typ
 import { restoreTask, snapshotTask, TERMINAL_STATES, type MutableFields, type Priority, type TaskRecord, type TaskState } from '../core/task.js';
 
 import type { TaskView } from '../core/views.js';
+import type { BlobField } from './journal/store.js';
 
 export type { TaskView };
 
-/** The blob fields a transition may write (kept apart from the row's scalar columns). */
-export type BlobField = 'input' | 'result' | 'checkpoint';
 
 /** What applying one message recorded: enough for the journal to persist its result. */
 export interface Recorded {
@@ -159,7 +158,7 @@ export class Ledger implements TaskView {
     return this.record(msg) !== undefined;
   }
 
-  /** Records `msg`; undefined when it is refused (the lifecycle table says why: `refusal()`). */
+  /** Records `msg`; undefined when it is refused (the lifecycle table's cell names the reason). */
   record(msg: Message): Recorded | undefined {
     this.last = undefined;
     if (msg.type === 'breaker.changed') {
