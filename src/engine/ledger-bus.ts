@@ -30,8 +30,8 @@ const RETRY_MAX_MS = 1_000;
  *
  * Durability is separate from commit: under 'fsync' one fdatasync covers every commit written
  * while the previous one ran. Acknowledgements — `publishCommitted()`, `submissionDurable()`,
- * `afterDurable()` — wait for it; deliveries do not (a process crash cannot lose a committed write,
- * only a power loss can).
+ * `afterDurable()` — wait for it, and so does the launch of a run (the Agent waits for its start);
+ * deliveries do not (a process crash cannot lose a committed write, only a power loss can).
  *
  * If the store refuses a commit, the round is rolled back: its submissions are rejected with the
  * store's error, its control messages are delivered, and its other task messages are retried with

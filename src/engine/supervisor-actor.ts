@@ -41,6 +41,11 @@ interface Child {
   subscriptions: Subscription[];
 }
 
+/** The store `journal:` names: memory, or a SQLite journal file. */
+export function openStore(options: ResolvedOptions): Store {
+  return options.journal === ':memory:' ? new MemoryStore() : Journal.open(options.journal, options.durability as 'fsync' | 'process');
+}
+
 /**
  * The root actor. It owns the task ledger and the message bus, starts the other actors and wires
  * their outboxes through the ledger into the bus, in one global order. It restarts a crashed actor
@@ -90,9 +95,9 @@ export class SupervisorActor implements EnginePort {
    * thread, then starts the actors. Tasks that were running under the dead incarnation go back
    * to the queue (attempt + 1 when they run again); queued ones resume in priority order.
    */
-  static async start(options: ResolvedOptions): Promise<SupervisorActor> {
+  static async start(options: ResolvedOptions, open: (options: ResolvedOptions) => Store = openStore): Promise<SupervisorActor> {
     const opened = options.clock.now();
-    const store: Store = options.journal === ':memory:' ? new MemoryStore() : Journal.open(options.journal, options.durability as 'fsync' | 'process');
+    const store = open(options);
     const root = new SupervisorActor(options, store);
     const pool = root.newPool();
     try {
@@ -211,7 +216,7 @@ export class SupervisorActor implements EnginePort {
       case 'queue':
         return new QueueActor(logger, this.ledger, this.options, clock, this.rates);
       case 'agent':
-        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation);
+        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation, (fn) => this.bus.afterDurable(fn));
       case 'breaker':
         return new BreakerActor(logger, this.ledger, this.options.breaker, clock);
       case 'metrics':

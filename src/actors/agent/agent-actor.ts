@@ -33,9 +33,7 @@ const HEARTBEAT_EVERY_MS = 1_000;
 /** How long after SIGKILL a cancelled command's pipes may stay open before the task is settled anyway. */
 const ABANDON_AFTER_MS = 1_000;
 
-
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
 
 /**
  * Runs dispatched tasks: module agents on the Piscina pool, command agents as subprocesses.
@@ -69,6 +67,8 @@ export class AgentActor extends Actor {
     private readonly pool: ModuleRunner,
     /** Which start of the runtime this is (from the journal); part of every lease. */
     private readonly incarnation: number,
+    /** Runs `fn` once everything committed so far is durable (never, if it cannot become so). */
+    private readonly whenDurable: (fn: () => void) => void = (fn) => fn(),
   ) {
     super('agent', logger);
     this.limits = options.pool;
@@ -167,7 +167,7 @@ export class AgentActor extends Actor {
     }
     const lease = `${this.incarnation}:${attempt}`;
     const parents = task.dependsOn === undefined ? undefined : this.parentResults(task.dependsOn);
-    // The handler runs only once this start is committed: a process crash before it cannot hide a run.
+    // The handler runs only once this start is durable: a crash or a power loss before it cannot hide a run.
     this.slotLedger.dispatched(config.kind, taskId, { task, attempt, lease, config, policy, ...(parents === undefined ? {} : { parents }) });
     this.publish({ type: 'task.started', taskId, attempt, lease, at: this.options.clock.now() });
   }
@@ -183,22 +183,29 @@ export class AgentActor extends Actor {
   }
 
   /**
-   * A start is committed: its run may launch. One this Agent does not hold was made by an Agent
-   * that crashed before it was committed (the supervisor requeued what was running then, which
-   * this start was not yet): nobody will run it, so it goes back to the queue.
+   * A start is committed: its run may launch once the start is durable (a power loss cannot hide a
+   * run). One this Agent does not hold was made by an Agent that crashed before it was committed
+   * (the supervisor requeued what was running then, which this start was not yet): nobody will run
+   * it, so it goes back to the queue.
    */
   private startCommitted(taskId: string, lease: string): void {
-    const pending = this.slotLedger.started(taskId);
+    const pending = this.slotLedger.starting(taskId);
     const task = this.tasks.get(taskId);
     if (pending !== undefined && (task?.state !== 'running' || task.lease !== lease)) {
       // Cancelled in the round its start was recorded in: it never runs.
       this.slotLedger.drop(taskId);
       return this.refill(pending.config.kind);
     }
-    if (pending !== undefined) return this.launchReady(pending.config.kind);
+    if (pending !== undefined) return this.whenDurable(() => this.guard(() => this.startDurable(taskId)));
     if (task?.state === 'running' && task.lease === lease) {
       this.publish({ type: 'task.requeued', taskId, reason: 'agent restarted', at: this.options.clock.now() });
     }
+  }
+
+  /** A start is durable: the task waits for a slot, unless it was cancelled or requeued meanwhile. */
+  private startDurable(taskId: string): void {
+    const ready = this.slotLedger.started(taskId);
+    if (ready !== undefined) this.launchReady(ready.config.kind);
   }
 
   /** The policy for a task: its agent's (computed once per agent) unless the task overrides it. */

@@ -3,7 +3,7 @@ import type { AgentKind } from '../../core/task.js';
 
 /** One kind's books. */
 interface Books<S> {
-  /** Dispatched and started, waiting for the start to be committed, by task id. */
+  /** Dispatched and started, waiting for the start to be committed and durable, by task id. */
   readonly starting: Map<string, S>;
   /** Durably started, waiting for a thread or process slot, oldest first. */
   readonly ready: Denque<S>;
@@ -64,7 +64,7 @@ export class SlotLedger<S> {
     return free;
   }
 
-  /** A dispatch used a credit: the task is starting (its start is being committed). */
+  /** A dispatch used a credit: the task is starting (its start is being committed and made durable). */
   dispatched(kind: AgentKind, id: string, spec: S): void {
     const b = this.books[kind];
     b.outstanding = Math.max(0, b.outstanding - 1);
@@ -72,7 +72,13 @@ export class SlotLedger<S> {
     this.kinds.set(id, kind);
   }
 
-  /** The task's start is committed: it waits for a slot. Undefined if it was not starting. */
+  /** The task if it is starting (its start not durable yet), else undefined. */
+  starting(id: string): S | undefined {
+    const kind = this.kinds.get(id);
+    return kind === undefined ? undefined : this.books[kind].starting.get(id);
+  }
+
+  /** The task's start is durable: it waits for a slot. Undefined if it was not starting. */
   started(id: string): S | undefined {
     const kind = this.kinds.get(id);
     const spec = kind === undefined ? undefined : this.books[kind].starting.get(id);
