@@ -61,8 +61,11 @@ export type Message =
   | { type: 'task.cancel'; taskId: string; reason: string; at: number; requeue?: boolean }
   /** `lease` is set when a run was stopped, absent when the task was still queued. */
   | { type: 'task.cancelled'; taskId: string; reason: string; lease?: string; at: number }
-  /** A running task goes back to the queue (its runner was lost); `reason` says why. */
-  | { type: 'task.requeued'; taskId: string; reason: string; at: number }
+  /**
+   * A running task goes back to the queue (its runner was lost); `reason` says why. `unbegun`: its
+   * handler never began (its batch's thread went first), so the start does not count.
+   */
+  | { type: 'task.requeued'; taskId: string; reason: string; at: number; unbegun?: true }
   /** Agent grants the Queue `n` more dispatch credits of one kind (flow control). */
   | { type: 'agent.credit'; kind: AgentKind; n: number }
   /** Agent forgets outstanding credits (after a restart of either side) and grants afresh. */

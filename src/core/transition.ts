@@ -153,6 +153,7 @@ const cancel: Rule<EventOf<'task.cancelled'>> = leased((t, e) =>
 /** Its runner was lost: the run is recorded as interrupted and the task queued again. */
 const requeue: Rule<EventOf<'task.requeued'>> = (t, e) => {
   const patch: TaskPatch = { startedAt: undefined, lease: undefined };
+  if (e.unbegun === true) patch.starts = Math.max(0, (t.starts ?? 1) - 1);
   if (t.startedAt !== undefined) patch.history = withHistory(t, { attempt: t.attempt, startedAt: t.startedAt, endedAt: e.at, interrupted: e.reason });
   return applied(t.state, 'queued', patch, NO_EFFECTS, { type: 'requeued', detail: e.reason });
 };

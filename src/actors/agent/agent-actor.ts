@@ -3,32 +3,22 @@ import { Actor } from '../actor.js';
 import type { Message, MessageType } from '../../core/messages.js';
 import type { TaskView } from '../../core/views.js';
 import { serializeError, TroupeError } from '../../core/errors.js';
-import type { AgentConfig, ResolvedOptions } from '../../core/config.js';
-import { effectivePolicy, type EffectivePolicy } from '../../core/policy.js';
-import type { AgentKind, TaskPolicy } from '../../core/task.js';
+import type { ResolvedOptions } from '../../core/config.js';
+import type { AgentKind } from '../../core/task.js';
+import { Policies } from './policies.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
 import { failedMessage, maxStartsError, stallError, timeoutError } from './failure.js';
-import type { ModuleRunner, TaskHooks } from './module-runner.js';
-import { startRun, type Run, type RunSpec } from './run.js';
-import { RunWatch } from './run-watch.js';
+import { NotBegun, type ModuleRunner } from './module-runner.js';
+import { startCommand, startModules, type Run, type RunSpec } from './run.js';
+import { runHooks, type HookHost } from './run-hooks.js';
+import { BATCH_MAX_TASKS, nextBatchSize, RunTimes } from './batching.js';
 import { LaunchHold } from './launch-hold.js';
 import { KINDS, SlotLedger } from './slots.js';
 
-const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
-  'task.dispatch',
-  'task.started',
-  'task.cancel',
-  'queue.demand',
-  'queue.reset',
-  'pool.probe',
-  'debug.crash',
-]);
+const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>(['task.dispatch', 'task.started', 'task.cancel', 'queue.demand', 'queue.reset', 'pool.probe', 'debug.crash']);
 
 /** The module a readiness probe loads and runs on a pool thread. */
 const PROBE_URL = new URL('./probe-agent.js', import.meta.url).href;
-
-/** Heartbeats of one task closer together than this are coalesced. */
-const HEARTBEAT_EVERY_MS = 1_000;
 
 /** How long after SIGKILL a cancelled command's pipes may stay open before the task is settled anyway. */
 const ABANDON_AFTER_MS = 1_000;
@@ -56,9 +46,16 @@ export class AgentActor extends Actor {
   private waiting = 0;
   private lastStatus = '';
   private readonly ticker: NodeJS.Timeout;
-  private readonly agentPolicies = new Map<string, EffectivePolicy>();
+  private readonly policies = new Policies();
   /** Thread deaths; too many pause module launches (the pool's restart-rate limit). */
   private readonly hold: LaunchHold;
+  /** Handler times, which decide how module tasks share pool messages (batching.ts). */
+  private readonly runTimes = new RunTimes();
+  /** Module batches on the pool with a task not ended yet. */
+  private batchesInFlight = 0;
+  private launchPending = false;
+  private readonly hookHost: HookHost;
+
 
   constructor(
     logger: Logger,
@@ -71,6 +68,14 @@ export class AgentActor extends Actor {
     private readonly whenDurable: (fn: () => void) => void = (fn) => fn(),
   ) {
     super('agent', logger);
+    this.hookHost = {
+      clock: options.clock,
+      publish: (msg) => this.guard(() => this.publish(msg)),
+      timedOut: (taskId) => this.guard(() => this.failRun(taskId, (r) => timeoutError(r))),
+      stalled: (taskId, silentMs) => this.guard(() => this.stalled(taskId, silentMs)),
+      current: (taskId) => this.runs.get(taskId),
+      ran: (agent, ms) => this.runTimes.record(agent, ms),
+    };
     this.limits = options.pool;
     this.prefetch = options.durability === 'memory' ? 1 : 8;
     this.scale = initialScale(this.limits);
@@ -134,8 +139,10 @@ export class AgentActor extends Actor {
     return kind === 'module' ? this.scale.target * this.limits.concurrentTasksPerWorker : this.options.pool.maxProcesses;
   }
 
+  /** Credits: `prefetch` per slot, and while module runs are short, enough more to fill a batch per slot twice. */
   private capacity(kind: AgentKind): number {
-    return this.slots(kind) * this.prefetch;
+    const batches = kind === 'module' && this.runTimes.short ? 2 * BATCH_MAX_TASKS : 0;
+    return this.slots(kind) * (this.prefetch + batches);
   }
 
   /** Forgets credits given out earlier and grants every free slot again (after a restart). */
@@ -157,7 +164,7 @@ export class AgentActor extends Actor {
       if (task !== undefined) this.publish({ type: 'agent.credit', kind: task.kind, n: 1 });
       return;
     }
-    const policy = this.policyOf(task.agent, config, task.policy);
+    const policy = this.policies.of(task.agent, config, task.policy);
     if ((task.starts ?? 0) >= policy.retry.maxStarts) {
       // Started that often without an outcome (it crashes the runtime, say): it must not loop for ever.
       const at = this.options.clock.now();
@@ -205,70 +212,55 @@ export class AgentActor extends Actor {
   /** A start is durable: the task waits for a slot, unless it was cancelled or requeued meanwhile. */
   private startDurable(taskId: string): void {
     const ready = this.slotLedger.started(taskId);
-    if (ready !== undefined) this.launchReady(ready.config.kind);
-  }
-
-  /** The policy for a task: its agent's (computed once per agent) unless the task overrides it. */
-  private policyOf(agent: string, config: AgentConfig, overrides: TaskPolicy | undefined): EffectivePolicy {
-    if (overrides !== undefined) return effectivePolicy(config, overrides);
-    let policy = this.agentPolicies.get(agent);
-    if (policy === undefined) this.agentPolicies.set(agent, (policy = effectivePolicy(config, undefined)));
-    return policy;
+    if (ready === undefined) return;
+    if (ready.config.kind === 'command') return this.launchReady('command');
+    // Every start made durable together (one round, one fsync) goes out at once: batches fill.
+    if (this.launchPending) return;
+    this.launchPending = true;
+    queueMicrotask(() => this.guard(() => {
+      this.launchPending = false;
+      this.launchReady('module');
+    }));
   }
 
   private launchReady(kind: AgentKind): void {
-    if (kind === 'module' && this.hold.held) return;
+    if (kind === 'command') {
+      for (let spec = this.slotLedger.launchNext(kind, this.slots(kind)); spec !== undefined; spec = this.slotLedger.launchNext(kind, this.slots(kind))) {
+        const { hooks, attach } = runHooks(spec, this.hookHost);
+        this.track(spec, startCommand(spec, hooks, this.options.clock.now()), attach);
+      }
+      return;
+    }
+    if (this.hold.held) return;
+    const slots = this.slots('module');
     for (;;) {
-      const pending = this.slotLedger.launchNext(kind, this.slots(kind));
-      if (pending === undefined) return;
-      const { task } = pending;
-      const { run, done } = this.launch(pending);
-      this.runs.set(task.id, run);
-      done.then(
-        (value) => this.guard(() => this.finish(task.id, { ok: true, value })),
-        (error) => this.guard(() => this.finish(task.id, { ok: false, error })),
-      );
+      const size = nextBatchSize({
+        ready: this.slotLedger.ready('module'),
+        expected: (i) => this.runTimes.expected(this.slotLedger.peekReady('module', i)!.task.agent),
+        inFlight: this.batchesInFlight,
+        slots,
+      });
+      if (size === 0) return;
+      const specs = Array.from({ length: size }, () => this.slotLedger.launchNext('module', Infinity)!);
+      const made = specs.map((spec) => runHooks(spec, this.hookHost));
+      const batch = { left: size };
+      this.batchesInFlight += 1;
+      const started = startModules(this.pool, specs.map((spec, i) => ({ spec, hooks: made[i]!.hooks })), this.options.clock.now());
+      started.forEach((s, i) => {
+        s.run.batch = batch;
+        this.track(specs[i]!, s, made[i]!.attach);
+      });
     }
   }
 
-  private launch(spec: RunSpec): { run: Run; done: Promise<unknown> } {
-    const { task, lease } = spec;
-    const at = () => this.options.clock.now();
-    let lastBeat = -Infinity;
-    let run: Run | undefined;
-    let watch: RunWatch | undefined;
-    // The run's clocks start once it is on its thread or in its process: time a module task waits in
-    // Piscina's queue for a thread (one still starting up, say) is neither run time nor a stall.
-    const limited = spec.policy.timeoutMs !== undefined || spec.policy.stallTimeoutMs !== undefined;
-    const begin = (): void => {
-      if (!limited || watch !== undefined || (run !== undefined && this.runs.get(task.id) !== run)) return;
-      watch = new RunWatch(
-        this.options.clock,
-        spec.policy,
-        () => this.guard(() => this.failRun(task.id, (r) => timeoutError(r))),
-        (silentMs) => this.guard(() => this.stalled(task.id, silentMs)),
-      );
-      watch.watchStalls();
-      if (run !== undefined) run.watch = watch;
-    };
-    const hooks: TaskHooks = {
-      progress: (value: unknown, checkpoint = false) =>
-        this.guard(() => this.publish({ type: 'task.progress', taskId: task.id, lease, value, checkpoint, at: at() })),
-      heartbeat: () => {
-        watch?.beat();
-        // Output activity counts as a heartbeat; one event per second per task is enough to show life.
-        const now = at();
-        if (now - lastBeat < HEARTBEAT_EVERY_MS) return;
-        lastBeat = now;
-        this.guard(() => this.publish({ type: 'task.heartbeat', taskId: task.id, at: now }));
-      },
-      log: (message: string) => this.guard(() => this.publish({ type: 'task.log', taskId: task.id, message, at: at() })),
-      started: begin,
-    };
-    const started = startRun(this.pool, spec, hooks, at());
-    run = started.run;
-    run.watch = watch; // a command begins within startRun, a module task later
-    return started;
+  private track(spec: RunSpec, started: { run: Run; done: Promise<unknown> }, attach: (run: Run) => void): void {
+    const id = spec.task.id;
+    attach(started.run);
+    this.runs.set(id, started.run);
+    started.done.then(
+      (value) => this.guard(() => this.finish(id, { ok: true, value })),
+      (error) => this.guard(() => this.finish(id, { ok: false, error })),
+    );
   }
 
   private stalled(taskId: string, silentMs: number): void {
@@ -334,6 +326,7 @@ export class AgentActor extends Actor {
     this.options.clock.clearTimeout(run.graceTimer);
     run.watch?.clear();
     this.slotLedger.finished(run.kind);
+    if (run.batch !== undefined && --run.batch.left === 0) this.batchesInFlight -= 1;
     // The outcome is the run's end: the Queue frees its slot when it is delivered, with what it unblocked.
     this.publishOutcome(taskId, run, outcome);
     if (!outcome.ok && (outcome.error as TroupeError | undefined)?.code === 'TROUPE_THREAD_DIED') this.hold.threadDied();
@@ -345,7 +338,10 @@ export class AgentActor extends Actor {
   private publishOutcome(taskId: string, run: Run, outcome: Outcome): void {
     const at = this.options.clock.now();
     const lease = run.lease;
-    if (run.cancelReason !== undefined && run.requeue === true) {
+    if (run.cancelReason === undefined && run.failure === undefined && !outcome.ok && outcome.error instanceof NotBegun) {
+      // Its thread went (another task of its batch was stopped by force) before it began: nothing ran.
+      this.publish({ type: 'task.requeued', taskId, reason: outcome.error.message, at, unbegun: true });
+    } else if (run.cancelReason !== undefined && run.requeue === true) {
       this.publish({ type: 'task.requeued', taskId, reason: run.cancelReason, at });
     } else if (run.cancelReason !== undefined) {
       this.publish({ type: 'task.cancelled', taskId, reason: run.cancelReason, lease, at });

@@ -4,8 +4,32 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { queueOptionsSymbol, type Piscina } from 'piscina';
 import { deserializeError, TroupeError } from '../../core/errors.js';
 import {
-  isHostPortMessage, isThreadSignal, isWorkerFailure, isWorkerResult, type AbortMessage, type HostApi, type ThreadSignal, type WorkerJob,
+  isBatchResult, isHostPortMessage, isOutcomesMessage, isThreadSignal, isWorkerFailure, BEGUN, NOT_BEGUN,
+  type AbortMessage, type HostApi, type TaskOutcome, type ThreadSignal, type WorkerJob,
 } from './worker-protocol.js';
+
+/** A task of a batch whose thread stopped before the task began: nothing of it ran. */
+export class NotBegun extends Error {
+  constructor() {
+    super('its thread stopped before the task began');
+    this.name = 'NotBegun';
+  }
+}
+
+interface Batch {
+  readonly ids: readonly string[];
+  readonly states: Int32Array;
+  /** Tasks stopped by force (their thread terminated for them). */
+  readonly forced: Set<string>;
+}
+
+interface PendingTask {
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  hooks: TaskHooks;
+  batch: Batch;
+  index: number;
+}
 
 /** What a running task may report; the Agent actor turns these into messages. */
 export interface TaskHooks {
@@ -14,6 +38,8 @@ export interface TaskHooks {
   log(message: string): void;
   /** The task began on a thread (module agents) or in a process (command agents). */
   started?(place: { threadId?: number; pid?: number }): void;
+  /** A module task's handler ended after `ms` (measured on its thread). */
+  ran?(ms: number): void;
 }
 
 export interface RunningJob {
@@ -21,7 +47,10 @@ export interface RunningJob {
   readonly done: Promise<unknown>;
   /** Asks the handler to stop (aborts `ctx.signal`). */
   requestStop(): void;
-  /** Terminates the thread running the task; `done` then rejects with an AbortError. */
+  /**
+   * Terminates the thread running the task (by id: batches carry no per-task AbortSignal); `done`
+   * then rejects with an AbortError, and the thread's other tasks as their state says.
+   */
   terminate(): void;
 }
 
@@ -65,8 +94,8 @@ export function retiringAwareBalancer(
   return (task, workers) => {
     const chosen = choose(task, workers);
     // Which thread runs which task, known on this side: a thread that dies cannot tell it any more.
-    const key = (task as unknown as Record<symbol, { troupeTaskId?: string } | null>)[queueOptionsSymbol];
-    if (chosen !== null && key?.troupeTaskId !== undefined) placed?.(key.troupeTaskId, chosen.id);
+    const key = (task as unknown as Record<symbol, { troupeTaskIds?: readonly string[] } | null>)[queueOptionsSymbol];
+    if (chosen !== null && key?.troupeTaskIds !== undefined) for (const id of key.troupeTaskIds) placed?.(id, chosen.id);
     return chosen;
   };
 }
@@ -104,11 +133,6 @@ export class ModuleRunner {
     private readonly pool: Piscina,
     /** Shared with the pool's balancer: threads that take no new task. */
     private readonly retiring: Set<number>,
-    /**
-     * Tasks per thread. Piscina never puts a task that has an abort signal on a busy thread, so
-     * above 1 tasks go without one, and stopping one by force terminates its thread by id.
-     */
-    private readonly tasksPerThread = 1,
   ) {
     pool.on('message', (msg: unknown) => {
       if (isHostPortMessage(msg)) this.adopt(msg.troupeHostPort, msg.threadId);
@@ -136,40 +160,84 @@ export class ModuleRunner {
     if (this.unsentAborts.has(taskId)) this.sendAbort(taskId);
   }
 
-  /** Tasks stopped by force before they reached a thread (shared threads): killed when they get one. */
+  /** Tasks stopped by force before they reached a thread: killed when they get one. */
   private readonly doomed = new Set<string>();
+  /** Tasks handed to the pool whose outcome has not come back yet. */
+  private readonly pending = new Map<string, PendingTask>();
 
-  run(task: ModuleTask, hooks: TaskHooks): RunningJob {
-    const killer = new AbortController();
-    const shared = this.tasksPerThread > 1;
+  /**
+   * Runs tasks as one batch (one pool message): its thread runs them in order, each outcome
+   * settling its own `done` as it comes. If the thread dies, the tasks that never began reject
+   * with `NotBegun` (nothing of them ran), the one stopped by force with an AbortError, others
+   * that began with TROUPE_THREAD_DIED.
+   */
+  runBatch(items: readonly { task: ModuleTask; hooks: TaskHooks }[]): RunningJob[] {
+    const states = new Int32Array(new SharedArrayBuffer(4 * items.length));
+    const ids = items.map((i) => i.task.taskId);
+    const batch: Batch = { ids, states, forced: new Set() };
+    const jobs = items.map((i) => i.task);
     // The symbol-keyed queue options reach the balancer only; structured cloning leaves them behind.
-    const job: WorkerJob = Object.assign(task, { [queueOptionsSymbol]: { troupeTaskId: task.taskId } });
-    this.hooks.set(task.taskId, hooks);
-    // The thread's own `started` signal may arrive after its outcome (another channel): the outcome names the thread too.
-    const place = (threadId: number | undefined): void => {
-      if (threadId !== undefined) hooks.started?.({ threadId });
-    };
-    const done = this.pool.run(job, shared ? {} : { signal: killer.signal }).then(
-      (out: unknown) => this.unwrap(out, place),
-      (err: unknown) => this.failure(err, killer.signal.aborted, (threadId) => place(threadId ?? this.placements.get(task.taskId))),
+    const payload = { troupeBatch: jobs, states: states.buffer as SharedArrayBuffer, [queueOptionsSymbol]: { troupeTaskIds: ids } };
+    const runs = items.map(({ task, hooks }, index): RunningJob => {
+      this.hooks.set(task.taskId, hooks);
+      const done = new Promise<unknown>((resolve, reject) => this.pending.set(task.taskId, { resolve, reject, hooks, batch, index }));
+      // Only a task that began loses its thread: one not begun stops at its abort as it begins.
+      const terminate = (): void => {
+        if (Atomics.load(states, index) !== BEGUN) return;
+        batch.forced.add(task.taskId);
+        this.terminateThreadOf(task.taskId);
+      };
+      return { done, requestStop: () => this.requestStop(task.taskId), terminate };
+    });
+    this.pool.run(payload).then(
+      (out: unknown) => this.batchDone(out),
+      (err: unknown) => this.batchFailed(batch, err),
     );
-    const forget = (): void => {
-      this.hooks.delete(task.taskId);
-      this.placements.delete(task.taskId);
-      this.doomed.delete(task.taskId);
-      this.unsentAborts.delete(task.taskId);
-    };
-    done.then(forget, forget);
-    const terminate = (): void => {
-      killer.abort();
-      if (shared) this.terminateThreadOf(task.taskId);
-    };
-    return { done, requestStop: () => this.requestStop(task.taskId), terminate };
+    return runs;
+  }
+
+  private settle(taskId: string, outcome: TaskOutcome, threadId: number | undefined): void {
+    const p = this.pending.get(taskId);
+    if (p === undefined) return;
+    this.forget(taskId);
+    if (threadId !== undefined) p.hooks.started?.({ threadId });
+    p.hooks.ran?.(outcome.ms);
+    if (outcome.error === undefined) p.resolve(outcome.value);
+    else p.reject(deserializeError(outcome.error));
+  }
+
+  private forget(taskId: string): void {
+    this.pending.delete(taskId);
+    this.hooks.delete(taskId);
+    this.placements.delete(taskId);
+    this.doomed.delete(taskId);
+    this.unsentAborts.delete(taskId);
+  }
+
+  /** The batch ran to its end: its last outcomes come with it (the others came on the port). */
+  private batchDone(out: unknown): void {
+    if (!isBatchResult(out)) return;
+    for (const outcome of out.outcomes) this.settle(outcome.taskId, outcome, out.threadId);
+    if (out.retire) this.retire(out.threadId);
+  }
+
+  /** The batch's thread died (or was stopped): each task without an outcome learns how far it got. */
+  private batchFailed(batch: Batch, err: unknown): void {
+    batch.ids.forEach((taskId, index) => {
+      const p = this.pending.get(taskId);
+      if (p === undefined) return;
+      const threadId = this.placements.get(taskId);
+      this.forget(taskId);
+      if (threadId !== undefined) p.hooks.started?.({ threadId });
+      if (batch.forced.has(taskId)) return p.reject(new DOMException('stopped by force', 'AbortError'));
+      if (Atomics.load(batch.states, index) === NOT_BEGUN && !isWorkerFailure(err)) return p.reject(new NotBegun());
+      p.reject(this.threadError(err));
+    });
   }
 
   /**
-   * Shared threads: terminates the thread a task runs on (failing the other tasks on it, as a
-   * thread death), or, if it has none yet, as soon as it gets one.
+   * Terminates the thread a task runs on (the thread's other tasks then end as their state says),
+   * or, if it has none yet, as soon as it gets one.
    */
   private terminateThreadOf(taskId: string): void {
     const threadId = this.placements.get(taskId);
@@ -184,7 +252,7 @@ export class ModuleRunner {
   /** Loads a module in a pool thread and checks its default export; rejects with the reason if broken. */
   async probe(moduleUrl: string): Promise<void> {
     const job: WorkerJob = { moduleUrl, probe: true };
-    await this.pool.run(job).catch((err: unknown) => this.failure(err, false));
+    await this.pool.run(job).catch((err: unknown) => Promise.reject(this.threadError(err)));
   }
 
   /**
@@ -227,7 +295,8 @@ export class ModuleRunner {
     this.ports.set(threadId, port);
     port.once('close', () => this.ports.delete(threadId));
     port.on('message', (data: unknown) => {
-      if (isThreadSignal(data)) this.onSignal(data);
+      if (isOutcomesMessage(data)) for (const outcome of data.troupeOutcomes) this.settle(outcome.taskId, outcome, data.threadId);
+      else if (isThreadSignal(data)) this.onSignal(data);
     });
     Comlink.expose(this.api, nodeEndpoint(port));
     for (const taskId of this.unsentAborts) if (this.placements.get(taskId) === threadId) this.sendAbort(taskId);
@@ -239,27 +308,11 @@ export class ModuleRunner {
     if (this.doomed.delete(signal.troupeStarted)) this.terminateThreadOf(signal.troupeStarted);
   }
 
-  private unwrap(out: unknown, place?: (threadId: number) => void): unknown {
-    if (!isWorkerResult(out)) return out; // a probe
-    place?.(out.threadId);
-    if (out.retire) this.retire(out.threadId);
-    return out.value;
-  }
-
-  /**
-   * Rethrows a handler's failure as the Error it was. Anything else that is not our own abort
-   * means the thread died under the task (uncaught error, process.exit, out of memory).
-   */
-  private failure(err: unknown, aborted: boolean, place?: (threadId: number | undefined) => void): never {
-    if (isWorkerFailure(err)) {
-      place?.(err.threadId);
-      if (err.retire === true && err.threadId !== undefined) this.retire(err.threadId);
-      throw deserializeError(err.error);
-    }
-    if (aborted) throw err;
-    place?.(undefined); // the thread that died: the balancer knows it
+  /** Why a batch failed as a whole: a thread that died under it, or a failure the thread reported. */
+  private threadError(err: unknown): Error {
+    if (isWorkerFailure(err)) return deserializeError(err.error);
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TroupeError('TROUPE_THREAD_DIED', `the pool thread running this task died: ${reason}`, { cause: err });
+    return new TroupeError('TROUPE_THREAD_DIED', `the pool thread running this task died: ${reason}`, { cause: err });
   }
 
   /** Marks a thread for recycling and terminates it as soon as it is idle; Piscina replaces it. */

@@ -33,6 +33,6 @@ export function createPool(config: PoolConfig, logger: Logger, moduleUrls: strin
   });
   // Without a listener an 'error' event (a thread that failed outside a task) would crash the process.
   pool.on('error', (err: unknown) => logger.error({ err }, 'pool thread error'));
-  runner = new ModuleRunner(pool, retiring, config.concurrentTasksPerWorker);
+  runner = new ModuleRunner(pool, retiring);
   return runner;
 }

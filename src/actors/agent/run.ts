@@ -1,10 +1,10 @@
-import type { AgentConfig } from '../../core/config.js';
+import type { AgentConfig, CommandAgentConfig, ModuleAgentConfig } from '../../core/config.js';
 import type { EffectivePolicy } from '../../core/policy.js';
 import type { RunPlace } from '../../core/messages.js';
 import type { RunWatch } from './run-watch.js';
 import type { AgentKind, TaskRecord } from '../../core/task.js';
 import { runCommand } from './command-runner.js';
-import type { ModuleRunner, TaskHooks } from './module-runner.js';
+import type { ModuleRunner, ModuleTask, TaskHooks } from './module-runner.js';
 
 /** One launched run of a task, as the Agent actor tracks it. */
 export interface Run {
@@ -25,6 +25,8 @@ export interface Run {
   readonly place: RunPlace;
   readonly policy: EffectivePolicy;
   watch?: RunWatch;
+  /** A module run's batch: how many of its runs have not ended. */
+  batch?: { left: number };
 }
 
 /** What a run needs: the task, which attempt it is, its lease, and its agent. */
@@ -43,23 +45,41 @@ function heartbeatEvery(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : Math.max(10, Math.min(1_000, Math.floor(ms / 4)));
 }
 
-/** Starts a run: a subprocess for a command agent, a pool task for a module agent. */
-export function startRun(pool: ModuleRunner, spec: RunSpec, hooks: TaskHooks, launchedAt: number): { run: Run; done: Promise<unknown> } {
-  const { task, attempt, lease, config } = spec;
-  const job = { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint, ...(spec.parents === undefined ? {} : { parents: spec.parents }) };
-  const place: RunPlace = {};
+/** Where a run takes place is known once it starts (a process at once, a thread a little later). */
+function placing(hooks: TaskHooks, place: RunPlace): TaskHooks {
   const started = hooks.started;
-  // Where the run takes place is known once it starts (a process at once, a thread a little later).
-  const placed: TaskHooks = { ...hooks, started: (p) => (Object.assign(place, p), started?.(p)) };
-  if (config.kind === 'command') {
-    const cmd = runCommand(config, job, placed);
-    const run: Run = { kind: 'command', lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs, launchedAt, place, policy: spec.policy };
-    return { run, done: cmd.done };
-  }
-  const heartbeatMs = heartbeatEvery(spec.policy.stallTimeoutMs);
-  const limited = spec.policy.timeoutMs !== undefined || heartbeatMs !== undefined;
-  // The thread reports the task's start only when a run limit has to start counting then.
-  const mod = pool.run({ moduleUrl: config.moduleUrl, ...job, ...(limited ? { signalStart: true } : {}), ...(heartbeatMs === undefined ? {} : { heartbeatMs }) }, placed);
-  const run: Run = { kind: 'module', lease, requestStop: mod.requestStop, force: mod.terminate, graceMs: config.cancelGraceMs, launchedAt, place, policy: spec.policy };
-  return { run, done: mod.done };
+  return { ...hooks, started: (p) => (Object.assign(place, p), started?.(p)) };
+}
+
+function jobOf(spec: RunSpec): { taskId: string; attempt: number; input: unknown; checkpoint: unknown; parents?: Record<string, unknown> } {
+  const { task, attempt } = spec;
+  return { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint, ...(spec.parents === undefined ? {} : { parents: spec.parents }) };
+}
+
+/** Starts a command agent's run: a subprocess. */
+export function startCommand(spec: RunSpec, hooks: TaskHooks, launchedAt: number): { run: Run; done: Promise<unknown> } {
+  const place: RunPlace = {};
+  const config = spec.config as CommandAgentConfig;
+  const cmd = runCommand(config, jobOf(spec), placing(hooks, place));
+  const run: Run = { kind: 'command', lease: spec.lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs, launchedAt, place, policy: spec.policy };
+  return { run, done: cmd.done };
+}
+
+/** Starts module agents' runs as one batch on the pool (one pool message; see `ModuleRunner.runBatch`). */
+export function startModules(pool: ModuleRunner, items: readonly { spec: RunSpec; hooks: TaskHooks }[], launchedAt: number): { run: Run; done: Promise<unknown> }[] {
+  const places = items.map((): RunPlace => ({}));
+  const jobs = pool.runBatch(
+    items.map(({ spec, hooks }, i) => {
+      const heartbeatMs = heartbeatEvery(spec.policy.stallTimeoutMs);
+      const limited = spec.policy.timeoutMs !== undefined || heartbeatMs !== undefined;
+      // The thread reports the task's start only when a run limit has to start counting then.
+      const task: ModuleTask = { moduleUrl: (spec.config as ModuleAgentConfig).moduleUrl, ...jobOf(spec), ...(limited ? { signalStart: true } : {}), ...(heartbeatMs === undefined ? {} : { heartbeatMs }) };
+      return { task, hooks: placing(hooks, places[i]!) };
+    }),
+  );
+  return jobs.map((mod, i) => {
+    const { spec } = items[i]!;
+    const run: Run = { kind: 'module', lease: spec.lease, requestStop: mod.requestStop, force: mod.terminate, graceMs: (spec.config as ModuleAgentConfig).cancelGraceMs, launchedAt, place: places[i]!, policy: spec.policy };
+    return { run, done: mod.done };
+  });
 }

@@ -109,6 +109,16 @@ export class SlotLedger<S> {
     return { spec: waiting[at]!, kind };
   }
 
+  /** Tasks ready to launch. */
+  ready(kind: AgentKind): number {
+    return this.books[kind].ready.length;
+  }
+
+  /** The i-th ready task (0: the next to launch), or undefined. */
+  peekReady(kind: AgentKind, i: number): S | undefined {
+    return this.books[kind].ready.peekAt(i);
+  }
+
   /** The next ready task to launch while fewer than `slots` run: it counts as launched. */
   launchNext(kind: AgentKind, slots: number): S | undefined {
     const b = this.books[kind];

@@ -10,7 +10,7 @@ export interface WorkerData {
   maxHeapMb?: number;
 }
 
-/** What the main thread sends to a pool thread for one task. */
+/** What the main thread sends to a pool thread for one task (in a batch), or a probe. */
 export interface WorkerJob {
   moduleUrl: string;
   /** When true, only load and check the module (used at start-up to reject broken agents early). */
@@ -28,16 +28,55 @@ export interface WorkerJob {
   signalStart?: boolean;
 }
 
-/** A task's outcome as a thread returns it: with where it ran and whether the thread wants recycling. */
-export interface WorkerResult {
-  troupeResult: true;
-  value: unknown;
+/**
+ * Several tasks in one pool message (one Piscina `run()`): the thread runs them one after another,
+ * in order, and posts each outcome on its host port as it comes (several per message when they
+ * finish in one turn). `states` (one Int32 per task, shared) says how far each got, so that if the
+ * thread dies the main thread knows which tasks never began: those go back to the queue unspent.
+ */
+export interface WorkerBatch {
+  troupeBatch: WorkerJob[];
+  states: SharedArrayBuffer;
+}
+
+/** `states` values: not begun, begun, outcome produced. */
+export const NOT_BEGUN = 0;
+export const BEGUN = 1;
+export const ENDED = 2;
+
+/** One task's outcome in a batch; `error` set when it failed. */
+export interface TaskOutcome {
+  taskId: string;
+  /** How long its handler took, in ms (what batching plans with). */
+  ms: number;
+  value?: unknown;
+  error?: SerializedError;
+}
+
+/** Posted on the host port: outcomes of tasks of a batch that ended in one turn. */
+export interface OutcomesMessage {
+  troupeOutcomes: TaskOutcome[];
+  threadId: number;
+}
+
+/** What a batch's `run()` resolves with: the outcomes not posted yet, and whether the thread wants recycling. */
+export interface BatchResult {
+  troupeBatchDone: true;
+  outcomes: TaskOutcome[];
   threadId: number;
   retire: boolean;
 }
 
-export function isWorkerResult(value: unknown): value is WorkerResult {
-  return value !== null && typeof value === 'object' && (value as WorkerResult).troupeResult === true;
+export function isWorkerBatch(value: unknown): value is WorkerBatch {
+  return value !== null && typeof value === 'object' && Array.isArray((value as WorkerBatch).troupeBatch);
+}
+
+export function isOutcomesMessage(value: unknown): value is OutcomesMessage {
+  return value !== null && typeof value === 'object' && Array.isArray((value as OutcomesMessage).troupeOutcomes);
+}
+
+export function isBatchResult(value: unknown): value is BatchResult {
+  return value !== null && typeof value === 'object' && (value as BatchResult).troupeBatchDone === true;
 }
 
 /**

@@ -10,7 +10,8 @@ import { MessageChannel, parentPort, threadId, workerData, type MessagePort } fr
 import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../core/define-agent.js';
 import { serializeError, TroupeError } from '../../core/errors.js';
 import {
-  isAbortMessage, type HostApi, type HostPortMessage, type ThreadSignal, type WorkerData, type WorkerFailure, type WorkerJob, type WorkerResult,
+  BEGUN, ENDED, isAbortMessage, isWorkerBatch,
+  type BatchResult, type HostApi, type HostPortMessage, type OutcomesMessage, type TaskOutcome, type ThreadSignal, type WorkerBatch, type WorkerData, type WorkerFailure, type WorkerJob,
 } from './worker-protocol.js';
 
 const definitions = new Map<string, Promise<AgentDefinition>>();
@@ -86,8 +87,8 @@ function load(moduleUrl: string): Promise<AgentDefinition> {
 const preload = settings.troupeModules;
 await Promise.allSettled(preload.map(load));
 
-function asFailure(err: unknown, retire = false): WorkerFailure {
-  return { troupeWorkerFailure: true, error: serializeError(err), threadId, retire };
+function asFailure(err: unknown): WorkerFailure {
+  return { troupeWorkerFailure: true, error: serializeError(err), threadId };
 }
 
 function signal(msg: ThreadSignal): void {
@@ -125,11 +126,8 @@ function makeContext(job: WorkerJob, signal: AbortSignal, sent: Promise<unknown>
   };
 }
 
-export default async function runJob(job: WorkerJob): Promise<unknown> {
-  if (job.probe === true) {
-    await load(job.moduleUrl).catch((err: unknown) => Promise.reject(asFailure(err)));
-    return true;
-  }
+/** Runs one task's handler; resolves with its outcome (never rejects). */
+async function execute(job: WorkerJob): Promise<TaskOutcome> {
   const taskId = job.taskId!;
   const controller = new AbortController();
   controllers.set(taskId, controller);
@@ -137,22 +135,77 @@ export default async function runJob(job: WorkerJob): Promise<unknown> {
   if (job.signalStart === true) signal({ troupeStarted: taskId, threadId });
   const beats = beatEvery(taskId, job.heartbeatMs);
   const sent: Promise<unknown>[] = [];
-  let failed: unknown;
-  let value: unknown;
+  const t0 = performance.now();
   try {
     const definition = await load(job.moduleUrl);
     // Stopped before it began: the handler never starts (one that only listens for 'abort' would miss it).
     controller.signal.throwIfAborted();
-    value = await definition.handler(job.input, makeContext(job, controller.signal, sent));
+    const value = await definition.handler(job.input, makeContext(job, controller.signal, sent));
+    return { taskId, ms: performance.now() - t0, value };
   } catch (err) {
-    failed = err ?? new Error(String(err));
+    return { taskId, ms: performance.now() - t0, error: serializeError(err ?? new Error(String(err))) };
   } finally {
     clearInterval(beats);
     controllers.delete(taskId);
     // Every progress/log call is acknowledged before the outcome is posted, so events keep their order.
     await Promise.all(sent);
   }
-  const retire = shouldRetire();
-  if (failed !== undefined) throw asFailure(failed, retire);
-  return { troupeResult: true, value, threadId, retire } satisfies WorkerResult;
+}
+
+/**
+ * Runs a batch's tasks one after another. Outcomes that end in one turn go out together on the
+ * host port; those of the last turn return with the batch. A value that cannot be cloned fails its
+ * own task only.
+ */
+async function runBatch(batch: WorkerBatch): Promise<BatchResult> {
+  const states = new Int32Array(batch.states);
+  let unsent: TaskOutcome[] = [];
+  let flushing = false;
+  const flush = (): void => {
+    flushing = false;
+    if (unsent.length === 0) return;
+    const outcomes = unsent;
+    unsent = [];
+    post(outcomes);
+  };
+  for (let i = 0; i < batch.troupeBatch.length; i += 1) {
+    Atomics.store(states, i, BEGUN);
+    const outcome = await execute(batch.troupeBatch[i]!);
+    Atomics.store(states, i, ENDED);
+    unsent.push(outcome);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  }
+  tasksRun += batch.troupeBatch.length - 1;
+  return { troupeBatchDone: true, outcomes: cloneable(unsent.splice(0)), threadId, retire: shouldRetire() };
+}
+
+function post(outcomes: TaskOutcome[]): void {
+  const msg: OutcomesMessage = { troupeOutcomes: outcomes, threadId };
+  try {
+    signals.postMessage(msg);
+  } catch {
+    signals.postMessage({ troupeOutcomes: cloneable(outcomes), threadId } satisfies OutcomesMessage);
+  }
+}
+
+/** Outcomes whose values cannot be structured-cloned become failures naming the reason. */
+function cloneable(outcomes: TaskOutcome[]): TaskOutcome[] {
+  return outcomes.map((o) => {
+    if (o.error !== undefined) return o;
+    try {
+      structuredClone(o.value);
+      return o;
+    } catch (err) {
+      return { taskId: o.taskId, ms: o.ms, error: serializeError(err) };
+    }
+  });
+}
+
+export default async function runJob(job: WorkerJob | WorkerBatch): Promise<unknown> {
+  if (isWorkerBatch(job)) return runBatch(job);
+  await load(job.moduleUrl).catch((err: unknown) => Promise.reject(asFailure(err)));
+  return true; // a probe: the module loads and is an agent
 }
