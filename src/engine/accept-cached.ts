@@ -1,5 +1,5 @@
 // The result cache at submission: join a task in flight, reuse a fresh result, or let it run.
-import { randomUUID } from 'node:crypto';
+import { newId } from '../core/ids.js';
 import type { EnginePort } from './intake-port.js';
 import { cacheDecision, type CacheRequest } from '../core/cache.js';
 import type { ValidSubmission } from '../core/submission.js';
@@ -40,7 +40,7 @@ async function joined(root: EnginePort, id: string, at: number): Promise<void> {
 /** Records a task born succeeded with `source`'s result, and resolves with its id once durable. */
 async function cachedCopy(root: EnginePort, valid: ValidSubmission & { cache: CacheRequest }, source: TaskRecord, now: number): Promise<string> {
   const task: TaskRecord = {
-    id: randomUUID(),
+    id: newId(),
     seq: root.ledger.nextSeq(),
     agent: valid.agent,
     kind: root.options.agents[valid.agent]!.kind,

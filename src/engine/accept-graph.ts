@@ -1,5 +1,5 @@
 // Turning a validated graph into submissions: ids, parents by id, ranks, one commit.
-import { randomUUID } from 'node:crypto';
+import { newId } from '../core/ids.js';
 import type { ValidGraph, ValidSubmission } from '../core/submission.js';
 
 /** What a graph adds to a task record. */
@@ -23,11 +23,11 @@ export async function acceptGraph(
   idForKey: (key: string) => string | undefined,
   accept: (valid: ValidSubmission, fields: GraphFields) => Promise<string>,
 ): Promise<Record<string, string>> {
-  const graphId = randomUUID();
+  const graphId = newId();
   const ids = new Map<string, string>();
   for (const name of graph.plan.order) {
     const key = graph.nodes.get(name)!.valid.key;
-    ids.set(name, (key === undefined ? undefined : idForKey(key)) ?? randomUUID());
+    ids.set(name, (key === undefined ? undefined : idForKey(key)) ?? newId());
   }
   const pending = graph.plan.order.map((name) => {
     const { valid } = graph.nodes.get(name)!;

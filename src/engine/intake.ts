@@ -1,5 +1,5 @@
 // The engine's intake: submissions become records (ids, sequence numbers), idempotency and cache races settle here.
-import { randomUUID } from 'node:crypto';
+import { newId } from '../core/ids.js';
 import type { CacheRequest } from '../core/cache.js';
 import { TroupeError } from '../core/errors.js';
 import type { ValidGraph, ValidSubmission } from '../core/submission.js';
@@ -56,7 +56,7 @@ export class Intake {
     // Graph tasks name their parents by id once the graph is resolved; a root has none.
     const parents = graph === undefined ? dependsOn : graph.dependsOn;
     const task: TaskRecord = {
-      id: graph?.id ?? randomUUID(),
+      id: graph?.id ?? newId(),
       seq: ledger.nextSeq(),
       kind: options.agents[valid.agent]!.kind,
       ...rest,

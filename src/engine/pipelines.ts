@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../core/ids.js';
 import type { Message } from '../core/messages.js';
 import type { PipelineEvent, PipelineRule } from '../core/pipeline-options.js';
 import type { AgentKind, TaskRecord } from '../core/task.js';
@@ -28,7 +28,7 @@ export function makeRouter(rules: readonly PipelineRule[], kindOf: (agent: strin
 
 function routedTask(rule: PipelineRule, from: TaskRecord, kind: AgentKind, seq: number, at: number): TaskRecord {
   return {
-    id: randomUUID(),
+    id: newId(),
     seq,
     agent: rule.to,
     kind,
