@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { BullConnection, BullMQModule, BullQueueEvents } from './bullmq-api.js';
-import { findRedisServer, REDIS_NOT_INSTALLED, startRedis, type RedisServer } from './redis.js';
+import { describePersistence, findRedisServer, REDIS_NOT_INSTALLED, startRedis, type RedisPersistence, type RedisServer } from './redis.js';
 import type { Target } from './targets.js';
 
 /** A variable, so that the compiler does not look for BullMQ (it is installed only to run the bench). */
@@ -24,6 +24,8 @@ export interface BullMQOptions {
    * it must hold every event of a burst (BullMQ's default, 10,000, is 2,500 jobs' worth).
    */
   maxEvents: number;
+  /** What the Redis of this target writes to disk; default `none`. */
+  persistence?: RedisPersistence;
 }
 
 export interface BullMQTarget extends Target {
@@ -110,7 +112,7 @@ export async function startBullMQ(options: BullMQOptions): Promise<BullMQTarget>
   const skipped = bullmqUnavailable();
   if (skipped !== undefined) throw new Error(`bench: BullMQ target started although ${skipped}`);
   const bull = (await import(BULLMQ)) as BullMQModule;
-  const started = await startRedis();
+  const started = await startRedis({ persistence: options.persistence ?? 'none' });
   if ('skipped' in started) throw new Error(`bench: ${started.skipped}`);
   const server = started.server;
   try {
@@ -163,6 +165,7 @@ async function startOn(bull: BullMQModule, server: RedisServer, { kind, concurre
     facts: () => ({
       bullmq: bullmqVersion(),
       redis: server.version,
+      redisPersistence: describePersistence(server.persistence),
       redisClient: redisClientName(),
       concurrency,
     }),

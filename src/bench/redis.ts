@@ -1,7 +1,9 @@
 /**
  * A throwaway `redis-server` for the BullMQ baseline: found on PATH (or at Debian's
- * /usr/bin/redis-server), started on a free loopback port with no persistence, in a temporary
- * directory, and stopped again. A missing binary is a reason to skip, not an error.
+ * /usr/bin/redis-server), started on a free loopback port in a temporary directory of its own,
+ * and stopped again, the directory removed. Without persistence by default (no RDB snapshots, no
+ * AOF); with `persistence: 'aof-always'`, an append-only file in that directory synced on every
+ * write (what a durable Redis is). A missing binary is a reason to skip, not an error.
  * TROUPE_BENCH_REDIS_SERVER names the binary instead (a path that does not exist: skip), which is
  * also how to see the skip on a machine that has it.
  */
@@ -27,7 +29,31 @@ export interface RedisServer {
   port: number;
   /** The `redis-server --version` line's version, e.g. `7.0.15`. */
   version: string;
+  persistence: RedisPersistence;
   stop(): Promise<void>;
+}
+
+/**
+ * `none`: nothing written to disk (`--save '' --appendonly no`). `aof-always`: `--appendonly yes
+ * --appendfsync always`: Redis writes and fsyncs the AOF before it sends the replies of each
+ * event-loop turn, so a reply means the write is on disk (one fsync covers every write of a turn).
+ */
+export type RedisPersistence = 'none' | 'aof-always';
+
+export interface RedisOptions {
+  /** Default `none`. */
+  persistence?: RedisPersistence;
+}
+
+/** The server flags of each persistence setting; RDB snapshots are off in both. */
+const PERSISTENCE_ARGS: Record<RedisPersistence, readonly string[]> = {
+  none: ['--save', '', '--appendonly', 'no'],
+  'aof-always': ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+};
+
+/** How a persistence setting reads in the bench's facts and methods. */
+export function describePersistence(persistence: RedisPersistence): string {
+  return persistence === 'none' ? 'no persistence' : 'AOF, appendfsync always';
 }
 
 /** Either a running server or why there is none. */
@@ -51,14 +77,14 @@ function isExecutable(path: string): boolean {
 }
 
 /** Starts a server, or says why it is skipped; throws only when an installed server fails to start. */
-export async function startRedis(): Promise<RedisStart> {
+export async function startRedis({ persistence = 'none' }: RedisOptions = {}): Promise<RedisStart> {
   const binary = findRedisServer();
   if (binary === undefined) return { skipped: REDIS_NOT_INSTALLED };
   const version = await redisVersion(binary);
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < PORT_TRIES; attempt += 1) {
     try {
-      return { server: await launch(binary, await freePort(), version) };
+      return { server: await launch(binary, await freePort(), version, persistence) };
     } catch (err) {
       lastError = err as Error;
       if (!/address already in use/i.test(lastError.message)) throw lastError;
@@ -90,9 +116,10 @@ function redisVersion(binary: string): Promise<string> {
   });
 }
 
-async function launch(binary: string, port: number, version: string): Promise<RedisServer> {
+async function launch(binary: string, port: number, version: string, persistence: RedisPersistence): Promise<RedisServer> {
+  // The AOF, if any, goes here too (Redis 7: <dir>/appendonlydir): the temp directory, where Troupe's journals go.
   const dir = mkdtempSync(join(tmpdir(), 'troupe-bench-redis-'));
-  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+  const args = ['--port', String(port), '--bind', HOST, ...PERSISTENCE_ARGS[persistence], '--dir', dir, '--loglevel', 'warning'];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = tail(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -112,7 +139,7 @@ async function launch(binary: string, port: number, version: string): Promise<Re
     await stop();
     throw err;
   }
-  return { host: HOST, port, version, stop };
+  return { host: HOST, port, version, persistence, stop };
 }
 
 /** Synchronous kills of the servers still running, for a bench that ends without stopping them. */

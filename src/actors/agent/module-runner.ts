@@ -16,6 +16,9 @@ export class NotBegun extends Error {
   }
 }
 
+/** The states of every batch of one task: begun (it has its thread), so never sent. */
+const ALONE = new Int32Array([BEGUN]);
+
 interface Batch {
   readonly ids: readonly string[];
   readonly states: Int32Array;
@@ -172,12 +175,13 @@ export class ModuleRunner {
    * that began with TROUPE_THREAD_DIED.
    */
   runBatch(items: readonly { task: ModuleTask; hooks: TaskHooks }[]): RunningJob[] {
-    const states = new Int32Array(new SharedArrayBuffer(4 * items.length));
+    // A task alone begins as its thread takes the message: it needs no shared state (see WorkerBatch).
+    const states = items.length === 1 ? ALONE : new Int32Array(new SharedArrayBuffer(4 * items.length));
     const ids = items.map((i) => i.task.taskId);
     const batch: Batch = { ids, states, forced: new Set() };
     const jobs = items.map((i) => i.task);
     // The symbol-keyed queue options reach the balancer only; structured cloning leaves them behind.
-    const payload = { troupeBatch: jobs, states: states.buffer as SharedArrayBuffer, [queueOptionsSymbol]: { troupeTaskIds: ids } };
+    const payload = { troupeBatch: jobs, ...(states === ALONE ? {} : { states: states.buffer as SharedArrayBuffer }), [queueOptionsSymbol]: { troupeTaskIds: ids } };
     const runs = items.map(({ task, hooks }, index): RunningJob => {
       this.hooks.set(task.taskId, hooks);
       const done = new Promise<unknown>((resolve, reject) => this.pending.set(task.taskId, { resolve, reject, hooks, batch, index }));

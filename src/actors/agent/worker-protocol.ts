@@ -36,7 +36,11 @@ export interface WorkerJob {
  */
 export interface WorkerBatch {
   troupeBatch: WorkerJob[];
-  states: SharedArrayBuffer;
+  /**
+   * Absent for a batch of one (its task begins as the thread takes it): a SharedArrayBuffer in a
+   * pool message costs about 70 µs of latency, which only a batch of several tasks can spare.
+   */
+  states?: SharedArrayBuffer;
 }
 
 /** `states` values: not begun, begun, outcome produced. */

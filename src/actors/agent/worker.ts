@@ -158,7 +158,7 @@ async function execute(job: WorkerJob): Promise<TaskOutcome> {
  * own task only.
  */
 async function runBatch(batch: WorkerBatch): Promise<BatchResult> {
-  const states = new Int32Array(batch.states);
+  const states = batch.states === undefined ? undefined : new Int32Array(batch.states);
   let unsent: TaskOutcome[] = [];
   let flushing = false;
   const flush = (): void => {
@@ -169,9 +169,9 @@ async function runBatch(batch: WorkerBatch): Promise<BatchResult> {
     post(outcomes);
   };
   for (let i = 0; i < batch.troupeBatch.length; i += 1) {
-    Atomics.store(states, i, BEGUN);
+    if (states !== undefined) Atomics.store(states, i, BEGUN);
     const outcome = await execute(batch.troupeBatch[i]!);
-    Atomics.store(states, i, ENDED);
+    if (states !== undefined) Atomics.store(states, i, ENDED);
     unsent.push(outcome);
     if (!flushing) {
       flushing = true;
