@@ -19,8 +19,8 @@ export type Message =
   | { type: 'task.submitted'; task: TaskRecord; at: number }
   /** A submission joined this task, in flight with the same cache key, instead of running again. Handled by Metrics. */
   | { type: 'task.joined'; taskId: string; at: number }
-  /** Queue hands a task to the Agent actor; the Agent holds a credit for it. */
-  | { type: 'task.dispatch'; taskId: string; attempt: number; at: number }
+  /** Queue hands tasks to the Agent actor (all it dispatched at once, in order); each used a credit. */
+  | { type: 'task.dispatch'; tasks: readonly { taskId: string; attempt: number }[]; at: number }
   /** `lease` fences the run: outcomes and progress carrying another lease are refused. */
   | { type: 'task.started'; taskId: string; attempt: number; lease: string; at: number }
   | { type: 'task.progress'; taskId: string; lease: string; value: unknown; checkpoint: boolean; at: number }

@@ -215,7 +215,7 @@ describe('Ledger: submission', () => {
   it('passes on messages that change no task state', () => {
     const l = new Ledger();
     const others: Message[] = [
-      { type: 'task.dispatch', taskId: 'nobody', attempt: 1, at: 0 },
+      { type: 'task.dispatch', tasks: [{ taskId: 'nobody', attempt: 1 }], at: 0 },
       { type: 'task.cancel', taskId: 'nobody', reason: 'x', at: 0 },
       { type: 'agent.credit', kind: 'module', n: 2 },
       { type: 'queue.reset' },

@@ -7,8 +7,8 @@ import type { ResolvedOptions } from '../../core/config.js';
 import type { AgentKind } from '../../core/task.js';
 import { Policies } from './policies.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
-import { failedMessage, maxStartsError, stallError, timeoutError } from './failure.js';
-import { NotBegun, type ModuleRunner } from './module-runner.js';
+import { maxStartsError, outcomeMessage, stallError, timeoutError, type Outcome } from './failure.js';
+import type { ModuleRunner } from './module-runner.js';
 import { startCommand, startModules, type Run, type RunSpec } from './run.js';
 import { runHooks, type HookHost } from './run-hooks.js';
 import { BATCH_MAX_TASKS, nextBatchSize, RunTimes } from './batching.js';
@@ -22,8 +22,6 @@ const PROBE_URL = new URL('./probe-agent.js', import.meta.url).href;
 
 /** How long after SIGKILL a cancelled command's pipes may stay open before the task is settled anyway. */
 const ABANDON_AFTER_MS = 1_000;
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Runs dispatched tasks: module agents on the Piscina pool, command agents as subprocesses.
@@ -53,7 +51,7 @@ export class AgentActor extends Actor {
   private readonly runTimes = new RunTimes();
   /** Module batches on the pool with a task not ended yet. */
   private batchesInFlight = 0;
-  private launchPending = false;
+  private turnPending = false;
   private readonly hookHost: HookHost;
 
 
@@ -107,7 +105,8 @@ export class AgentActor extends Actor {
   protected receive(msg: Message): void {
     switch (msg.type) {
       case 'task.dispatch':
-        return this.runTask(msg.taskId, msg.attempt);
+        for (const { taskId, attempt } of msg.tasks) this.runTask(taskId, attempt);
+        return;
       case 'task.started':
         return this.startCommitted(msg.taskId, msg.lease);
       case 'task.cancel':
@@ -214,12 +213,21 @@ export class AgentActor extends Actor {
     const ready = this.slotLedger.started(taskId);
     if (ready === undefined) return;
     if (ready.config.kind === 'command') return this.launchReady('command');
-    // Every start made durable together (one round, one fsync) goes out at once: batches fill.
-    if (this.launchPending) return;
-    this.launchPending = true;
+    this.afterTurn();
+  }
+
+  /**
+   * Module launches and credits once per turn: every start made durable together (one round, one
+   * fsync) goes out at once, so batches fill, and the outcomes of a batch grant their credits in one message.
+   */
+  private afterTurn(): void {
+    if (this.turnPending) return;
+    this.turnPending = true;
     queueMicrotask(() => this.guard(() => {
-      this.launchPending = false;
+      this.turnPending = false;
       this.launchReady('module');
+      this.refill('module');
+      this.rescale();
     }));
   }
 
@@ -328,30 +336,13 @@ export class AgentActor extends Actor {
     this.slotLedger.finished(run.kind);
     if (run.batch !== undefined && --run.batch.left === 0) this.batchesInFlight -= 1;
     // The outcome is the run's end: the Queue frees its slot when it is delivered, with what it unblocked.
-    this.publishOutcome(taskId, run, outcome);
+    const msg = outcomeMessage(taskId, this.tasks.get(taskId), run, outcome, this.options.clock.now(), Math.random);
+    if (msg !== undefined) this.publish(msg);
     if (!outcome.ok && (outcome.error as TroupeError | undefined)?.code === 'TROUPE_THREAD_DIED') this.hold.threadDied();
+    if (run.kind === 'module') return this.afterTurn();
     this.launchReady(run.kind);
     this.refill(run.kind);
     this.rescale();
-  }
-
-  private publishOutcome(taskId: string, run: Run, outcome: Outcome): void {
-    const at = this.options.clock.now();
-    const lease = run.lease;
-    if (run.cancelReason === undefined && run.failure === undefined && !outcome.ok && outcome.error instanceof NotBegun) {
-      // Its thread went (another task of its batch was stopped by force) before it began: nothing ran.
-      this.publish({ type: 'task.requeued', taskId, reason: outcome.error.message, at, unbegun: true });
-    } else if (run.cancelReason !== undefined && run.requeue === true) {
-      this.publish({ type: 'task.requeued', taskId, reason: run.cancelReason, at });
-    } else if (run.cancelReason !== undefined) {
-      this.publish({ type: 'task.cancelled', taskId, reason: run.cancelReason, lease, at });
-    } else if (run.failure === undefined && outcome.ok) {
-      this.publish({ type: 'task.succeeded', taskId, lease, result: outcome.value, at });
-    } else {
-      const task = this.tasks.get(taskId);
-      const error = run.failure ?? (outcome as { error: unknown }).error;
-      if (task !== undefined) this.publish(failedMessage(task, run, error, at, Math.random));
-    }
   }
 
   /** Re-decides the pool's target; on the hot path (every finish) it reports only a new target. */

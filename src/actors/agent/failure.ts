@@ -1,8 +1,30 @@
-import type { MessageOf } from '../../core/messages.js';
+import type { Message, MessageOf } from '../../core/messages.js';
 import { serializeError, TroupeError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/task.js';
 import { decideRetry } from './retry-policy.js';
 import type { Run } from './run.js';
+import { NotBegun } from './module-runner.js';
+
+/** How a run ended, as its thread or process said. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * The message a run's end publishes: requeued (stopped to resume later, or never begun in a batch
+ * whose thread went), cancelled, succeeded, or failed as the retry policy decides. Undefined for a
+ * failure of a task no longer recorded.
+ */
+export function outcomeMessage(taskId: string, task: TaskRecord | undefined, run: Run, outcome: Outcome, at: number, random: () => number): Message | undefined {
+  const lease = run.lease;
+  if (run.cancelReason === undefined && run.failure === undefined && !outcome.ok && outcome.error instanceof NotBegun) {
+    // Its thread went (another task of its batch was stopped by force) before it began: nothing ran.
+    return { type: 'task.requeued', taskId, reason: outcome.error.message, at, unbegun: true };
+  }
+  if (run.cancelReason !== undefined && run.requeue === true) return { type: 'task.requeued', taskId, reason: run.cancelReason, at };
+  if (run.cancelReason !== undefined) return { type: 'task.cancelled', taskId, reason: run.cancelReason, lease, at };
+  if (run.failure === undefined && outcome.ok) return { type: 'task.succeeded', taskId, lease, result: outcome.value, at };
+  const error = run.failure ?? (outcome as { error: unknown }).error;
+  return task === undefined ? undefined : failedMessage(task, run, error, at, random);
+}
 
 /**
  * The `task.failed` message for a run that failed: the retry policy decides, from the task's

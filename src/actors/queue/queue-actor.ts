@@ -151,8 +151,9 @@ export class QueueActor extends Actor {
     this.pump();
   }
 
-  /** Dispatches every task that may run now. */
+  /** Dispatches every task that may run now, in one message. */
   private pump(): void {
+    const out: { taskId: string; attempt: number }[] = [];
     while (!this.draining) {
       const now = this.clock.now();
       const next = this.scheduler.next(now);
@@ -170,9 +171,10 @@ export class QueueActor extends Actor {
       }
       this.dispatched.add(next.id);
       if (this.halfOpen.size > 0 && this.isTrial(next)) this.trials.add(next.id);
-      const attempt = task.attempt + 1;
-      this.publish({ type: 'task.dispatch', taskId: next.id, attempt, at: now });
+      out.push({ taskId: next.id, attempt: task.attempt + 1 });
     }
+    // One message for all of them: the Agent starts them in this order.
+    if (out.length > 0) this.publish({ type: 'task.dispatch', tasks: out, at: this.clock.now() });
     this.scheduleDemand();
   }
 
