@@ -169,10 +169,13 @@ function frameFor(report: BenchReport): Frame {
   return { colours: rowColours(report.sections), labelWidth, plotX, plotWidth: WIDTH - MARGIN - VALUE_WIDTH - plotX };
 }
 
-/** Metrics to chart: those compared with the baseline; counts kept only for the record (ratio: false) stay in the tables. */
+/**
+ * Metrics to chart: those compared with the baseline; counts kept only for the record (ratio: false)
+ * stay in the tables, and so do optional metrics, which some rows lack.
+ */
 function chartedMetrics(section: SectionResult): Metric[] {
   const compared = section.metrics.filter((m) => m.ratio !== false);
-  return compared.length > 0 ? compared : section.metrics;
+  return compared.length > 0 ? compared : section.metrics.filter((m) => m.optional !== true);
 }
 
 /** A palette colour per row id, in order of first appearance as a row that is not the baseline. */

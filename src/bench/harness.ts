@@ -18,6 +18,11 @@ export interface Metric {
   better: 'higher' | 'lower';
   /** False: no ratio to the baseline for this metric (a count that is 0 in the baseline row). */
   ratio?: boolean;
+  /**
+   * True: a row may lack this figure (one only some systems report, e.g. Troupe's journal commits
+   * beside another queue); the reports show a dash. Only for metrics with `ratio: false`.
+   */
+  optional?: boolean;
 }
 
 /** What one measurement of a case produced. */
@@ -72,7 +77,7 @@ export interface Workload {
 export interface RowResult {
   id: string;
   label: string;
-  /** Per metric, across the measured runs. */
+  /** Per metric, across the measured runs; absent for an optional metric the row does not report. */
   figures: Record<string, Summary>;
   /**
    * Per metric, this row divided by the baseline row of the same run. Absent without a baseline,
@@ -108,6 +113,11 @@ async function runSection(section: Section, runs: number, progress: ProgressFn):
   if (section.baseline !== undefined && baseline === undefined) {
     throw new Error(`bench section ${section.id}: baseline "${section.baseline}" is not one of its cases`);
   }
+  for (const metric of section.metrics) {
+    if (metric.optional === true && metric.ratio !== false) {
+      throw new Error(`bench section ${section.id}: optional metric ${metric.key} must have ratio: false`);
+    }
+  }
   // measured[run][caseId]; run 0 is the warm-up.
   const measured: Map<string, Measurement>[] = [];
   for (let run = 0; run <= runs; run += 1) {
@@ -118,6 +128,7 @@ async function runSection(section: Section, runs: number, progress: ProgressFn):
       const m = await c.measure();
       for (const metric of section.metrics) {
         const v = m.figures[metric.key];
+        if (v === undefined && metric.optional === true) continue;
         if (v === undefined || !Number.isFinite(v)) {
           throw new Error(`bench case ${section.id}/${c.id}: metric ${metric.key} is ${String(v)}`);
         }
@@ -132,7 +143,11 @@ async function runSection(section: Section, runs: number, progress: ProgressFn):
     const figures: Record<string, Summary> = {};
     const ratio: Record<string, Summary> = {};
     for (const { key, ratio: withRatio } of section.metrics) {
-      figures[key] = summarise(kept.map((run) => of(run).figures[key]!));
+      const values = kept.map((run) => of(run).figures[key]);
+      const present = values.filter((v): v is number => v !== undefined);
+      if (present.length === 0) continue; // an optional metric this row does not report
+      if (present.length < values.length) throw new Error(`bench case ${section.id}/${c.id}: metric ${key} is missing in some runs`);
+      figures[key] = summarise(present);
       if (baseline !== undefined && withRatio !== false) {
         ratio[key] = summarise(kept.map((run) => of(run).figures[key]! / run.get(baseline.id)!.figures[key]!));
       }

@@ -145,6 +145,9 @@ interface Table {
   rows: string[][];
 }
 
+/** The cell of a figure a row does not have. */
+const NOT_REPORTED = '–';
+
 /** One table per section: label, then per metric its median and range, then per metric the ratio. */
 function sectionTable(section: SectionResult): Table {
   // With several metrics, columns other than the median are named by the metric's first word (p50, p99).
@@ -158,8 +161,10 @@ function sectionTable(section: SectionResult): Table {
   const rows = section.rows.map((row) => {
     const cells = [row.label];
     for (const m of section.metrics) {
-      const s = row.figures[m.key]!;
-      cells.push(formatNumber(s.median, m.digits), formatRange(s, m.digits));
+      const s = row.figures[m.key];
+      // An optional metric this row does not report (another system's row beside Troupe's counters).
+      if (s === undefined) cells.push(NOT_REPORTED, NOT_REPORTED);
+      else cells.push(formatNumber(s.median, m.digits), formatRange(s, m.digits));
     }
     if (row.ratio !== undefined) for (const m of withRatio) cells.push(formatRatio(row.ratio[m.key]!.median));
     return cells;

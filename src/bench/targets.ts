@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Supervisor, type SupervisorOptions } from '../index.js';
+import type { Case, Measurement } from './harness.js';
 import { latencyFigures } from './stats.js';
 
 export interface Target {
@@ -116,4 +117,49 @@ function checkEcho(results: readonly unknown[]): void {
   for (let i = 0; i < results.length; i += 1) {
     if (results[i] !== i) throw new Error(`bench: task ${i} returned ${JSON.stringify(results[i])}, expected ${i}`);
   }
+}
+
+/** Facts a target reports about itself (BullMQ, plainjob: versions, settings); none for the others. */
+export function targetFacts(t: Target): Record<string, string | number> {
+  const withFacts = t as Target & { facts?: () => Record<string, string | number> };
+  return typeof withFacts.facts === 'function' ? withFacts.facts() : {};
+}
+
+/** Starts a target, primes it with `primeChains` chains (none: 0), measures, and always closes it. */
+export async function withTarget(start: () => Promise<Target>, primeChains: number, body: (t: Target) => Promise<Measurement>): Promise<Measurement> {
+  const target = await start();
+  try {
+    if (primeChains > 0) await prime(target, primeChains);
+    return await body(target);
+  } finally {
+    await target.close();
+  }
+}
+
+/** A row of a throughput section: `tasks` at once on a fresh target (figure `tasksPerSec`). */
+export function burstCase(id: string, label: string, start: () => Promise<Target>, tasks: number, primeChains: number, short?: string): Case {
+  return {
+    id,
+    label,
+    ...(short === undefined ? {} : { short }),
+    measure: () =>
+      withTarget(start, primeChains, async (t) => {
+        const { tasksPerSec, elapsedMs } = await burstThroughput(t, tasks);
+        return { figures: { tasksPerSec }, facts: { elapsedMs, threadsAtEnd: t.threads() ?? 0, ...targetFacts(t) } };
+      }),
+  };
+}
+
+/** A row of a light-load section: `tasks` one at a time on a fresh target (figures `p50Us`, `p99Us`). */
+export function latencyCase(id: string, label: string, start: () => Promise<Target>, tasks: number, primeChains: number, short?: string): Case {
+  return {
+    id,
+    label,
+    ...(short === undefined ? {} : { short }),
+    measure: () =>
+      withTarget(start, primeChains, async (t) => {
+        const { p50Us, p99Us, meanUs } = await sequentialLatency(t, tasks);
+        return { figures: { p50Us, p99Us }, facts: { meanUs, ...targetFacts(t) } };
+      }),
+  };
 }

@@ -25,20 +25,22 @@ interface GraphReport {
 }
 
 describe('troupe bench (the built binary, a tiny run)', () => {
-  it('runs noop end to end: a table, JSON, Markdown and SVG, the machine line; BullMQ rows skipped without Redis', async () => {
+  it('runs noop end to end: a table, JSON, Markdown and SVG, the machine line; BullMQ and plainjob rows skipped without them', async () => {
     const out = tempDir();
-    // No redis-server: the BullMQ rows must be skipped with a message, not fail the workload.
-    const env = { ...process.env, TROUPE_BENCH_REDIS_SERVER: join(out, 'no-redis-server') };
+    // No redis-server and no plainjob: their rows must be skipped with a message, not fail the workload.
+    const env = { ...process.env, TROUPE_BENCH_REDIS_SERVER: join(out, 'no-redis-server'), TROUPE_BENCH_PLAINJOB: join(out, 'no-plainjob.js') };
     const { code, out: stdout, err } = await bench(['noop', '--runs', '1', '--tasks', '200', '--latency-tasks', '20', '--out', out], env);
     expect(code, err).toBe(0);
     expect(stdout).toMatch(/\d+ cores? · fsync [\d.,]+ (µs|ms) median/);
     expect(err).toMatch(/BullMQ rows skipped: (redis-server|bullmq) is not installed/);
+    expect(err).toMatch(/plainjob rows skipped: plainjob is not installed \(npm run bench:baselines installs it\)/);
     const report = JSON.parse(readFileSync(join(out, 'noop.json'), 'utf8')) as Report;
     expect(report.command).toContain('bench noop');
     expect(report.machine.fsync?.medianUs).toBeGreaterThan(0);
     const throughput = report.sections.find((s) => s.id === 'throughput')!;
     expect(throughput.rows.map((r) => r.id)).toEqual(expect.arrayContaining(['troupe', 'troupe-fsync', 'piscina']));
     expect(throughput.rows.map((r) => r.id)).not.toContain('bullmq-inline');
+    expect(throughput.rows.map((r) => r.id)).not.toContain('plainjob');
     for (const row of throughput.rows) expect(row.figures.tasksPerSec!.median).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'noop.md'), 'utf8')).toContain('![noop');
     expect(readFileSync(join(out, 'noop.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);

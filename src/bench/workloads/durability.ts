@@ -3,15 +3,27 @@
  * (':memory:', durability 'memory'), with a journal file under 'process' (committed, not synced)
  * and under 'fsync' (synced before submit() and results are acknowledged), for throughput, journal
  * commits per task and latency under light load. The disk's own fsync cost is measured first.
+ * Beside them, what other queues pay for their durability on the same disk: BullMQ on a Redis
+ * without persistence and on one with an AOF fsynced on every write, and plainjob on SQLite
+ * (synchronous=NORMAL, its default).
  */
 import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SupervisorOptions } from '../../index.js';
+import { baselineSkips, bullmq, bullmqLabel, bullmqMethod, plainjob, plainjobLabel, plainjobMethod, withBaselines, type BaselineRows } from '../baselines.js';
 import type { BenchOptions, Case, Measurement, Section, Workload } from '../harness.js';
 import { isFsyncCost, probeFsync } from '../fsync-probe.js';
-import { burstThroughput, prime, sequentialLatency, startTroupe, type TroupeTarget } from '../targets.js';
+import {
+  burstCase as targetBurstCase,
+  burstThroughput,
+  latencyCase as targetLatencyCase,
+  prime,
+  sequentialLatency,
+  startTroupe,
+  type TroupeTarget,
+} from '../targets.js';
 
 const AGENT_MODULE = new URL('../agents/noop.js', import.meta.url);
 /** Threads of the fixed-size pools (the bench machines have 2 cores). */
@@ -126,37 +138,72 @@ function since(before: { commits: number; syncs: number }, after: { commits: num
   return { commits: after.commits - before.commits, syncs: after.syncs - before.syncs };
 }
 
-const COMMITS_PER_TASK = { key: 'commitsPerTask', label: 'commits/task', digits: 2, better: 'lower', ratio: false } as const;
-const SYNCS_PER_TASK = { key: 'syncsPerTask', label: 'syncs/task', digits: 2, better: 'lower', ratio: false } as const;
+/** Troupe's own counters: the baselines' rows have none (a dash in the tables). */
+const COMMITS_PER_TASK = { key: 'commitsPerTask', label: 'commits/task', digits: 2, better: 'lower', ratio: false, optional: true } as const;
+const SYNCS_PER_TASK = { key: 'syncsPerTask', label: 'syncs/task', digits: 2, better: 'lower', ratio: false, optional: true } as const;
+
+type CaseOf = typeof targetBurstCase;
+
+/** The baselines' rows of a section, throughput or light load (`row` makes one). */
+function baselineRows(row: CaseOf, tasks: number): BaselineRows[] {
+  return [
+    {
+      system: 'bullmq',
+      rows: () => [
+        row('bullmq-inline', bullmqLabel('inline', 'none', THREADS), bullmq('inline', tasks, THREADS, 'none'), tasks, THREADS),
+        row('bullmq-inline-aof', bullmqLabel('inline', 'aof-always', THREADS), bullmq('inline', tasks, THREADS, 'aof-always'), tasks, THREADS),
+      ],
+    },
+    { system: 'plainjob', rows: () => [row('plainjob', plainjobLabel(), plainjob(), tasks, THREADS)] },
+  ];
+}
+
+/** What the commit and sync counts are, and why the baselines have none. */
+const COUNTS_NOTE =
+  `commits/task and syncs/task count Troupe's own journal; the other queues' rows have none (–): Redis without ` +
+  `persistence writes nothing to disk, with appendfsync always it fsyncs its AOF once per event-loop turn that wrote, and ` +
+  `plainjob's SQLite commits every add() and every status change, syncing only at checkpoints.`;
 
 export const durability: Workload = {
   name: 'durability',
   title: 'Durability: what the journal costs per no-op task',
-  summary: "no-op tasks without a journal vs a journal file under 'process' and 'fsync'; throughput, commits per task, light-load latency",
+  summary:
+    "no-op tasks without a journal vs a journal file under 'process' and 'fsync', beside BullMQ (Redis with and without AOF) and plainjob (SQLite); throughput, commits per task, light-load latency",
   plan(options: BenchOptions): Section[] {
     const { tasks, latencyTasks } = options;
     const fmt = (n: number): string => n.toLocaleString('en-US');
     const disk = diskNote();
+    const skips = baselineSkips('durability');
+    const others = `${bullmqMethod(skips.bullmq, tasks, THREADS, false)} ${plainjobMethod(skips.plainjob)}`;
+    const anyOther = skips.bullmq === undefined || skips.plainjob === undefined;
     return [
       {
         id: 'throughput',
         title: `Throughput, ${fmt(tasks)} no-op tasks, by durability`,
         method:
-          `All ${fmt(tasks)} tasks submitted at once and awaited (submit() then result()); pools start and run ` +
+          `All ${fmt(tasks)} tasks submitted at once and awaited (submit() then result()` +
+          `${anyOther ? "; the other queues: add() then the job's completion" : ''}); pools${anyOther ? ' and queues' : ''} start and run ` +
           `${THREADS} × 25 sequential tasks before timing; start-up and shutdown are not timed. ` +
           `commits/task: journal transactions (batches) committed while timing ÷ tasks; syncs/task: the runtime's ` +
           `fdatasync calls on the WAL ÷ tasks (under 'fsync' one covers every batch written before it; SQLite's own ` +
-          `syncs at checkpoints are not counted). ${disk}`,
+          `syncs at checkpoints are not counted).${anyOther ? ` ${COUNTS_NOTE}` : ''} ${disk} ${others}`,
         metrics: [{ key: 'tasksPerSec', label: 'tasks/s', digits: 0, better: 'higher' }, COMMITS_PER_TASK, SYNCS_PER_TASK],
         baseline: 'memory',
-        cases: MODES.map((m) => burstCase(m.mode, m.label, tasks, m.short)),
+        cases: withBaselines(
+          MODES.map((m) => burstCase(m.mode, m.label, tasks, m.short)),
+          skips,
+          baselineRows(targetBurstCase, tasks),
+        ),
       },
       {
         id: 'latency',
         title: `Latency under light load, ${fmt(latencyTasks)} tasks one at a time, by durability`,
         method:
-          `Each task timed from submit() to its result, the next submitted only after; ${THREADS} threads, primed ` +
-          `as above. p50 and p99 of each run, then the median over runs; commits/task and syncs/task as above.`,
+          `Each task timed from submit()${anyOther ? ' (the other queues: add())' : ''} to its result, the next submitted only after; ` +
+          `${THREADS} threads${anyOther ? ' or workers' : ''}, primed as above. p50 and p99 of each run, then the median over runs; ` +
+          `commits/task and syncs/task as above.` +
+          (skips.bullmq === undefined ? ' BullMQ as above.' : ` BullMQ rows ${skips.bullmq}.`) +
+          (skips.plainjob === undefined ? ' plainjob as above.' : ` plainjob rows ${skips.plainjob}.`),
         metrics: [
           { key: 'p50Us', label: 'p50 µs', digits: 0, better: 'lower' },
           { key: 'p99Us', label: 'p99 µs', digits: 0, better: 'lower' },
@@ -164,7 +211,11 @@ export const durability: Workload = {
           SYNCS_PER_TASK,
         ],
         baseline: 'memory',
-        cases: MODES.map((m) => latencyCase(m.mode, m.label, latencyTasks, m.short)),
+        cases: withBaselines(
+          MODES.map((m) => latencyCase(m.mode, m.label, latencyTasks, m.short)),
+          skips,
+          baselineRows(targetLatencyCase, latencyTasks),
+        ),
       },
     ];
   },
