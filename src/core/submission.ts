@@ -7,7 +7,7 @@ export interface ValidSubmission {
   agent: string;
   input: unknown;
   priority: Priority;
-  resources: string[];
+  resources: readonly string[];
   key?: string;
   policy?: TaskPolicy;
   /** Parents as given (ids, or graph names in `submitGraph`), without repeats. */
