@@ -107,6 +107,27 @@ export function withBaselines(cases: Case[], skips: BaselineSkips, baselines: re
   return Object.keys(skipped).length === 0 ? all : all.map((c) => withFacts(c, skipped));
 }
 
+/** Makes one row of a section from an id, a label, a target and its sizes (`burstCase`, `latencyCase`). */
+export type RowMaker = (id: string, label: string, start: () => Promise<Target>, tasks: number, primeChains: number) => Case;
+
+/**
+ * The baselines' rows of a section: BullMQ inline on Redis without persistence and with an fsynced
+ * AOF (and, with `sandboxed`, its worker-thread processors), then plainjob; `row` makes each.
+ */
+export function baselineRows(row: RowMaker, tasks: number, threads: number, sandboxed = false): BaselineRows[] {
+  return [
+    {
+      system: 'bullmq',
+      rows: () => [
+        row('bullmq-inline', bullmqLabel('inline', 'none', threads), bullmq('inline', tasks, threads, 'none'), tasks, threads),
+        row('bullmq-inline-aof', bullmqLabel('inline', 'aof-always', threads), bullmq('inline', tasks, threads, 'aof-always'), tasks, threads),
+        ...(sandboxed ? [row('bullmq-sandboxed', bullmqLabel('sandboxed', 'none', threads), bullmq('sandboxed', tasks, threads, 'none'), tasks, threads)] : []),
+      ],
+    },
+    { system: 'plainjob', rows: () => [row('plainjob', plainjobLabel(), plainjob(), tasks, threads)] },
+  ];
+}
+
 /** How the BullMQ rows are measured, or why they are not there. */
 export function bullmqMethod(skip: string | undefined, tasks: number, threads: number, sandboxed: boolean): string {
   if (skip !== undefined) return `BullMQ rows ${skip}.`;

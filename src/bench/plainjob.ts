@@ -16,13 +16,13 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { PlainjobLogger, PlainjobModule, PlainjobWorkerArgs, PlainjobWorkerMessage } from './plainjob-api.js';
 import type { Target } from './targets.js';
+import { stopOrKill } from './child-stop.js';
 
 /** The module to load; TROUPE_BENCH_PLAINJOB names another (one that does not resolve: skip), which is how to see the skip where it is installed. */
 const OVERRIDE_ENV = 'TROUPE_BENCH_PLAINJOB';
 const WORKER_SCRIPT = new URL('./workers/plainjob-worker.js', import.meta.url);
 const JOB_TYPE = 'noop';
 const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const requireHere = createRequire(import.meta.url);
 
 export const PLAINJOB_NOT_INSTALLED = 'skipped: plainjob is not installed (npm run bench:baselines installs it)';
@@ -183,14 +183,5 @@ function readyOf(child: ChildProcess): Promise<void> {
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.connected) child.send({ kind: 'stop' });
-  else child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS)));
-  const outcome = await Promise.race([exited, late]);
-  clearTimeout(timer);
-  if (outcome === 'late') {
-    child.kill('SIGKILL');
-    await exited;
-  }
+  await stopOrKill(child, exited, () => (child.connected ? child.send({ kind: 'stop' }) : child.kill('SIGTERM')));
 }

@@ -12,13 +12,13 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { stopOrKill } from './child-stop.js';
 
 const HOST = '127.0.0.1';
 /** Debian's place for it, for a PATH that lacks /usr/bin. */
 const FALLBACK = '/usr/bin/redis-server';
 const OVERRIDE_ENV = 'TROUPE_BENCH_REDIS_SERVER';
 const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 /** Tries with a new port when another process took the free one before redis-server bound it. */
 const PORT_TRIES = 3;
 
@@ -187,15 +187,7 @@ function running(child: ChildProcess): boolean {
 /** SIGTERM, then SIGKILL if it has not exited in time; resolves once it has exited. */
 async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (!running(child)) return;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS)));
-  const outcome = await Promise.race([exited, late]);
-  clearTimeout(timer);
-  if (outcome === 'late') {
-    child.kill('SIGKILL');
-    await exited;
-  }
+  await stopOrKill(child, exited, () => child.kill('SIGTERM'));
 }
 
 /** The last few KiB the server printed, for the error when it does not come up. */

@@ -136,30 +136,23 @@ export async function withTarget(start: () => Promise<Target>, primeChains: numb
   }
 }
 
+/** A row measured on a fresh, primed target by `body`. */
+function targetCase(id: string, label: string, start: () => Promise<Target>, primeChains: number, short: string | undefined, body: (t: Target) => Promise<Measurement>): Case {
+  return { id, label, ...(short === undefined ? {} : { short }), measure: () => withTarget(start, primeChains, body) };
+}
+
 /** A row of a throughput section: `tasks` at once on a fresh target (figure `tasksPerSec`). */
 export function burstCase(id: string, label: string, start: () => Promise<Target>, tasks: number, primeChains: number, short?: string): Case {
-  return {
-    id,
-    label,
-    ...(short === undefined ? {} : { short }),
-    measure: () =>
-      withTarget(start, primeChains, async (t) => {
-        const { tasksPerSec, elapsedMs } = await burstThroughput(t, tasks);
-        return { figures: { tasksPerSec }, facts: { elapsedMs, threadsAtEnd: t.threads() ?? 0, ...targetFacts(t) } };
-      }),
-  };
+  return targetCase(id, label, start, primeChains, short, async (t) => {
+    const { tasksPerSec, elapsedMs } = await burstThroughput(t, tasks);
+    return { figures: { tasksPerSec }, facts: { elapsedMs, threadsAtEnd: t.threads() ?? 0, ...targetFacts(t) } };
+  });
 }
 
 /** A row of a light-load section: `tasks` one at a time on a fresh target (figures `p50Us`, `p99Us`). */
 export function latencyCase(id: string, label: string, start: () => Promise<Target>, tasks: number, primeChains: number, short?: string): Case {
-  return {
-    id,
-    label,
-    ...(short === undefined ? {} : { short }),
-    measure: () =>
-      withTarget(start, primeChains, async (t) => {
-        const { p50Us, p99Us, meanUs } = await sequentialLatency(t, tasks);
-        return { figures: { p50Us, p99Us }, facts: { meanUs, ...targetFacts(t) } };
-      }),
-  };
+  return targetCase(id, label, start, primeChains, short, async (t) => {
+    const { p50Us, p99Us, meanUs } = await sequentialLatency(t, tasks);
+    return { figures: { p50Us, p99Us }, facts: { meanUs, ...targetFacts(t) } };
+  });
 }

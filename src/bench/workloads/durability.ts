@@ -12,7 +12,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SupervisorOptions } from '../../index.js';
-import { baselineSkips, bullmq, bullmqLabel, bullmqMethod, plainjob, plainjobLabel, plainjobMethod, withBaselines, type BaselineRows } from '../baselines.js';
+import { baselineRows, baselineSkips, bullmqMethod, plainjobMethod, withBaselines } from '../baselines.js';
 import type { BenchOptions, Case, Measurement, Section, Workload } from '../harness.js';
 import { isFsyncCost, probeFsync } from '../fsync-probe.js';
 import {
@@ -142,21 +142,6 @@ function since(before: { commits: number; syncs: number }, after: { commits: num
 const COMMITS_PER_TASK = { key: 'commitsPerTask', label: 'commits/task', digits: 2, better: 'lower', ratio: false, optional: true } as const;
 const SYNCS_PER_TASK = { key: 'syncsPerTask', label: 'syncs/task', digits: 2, better: 'lower', ratio: false, optional: true } as const;
 
-type CaseOf = typeof targetBurstCase;
-
-/** The baselines' rows of a section, throughput or light load (`row` makes one). */
-function baselineRows(row: CaseOf, tasks: number): BaselineRows[] {
-  return [
-    {
-      system: 'bullmq',
-      rows: () => [
-        row('bullmq-inline', bullmqLabel('inline', 'none', THREADS), bullmq('inline', tasks, THREADS, 'none'), tasks, THREADS),
-        row('bullmq-inline-aof', bullmqLabel('inline', 'aof-always', THREADS), bullmq('inline', tasks, THREADS, 'aof-always'), tasks, THREADS),
-      ],
-    },
-    { system: 'plainjob', rows: () => [row('plainjob', plainjobLabel(), plainjob(), tasks, THREADS)] },
-  ];
-}
 
 /** What the commit and sync counts are, and why the baselines have none. */
 const COUNTS_NOTE =
@@ -192,7 +177,7 @@ export const durability: Workload = {
         cases: withBaselines(
           MODES.map((m) => burstCase(m.mode, m.label, tasks, m.short)),
           skips,
-          baselineRows(targetBurstCase, tasks),
+          baselineRows(targetBurstCase, tasks, THREADS),
         ),
       },
       {
@@ -214,7 +199,7 @@ export const durability: Workload = {
         cases: withBaselines(
           MODES.map((m) => latencyCase(m.mode, m.label, latencyTasks, m.short)),
           skips,
-          baselineRows(targetLatencyCase, latencyTasks),
+          baselineRows(targetLatencyCase, latencyTasks, THREADS),
         ),
       },
     ];

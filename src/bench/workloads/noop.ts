@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, type AgentContext } from '../../index.js';
 import noopAgent from '../agents/noop.js';
-import { baselineSkips, bullmq, bullmqLabel, bullmqMethod, plainjob, plainjobLabel, plainjobMethod, withBaselines } from '../baselines.js';
+import { baselineRows, baselineSkips, bullmqMethod, plainjobMethod, withBaselines } from '../baselines.js';
 import type { BenchOptions, Section, Workload } from '../harness.js';
 import { burstCase, inProcess, latencyCase, sequentialThroughput, startPiscina, startTroupe, type Target } from '../targets.js';
 
@@ -67,9 +67,6 @@ export const noop: Workload = {
   plan(options: BenchOptions): Section[] {
     const { tasks, latencyTasks } = options;
     const skips = baselineSkips('noop');
-    const inline = bullmqLabel('inline', 'none', THREADS);
-    const inlineAof = bullmqLabel('inline', 'aof-always', THREADS);
-    const sandboxed = bullmqLabel('sandboxed', 'none', THREADS);
     const adds =
       (skips.bullmq === undefined ? '; BullMQ: queue.add() then its completion' : '') +
       (skips.plainjob === undefined ? '; plainjob: add() then its completion' : '');
@@ -103,17 +100,7 @@ export const noop: Workload = {
             },
           ],
           skips,
-          [
-            {
-              system: 'bullmq',
-              rows: () => [
-                burstCase('bullmq-inline', inline, bullmq('inline', tasks, THREADS, 'none'), tasks, THREADS),
-                burstCase('bullmq-inline-aof', inlineAof, bullmq('inline', tasks, THREADS, 'aof-always'), tasks, THREADS),
-                burstCase('bullmq-sandboxed', sandboxed, bullmq('sandboxed', tasks, THREADS, 'none'), tasks, THREADS),
-              ],
-            },
-            { system: 'plainjob', rows: () => [burstCase('plainjob', plainjobLabel(), plainjob(), tasks, THREADS)] },
-          ],
+          baselineRows(burstCase, tasks, THREADS, true),
         ),
       },
       {
@@ -136,17 +123,7 @@ export const noop: Workload = {
             latencyCase('piscina', `Raw Piscina run(), ${THREADS} threads`, piscinaFixed, latencyTasks, THREADS, 'Piscina'),
           ],
           skips,
-          [
-            {
-              system: 'bullmq',
-              rows: () => [
-                latencyCase('bullmq-inline', inline, bullmq('inline', latencyTasks, THREADS, 'none'), latencyTasks, THREADS),
-                latencyCase('bullmq-inline-aof', inlineAof, bullmq('inline', latencyTasks, THREADS, 'aof-always'), latencyTasks, THREADS),
-                latencyCase('bullmq-sandboxed', sandboxed, bullmq('sandboxed', latencyTasks, THREADS, 'none'), latencyTasks, THREADS),
-              ],
-            },
-            { system: 'plainjob', rows: () => [latencyCase('plainjob', plainjobLabel(), plainjob(), latencyTasks, THREADS)] },
-          ],
+          baselineRows(latencyCase, latencyTasks, THREADS, true),
         ),
       },
     ];
