@@ -24,9 +24,10 @@ const PROBE_URL = new URL('./probe-agent.js', import.meta.url).href;
 const ABANDON_AFTER_MS = 1_000;
 
 /**
- * Runs dispatched tasks: module agents on the Piscina pool, command agents as subprocesses.
- * Grants the Queue one credit per free slot (flow control) and autoscales the pool's admission
- * between min and max threads on queue demand and use. Stopping it stops all its work for real.
+ * Runs dispatched tasks: module agents on the Piscina pool (short ones several to a pool message,
+ * batching.ts), command agents as subprocesses. Grants the Queue credits for its free slots (flow
+ * control) and autoscales the pool's admission between min and max threads on queue demand and
+ * use. Stopping it stops all its work for real.
  */
 export class AgentActor extends Actor {
   readonly accepts = ACCEPTS;
@@ -53,7 +54,6 @@ export class AgentActor extends Actor {
   private batchesInFlight = 0;
   private turnPending = false;
   private readonly hookHost: HookHost;
-
 
   constructor(
     logger: Logger,
