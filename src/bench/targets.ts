@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { Supervisor, type SupervisorOptions } from '../index.js';
 import type { Case, Measurement } from './harness.js';
 import { latencyFigures } from './stats.js';
+import { allocatedDuring } from './allocation.js';
 
 export interface Target {
   /** Runs one task to completion and resolves with its result. */
@@ -154,5 +155,19 @@ export function latencyCase(id: string, label: string, start: () => Promise<Targ
   return targetCase(id, label, start, primeChains, short, async (t) => {
     const { p50Us, p99Us, meanUs } = await sequentialLatency(t, tasks);
     return { figures: { p50Us, p99Us }, facts: { meanUs, ...targetFacts(t) } };
+  });
+}
+
+/**
+ * A row of an allocation section: `tasks` at once on a fresh target, the main thread's allocation
+ * counted meanwhile (figure `bytesPerTask`; the profiler slows the run, so it times nothing).
+ */
+export function allocationCase(id: string, label: string, start: () => Promise<Target>, tasks: number, primeChains: number, short?: string): Case {
+  return targetCase(id, label, start, primeChains, short, async (t) => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const bytes = await allocatedDuring(async () => {
+      await burstThroughput(t, tasks);
+    });
+    return { figures: { bytesPerTask: bytes / tasks }, facts: { bytes, ...targetFacts(t) } };
   });
 }

@@ -12,7 +12,7 @@ import { DEFAULTS, type AgentContext } from '../../index.js';
 import noopAgent from '../agents/noop.js';
 import { baselineRows, baselineSkips, bullmqMethod, plainjobMethod, withBaselines } from '../baselines.js';
 import type { BenchOptions, Section, Workload } from '../harness.js';
-import { burstCase, inProcess, latencyCase, sequentialThroughput, startPiscina, startTroupe, type Target } from '../targets.js';
+import { allocationCase, burstCase, inProcess, latencyCase, sequentialThroughput, startPiscina, startTroupe, type Target } from '../targets.js';
 
 const AGENT_MODULE = new URL('../agents/noop.js', import.meta.url);
 const PISCINA_WORKER = new URL('../workers/piscina-noop.js', import.meta.url);
@@ -63,7 +63,7 @@ export const noop: Workload = {
   name: 'noop',
   title: 'No-op tasks: per-task overhead',
   summary:
-    'no-op tasks through Troupe (journal at memory, process, fsync) vs raw Piscina (same threads) vs an in-process loop vs BullMQ on a local Redis (with and without AOF) vs plainjob on SQLite; throughput and light-load latency',
+    'no-op tasks through Troupe (journal at memory, process, fsync) vs raw Piscina (same threads) vs an in-process loop vs BullMQ on a local Redis (with and without AOF) vs plainjob on SQLite; throughput, light-load latency and main-thread allocation per task',
   plan(options: BenchOptions): Section[] {
     const { tasks, latencyTasks } = options;
     const skips = baselineSkips('noop');
@@ -125,6 +125,21 @@ export const noop: Workload = {
           skips,
           baselineRows(latencyCase, latencyTasks, THREADS, true),
         ),
+      },
+      {
+        id: 'allocation',
+        title: `Main-thread allocation, ${fmt(tasks)} no-op tasks`,
+        method:
+          `The throughput run again on a fresh, primed target, with V8's sampling heap profiler counting every object ` +
+          `allocated on the main thread, freed ones included (one sample per 256 bytes on average); pool threads are other ` +
+          `isolates and not counted. Bytes per task = allocated ÷ tasks.`,
+        metrics: [{ key: 'bytesPerTask', label: 'bytes/task', digits: 0, better: 'lower' }],
+        baseline: 'piscina',
+        cases: [
+          allocationCase('troupe', `Troupe, ${THREADS} threads, no journal (':memory:')`, troupeFixed, tasks, THREADS),
+          allocationCase('troupe-fsync', `Troupe, ${THREADS} threads, journal 'fsync' (default)`, () => troupeJournaled('fsync'), tasks, THREADS),
+          allocationCase('piscina', `Raw Piscina run(), ${THREADS} threads`, piscinaFixed, tasks, THREADS, 'Piscina'),
+        ],
       },
     ];
   },
