@@ -1,7 +1,7 @@
-import { filter, type Observable, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Actor } from '../actors/actor.js';
-import { ACTOR_NAMES, type ActorName, type Message } from '../core/messages.js';
+import { ACTOR_NAMES, type ActorName, type Message, type MessageType } from '../core/messages.js';
 import { AgentActor } from '../actors/agent/agent-actor.js';
 import { createPool } from '../actors/agent/pool.js';
 import type { ModuleRunner } from '../actors/agent/module-runner.js';
@@ -62,6 +62,8 @@ export class SupervisorActor implements EnginePort {
   readonly rates: RateLimits;
   private readonly bus: LedgerBus;
   private readonly children = new Map<ActorName, Child>();
+  /** Which actors' inboxes each message type goes to (`route()`). */
+  private readonly routes = new Map<MessageType, Actor[]>();
   private readonly crashes = new Map<ActorName, number[]>();
   private readonly log: Logger;
   private readonly retentionTimer: NodeJS.Timeout;
@@ -87,6 +89,10 @@ export class SupervisorActor implements EnginePort {
     this.bus = new LedgerBus(this.ledger, store, this.log);
     this.intake = new Intake(this);
     this.outcomes = new Outcomes(this);
+    this.bus.messages$.subscribe((m) => {
+      const to = this.routes.get(m.type);
+      if (to !== undefined) for (const actor of to) actor.inbox.next(m);
+    });
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
 
@@ -226,13 +232,28 @@ export class SupervisorActor implements EnginePort {
 
   private spawn(name: ActorName, pool?: ModuleRunner): Actor {
     const actor = this.create(name, pool);
-    const subscriptions = [
-      this.bus.messages$.pipe(filter((m) => actor.accepts.has(m.type))).subscribe(actor.inbox),
-      actor.outbox$.subscribe((m) => this.publish(m)),
-      actor.crashed$.subscribe((err) => this.onCrash(name, err)),
-    ];
+    const subscriptions = [actor.outbox$.subscribe((m) => this.publish(m)), actor.crashed$.subscribe((err) => this.onCrash(name, err))];
     this.children.set(name, { actor, subscriptions });
+    this.route();
     return actor;
+  }
+
+  /**
+   * Rebuilds the routing table: for each message type, the inboxes of the actors that accept it, in
+   * actor order. One subscriber on the bus routes every message by its type (instead of one filter
+   * per actor seeing every message).
+   */
+  private route(): void {
+    this.routes.clear();
+    for (const name of ACTOR_NAMES) {
+      const child = this.children.get(name);
+      if (child === undefined) continue;
+      for (const type of child.actor.accepts) {
+        const to = this.routes.get(type);
+        if (to === undefined) this.routes.set(type, [child.actor]);
+        else to.push(child.actor);
+      }
+    }
   }
 
   /** Unwires an actor and stops it (its timers, pool and processes). */
@@ -240,6 +261,7 @@ export class SupervisorActor implements EnginePort {
     const child = this.children.get(name);
     if (child === undefined) return;
     this.children.delete(name);
+    this.route();
     for (const s of child.subscriptions) s.unsubscribe();
     await child.actor.stop();
   }
