@@ -5,10 +5,14 @@ import type { BlobField, CommitGroup, LogRow, TaskWrite } from './journal/store.
 
 interface OpenWrite extends TaskWrite {
   blobs: ReadonlySet<BlobField>;
+  /** `blobs` as bits of BLOB_FIELDS. */
+  mask: number;
 }
 
-/** Most writes change no blob (a start) or one: the set is made only when one is added. */
-const NO_BLOBS: ReadonlySet<BlobField> = new Set();
+const BLOB_FIELDS: readonly BlobField[] = ['input', 'checkpoint', 'result'];
+/** One shared, read-only set per combination of blobs (a write's set is never changed in place): no set per write. */
+const BLOB_SETS: readonly ReadonlySet<BlobField>[] = Array.from({ length: 1 << BLOB_FIELDS.length }, (_, mask) => new Set(BLOB_FIELDS.filter((_, i) => (mask & (1 << i)) !== 0)));
+const BIT: Readonly<Record<BlobField, number>> = { input: 1, checkpoint: 2, result: 4 };
 
 function taskIdOf(msg: Message): string | undefined {
   if (msg.type === 'task.submitted') return msg.task.id;
@@ -42,11 +46,10 @@ export class CommitBuilder {
     const task = rec.task;
     if (task === undefined) return true;
     let write = this.writes.get(task.id);
-    if (write === undefined) this.writes.set(task.id, (write = { task, insert: rec.inserted === true, blobs: NO_BLOBS, fence }));
+    if (write === undefined) this.writes.set(task.id, (write = { task, insert: rec.inserted === true, blobs: BLOB_SETS[0]!, mask: 0, fence }));
     if (rec.blobs !== undefined && rec.blobs.length > 0) {
-      const blobs = write.blobs === NO_BLOBS ? new Set<BlobField>() : (write.blobs as Set<BlobField>);
-      for (const blob of rec.blobs) blobs.add(blob);
-      write.blobs = blobs;
+      for (const blob of rec.blobs) write.mask |= BIT[blob];
+      write.blobs = BLOB_SETS[write.mask]!;
     }
     if (rec.log !== undefined) {
       this.log.push({ taskId: task.id, type: rec.log.type, attempt: rec.attempt ?? task.attempt, at: (msg as { at: number }).at, detail: rec.log.detail });

@@ -112,7 +112,6 @@ export function retiringAwareBalancer(
 export class ModuleRunner {
   /** Each thread's port, by thread id. */
   private readonly ports = new Map<number, MessagePort>();
-  private readonly hooks = new Map<string, TaskHooks>();
   private readonly workers = new Map<number, PoolWorker>();
   /** The thread each task was given to (by the balancer, as Piscina posts it). */
   private readonly placements = new Map<string, number>();
@@ -125,9 +124,9 @@ export class ModuleRunner {
   private readonly threads = new Set<Worker>();
   private destroyed = false;
   private readonly api: HostApi = {
-    progress: (taskId, value, checkpoint) => this.hooks.get(taskId)?.progress(value, checkpoint),
-    heartbeat: (taskId) => this.hooks.get(taskId)?.heartbeat(),
-    log: (taskId, message) => this.hooks.get(taskId)?.log(message),
+    progress: (taskId, value, checkpoint) => this.pending.get(taskId)?.hooks.progress(value, checkpoint),
+    heartbeat: (taskId) => this.pending.get(taskId)?.hooks.heartbeat(),
+    log: (taskId, message) => this.pending.get(taskId)?.hooks.log(message),
   };
   /** Called when a thread starts or goes away (the Agent reports the pool at once). */
   onThreadsChanged: (() => void) | undefined;
@@ -183,7 +182,6 @@ export class ModuleRunner {
     // The symbol-keyed queue options reach the balancer only; structured cloning leaves them behind.
     const payload = { troupeBatch: jobs, ...(states === ALONE ? {} : { states: states.buffer as SharedArrayBuffer }), [queueOptionsSymbol]: { troupeTaskIds: ids } };
     const runs = items.map(({ task, hooks }, index): RunningJob => {
-      this.hooks.set(task.taskId, hooks);
       const done = new Promise<unknown>((resolve, reject) => this.pending.set(task.taskId, { resolve, reject, hooks, batch, index }));
       // Only a task that began loses its thread: one not begun stops at its abort as it begins.
       const terminate = (): void => {
@@ -212,7 +210,6 @@ export class ModuleRunner {
 
   private forget(taskId: string): void {
     this.pending.delete(taskId);
-    this.hooks.delete(taskId);
     this.placements.delete(taskId);
     this.doomed.delete(taskId);
     this.unsentAborts.delete(taskId);
@@ -307,8 +304,8 @@ export class ModuleRunner {
   }
 
   private onSignal(signal: ThreadSignal): void {
-    if ('troupeBeat' in signal) return this.hooks.get(signal.troupeBeat)?.heartbeat();
-    this.hooks.get(signal.troupeStarted)?.started?.({ threadId: signal.threadId });
+    if ('troupeBeat' in signal) return this.pending.get(signal.troupeBeat)?.hooks.heartbeat();
+    this.pending.get(signal.troupeStarted)?.hooks.started?.({ threadId: signal.threadId });
     if (this.doomed.delete(signal.troupeStarted)) this.terminateThreadOf(signal.troupeStarted);
   }
 
@@ -335,7 +332,7 @@ export class ModuleRunner {
    * own port) until the task arrives.
    */
   private requestStop(taskId: string): void {
-    if (!this.hooks.has(taskId)) return; // settled
+    if (!this.pending.has(taskId)) return; // settled
     this.unsentAborts.add(taskId);
     this.sendAbort(taskId);
   }
