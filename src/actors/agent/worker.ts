@@ -206,6 +206,7 @@ function cloneable(outcomes: TaskOutcome[]): TaskOutcome[] {
 
 export default async function runJob(job: WorkerJob | WorkerBatch): Promise<unknown> {
   if (isWorkerBatch(job)) return runBatch(job);
+  if (job.probe !== true) throw asFailure(new Error('a pool message is either a batch of tasks or a probe'));
   await load(job.moduleUrl).catch((err: unknown) => Promise.reject(asFailure(err)));
-  return true; // a probe: the module loads and is an agent
+  return true; // the module loads and is an agent
 }

@@ -153,7 +153,8 @@ export class QueueActor extends Actor {
 
   /** Dispatches every task that may run now, in one message. */
   private pump(): void {
-    const out: { taskId: string; attempt: number }[] = [];
+    // Made only when something is dispatched: pump runs on every message the Queue receives.
+    let out: { taskId: string; attempt: number }[] | undefined;
     while (!this.draining) {
       const now = this.clock.now();
       const next = this.scheduler.next(now);
@@ -171,10 +172,10 @@ export class QueueActor extends Actor {
       }
       this.dispatched.add(next.id);
       if (this.halfOpen.size > 0 && this.isTrial(next)) this.trials.add(next.id);
-      out.push({ taskId: next.id, attempt: task.attempt + 1 });
+      (out ??= []).push({ taskId: next.id, attempt: task.attempt + 1 });
     }
     // One message for all of them: the Agent starts them in this order.
-    if (out.length > 0) this.publish({ type: 'task.dispatch', tasks: out, at: this.clock.now() });
+    if (out !== undefined) this.publish({ type: 'task.dispatch', tasks: out, at: this.clock.now() });
     this.scheduleDemand();
   }
 
