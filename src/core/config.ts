@@ -205,6 +205,11 @@ export type SupervisorOptions = z.input<typeof supervisorSchema> & {
 export type ModuleAgentOptions = z.input<typeof moduleAgentSchema>;
 export type CommandAgentOptions = z.input<typeof commandAgentSchema>;
 
+export interface ResourceConfig {
+  concurrency?: number;
+  rateLimit?: RateLimit;
+}
+
 /** Options after validation and defaults; what the actors receive. */
 export interface ResolvedOptions {
   /** A file path, or ':memory:' for no journal at all. */
@@ -212,9 +217,10 @@ export interface ResolvedOptions {
   durability: Durability;
   retention: { maxAgeMs: number; maxFinished: number; intervalMs: number };
   pool: PoolConfig;
-  agents: Record<string, AgentConfig>;
-  resources: Record<string, { concurrency?: number; rateLimit?: RateLimit }>;
-  groups: Record<string, { concurrency: number }>;
+  // Maps, not objects: a name such as `toString` or `__proto__` must never find a prototype member.
+  agents: ReadonlyMap<string, AgentConfig>;
+  resources: ReadonlyMap<string, ResourceConfig>;
+  groups: ReadonlyMap<string, { concurrency: number }>;
   groupConcurrency?: number;
   breaker: BreakerConfig | false;
   supervision: { maxRestarts: number; periodMs: number };

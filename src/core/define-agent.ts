@@ -20,7 +20,8 @@ export interface AgentContext {
   /**
    * Reports progress (any cloneable value); appears as a `progress` event and in `get(id).progress`.
    * With `{ checkpoint: true }` the value is also journaled and handed to a later attempt as
-   * `ctx.checkpoint` (after a crash, say), so the work can resume where it left off.
+   * `ctx.checkpoint` (after a crash, say), so the work can resume where it left off. A checkpoint
+   * that cannot be journaled (not `v8.serialize`-able, or over 64 MiB) throws TROUPE_UNCLONEABLE_RESULT.
    */
   progress(value: unknown, options?: { checkpoint?: boolean }): void;
   /** Tells the runtime the handler is alive. */

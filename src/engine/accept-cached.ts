@@ -43,7 +43,7 @@ async function cachedCopy(root: EnginePort, valid: ValidSubmission & { cache: Ca
     id: newId(),
     seq: root.ledger.nextSeq(),
     agent: valid.agent,
-    kind: root.options.agents[valid.agent]!.kind,
+    kind: root.options.agents.get(valid.agent)!.kind,
     priority: valid.priority,
     resources: valid.resources,
     input: valid.input,

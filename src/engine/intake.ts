@@ -58,7 +58,7 @@ export class Intake {
     const task: TaskRecord = {
       id: graph?.id ?? newId(),
       seq: ledger.nextSeq(),
-      kind: options.agents[valid.agent]!.kind,
+      kind: options.agents.get(valid.agent)!.kind,
       ...rest,
       ...(graph === undefined ? {} : { name: graph.name, graph: graph.graph, rank: graph.rank }),
       ...(parents === undefined ? {} : { dependsOn: parents }),

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { TRANSITIONS, type Message, type MessageType } from '../core/messages.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../core/errors.js';
-import type { Store } from './journal/store.js';
+import { unwritableTask, type Store } from './journal/store.js';
+import { withoutUnwritable } from './unwritable.js';
 import { Durability } from './durability.js';
 import { CommitBuilder } from './commit-builder.js';
 
@@ -167,7 +168,8 @@ export class LedgerBus {
       try {
         this.store.commit(group.build());
       } catch (err) {
-        this.roundFailed(err instanceof TroupeError ? err : new TroupeError('TROUPE_JOURNAL_IO', String(err), { cause: err }), roots, accepted);
+        const error = err instanceof TroupeError ? err : new TroupeError('TROUPE_JOURNAL_IO', String(err), { cause: err });
+        if (!this.dropUnwritable(error, batch)) this.roundFailed(error, roots, accepted);
         return;
       }
       this.durability.written += 1;
@@ -276,6 +278,26 @@ export class LedgerBus {
     if (!this.closed) this.retryTimer = setTimeout(() => this.retry(), this.retryMs).unref();
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     this.deliver(accepted.filter((m) => !TIMELINE.has(m.type)));
+  }
+
+  /**
+   * The store refused one task's value: the round is undone and applied again at once without it
+   * (that task alone fails or is refused). False when the error is of another kind.
+   */
+  private dropUnwritable(err: TroupeError, batch: readonly Message[]): boolean {
+    const taskId = unwritableTask(err);
+    if (taskId === undefined) return false;
+    const rewritten = withoutUnwritable(batch, taskId, err, this.ledger.get(taskId));
+    if (rewritten === undefined) return false;
+    this.ledger.rollback();
+    this.log.warn({ err, taskId }, 'a task value cannot be journaled; that task alone fails');
+    for (const msg of rewritten.refused) {
+      const ack = this.acks.get(msg);
+      this.acks.delete(msg);
+      ack?.reject(err);
+    }
+    this.pending = rewritten.retry.concat(this.pending);
+    return true;
   }
 
   private retry(): void {

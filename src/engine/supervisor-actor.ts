@@ -85,7 +85,7 @@ export class SupervisorActor implements EnginePort {
       this.ledger,
       (now) => this.rates.snapshot(now),
     );
-    this.ledger.setRouter(makeRouter(options.pipelines, (agent) => options.agents[agent]!.kind, () => this.ledger.nextSeq()));
+    this.ledger.setRouter(makeRouter(options.pipelines, (agent) => options.agents.get(agent)!.kind, () => this.ledger.nextSeq()));
     this.bus = new LedgerBus(this.ledger, store, this.log);
     this.intake = new Intake(this);
     this.outcomes = new Outcomes(this);
@@ -197,12 +197,12 @@ export class SupervisorActor implements EnginePort {
   }
 
   private newPool(): ModuleRunner {
-    const modules = Object.values(this.options.agents).flatMap((a) => (a.kind === 'module' ? [a.moduleUrl] : []));
+    const modules = [...this.options.agents.values()].flatMap((a) => (a.kind === 'module' ? [a.moduleUrl] : []));
     return createPool(this.options.pool, this.options.logger, modules);
   }
 
   private async probeAgents(pool: ModuleRunner): Promise<void> {
-    for (const [name, agent] of Object.entries(this.options.agents)) {
+    for (const [name, agent] of this.options.agents) {
       if (agent.kind !== 'module') continue;
       try {
         await pool.probe(agent.moduleUrl);
@@ -310,7 +310,7 @@ export class SupervisorActor implements EnginePort {
     const overdue = [...this.ledger.inState('running')];
     const at = this.options.clock.now();
     for (const task of overdue) this.publish({ type: 'task.cancel', taskId: task.id, reason, requeue: durable, at });
-    const grace = Math.max(...Object.values(this.options.agents).map((a) => (a.kind === 'module' ? a.cancelGraceMs : a.killGraceMs)));
+    const grace = Math.max(...[...this.options.agents.values()].map((a) => (a.kind === 'module' ? a.cancelGraceMs : a.killGraceMs)));
     await this.waitFor(() => this.ledger.count('running') === 0, grace + 1_000);
     await Promise.all([...this.children.keys()].map((name) => this.retire(name)));
     const report = this.settleLeftovers(reason, overdue.length);

@@ -20,7 +20,7 @@ export interface BreakerInfo {
 
 /** Every breaker key the configuration allows: one per agent and one per resource. */
 export function breakerKeys(options: ResolvedOptions): string[] {
-  return [...Object.keys(options.agents).map(agentKey), ...Object.keys(options.resources).map(resourceKey)];
+  return [...[...options.agents.keys()].map(agentKey), ...[...options.resources.keys()].map(resourceKey)];
 }
 
 export function breakerInfo(record: BreakerRecord | undefined, options: ResolvedOptions): BreakerInfo {

@@ -57,8 +57,23 @@ function resolveAgent(name: string, raw: unknown): AgentConfig {
   return { kind: 'module', ...parsed, moduleUrl: resolveModuleUrl(`${field}.module`, parsed.module) };
 }
 
+/**
+ * A map of names given as `{ "__proto__": … }` (JSON can) would lose that entry silently in
+ * parsing (zod skips the key): refuse it by name instead.
+ */
+function refuseProtoNames(input: unknown): void {
+  if (input === null || typeof input !== 'object') return;
+  for (const field of ['agents', 'resources', 'groups'] as const) {
+    const names = (input as Record<string, unknown>)[field];
+    if (names !== null && typeof names === 'object' && Object.hasOwn(names, '__proto__')) {
+      throw fieldError('TROUPE_INVALID_OPTIONS', `options.${field}`, 'must not name an entry "__proto__" (a reserved name)', '__proto__');
+    }
+  }
+}
+
 /** Validates `Supervisor.start()` options; throws a TroupeError naming the option, the rule and the value. */
 export function resolveOptions(input: unknown): ResolvedOptions {
+  refuseProtoNames(input);
   const parsed = parseWith(supervisorSchema, input, 'TROUPE_INVALID_OPTIONS', 'options');
   if (parsed.breaker !== false && parsed.breaker.maxResetTimeoutMs < parsed.breaker.resetTimeoutMs) {
     const rule = `must be >= breaker.resetTimeoutMs (${parsed.breaker.resetTimeoutMs})`;
@@ -69,14 +84,16 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     throw fieldError('TROUPE_INVALID_OPTIONS', 'options.pool.minThreads', rule, parsed.pool.minThreads);
   }
   const durability = resolveDurability(parsed.journal, parsed.durability);
-  const agents: Record<string, AgentConfig> = {};
-  for (const [name, raw] of Object.entries(parsed.agents)) agents[name] = resolveAgent(name, raw);
+  const agents = new Map<string, AgentConfig>();
+  for (const [name, raw] of Object.entries(parsed.agents)) agents.set(name, resolveAgent(name, raw));
   return {
     ...parsed,
+    resources: new Map(Object.entries(parsed.resources)),
+    groups: new Map(Object.entries(parsed.groups)),
     journal: parsed.journal === ':memory:' ? parsed.journal : resolve(parsed.journal),
     durability,
     agents,
-    pipelines: resolvePipelines(parsed.pipelines, new Set(Object.keys(agents)), new Set(Object.keys(parsed.resources))),
+    pipelines: resolvePipelines(parsed.pipelines, new Set(agents.keys()), new Set(Object.keys(parsed.resources))),
     logger: parsed.logger ?? defaultLogger(),
     clock: parsed.clock ?? systemClock,
   };

@@ -1,6 +1,7 @@
 import { serialize } from 'node:v8';
 import { z } from 'zod';
 import { fieldError } from '../core/errors.js';
+import { MAX_VALUE_BYTES } from '../core/limits.js';
 import { groupName, type AgentConfig, type ResolvedOptions } from './options.js';
 import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from '../core/policy.js';
 import { PARENT_FAILURE_POLICIES, PRIORITIES, type TaskPolicy } from '../core/task.js';
@@ -44,9 +45,10 @@ export type { ValidSubmission };
 
 /** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
 export function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown, journaled: boolean): void {
+  let size = 0;
   try {
     if (kind === 'command' && input !== undefined && JSON.stringify(input) === undefined) throw new TypeError('not JSON-encodable');
-    if (journaled) serialize(input);
+    if (journaled) size = serialize(input).length;
     else if (kind === 'module') structuredClone(input);
   } catch (cause) {
     const rule =
@@ -56,6 +58,9 @@ export function checkCloneable(agent: string, kind: 'module' | 'command', input:
           ? `must be serializable (v8.serialize) to be journaled for agent "${agent}"`
           : `must be structured-cloneable to reach agent "${agent}"`;
     throw fieldError('TROUPE_UNCLONEABLE_INPUT', 'task.input', rule, input, cause);
+  }
+  if (size > MAX_VALUE_BYTES) {
+    throw fieldError('TROUPE_UNCLONEABLE_INPUT', 'task.input', `must be at most ${MAX_VALUE_BYTES} bytes serialized to be journaled`, `${size} bytes`);
   }
 }
 
@@ -67,16 +72,16 @@ const NO_RESOURCES: readonly string[] = Object.freeze([]);
 
 export function validateSubmission(request: unknown, options: ResolvedOptions, cacheable = true): ValidSubmission {
   const parsed = parseWith(submitSchema, request, 'TROUPE_INVALID_TASK', 'task');
-  const agent = options.agents[parsed.agent];
+  const agent = options.agents.get(parsed.agent);
   if (agent === undefined) {
-    const known = Object.keys(options.agents).join(', ');
+    const known = [...options.agents.keys()].join(', ');
     throw fieldError('TROUPE_UNKNOWN_AGENT', 'task.agent', `must name a configured agent (${known})`, parsed.agent);
   }
   // Most tasks hold no resource: they share one empty list (32 bytes less per queued task).
   const resources = parsed.resources.length === 0 ? NO_RESOURCES : [...new Set(parsed.resources)].sort();
   for (const name of resources) {
-    if (options.resources[name] === undefined) {
-      const known = Object.keys(options.resources).join(', ') || 'none configured';
+    if (!options.resources.has(name)) {
+      const known = [...options.resources.keys()].join(', ') || 'none configured';
       throw fieldError('TROUPE_UNKNOWN_RESOURCE', 'task.resources', `must name configured resources (${known})`, name);
     }
   }

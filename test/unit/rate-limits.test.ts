@@ -66,8 +66,8 @@ describe('RateLimits (sliding window)', () => {
 describe('configuredRateLimits and restoreStarts', () => {
   it('keys limits by agent and resource', () => {
     const limits = configuredRateLimits({
-      agents: { a: { rateLimit: { max: 1, perMs: 10 } }, b: {} },
-      resources: { gh: { rateLimit: { max: 5, perMs: 60_000 } }, db: {} },
+      agents: new Map(Object.entries({ a: { rateLimit: { max: 1, perMs: 10 } }, b: {} })),
+      resources: new Map(Object.entries({ gh: { rateLimit: { max: 5, perMs: 60_000 } }, db: {} })),
     });
     expect([...limits]).toEqual([
       ['agent:a', { max: 1, perMs: 10 }],

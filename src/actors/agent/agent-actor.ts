@@ -156,7 +156,7 @@ export class AgentActor extends Actor {
 
   private runTask(taskId: string, attempt: number): void {
     const task = this.tasks.get(taskId);
-    const config = task && this.options.agents[task.agent];
+    const config = task && this.options.agents.get(task.agent);
     if (task === undefined || config === undefined || task.state !== 'queued') {
       // Cancelled while its dispatch was on its way, say: nothing to run.
       this.log.debug({ taskId, state: task?.state }, 'dispatch of a task that is not queued; returning its credit');

@@ -37,15 +37,21 @@ const UNRECOVERABLE_LINE = '::unrecoverable';
 interface FailureHint {
   retryAfterMs?: number;
   unrecoverable?: boolean;
+  /** Why the run's checkpoint cannot be kept: the task fails with TROUPE_UNCLONEABLE_RESULT. */
+  unkeepable?: string;
 }
-const MAX_LOG_LINE = 2000;
+/** A checkpoint returns to the next attempt as TROUPE_CHECKPOINT; Linux takes 128 KiB per environment string. */
+export const MAX_COMMAND_CHECKPOINT = 96 * 1024;
+/** The longest stderr line read whole: a checkpoint line at its limit. Longer lines are cut (logs) or refused (checkpoints). */
+const MAX_STDERR_LINE = MAX_COMMAND_CHECKPOINT + 16;
 
 /** Replaces `{{input}}` (the whole input as JSON) and `{{input.a.b}}` (one field) in an argument. */
 export function substituteArgs(args: readonly string[], input: unknown): string[] {
   return args.map((arg) =>
     arg.replace(/\{\{\s*input((?:\.[A-Za-z0-9_$-]+)*)\s*\}\}/g, (_m, path: string) => {
       let value: unknown = input;
-      for (const key of path.split('.').slice(1)) value = (value as Record<string, unknown> | null)?.[key];
+      // Own fields only: `{{input.constructor}}` names no field of the input.
+      for (const key of path.split('.').slice(1)) value = value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
       return typeof value === 'string' ? value : JSON.stringify(value ?? null);
     }),
   );
@@ -86,7 +92,7 @@ class TailBuffer {
   }
 }
 
-function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks, hint: FailureHint): void {
+function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks, hint: FailureHint, stop: () => void): void {
   // Chunks end anywhere, also inside a multi-byte character: the decoder holds such bytes back.
   const decoder = new StringDecoder('utf8');
   let partial = '';
@@ -95,17 +101,24 @@ function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks, 
     hooks.heartbeat();
     const lines = (partial + decoder.write(chunk)).split('\n');
     partial = lines.pop() ?? '';
-    if (partial.length > MAX_LOG_LINE) partial = partial.slice(0, MAX_LOG_LINE);
-    for (const line of lines) handleStderrLine(line, hooks, hint);
+    // One character past the limit is kept: enough to know the line is too long.
+    if (partial.length > MAX_STDERR_LINE) partial = partial.slice(0, MAX_STDERR_LINE + 1);
+    for (const line of lines) handleStderrLine(line, hooks, hint, stop);
   });
   child.stderr!.on('end', () => {
     partial += decoder.end();
-    if (partial !== '') handleStderrLine(partial, hooks, hint);
+    if (partial !== '') handleStderrLine(partial, hooks, hint, stop);
   });
 }
 
-function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint): void {
+function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint, stop: () => void): void {
   if (line === HEARTBEAT_LINE) return;
+  if (line.length > MAX_STDERR_LINE && line.startsWith(CHECKPOINT_PREFIX)) {
+    // The task has failed whatever comes next (like an stdout overflow): stop the command.
+    if (hint.unkeepable === undefined) stop();
+    hint.unkeepable = `a checkpoint must be at most ${MAX_COMMAND_CHECKPOINT} characters of JSON (it returns as TROUPE_CHECKPOINT)`;
+    return;
+  }
   if (line === UNRECOVERABLE_LINE) {
     hint.unrecoverable = true;
     return;
@@ -127,7 +140,7 @@ function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint): vo
     hooks.progress(value, checkpoint);
     return;
   }
-  if (line.trim() !== '') hooks.log(line.slice(0, MAX_LOG_LINE));
+  if (line.trim() !== '') hooks.log(line);
 }
 
 function overflowError(config: CommandAgentConfig): TroupeError {
@@ -206,7 +219,7 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
     // its output for as long as it cares to write (for ever, for some).
     if (out.overflowed && !wasOverflowed) stop();
   });
-  onStderrLines(child, tail, hooks, hint);
+  onStderrLines(child, tail, hooks, hint, stop);
   if (child.stdin) {
     child.stdin.on('error', () => undefined); // EPIPE when the command does not read its input
     child.stdin.end(JSON.stringify(input ?? null));
@@ -217,6 +230,7 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
       // Settle, never throw: a throw in an event listener is an uncaught exception, not a failed task.
       // An overflow comes first: it is why the command was stopped, if it was.
       if (out.overflowed) return reject(overflowError(config));
+      if (hint.unkeepable !== undefined) return reject(new TroupeError('TROUPE_UNCLONEABLE_RESULT', `${config.command}: ${hint.unkeepable}`));
       if (code !== 0) return reject(exitError(config, code, signal, tail.text(), hint));
       try {
         resolve(parseOutput(config, out));

@@ -58,7 +58,7 @@ export function backoffDelay(
 /**
  * What to do after a failed run. `failures` = failed attempts so far INCLUDING this one (those that counted),
  * `starts` = runs started so far including this one.
- * - error.name === 'UnrecoverableError' → dead 'unrecoverable'
+ * - error.name === 'UnrecoverableError', or a result that cannot be kept (TROUPE_UNCLONEABLE_RESULT) → dead 'unrecoverable'
  * - starts >= maxStarts → dead 'starts-exhausted'
  * - error.name === 'RetryAfterError' with a finite error.retryAfterMs >= 0 → retry after exactly retryAfterMs, countsAsAttempt false (even if failures >= attempts: it does not count)
  * - failures >= attempts → dead 'attempts-exhausted'
@@ -78,7 +78,8 @@ export function decideRetry(
   random: () => number,
 ): RetryDecision {
   const { failures, starts, error } = failed;
-  if (error.name === 'UnrecoverableError') return { action: 'dead', reason: 'unrecoverable' };
+  // A result that cannot be kept would be the same on every attempt.
+  if (error.name === 'UnrecoverableError' || error.code === 'TROUPE_UNCLONEABLE_RESULT') return { action: 'dead', reason: 'unrecoverable' };
   if (starts >= policy.maxStarts) return { action: 'dead', reason: 'starts-exhausted' };
   const after = error.retryAfterMs;
   if (error.name === 'RetryAfterError' && typeof after === 'number' && Number.isFinite(after) && after >= 0) {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { Message } from '../../core/messages.js';
+import { MAX_LOG_LINE } from '../../core/limits.js';
 import type { TaskHooks } from './module-runner.js';
 import type { Run, RunSpec } from './run.js';
 import { RunWatch } from './run-watch.js';
@@ -49,7 +50,7 @@ export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks; att
       lastBeat = now;
       host.publish({ type: 'task.heartbeat', taskId, at: now });
     },
-    log: (message: string) => host.publish({ type: 'task.log', taskId, message, at: host.clock.now() }),
+    log: (message: string) => host.publish({ type: 'task.log', taskId, message: message.slice(0, MAX_LOG_LINE), at: host.clock.now() }),
     started: begin,
     ran: (ms) => host.ran(task.agent, ms),
   };

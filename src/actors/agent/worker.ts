@@ -5,10 +5,11 @@
  */
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, serialize } from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { isAgentDefinition, type AgentContext, type AgentDefinition } from '../../core/define-agent.js';
-import { serializeError, TroupeError } from '../../core/errors.js';
+import { describeValue, serializeError, TroupeError } from '../../core/errors.js';
+import { MAX_VALUE_BYTES } from '../../core/limits.js';
 import {
   BEGUN, ENDED, isAbortMessage, isWorkerBatch,
   type BatchResult, type HostApi, type HostPortMessage, type OutcomesMessage, type TaskOutcome, type ThreadSignal, type WorkerBatch, type WorkerData, type WorkerFailure, type WorkerJob,
@@ -120,10 +121,29 @@ function makeContext(job: WorkerJob, signal: AbortSignal, sent: Promise<unknown>
     checkpoint: job.checkpoint,
     parents: job.parents ?? NO_PARENTS,
     signal,
-    progress: (value, options) => track(host.progress(taskId, value, options?.checkpoint === true)),
+    progress: (value, options) => {
+      if (options?.checkpoint === true) keepable(value);
+      track(host.progress(taskId, value, options?.checkpoint === true));
+    },
     heartbeat: () => track(host.heartbeat(taskId)),
     log: (message) => track(host.log(taskId, String(message))),
   };
+}
+
+/**
+ * A checkpoint must survive the journal and come back to the next attempt: checked here, off the
+ * main thread, and thrown to the handler that made it (uncaught, it fails the task for good).
+ */
+function keepable(value: unknown): void {
+  let size: number;
+  try {
+    size = serialize(value).length;
+  } catch (cause) {
+    throw new TroupeError('TROUPE_UNCLONEABLE_RESULT', `ctx.progress: a checkpoint must be serializable (v8.serialize) to be journaled (got ${describeValue(value)})`, { cause });
+  }
+  if (size > MAX_VALUE_BYTES) {
+    throw new TroupeError('TROUPE_UNCLONEABLE_RESULT', `ctx.progress: a checkpoint must be at most ${MAX_VALUE_BYTES} bytes serialized (got ${size})`);
+  }
 }
 
 /** Runs one task's handler; resolves with its outcome (never rejects). */
@@ -198,7 +218,8 @@ function cloneable(outcomes: TaskOutcome[]): TaskOutcome[] {
     try {
       structuredClone(o.value);
       return o;
-    } catch (err) {
+    } catch (cause) {
+      const err = new TroupeError('TROUPE_UNCLONEABLE_RESULT', `the handler's result cannot be sent back from its thread (got ${describeValue(o.value)})`, { cause });
       return { taskId: o.taskId, ms: o.ms, error: serializeError(err) };
     }
   });

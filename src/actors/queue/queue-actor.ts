@@ -82,9 +82,9 @@ export class QueueActor extends Actor {
     const groupDefault = options.groupConcurrency ?? Infinity;
     this.scheduler = new Scheduler(
       {
-        agentConcurrency: (agent) => options.agents[agent]?.concurrency ?? Infinity,
-        resourceConcurrency: (resource) => options.resources[resource]?.concurrency ?? Infinity,
-        groupConcurrency: (group) => options.groups[group]?.concurrency ?? groupDefault,
+        agentConcurrency: (agent) => options.agents.get(agent)?.concurrency ?? Infinity,
+        resourceConcurrency: (resource) => options.resources.get(resource)?.concurrency ?? Infinity,
+        groupConcurrency: (group) => options.groups.get(group)?.concurrency ?? groupDefault,
       },
       rates,
     );

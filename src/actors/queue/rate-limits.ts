@@ -101,12 +101,12 @@ function evict(w: Window, now: number): void {
 
 /** The configured limits by key: `agents.<name>.rateLimit` and `resources.<name>.rateLimit`. */
 export function configuredRateLimits(options: {
-  agents: Record<string, { rateLimit?: RateLimit }>;
-  resources: Record<string, { rateLimit?: RateLimit }>;
+  agents: ReadonlyMap<string, { rateLimit?: RateLimit }>;
+  resources: ReadonlyMap<string, { rateLimit?: RateLimit }>;
 }): Map<string, RateLimit> {
   const limits = new Map<string, RateLimit>();
-  for (const [name, a] of Object.entries(options.agents)) if (a.rateLimit !== undefined) limits.set(agentKey(name), a.rateLimit);
-  for (const [name, r] of Object.entries(options.resources)) if (r.rateLimit !== undefined) limits.set(resourceKey(name), r.rateLimit);
+  for (const [name, a] of options.agents) if (a.rateLimit !== undefined) limits.set(agentKey(name), a.rateLimit);
+  for (const [name, r] of options.resources) if (r.rateLimit !== undefined) limits.set(resourceKey(name), r.rateLimit);
   return limits;
 }
 

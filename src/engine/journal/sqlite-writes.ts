@@ -3,9 +3,24 @@ import type { Database as Db } from 'better-sqlite3';
 import { serialize } from 'node:v8';
 import { TroupeError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/task.js';
-import type { CommitGroup, TaskWrite } from './store.js';
+import { MAX_VALUE_BYTES } from '../../core/limits.js';
+import { unwritableValue, type BlobField, type CommitGroup, type TaskWrite } from './store.js';
 
-const pack = (value: unknown): Buffer | null => (value === undefined ? null : serialize(value));
+/** A task's blob for its row; a value that cannot be written fails that task's write alone (see unwritableValue). */
+function pack(t: TaskRecord, field: BlobField): Buffer | null {
+  const value = t[field];
+  if (value === undefined) return null;
+  let blob: Buffer;
+  try {
+    blob = serialize(value);
+  } catch (cause) {
+    throw unwritableValue(t.id, field, 'must be serializable (v8.serialize) to be journaled', value, cause);
+  }
+  if (blob.length > MAX_VALUE_BYTES) {
+    throw unwritableValue(t.id, field, `must be at most ${MAX_VALUE_BYTES} bytes serialized`, `${blob.length} bytes`);
+  }
+  return blob;
+}
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 /** `Store#commit` and `Store#prune` over prepared statements, each one transaction. */
@@ -53,12 +68,12 @@ export function prepareWrites(db: Db, path: string): Writes {
     if (w.insert) {
       runInsert(
         t.id, t.seq, t.agent, t.kind, t.priority, JSON.stringify(t.resources), t.key ?? null, json(t.policy), depsOf(t), t.group ?? null, cacheOf(t),
-        t.submittedAt, ...mutable, pack(t.input), pack(t.checkpoint), pack(t.result),
+        t.submittedAt, ...mutable, pack(t, 'input'), pack(t, 'checkpoint'), pack(t, 'result'),
       );
       return;
     }
     const b = w.blobs;
-    const blob = (field: 'input' | 'checkpoint' | 'result'): [number, Buffer | null] => (b.has(field) ? [1, pack(t[field])] : [0, null]);
+    const blob = (field: 'input' | 'checkpoint' | 'result'): [number, Buffer | null] => (b.has(field) ? [1, pack(t, field)] : [0, null]);
     const changes = update.run(...mutable, ...blob('input'), ...blob('checkpoint'), ...blob('result'), t.id, w.fence).changes;
     if (changes !== 1) {
       throw new TroupeError('TROUPE_STORE_CONFLICT', `journal ${path}: task ${t.id} is not held under lease ${w.fence ?? '(none)'} (or is gone); nothing of the group was written`, {

@@ -1,6 +1,6 @@
 // The durable side of the runtime, as one contract: every implementation passes test/store-contract.
 import type { BreakerRecord } from '../../core/messages.js';
-import type { TroupeError } from '../../core/errors.js';
+import { describeValue, TroupeError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/task.js';
 
 /** The blob fields of a task (kept apart from its row's scalar columns, written only when changed). */
@@ -67,4 +67,21 @@ export interface Store {
   compact(): void;
   /** Releases the store (and its lock). Safe to call twice. */
   close(): void;
+}
+
+/**
+ * A value of one task the store cannot write (not serializable, or over the size limit): the
+ * commit fails naming the task, so the writer can fail that task alone and commit the rest.
+ */
+export function unwritableValue(taskId: string, field: BlobField, rule: string, value: unknown, cause?: unknown): TroupeError {
+  const code = field === 'input' ? 'TROUPE_UNCLONEABLE_INPUT' : 'TROUPE_UNCLONEABLE_RESULT';
+  return new TroupeError(code, `task ${taskId}: ${field} ${rule} (got ${describeValue(value)})`, {
+    cause,
+    details: { taskId, field: `task.${field}`, rule, unwritable: true },
+  });
+}
+
+/** The task whose value made a commit fail, if that is why it failed. */
+export function unwritableTask(err: TroupeError): string | undefined {
+  return err.details.unwritable === true && typeof err.details.taskId === 'string' ? err.details.taskId : undefined;
 }
