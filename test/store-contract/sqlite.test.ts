@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { Journal } from '../../dist/engine/journal/journal.js';
 import type { Store } from '../../dist/engine/journal/store.js';
 import { tempDir } from '../helpers.js';
-import { storeContract, type StoreFactory } from './contract.js';
+import { group, ids, insert, storeContract, task, update, type StoreFactory } from './contract.js';
 
 type Durability = 'fsync' | 'process';
 
@@ -39,6 +39,36 @@ function sqliteFactory(durability: Durability): () => StoreFactory {
 
 storeContract('Journal (SQLite, fsync)', sqliteFactory('fsync'));
 storeContract('Journal (SQLite, process)', sqliteFactory('process'));
+
+// ---- values one task cannot keep -------------------------------------------------------------------
+
+describe('Journal: a value the journal cannot write fails the commit naming its task (issue 15)', () => {
+  const thrown = (fn: () => void): { code?: string; details?: Record<string, unknown> } => {
+    try {
+      fn();
+    } catch (err) {
+      return err as { code?: string; details?: Record<string, unknown> };
+    }
+    return expect.fail('the commit succeeded');
+  };
+
+  it.each([
+    ['a SharedArrayBuffer result', { result: { sab: new SharedArrayBuffer(8) } }, 'TROUPE_UNCLONEABLE_RESULT', 'task.result'],
+    ['a symbol checkpoint', { checkpoint: Symbol('x') }, 'TROUPE_UNCLONEABLE_RESULT', 'task.checkpoint'],
+    ['a result over 64 MiB', { result: new Uint8Array(65 * 1024 * 1024) }, 'TROUPE_UNCLONEABLE_RESULT', 'task.result'],
+    ['a row missing a required column', { kind: undefined }, 'TROUPE_INVALID_TASK', 'task.row'],
+  ] as const)('%s', (_what, over, code, field) => {
+    const store = Journal.open(join(tempDir(), 'j.db'), 'process');
+    onTestFinished(() => store.close());
+    store.commit(group([insert(task('ok', 1))]));
+    const bad = task('bad', 2, over as never);
+    const err = thrown(() => store.commit(group([update(task('ok', 1, { state: 'succeeded' }), null), insert(bad)])));
+    expect(err.code).toBe(code);
+    expect(err.details).toMatchObject({ taskId: 'bad', field, unwritable: true });
+    expect(ids(store)).toEqual(['ok']); // nothing of the group was written
+    expect(store.load().tasks[0]!.state).toBe('queued');
+  });
+});
 
 // ---- a real crash ----------------------------------------------------------------------------------
 

@@ -29,6 +29,9 @@ export interface Writes {
   prune(ids: readonly string[]): void;
 }
 
+/** A taken id (primary key) or idempotency key (unique index). */
+const TAKEN = new Set(['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']);
+
 export function prepareWrites(db: Db, path: string): Writes {
   const insert = db.prepare(
     `INSERT INTO tasks (id, seq, agent, kind, priority, resources, key, policy, deps, task_group, cache, submitted_at,
@@ -52,7 +55,12 @@ export function prepareWrites(db: Db, path: string): Writes {
     try {
       insert.run(...values);
     } catch (err) {
-      if (!String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw err;
+      const code = String((err as { code?: string }).code);
+      // Any other rule the row breaks is this task's fault, not the group's: it alone is refused.
+      if (code === 'SQLITE_TOOBIG' || (code.startsWith('SQLITE_CONSTRAINT') && !TAKEN.has(code))) {
+        throw unwritableValue(String(values[0]), 'row', 'must fit the journal row', (err as Error).message, err);
+      }
+      if (!TAKEN.has(code)) throw err;
       throw new TroupeError('TROUPE_STORE_CONFLICT', `journal ${path}: task ${String(values[0])}'s id or idempotency key is taken; nothing of the group was written`, {
         cause: err,
         details: { path, taskId: values[0] },

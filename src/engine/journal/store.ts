@@ -73,8 +73,8 @@ export interface Store {
  * A value of one task the store cannot write (not serializable, or over the size limit): the
  * commit fails naming the task, so the writer can fail that task alone and commit the rest.
  */
-export function unwritableValue(taskId: string, field: BlobField, rule: string, value: unknown, cause?: unknown): TroupeError {
-  const code = field === 'input' ? 'TROUPE_UNCLONEABLE_INPUT' : 'TROUPE_UNCLONEABLE_RESULT';
+export function unwritableValue(taskId: string, field: BlobField | 'row', rule: string, value: unknown, cause?: unknown): TroupeError {
+  const code = field === 'row' ? 'TROUPE_INVALID_TASK' : field === 'input' ? 'TROUPE_UNCLONEABLE_INPUT' : 'TROUPE_UNCLONEABLE_RESULT';
   return new TroupeError(code, `task ${taskId}: ${field} ${rule} (got ${describeValue(value)})`, {
     cause,
     details: { taskId, field: `task.${field}`, rule, unwritable: true },
