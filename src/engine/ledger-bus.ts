@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { TRANSITIONS, type Message, type MessageType } from '../core/messages.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../core/errors.js';
-import { unwritableTask, type Store } from './journal/store.js';
+import { taskAtFault, type Store } from './journal/store.js';
 import { withoutUnwritable } from './unwritable.js';
 import { Durability } from './durability.js';
 import { CommitBuilder } from './commit-builder.js';
@@ -281,11 +281,11 @@ export class LedgerBus {
   }
 
   /**
-   * The store refused one task's value: the round is undone and applied again at once without it
-   * (that task alone fails or is refused). False when the error is of another kind.
+   * The store refused the round for one task: the round is undone and applied again at once
+   * without it (that task alone fails or is refused). False when the error is of another kind.
    */
   private dropUnwritable(err: TroupeError, batch: readonly Message[]): boolean {
-    const taskId = unwritableTask(err);
+    const taskId = taskAtFault(err);
     if (taskId === undefined) return false;
     const rewritten = withoutUnwritable(batch, taskId, err, this.ledger.get(taskId));
     if (rewritten === undefined) return false;

@@ -1,4 +1,4 @@
-// What is left of a round when the store refused one task's value (see unwritableValue).
+// What is left of a round when the store refused it for one task (see taskAtFault).
 import type { TroupeError } from '../core/errors.js';
 import { serializeError } from '../core/errors.js';
 import type { Message } from '../core/messages.js';
@@ -15,9 +15,10 @@ const taskOf = (msg: Message): string | undefined =>
   msg.type === 'task.submitted' ? msg.task.id : 'taskId' in msg ? msg.taskId : undefined;
 
 /**
- * One task's value cannot be written; every other message of the round stands. Its submission or
- * redrive is refused; a result becomes a failure that kills the task (the same handler would
- * return the same value again: no retry loop); a checkpoint is dropped, noted on the task's log.
+ * One task's value cannot be written, or its row is another writer's; every other message of the
+ * round stands. Its submission or redrive is refused. A result that cannot be written becomes a
+ * failure that kills the task (the same handler would return the same value again: no retry
+ * loop); a checkpoint is dropped, noted on the task's log. A fenced task's messages are dropped.
  * Returns undefined when no message of the round carries the value (nothing to take out).
  */
 export function withoutUnwritable(batch: readonly Message[], taskId: string, err: TroupeError, task: TaskRecord | undefined): Rewritten | undefined {
@@ -32,6 +33,8 @@ export function withoutUnwritable(batch: readonly Message[], taskId: string, err
     if (msg.type === 'task.submitted' || (msg.type === 'task.redriven' && msg.input !== undefined)) {
       refused.push(msg);
       changed = true;
+    } else if (err.code === 'TROUPE_STORE_CONFLICT') {
+      changed = true; // another writer holds the row: what this runtime says of the task is stale
     } else if (msg.type === 'task.succeeded') {
       const launchedAt = task?.startedAt ?? msg.at;
       retry.push({ type: 'task.failed', taskId, lease: msg.lease, error: serializeError(err), at: msg.at, counts: true, launchedAt, place: {} });

@@ -81,7 +81,11 @@ export function unwritableValue(taskId: string, field: BlobField | 'row', rule: 
   });
 }
 
-/** The task whose value made a commit fail, if that is why it failed. */
-export function unwritableTask(err: TroupeError): string | undefined {
-  return err.details.unwritable === true && typeof err.details.taskId === 'string' ? err.details.taskId : undefined;
+/**
+ * The one task a commit failed for, if it failed for one: a value it cannot write, or a row another
+ * writer holds (TROUPE_STORE_CONFLICT). Retrying the same group would fail the same way for ever.
+ */
+export function taskAtFault(err: TroupeError): string | undefined {
+  const named = typeof err.details.taskId === 'string' ? err.details.taskId : undefined;
+  return err.details.unwritable === true || err.code === 'TROUPE_STORE_CONFLICT' ? named : undefined;
 }
