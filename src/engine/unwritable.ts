@@ -33,6 +33,8 @@ export function withoutUnwritable(batch: readonly Message[], taskId: string, err
     if (msg.type === 'task.submitted' || (msg.type === 'task.redriven' && msg.input !== undefined)) {
       refused.push(msg);
       changed = true;
+    } else if (msg.type === 'task.cancel') {
+      changed = true; // a cancel the journal cannot record is not made: the task runs on
     } else if (err.code === 'TROUPE_STORE_CONFLICT') {
       changed = true; // another writer holds the row: what this runtime says of the task is stale
     } else if (msg.type === 'task.succeeded') {

@@ -197,6 +197,9 @@ export class Supervisor {
    * true once it is cancelled, false if it had already finished.
    */
   async cancel(id: string, reason = 'cancelled by caller'): Promise<boolean> {
+    if (typeof reason !== 'string' || reason.length > MAX_REASON) {
+      throw fieldError('TROUPE_INVALID_TASK', 'reason', `must be a string of at most ${MAX_REASON} characters`, reason);
+    }
     return this.root.outcomes.cancel(id, reason);
   }
 
@@ -334,3 +337,5 @@ export class Supervisor {
 
 /** Tasks one `submitBatch()` call may carry. */
 const MAX_BATCH = 10_000;
+/** A cancel reason is kept with the task (journaled): a line, not a document. */
+const MAX_REASON = 1_000;

@@ -85,6 +85,15 @@ describe('library fuzzer', () => {
     );
   });
 
+  it('cancel refuses every odd reason on a live task, and the runtime goes on (a Symbol reason once wedged the journal)', async () => {
+    const id = await sup.submit({ agent: 'echo', input: 'live', dependsOn: [await sup.submit({ agent: 'echo', input: 'parent' })] });
+    for (const reason of [...ODD_CONSTANTS.filter((v) => typeof v !== 'string' && v !== undefined), 'x'.repeat(1_001)]) {
+      const refused = await settle(() => sup.cancel(id, reason as never));
+      expect(refused.ok).toBe(false);
+    }
+    expect(await sup.result(id)).toMatchObject({ input: 'live' });
+  });
+
   it('redrive, setBreaker, cancel, result, list and deadLetters refuse bad arguments with a code', async () => {
     await fc.assert(
       fc.asyncProperty(odd, odd, async (a, b) => {

@@ -57,6 +57,7 @@ describe('Journal: a value the journal cannot write fails the commit naming its 
     ['a symbol checkpoint', { checkpoint: Symbol('x') }, 'TROUPE_UNCLONEABLE_RESULT', 'task.checkpoint'],
     ['a result over 64 MiB', { result: new Uint8Array(65 * 1024 * 1024) }, 'TROUPE_UNCLONEABLE_RESULT', 'task.result'],
     ['a row missing a required column', { kind: undefined }, 'TROUPE_INVALID_TASK', 'task.row'],
+    ['a column SQLite cannot bind', { cancelReason: Symbol('x') }, 'TROUPE_INVALID_TASK', 'task.row'],
   ] as const)('%s', (_what, over, code, field) => {
     const store = Journal.open(join(tempDir(), 'j.db'), 'process');
     onTestFinished(() => store.close());

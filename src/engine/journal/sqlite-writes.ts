@@ -29,6 +29,16 @@ export interface Writes {
   prune(ids: readonly string[]): void;
 }
 
+/** Runs a statement; a value SQLite cannot bind (a TypeError, not an I/O error) is that task's fault alone. */
+function bound<T>(taskId: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw unwritableValue(taskId, 'row', 'must fit the journal row', err.message, err);
+    throw err;
+  }
+}
+
 /** A taken id (primary key) or idempotency key (unique index). */
 const TAKEN = new Set(['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']);
 
@@ -53,7 +63,7 @@ export function prepareWrites(db: Db, path: string): Writes {
   // A taken id or idempotency key is a conflict of the group, not an I/O failure.
   const runInsert = (...values: unknown[]): void => {
     try {
-      insert.run(...values);
+      bound(String(values[0]), () => insert.run(...values));
     } catch (err) {
       const code = String((err as { code?: string }).code);
       // Any other rule the row breaks is this task's fault, not the group's: it alone is refused.
@@ -82,7 +92,7 @@ export function prepareWrites(db: Db, path: string): Writes {
     }
     const b = w.blobs;
     const blob = (field: 'input' | 'checkpoint' | 'result'): [number, Buffer | null] => (b.has(field) ? [1, pack(t, field)] : [0, null]);
-    const changes = update.run(...mutable, ...blob('input'), ...blob('checkpoint'), ...blob('result'), t.id, w.fence).changes;
+    const changes = bound(t.id, () => update.run(...mutable, ...blob('input'), ...blob('checkpoint'), ...blob('result'), t.id, w.fence).changes);
     if (changes !== 1) {
       throw new TroupeError('TROUPE_STORE_CONFLICT', `journal ${path}: task ${t.id} is not held under lease ${w.fence ?? '(none)'} (or is gone); nothing of the group was written`, {
         details: { path, taskId: t.id, lease: w.fence },
