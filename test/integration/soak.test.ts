@@ -20,6 +20,7 @@ interface Row {
   rssMb: number | null;
   heapMb: number | null;
   journalMb: number | null;
+  dbMb: number | null;
   submitted: number;
   succeeded: number;
   dead: number;
@@ -44,7 +45,7 @@ describe('soak:steady (the built script, 10 seconds)', () => {
     expect(report.workload).toBe('soak-steady');
     expect(report.rows.map((r) => r.label)).toEqual(['1', '2', 'drain']);
     for (const row of report.rows) {
-      for (const figure of [row.rssMb, row.heapMb, row.journalMb]) expect(figure).toBeGreaterThan(0);
+      for (const figure of [row.rssMb, row.heapMb, row.journalMb, row.dbMb]) expect(figure).toBeGreaterThan(0);
     }
     expect(report.samples.length).toBeGreaterThan(5);
     expect(report.criteria.map((c) => c.id)).toEqual(['rss-drift', 'journal-bounded', 'nothing-lost']);
@@ -58,7 +59,7 @@ describe('soak:steady (the built script, 10 seconds)', () => {
     expect(report.rows.reduce((n, r) => n + r.succeeded + r.dead, 0)).toBe(facts.accepted);
     expect(facts.sse.reconnects).toBeGreaterThan(1);
 
-    expect(stdout).toMatch(/RSS MB +heap MB +journal MB +p50 ms +p99 ms/);
+    expect(stdout).toMatch(/RSS MB +heap MB +journal MB +db MB +p50 ms +p99 ms/);
     expect(stdout).toMatch(/^(PASS|FAIL) {2}Nothing lost: /m);
     const md = readFileSync(join(out, 'soak-steady.md'), 'utf8');
     expect(md).toContain('### `soak-steady`');

@@ -28,7 +28,7 @@ export interface SoakReport {
 
 export const TITLE = 'Steady mixed load on the daemon: memory, journal size, latency, nothing lost';
 
-const HEADER = ['min', 'RSS MB', 'heap MB', 'journal MB', 'p50 ms', 'p99 ms', 'submitted', 'succeeded', 'dead', 'failed runs', 'breaker open/closed', 'in flight', 'backlog', 'SSE events'];
+const HEADER = ['min', 'RSS MB', 'heap MB', 'journal MB', 'db MB', 'p50 ms', 'p99 ms', 'submitted', 'succeeded', 'dead', 'failed runs', 'breaker open/closed', 'in flight', 'backlog', 'SSE events'];
 
 const num = (v: number | null, digits: number): string => (v === null ? '–' : formatNumber(v, digits));
 
@@ -38,6 +38,7 @@ function cells(r: Row): string[] {
     num(r.rssMb, 1),
     num(r.heapMb, 1),
     num(r.journalMb, 1),
+    num(r.dbMb, 2),
     num(r.p50Ms, 1),
     num(r.p99Ms, 1),
     num(r.submitted, 0),
@@ -111,7 +112,7 @@ function method(r: SoakReport): string {
     `Each task is one POST, then long-polled to its end: p50/p99 are submit → result of the tasks that ended in the row (phased tasks wait out their breaker). ` +
     `Three event-stream clients stay connected (all events; succeeded and dead; one asking for metrics that reconnects every ${formatNumber(s.reconnectMs / 1000, 1)} s). ` +
     `Retention prunes finished tasks ${formatNumber(s.retention.maxAgeMs / 1000, 0)} s after they end (checked every ${formatNumber(s.retention.intervalMs / 1000, 1)} s). ` +
-    `RSS and heap (main thread): the daemon's GET /metrics, sampled every ${formatNumber(s.sampleMs / 1000, 2)} s (the row's median); journal: journal.db + WAL (the row's largest); ` +
+    `RSS and heap (main thread): the daemon's GET /metrics, sampled every ${formatNumber(s.sampleMs / 1000, 2)} s (the row's median); journal: journal.db + WAL, db: journal.db alone (the row's largest; the WAL is prewritten to 8 MiB); ` +
     `in flight: accepted, not yet ended, at the row's end; backlog: queued + delayed in the daemon at the row's last sample; failed runs and breaker moves: from the event stream. ` +
     `The drain row: after the load stops, until every task has ended.`
   );

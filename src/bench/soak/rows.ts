@@ -18,8 +18,9 @@ export interface Row {
   /** Median of the row's samples; null when it has none. */
   rssMb: number | null;
   heapMb: number | null;
-  /** Largest of the row's samples. */
+  /** Largest of the row's samples: database + WAL, and the database alone. */
   journalMb: number | null;
+  dbMb: number | null;
   breakerOpens: number;
   breakerCloses: number;
   /** Tasks accepted and not yet ended at the row's end. */
@@ -48,6 +49,7 @@ export function rowOf(label: string, endS: number, b: Bucket, samples: readonly 
     rssMb: orNull(samples, (v) => median(v.map((s) => s.rssBytes)) / MB),
     heapMb: orNull(samples, (v) => median(v.map((s) => s.heapUsedBytes)) / MB),
     journalMb: orNull(samples, (v) => Math.max(...v.map((s) => s.journalBytes)) / MB),
+    dbMb: orNull(samples, (v) => Math.max(...v.map((s) => s.dbBytes)) / MB),
     breakerOpens: b.breakerOpens,
     breakerCloses: b.breakerCloses,
     inFlight,

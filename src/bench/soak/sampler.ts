@@ -12,6 +12,8 @@ export interface Sample {
   heapUsedBytes: number;
   /** journal.db + journal.db-wal. */
   journalBytes: number;
+  /** journal.db alone (its WAL is prewritten to 8 MiB under 'fsync', so the sum hides the database's growth). */
+  dbBytes: number;
   /** Tasks queued (all priorities) and delayed (waiting for a retry), per the daemon. */
   queued: number;
   delayed: number;
@@ -26,7 +28,6 @@ function fileSize(path: string): number {
   }
 }
 
-export const journalBytes = (journal: string): number => fileSize(journal) + fileSize(`${journal}-wal`);
 
 /** The sum of a metric's samples in Prometheus text (every label set); NaN if it has none. */
 export function metricValue(text: string, name: string): number {
@@ -71,7 +72,8 @@ export class Sampler {
         t,
         rssBytes: metricValue(text, 'process_resident_memory_bytes'),
         heapUsedBytes: metricValue(text, 'nodejs_heap_size_used_bytes'),
-        journalBytes: journalBytes(this.journal),
+        dbBytes: fileSize(this.journal),
+        journalBytes: fileSize(this.journal) + fileSize(`${this.journal}-wal`),
         queued: metricValue(text, 'troupe_queue_depth'),
         delayed: metricValue(text, 'troupe_tasks_delayed'),
       };

@@ -4,8 +4,10 @@
  * - RSS drift: warm-up is the first 20% of the load. The baseline is the median RSS of the samples
  *   in the next 20% (20–40% of the load), the end the median of those in the last 20% (80–100%).
  *   Passes when end ÷ baseline − 1 < 5% (a shrinking RSS passes).
- * - Journal bounded: the largest size (database + WAL) sampled in the last third of the load is at
- *   most 10% above the largest in the middle third: with retention on it has levelled off.
+ * - Journal bounded: the largest size sampled in the last third of the load is at most 10% above
+ *   the largest in the middle third, both for the database file + WAL and for the database file
+ *   alone (the WAL is prewritten to 8 MiB, which would hide the database's growth): with retention
+ *   on it has levelled off.
  * - Nothing lost: every accepted task ended, as designed (succeeded with the right result, or dead
  *   where its runs were drawn to fail every attempt); the daemon lists none of them as blocked,
  *   queued, delayed or running; its counters agree (submitted = accepted, succeeded and dead as
@@ -35,7 +37,7 @@ export interface Criterion {
 }
 
 const within = (samples: readonly Sample[], from: number, to: number): Sample[] => samples.filter((s) => s.t >= from && s.t <= to);
-const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(2)} MB`;
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 export function rssDrift(samples: readonly Sample[], durationMs: number): Criterion {
@@ -61,23 +63,26 @@ export function rssDrift(samples: readonly Sample[], durationMs: number): Criter
 }
 
 export function journalBounded(samples: readonly Sample[], durationMs: number): Criterion {
-  const middle = within(samples, durationMs / 3, (2 * durationMs) / 3).map((s) => s.journalBytes);
-  const last = within(samples, (2 * durationMs) / 3, durationMs).map((s) => s.journalBytes);
-  const rule = `largest journal size (db + WAL) in the last third of the load ≤ ${100 + RULES.maxJournalGrowth * 100}% of the largest in the middle third`;
+  const middle = within(samples, durationMs / 3, (2 * durationMs) / 3);
+  const last = within(samples, (2 * durationMs) / 3, durationMs);
+  const rule = `largest size of the database file, and of the database + WAL, in the last third of the load ≤ ${100 + RULES.maxJournalGrowth * 100}% of the largest in the middle third`;
   const title = 'Journal bounded';
   if (middle.length === 0 || last.length === 0) {
     return { id: 'journal-bounded', title, rule, passed: false, seen: `too few samples (${middle.length} middle, ${last.length} last)`, figures: {} };
   }
-  const m = Math.max(...middle);
-  const l = Math.max(...last);
+  const max = (of: Sample[], f: (s: Sample) => number): number => Math.max(...of.map(f));
+  const [m, l] = [max(middle, (s) => s.journalBytes), max(last, (s) => s.journalBytes)];
+  const [md, ld] = [max(middle, (s) => s.dbBytes), max(last, (s) => s.dbBytes)];
   const growth = l / m - 1;
+  const dbGrowth = ld / md - 1;
+  const signed = (x: number): string => `${x >= 0 ? '+' : ''}${pct(x)}`;
   return {
     id: 'journal-bounded',
     title,
     rule,
-    passed: growth <= RULES.maxJournalGrowth,
-    seen: `max ${mb(m)} → ${mb(l)}: ${growth >= 0 ? '+' : ''}${pct(growth)}`,
-    figures: { middleMaxBytes: m, lastMaxBytes: l, growth },
+    passed: growth <= RULES.maxJournalGrowth && dbGrowth <= RULES.maxJournalGrowth,
+    seen: `db + WAL max ${mb(m)} → ${mb(l)}: ${signed(growth)}; db alone ${mb(md)} → ${mb(ld)}: ${signed(dbGrowth)}`,
+    figures: { middleMaxBytes: m, lastMaxBytes: l, growth, middleMaxDbBytes: md, lastMaxDbBytes: ld, dbGrowth },
   };
 }
 
