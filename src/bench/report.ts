@@ -140,7 +140,7 @@ function formatRange(s: Summary, digits: number): string {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-interface Table {
+export interface Table {
   header: string[];
   rows: string[][];
 }
@@ -182,7 +182,8 @@ function textTable(t: Table): string {
   return [line(t.header), line(widths.map((w) => '-'.repeat(w))), ...t.rows.map(line)].join('\n');
 }
 
-function markdownTable(t: Table): string {
+/** A Markdown table: the first column left-aligned, the others right-aligned. */
+export function markdownTable(t: Table): string {
   const escape = (c: string): string => c.replace(/\|/g, '\\|');
   const line = (cells: string[]): string => `| ${cells.map(escape).join(' | ')} |`;
   const align = t.header.map((_, i) => (i === 0 ? ':--' : '--:'));

@@ -41,7 +41,13 @@
  *  troupe_throughput_per_second{window}        gauge    succeeded tasks per second over the last 1s, 10s, 60s
  *  troupe_latency_seconds{kind, quantile}      gauge    quantiles 0.5, 0.95, 0.99, 0.999 of queue_wait, run, end_to_end
  *  troupe_latency_seconds_count{kind}          gauge    durations recorded per kind
+ *  process_resident_memory_bytes               gauge    the daemon's resident set size (its threads included, not
+ *                                                       its command agents' subprocesses)
+ *  nodejs_heap_size_used_bytes, _total_bytes   gauge    the main thread's V8 heap in use and allocated (pool threads
+ *                                                       have heaps of their own, in the RSS)
  *
+ * The last three keep prom-client's names for them (its default metrics, not used: they start GC
+ * observers and timers), so dashboards made for Node processes find them.
  * The latency quantiles are not a prom-client Summary: they are computed by the runtime over its
  * own HDR histograms (every duration since start, 3 significant digits) and exported as gauges in
  * the summary layout. Like a Summary's, they cannot be aggregated across instances. A kind with no
@@ -268,6 +274,16 @@ function latencyMetrics(registry: Registry, read: Read): void {
   });
 }
 
+/** The daemon process's memory, read at each scrape (a soak watches it for leaks). */
+function processMetrics(registry: Registry): void {
+  new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', registers: [registry], collect() { this.set(process.memoryUsage.rss()); } });
+  const heap = (name: string, help: string, field: 'heapUsed' | 'heapTotal'): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(process.memoryUsage()[field]); } });
+  };
+  heap('nodejs_heap_size_used_bytes', 'V8 heap in use on the main thread, in bytes.', 'heapUsed');
+  heap('nodejs_heap_size_total_bytes', 'V8 heap allocated on the main thread, in bytes.', 'heapTotal');
+}
+
 /** Registers `GET /metrics` (Prometheus text format) over `sup`, with a Registry of its own. */
 export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
   const registry = new Registry();
@@ -279,5 +295,6 @@ export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
   alertMetrics(registry, read);
   runtimeMetrics(registry, read);
   latencyMetrics(registry, read);
+  processMetrics(registry);
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }
