@@ -1,12 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../index.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard-route.js';
-import { toHttpError } from './http-errors.js';
+import { answerClientError, toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
 import { graphRoutes } from './graph-routes.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -23,7 +23,16 @@ export interface ServerOptions {
 export function buildServer(sup: Supervisor, options: ServerOptions): FastifyInstance {
   // Requests are logged at info by Fastify: the HTTP logger keeps warnings and errors only.
   const http = options.logger.child({ actor: 'http' }, { level: options.logger.levelVal > 40 ? options.logger.level : 'warn' });
-  const app: FastifyInstance = Fastify({ bodyLimit: options.bodyLimitBytes, loggerInstance: http as unknown as FastifyBaseLogger });
+  // Every answer, whatever refused the request (the HTTP parser, the router, a body parser, a route), has the error body.
+  const app: FastifyInstance = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    loggerInstance: http as unknown as FastifyBaseLogger,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toHttpError(err); // a malformed URL (FST_ERR_BAD_URL), before any route
+      void (reply as FastifyReply).code(status).send(body);
+    },
+  });
   if (options.token !== undefined) requireToken(app, options.token);
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = toHttpError(err);
