@@ -7,3 +7,4 @@ export { parseWith } from './runtime/validate.js';
 export { resolveOptions } from './runtime/options.js';
 export { validateSubmission } from './runtime/submit.js';
 export { MAX_GRAPH, validateGraph } from './runtime/submit-graph.js';
+export { isInside } from './runtime/plan/options.js';

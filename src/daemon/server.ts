@@ -16,6 +16,8 @@ export interface ServerOptions {
   bodyLimitBytes: number;
   /** Set for the TCP listener: every request must carry the token (header or dashboard cookie); the dashboard is served at `/`. */
   token?: string;
+  /** Set for the TCP listener: the directories under which `POST /v1/plan` may read (none: no planning). */
+  planRoots?: readonly string[];
   logger: Logger;
 }
 
@@ -49,7 +51,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   taskRoutes(app, sup);
-  graphRoutes(app, sup);
+  graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);
   metricsRoutes(app, sup);
   if (options.token !== undefined) dashboardRoutes(app);

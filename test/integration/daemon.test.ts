@@ -97,7 +97,7 @@ describe('daemon configuration', () => {
     expect((c.runtime.agents.echo as { module: string }).module).toBe(join(dir, 'echo.mjs'));
     expect((c.runtime.agents.sh as { cwd: string }).cwd).toBe(join(dir, 'work'));
     expect(c.socket).toBe('/tmp/troupe-state/troupe.sock');
-    expect(c.tcp).toEqual({ host: '127.0.0.1', port: 7777, token: TOKEN });
+    expect(c.tcp).toEqual({ host: '127.0.0.1', port: 7777, token: TOKEN, planRoots: [] });
     expect(loadConfig(configFile({ agents }), { XDG_STATE_HOME: '/x/state' }).runtime.journal).toBe('/x/state/troupe/journal.db');
   });
 });
