@@ -77,12 +77,14 @@ const CLIENT_ERRORS = new Map<string | undefined, [number, string]>([
 /**
  * Answers a request Node's HTTP parser refused (an unknown method, a malformed request line, headers
  * too large) with the usual error body, where Fastify would write a shape of its own; then closes.
+ * As Node does, nothing is written over a response already under way on the connection.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, reason] = CLIENT_ERRORS.get(err.code) ?? [400, 'Bad Request'];
   const body = JSON.stringify({ error: { code: 'TROUPE_BAD_REQUEST', message: `malformed HTTP request (${err.code ?? 'unparseable'})` } });
-  if (socket.writable) {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);

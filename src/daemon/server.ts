@@ -30,10 +30,16 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     bodyLimit: options.bodyLimitBytes,
     loggerInstance: http as unknown as FastifyBaseLogger,
     clientErrorHandler: answerClientError,
+    // Node would answer a request without a Host header with a bare 400: the hook below answers with the error body.
+    http: { requireHostHeader: false },
     frameworkErrors: (err, _req, reply) => {
       const { status, body } = toHttpError(err); // a malformed URL (FST_ERR_BAD_URL), before any route
       void (reply as FastifyReply).code(status).send(body);
     },
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return;
+    return reply.code(400).send({ error: { code: 'TROUPE_BAD_REQUEST', message: 'an HTTP/1.1 request must have a Host header' } });
   });
   if (options.token !== undefined) requireToken(app, options.token);
   app.setErrorHandler((err, req, reply) => {

@@ -166,6 +166,7 @@ describe('daemon HTTP API', () => {
       [`GET /v1/tasks/%E0%A4%A HTTP/1.1\r\n${auth}\r\n`, 400], // not a valid URL component: Fastify's FST_ERR_BAD_URL
       [`FOO /v1/tasks HTTP/1.1\r\n${auth}\r\n`, 400], // no such method: Node's parser refuses it
       [`GARBAGE\r\n\r\n`, 400],
+      [`GET /v1/tasks HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, 400], // no Host: Node's bare 400 had an empty body
       [`GET /v1/tasks HTTP/1.1\r\n${auth}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
       [`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: troupe_token=%E0%A4%A\r\nConnection: close\r\n\r\n`, 401], // a cookie that does not decode is no token
       [`DELETE /v1/tasks HTTP/1.1\r\n${auth}\r\n`, 404],
