@@ -1,8 +1,10 @@
 // Helpers Troupe's own apps (src/daemon, src/plan, src/bench) share with the runtime: validation and
 // error helpers. Not part of the package's exports (package.json) and free to change; the apps import
 // the runtime only through this module, src/index.ts and src/agent.ts (.dependency-cruiser.cjs).
-export { fieldError, renameField } from './core/errors.js';
+export { describeValue, fieldError, renameField } from './core/errors.js';
+export { nestingDepth } from './core/input-depth.js';
 export { parseWith } from './runtime/validate.js';
 export { resolveOptions } from './runtime/options.js';
 export { validateSubmission } from './runtime/submit.js';
 export { MAX_GRAPH, validateGraph } from './runtime/submit-graph.js';
+export { isInside } from './runtime/plan/options.js';

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   TROUPE_UNKNOWN_BREAKER: 'No agent or resource has a breaker with the given key.',
   TROUPE_BAD_REQUEST: 'An HTTP request to the daemon is malformed: not JSON, too large, or an unknown route.',
   TROUPE_UNAUTHORIZED: 'An HTTP request on the TCP listener lacks the right bearer token.',
+  TROUPE_FORBIDDEN: 'An HTTP request on the TCP listener asks for something its configuration does not allow there (a plan of a directory outside `tcp.planRoots`).',
   TROUPE_INTERNAL: 'The daemon failed on a request for a reason of its own; its log has the details.',
   TROUPE_COMMAND_FAILED: 'A command agent exited with a non-zero code or was killed by a signal.',
   TROUPE_COMMAND_SPAWN_FAILED: 'A command agent could not be started (missing executable, bad cwd).',

@@ -17,13 +17,21 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   return sameToken(presented, token);
 }
 
-/** The value of one cookie in a `Cookie` header. */
+/** The value of one cookie in a `Cookie` header; undefined when absent or not valid percent-encoding. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decoded(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+function decoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined; // a malformed cookie is no token, not a failure of the daemon
+  }
 }
 
 /**

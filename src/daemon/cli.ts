@@ -13,8 +13,8 @@ dashboard's address.
 
 Runs Troupe with its journal, agents and resources from the config file, and serves its HTTP API
 on a Unix socket (mode 0600; default $XDG_STATE_HOME/troupe/troupe.sock) and, when the config has
-"tcp": { "port", "token" }, on 127.0.0.1:<port> with a bearer token. SIGTERM or SIGINT drains and
-exits 0; a second one exits at once. Environment: TROUPE_STATE_DIR, TROUPE_JOURNAL, TROUPE_SOCKET,
+"tcp": { "port", "token" }, on 127.0.0.1:<port> with a bearer token (plans there only of directories
+under "planRoots"). SIGTERM or SIGINT drains and exits 0; a second one exits at once. Environment: TROUPE_STATE_DIR, TROUPE_JOURNAL, TROUPE_SOCKET,
 TROUPE_PORT, TROUPE_TOKEN, TROUPE_LOG_LEVEL, TROUPE_SHUTDOWN_TIMEOUT_MS, TROUPE_LOG_FORMAT.
 
 Logs go to stderr at --log-level (or TROUPE_LOG_LEVEL, or "logLevel" in the config; default info):

@@ -24,6 +24,8 @@ const configSchema = z.strictObject({
       port: z.int().min(0).max(65_535),
       token: z.string().min(16).optional(),
       tokenFile: z.string().min(1).optional(),
+      /** Directories whose trees `POST /v1/plan` may read over TCP (relative to the file). Default none. */
+      planRoots: z.array(z.string().min(1)).default([]),
     })
     .optional(),
   /** How long running tasks may finish on SIGTERM/SIGINT before they are stopped (and kept for the next start). */
@@ -49,7 +51,8 @@ export interface DaemonConfig {
   /** Options for `Supervisor.start()` (module paths resolved against the config file). */
   runtime: SupervisorOptions;
   socket: string;
-  tcp?: { host: string; port: number; token: string };
+  /** `planRoots`: where `POST /v1/plan` may read over TCP; absent or empty, nowhere. */
+  tcp?: { host: string; port: number; token: string; planRoots?: readonly string[] };
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   bodyLimitBytes: number;
@@ -118,7 +121,8 @@ function tcpOf(parsed: z.output<typeof configSchema>, env: NodeJS.ProcessEnv, ba
   if (token === undefined || token.length < 16) {
     throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.token', 'must be set (token, tokenFile or TROUPE_TOKEN) to at least 16 characters when a TCP port is', port);
   }
-  return { host: DAEMON_DEFAULTS.tcpHost, port, token };
+  const planRoots = (parsed.tcp?.planRoots ?? []).map((root) => resolve(base, root));
+  return { host: DAEMON_DEFAULTS.tcpHost, port, token, planRoots };
 }
 
 /**

@@ -58,7 +58,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = daemonL
     await listenOnSocket(local, config.socket);
     let url: string | undefined;
     if (config.tcp !== undefined) {
-      const remote = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger, token: config.tcp.token });
+      const remote = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger, token: config.tcp.token, planRoots: config.tcp.planRoots ?? [] });
       servers.push(remote);
       url = await remote.listen({ host: config.tcp.host, port: config.tcp.port });
     }

@@ -1,4 +1,6 @@
-import { TroupeError, type ErrorCode } from '../index.js';
+import type { Socket } from 'node:net';
+import { MAX_INPUT_DEPTH, TroupeError, type ErrorCode } from '../index.js';
+import { describeValue, nestingDepth } from '../internal.js';
 
 /** The HTTP status each error code answers with (anything else is a 500). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -12,6 +14,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TROUPE_UNKNOWN_DEPENDENCY: 400,
   TROUPE_INVALID_PLAN: 400,
   TROUPE_UNAUTHORIZED: 401,
+  TROUPE_FORBIDDEN: 403,
   TROUPE_UNKNOWN_TASK: 404,
   TROUPE_UNKNOWN_BREAKER: 404,
   TROUPE_TASK_NOT_DEAD: 409,
@@ -26,8 +29,21 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-/** Maps any error to a status and a body; errors that are not TroupeErrors are not described (a 500). */
+const INTERNAL: { status: number; body: ErrorBody } = {
+  status: 500,
+  body: { error: { code: 'TROUPE_INTERNAL', message: 'internal error (see the daemon log)' } },
+};
+
+/** Maps any error to a status and a body; errors that are not TroupeErrors are not described (a 500). Never throws. */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
+  try {
+    return describe(err);
+  } catch {
+    return INTERNAL; // the error handler must answer whatever the error holds
+  }
+}
+
+function describe(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof TroupeError) {
     const { field, rule, value } = err.details as { field?: string; rule?: string; value?: unknown };
     const details = field === undefined ? undefined : { field, rule, value: jsonSafe(value) };
@@ -37,13 +53,39 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     return { status: fastify.statusCode, body: { error: { code: 'TROUPE_BAD_REQUEST', message: fastify.message ?? 'bad request' } } };
   }
-  return { status: 500, body: { error: { code: 'TROUPE_INTERNAL', message: 'internal error (see the daemon log)' } } };
+  return INTERNAL;
 }
 
+/**
+ * The offending value as an answer can carry it: as JSON when it is JSON and no deeper than a task's
+ * input may be, else described in a short string. (`String()` of a deep array recurses: never used.)
+ */
 function jsonSafe(value: unknown): unknown {
+  if (nestingDepth(value) > MAX_INPUT_DEPTH) return describeValue(value);
   try {
     return JSON.parse(JSON.stringify(value ?? null)) as unknown;
   } catch {
-    return String(value);
+    return describeValue(value);
   }
+}
+
+const CLIENT_ERRORS = new Map<string | undefined, [number, string]>([
+  ['HPE_HEADER_OVERFLOW', [431, 'Request Header Fields Too Large']],
+  ['ERR_HTTP_REQUEST_TIMEOUT', [408, 'Request Timeout']],
+]);
+
+/**
+ * Answers a request Node's HTTP parser refused (an unknown method, a malformed request line, headers
+ * too large) with the usual error body, where Fastify would write a shape of its own; then closes.
+ * As Node does, nothing is written over a response already under way on the connection.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason] = CLIENT_ERRORS.get(err.code) ?? [400, 'Bad Request'];
+  const body = JSON.stringify({ error: { code: 'TROUPE_BAD_REQUEST', message: `malformed HTTP request (${err.code ?? 'unparseable'})` } });
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

@@ -1,12 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Supervisor } from '../index.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard-route.js';
-import { toHttpError } from './http-errors.js';
+import { answerClientError, toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
 import { graphRoutes } from './graph-routes.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -16,6 +16,8 @@ export interface ServerOptions {
   bodyLimitBytes: number;
   /** Set for the TCP listener: every request must carry the token (header or dashboard cookie); the dashboard is served at `/`. */
   token?: string;
+  /** Set for the TCP listener: the directories under which `POST /v1/plan` may read (none: no planning). */
+  planRoots?: readonly string[];
   logger: Logger;
 }
 
@@ -23,7 +25,22 @@ export interface ServerOptions {
 export function buildServer(sup: Supervisor, options: ServerOptions): FastifyInstance {
   // Requests are logged at info by Fastify: the HTTP logger keeps warnings and errors only.
   const http = options.logger.child({ actor: 'http' }, { level: options.logger.levelVal > 40 ? options.logger.level : 'warn' });
-  const app: FastifyInstance = Fastify({ bodyLimit: options.bodyLimitBytes, loggerInstance: http as unknown as FastifyBaseLogger });
+  // Every answer, whatever refused the request (the HTTP parser, the router, a body parser, a route), has the error body.
+  const app: FastifyInstance = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    loggerInstance: http as unknown as FastifyBaseLogger,
+    clientErrorHandler: answerClientError,
+    // Node would answer a request without a Host header with a bare 400: the hook below answers with the error body.
+    http: { requireHostHeader: false },
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toHttpError(err); // a malformed URL (FST_ERR_BAD_URL), before any route
+      void (reply as FastifyReply).code(status).send(body);
+    },
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return;
+    return reply.code(400).send({ error: { code: 'TROUPE_BAD_REQUEST', message: 'an HTTP/1.1 request must have a Host header' } });
+  });
   if (options.token !== undefined) requireToken(app, options.token);
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = toHttpError(err);
@@ -40,7 +57,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   taskRoutes(app, sup);
-  graphRoutes(app, sup);
+  graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);
   metricsRoutes(app, sup);
   if (options.token !== undefined) dashboardRoutes(app);

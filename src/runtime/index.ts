@@ -8,6 +8,7 @@ export { UnrecoverableError, RetryAfterError } from './agent-errors.js';
 export { TroupeError, ERROR_CODES, type ErrorCode, type SerializedError } from '../core/errors.js';
 export { DEFAULTS, type SupervisorOptions, type ModuleAgentOptions, type CommandAgentOptions } from './options.js';
 export type { SubmitRequest } from './submit.js';
+export { MAX_INPUT_DEPTH } from '../core/input-depth.js';
 export type { GraphTaskRequest } from './submit-graph.js';
 export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type ImportEdge, type PlanTask } from './plan/index.js';
 export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/graph.js';

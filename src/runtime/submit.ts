@@ -7,6 +7,7 @@ import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from '../
 import { PARENT_FAILURE_POLICIES, PRIORITIES, type TaskPolicy } from '../core/task.js';
 import { parseWith } from './validate.js';
 import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from '../core/cache.js';
+import { checkInputDepth } from '../core/input-depth.js';
 import type { ValidSubmission } from '../core/submission.js';
 
 /** Parents one task may have. */
@@ -43,8 +44,12 @@ export type SubmitRequest = z.input<typeof submitSchema>;
 
 export type { ValidSubmission };
 
-/** The input must reach the agent (a thread or a process) and, with a journal, survive on disk. */
+/**
+ * The input must reach the agent (a thread or a process) and, with a journal, survive on disk. Its
+ * depth is checked first: every copy below recurses into it (submit, batches, graphs and redrive).
+ */
 export function checkCloneable(agent: string, kind: 'module' | 'command', input: unknown, journaled: boolean): void {
+  checkInputDepth('task.input', input);
   let size = 0;
   try {
     if (kind === 'command' && input !== undefined && JSON.stringify(input) === undefined) throw new TypeError('not JSON-encodable');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Supervisor, TroupeError, type SupervisorOptions } from '../../dist/index.js';
+import { MAX_INPUT_DEPTH, Supervisor, TroupeError, type SupervisorOptions } from '../../dist/index.js';
 import { agentPath, gate, start, waitFor } from '../helpers.js';
 
 const echo = { module: agentPath('echo') };
@@ -96,6 +96,40 @@ describe('bad submissions are rejected and disturb nothing already accepted', ()
     const results = await Promise.all(accepted.map((id) => sup.result(id)));
     expect(results.map((r) => (r as { label: string }).label)).toEqual(['a', 'b', 'c']);
     expect(sup.snapshot().counters).toMatchObject({ submitted: 3, succeeded: 3, failed: 0 });
+  });
+
+  // Issue 15: an input thousands of levels deep overflowed the stack of whatever copied or described it.
+  it('bounds the nesting of an input at MAX_INPUT_DEPTH in submit, submitBatch, submitGraph and redrive', async () => {
+    expect(MAX_INPUT_DEPTH).toBe(100);
+    const sup = await start({ agents: { echo, noop: { module: agentPath('noop') }, bad: { module: agentPath('unrecoverable') } }, breaker: false });
+    const nest = (depth: number): unknown => {
+      let value: unknown = 'leaf';
+      for (let i = 0; i < depth; i += 1) value = i % 2 === 0 ? [value] : { a: value };
+      return value;
+    };
+    const rule = 'must nest objects and arrays at most 100 levels deep';
+    const tooDeep = (field: string, depth = 101) => ({ code: 'TROUPE_INVALID_TASK', message: `${field}: ${rule} (got ${depth} levels)`, details: { field, rule, value: depth } });
+    await expect(sup.submit({ agent: 'echo', input: nest(101) })).rejects.toMatchObject(tooDeep('task.input'));
+    await expect(sup.submitBatch([{ agent: 'echo' }, { agent: 'echo', input: { list: [nest(100)] } }])).rejects.toMatchObject(tooDeep('tasks[1].input', 102));
+    await expect(sup.submitGraph([{ name: 'x', agent: 'echo', input: nest(101) }])).rejects.toMatchObject(tooDeep('tasks[0].input'));
+    // Measured without recursion: far deeper than any call stack is an error like any other.
+    await expect(sup.submit({ agent: 'echo', input: nest(200_000) })).rejects.toMatchObject(tooDeep('task.input', 200_000));
+    const dead = await sup.submit({ agent: 'bad', input: 1 });
+    await expect(sup.result(dead)).rejects.toMatchObject({ code: 'TROUPE_TASK_FAILED' });
+    await expect(sup.redrive(dead, { input: new Map([['k', nest(100)]]) })).rejects.toMatchObject(tooDeep('task.input'));
+    // At the limit, and with shared or circular references (each object counted once, where first reached).
+    const run = async (input: unknown): Promise<unknown> => sup.result(await sup.submit({ agent: 'noop', input }));
+    expect(await run(nest(100))).toEqual(nest(100));
+    type Pair = { left?: Pair; right?: Pair };
+    let shared: Pair = {};
+    for (let i = 1; i < 100; i += 1) shared = { left: shared, right: shared }; // 100 objects, 2^99 paths
+    let back = (await run(shared)) as Pair;
+    for (let level = 1; level < 100; level += 1, back = back.left!) expect(back.left).toBe(back.right);
+    expect(back).toEqual({});
+    const circular: Record<string, unknown> = { n: 1 };
+    circular.self = circular;
+    const cloned = (await run(circular)) as Record<string, unknown>;
+    expect(cloned.self).toBe(cloned);
   });
 
   it('fails only the task whose module breaks at run time; other agents keep working', async () => {

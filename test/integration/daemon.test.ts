@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../dist/daemon/config.js';
@@ -25,6 +27,34 @@ function configFile(config: Record<string, unknown>): string {
   const file = join(dir, 'troupe.config.json');
   writeFileSync(file, JSON.stringify(config));
   return file;
+}
+
+/** Sends `request` as it is on a TCP connection; resolves with the status and the parsed body of the answer. */
+function rawRequest(url: string, request: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) as unknown });
+    });
+    socket.end(request);
+  });
+}
+
+/** POSTs `text` as a JSON body on the socket (a value too deep for JSON.stringify can still be sent as text). */
+function postText(socket: string, path: string, text: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath: socket, method: 'POST', path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) as unknown }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
 }
 
 const agents = {
@@ -67,7 +97,7 @@ describe('daemon configuration', () => {
     expect((c.runtime.agents.echo as { module: string }).module).toBe(join(dir, 'echo.mjs'));
     expect((c.runtime.agents.sh as { cwd: string }).cwd).toBe(join(dir, 'work'));
     expect(c.socket).toBe('/tmp/troupe-state/troupe.sock');
-    expect(c.tcp).toEqual({ host: '127.0.0.1', port: 7777, token: TOKEN });
+    expect(c.tcp).toEqual({ host: '127.0.0.1', port: 7777, token: TOKEN, planRoots: [] });
     expect(loadConfig(configFile({ agents }), { XDG_STATE_HOME: '/x/state' }).runtime.journal).toBe('/x/state/troupe/journal.db');
   });
 });
@@ -102,6 +132,49 @@ describe('daemon HTTP API', () => {
     expect(await callDaemon(socket, 'GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'TROUPE_BAD_REQUEST' } } });
     expect(await callDaemon(socket, 'GET', '/v1/tasks?limit=abc')).toMatchObject({ status: 400 });
     expect(await callDaemon(socket, 'PUT', '/v1/breakers/agent:echo', { state: 'ajar' })).toMatchObject({ status: 400 });
+  });
+
+  // Issue 15: a 5,000-deep input overflowed the stack while the error was described (String() of a
+  // deep array), and Fastify answered 500 in a shape of its own.
+  it('refuses an input nested deeper than MAX_INPUT_DEPTH with 400 TROUPE_INVALID_TASK naming its depth, however deep', async () => {
+    const { running, socket } = await daemon();
+    for (const depth of [5_000, 100_000]) {
+      for (const [open, close] of [['[', ']'], ['{"a":', '}']]) {
+        const input = `${open!.repeat(depth)}1${close!.repeat(depth)}`;
+        const res = await postText(running.socket, '/v1/tasks', `{"agent":"echo","input":${input}}`);
+        expect(res).toEqual({
+          status: 400,
+          body: { error: { code: 'TROUPE_INVALID_TASK', message: `task.input: must nest objects and arrays at most 100 levels deep (got ${depth} levels)`, details: { field: 'task.input', rule: 'must nest objects and arrays at most 100 levels deep', value: depth } } },
+        });
+      }
+      // A deep value where a string belongs is a type error, its value described rather than echoed.
+      const agent = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      expect(await postText(running.socket, '/v1/tasks', `{"agent":${agent}}`)).toMatchObject({ status: 400, body: { error: { code: 'TROUPE_INVALID_TASK', details: { field: 'task.agent', value: expect.any(String) } } } });
+    }
+    const ok = `${'['.repeat(100)}1${']'.repeat(100)}`;
+    const accepted = await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'echo', input: JSON.parse(ok) });
+    expect(accepted.status).toBe(201);
+    const done = await callDaemon(socket, 'GET', `/v1/tasks/${(accepted.body as { id: string }).id}/result?waitMs=10000`);
+    expect(done).toMatchObject({ status: 200, body: { state: 'succeeded' } });
+  });
+
+  it('answers what the HTTP parser, the router and the auth refuse with the error body too', async () => {
+    const { tcp } = await daemon();
+    const url = (tcp as { url: string }).url;
+    const auth = `Host: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n`;
+    const cases: [string, number][] = [
+      [`GET /v1/tasks/%E0%A4%A HTTP/1.1\r\n${auth}\r\n`, 400], // not a valid URL component: Fastify's FST_ERR_BAD_URL
+      [`FOO /v1/tasks HTTP/1.1\r\n${auth}\r\n`, 400], // no such method: Node's parser refuses it
+      [`GARBAGE\r\n\r\n`, 400],
+      [`GET /v1/tasks HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, 400], // no Host: Node's bare 400 had an empty body
+      [`GET /v1/tasks HTTP/1.1\r\n${auth}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      [`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: troupe_token=%E0%A4%A\r\nConnection: close\r\n\r\n`, 401], // a cookie that does not decode is no token
+      [`DELETE /v1/tasks HTTP/1.1\r\n${auth}\r\n`, 404],
+    ];
+    for (const [request, status] of cases) {
+      const res = await rawRequest(url, request);
+      expect({ request: request.slice(0, 40), ...res }).toMatchObject({ status, body: { error: { code: expect.stringMatching(/^TROUPE_(BAD_REQUEST|UNAUTHORIZED)$/), message: expect.any(String) } } });
+    }
   });
 
   it('cancels, lists and redrives dead letters, and forces breakers', async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import pino from 'pino';
@@ -65,6 +65,52 @@ describe('the plan API over the socket', () => {
       const res = await callDaemon(endpoint, 'POST', path, body);
       expect({ path, body, status: res.status, code: (res.body as { error: { code: string } }).error.code }).toEqual({ path, body, status: 400, code });
     }
+  });
+});
+
+const TOKEN = 'a-token-of-sufficient-length';
+
+/** A daemon on a socket and on TCP, with `planRoots` for the TCP listener (absent: the default). */
+async function tcpDaemon(planRoots?: string[]): Promise<{ socket: Endpoint; tcp: Endpoint }> {
+  const file = join(tempDir(), 'troupe.config.json');
+  const tcp = { port: 0, token: TOKEN, ...(planRoots === undefined ? {} : { planRoots }) };
+  writeFileSync(file, JSON.stringify({ journal: ':memory:', socket: 't.sock', tcp, agents: { files: { module: agentPath('plan-files') } } }));
+  const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
+  onTestFinished(() => running.stop());
+  return { socket: { socket: running.socket }, tcp: { url: running.url!, token: TOKEN } };
+}
+
+// Issue 15: any directory the daemon could read was planned for any client of the TCP port.
+describe('the plan API over TCP', () => {
+  it('plans only under tcp.planRoots: 403 TROUPE_FORBIDDEN elsewhere, through ".." or a symbolic link; the socket plans anywhere', async () => {
+    const root = tree({ 'proj/p.py': 'import q\n', 'proj/q.py': '' });
+    const outside = tree({ 'x.py': '' });
+    symlinkSync(outside, join(root, 'link'));
+    const { socket, tcp } = await tcpDaemon([root]);
+    const plan = (dir: string, endpoint = tcp, extra = {}) => callDaemon(endpoint, 'POST', '/v1/plan', { dir, agent: 'files', ...extra });
+    expect(await plan(join(root, 'proj'))).toMatchObject({ status: 200, body: { edges: [{ from: 'p.py', to: 'q.py' }] } });
+    expect(await plan(root)).toMatchObject({ status: 200 });
+    const rule = `must be inside a directory of tcp.planRoots (${root})`;
+    for (const dir of [outside, '/etc', `${root}/..`, join(root, 'link'), join(root, 'link', 'nowhere'), '/no/such/dir', 'relative/dir']) {
+      const res = await plan(dir);
+      expect({ dir, ...res }).toEqual({ dir, status: 403, body: { error: { code: 'TROUPE_FORBIDDEN', message: expect.stringContaining(rule), details: { field: 'dir', rule, value: dir } } } });
+    }
+    // Inside the roots, the plan's own checks answer; its config stays inside the directory too.
+    expect(await plan(join(root, 'missing'))).toMatchObject({ status: 400, body: { error: { code: 'TROUPE_INVALID_PLAN', details: { field: 'dir' } } } });
+    const escape = await plan(join(root, 'proj'), tcp, { tsconfig: '../../../../../etc/passwd' });
+    expect(escape).toMatchObject({ status: 400, body: { error: { code: 'TROUPE_INVALID_PLAN', details: { field: 'body.tsconfig' } } } });
+    // The socket is the owner's own: any directory it can read.
+    expect(await plan(outside, socket)).toMatchObject({ status: 200, body: { files: ['x.py'] } });
+  });
+
+  it('plans nothing over TCP when tcp.planRoots is not configured', async () => {
+    const { socket, tcp } = await tcpDaemon();
+    const dir = tree({ 'x.py': '' });
+    expect(await callDaemon(tcp, 'POST', '/v1/plan', { dir, agent: 'files' })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'TROUPE_FORBIDDEN', details: { field: 'dir', rule: 'may not be planned over TCP: tcp.planRoots names no directory' } } },
+    });
+    expect(await callDaemon(socket, 'POST', '/v1/plan', { dir, agent: 'files' })).toMatchObject({ status: 200 });
   });
 });
 

@@ -1,7 +1,8 @@
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planImports, type ImportPlan } from '../../dist/index.js';
-import { agentPath, start, tree } from '../helpers.js';
+import { agentPath, start, tempDir, tree } from '../helpers.js';
 
 
 // main → (a ⇄ b) → util; main → c → util; d imports itself; e stands alone.
@@ -70,5 +71,26 @@ describe('planImports: input validation', () => {
       expect(pending).toBeInstanceOf(Promise);
       await expect(pending).rejects.toMatchObject({ code: 'TROUPE_INVALID_PLAN', details: { field }, message });
     }
+  });
+
+  // Issue 15: `tsconfig: "../../../../../etc/passwd"` was read, over HTTP too.
+  it('reads no config outside dir: "..", an absolute path or a symbolic link out of it is refused', async () => {
+    const outside = join(tempDir(), 'outside.json');
+    writeFileSync(outside, JSON.stringify({ compilerOptions: { baseUrl: '.' } }));
+    const root = tree({ 'a.ts': "import './b';\n", 'b.ts': '', 'configs/real.json': '{}' });
+    symlinkSync(outside, join(root, 'out.json'));
+    symlinkSync(join(root, 'configs/real.json'), join(root, 'in.json'));
+    for (const tsconfig of ['../../../../../etc/passwd', outside, 'out.json', 'configs/../../x.json']) {
+      await expect(planImports(root, { agent: 'a', tsconfig })).rejects.toMatchObject({
+        code: 'TROUPE_INVALID_PLAN',
+        details: { field: 'options.tsconfig', rule: 'must stay inside dir (no "..", absolute path or symbolic link leading out of it)', value: tsconfig },
+      });
+    }
+    // The default config is confined the same way; a link that stays inside the tree is followed.
+    const linked = tree({ 'a.ts': '' });
+    symlinkSync(outside, join(linked, 'tsconfig.json'));
+    await expect(planImports(linked, { agent: 'a' })).rejects.toMatchObject({ code: 'TROUPE_INVALID_PLAN', details: { field: 'options.tsconfig', value: 'tsconfig.json' } });
+    expect((await planImports(root, { agent: 'a', tsconfig: 'in.json' })).edges).toEqual([{ from: 'a.ts', to: 'b.ts' }]);
+    expect((await planImports(root, { agent: 'a', tsconfig: 'configs/real.json' })).edges).toEqual([{ from: 'a.ts', to: 'b.ts' }]);
   });
 });

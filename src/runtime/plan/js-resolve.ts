@@ -1,6 +1,5 @@
 // Resolving JavaScript/TypeScript specifiers to files of the tree with TypeScript's module resolution.
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import ts from 'typescript';
 import type { JsImport } from './js-imports.js';
 
@@ -12,10 +11,8 @@ const IMPLEMENTATION: [string, string][] = [['.d.ts', '.js'], ['.d.mts', '.mjs']
 
 export type JsResolve = (from: string, imp: JsImport) => string | undefined;
 
-/** The tree's compiler options: `paths`, `baseUrl`, `moduleResolution` and the rest from its config. */
-export function loadCompilerOptions(root: string, tsconfig: string): ts.CompilerOptions {
-  const candidates = tsconfig === 'tsconfig.json' ? ['tsconfig.json', 'jsconfig.json'] : [tsconfig];
-  const file = candidates.map((c) => join(root, c)).find((f) => existsSync(f));
+/** The tree's compiler options: `paths`, `baseUrl`, `moduleResolution` and the rest from its config (chosen by resolvePlanOptions). */
+export function loadCompilerOptions(file: string | undefined): ts.CompilerOptions {
   if (file === undefined) return NO_CONFIG;
   const read = ts.readConfigFile(file, ts.sys.readFile);
   // Config errors (a missing `extends`, say) leave the options that could be read: good enough to resolve.

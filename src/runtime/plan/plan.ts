@@ -1,5 +1,4 @@
 // `planImports()`: the import graph of a source tree as a task graph ready for `submitGraph()`.
-import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assemblePlan, type ImportEdge, type ImportPlan } from './assemble.js';
@@ -22,7 +21,7 @@ const READ_CONCURRENCY = 32;
  */
 export async function planImports(dir: string, options: PlanOptions): Promise<ImportPlan> {
   const resolved = resolvePlanOptions(dir, options);
-  const root = realpathSync(resolved.root);
+  const root = resolved.root;
   const files = discoverFiles(root);
   const known = new Set(files);
   const jsTargets = files.some((f) => languageOf(f) === 'js') ? await jsReader(root, known, resolved) : () => [];
@@ -56,7 +55,7 @@ type Targets = (file: string, text: string) => (string | undefined)[];
 async function jsReader(root: string, known: ReadonlySet<string>, options: ResolvedPlanOptions): Promise<Targets> {
   // TypeScript is loaded only here, and only for trees with JS/TS files: importing the package must not pay for it.
   const [{ extractJsImports }, { createJsResolver, loadCompilerOptions }] = await Promise.all([import('./js-imports.js'), import('./js-resolve.js')]);
-  const resolveJs = createJsResolver(root, known, loadCompilerOptions(root, options.tsconfig));
+  const resolveJs = createJsResolver(root, known, loadCompilerOptions(options.configFile));
   return (file, text) => {
     const imports = extractJsImports(file, text).filter((i) => options.typeImports || !i.typeOnly);
     return imports.map((i) => resolveJs(join(root, file), i));
