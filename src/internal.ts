@@ -6,3 +6,5 @@ export { parseWith } from './runtime/validate.js';
 export { resolveOptions } from './runtime/options.js';
 export { validateSubmission } from './runtime/submit.js';
 export { MAX_GRAPH, validateGraph } from './runtime/submit-graph.js';
+export { sqliteVersion } from './engine/journal/open.js';
+export { inSingleBinary, nodeCommand } from './runtime/node-command.js';
