@@ -20,7 +20,12 @@ export function runAsNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
  */
 export async function runAsNode(args: readonly string[]): Promise<void> {
   const [first, ...rest] = args;
-  if (first === undefined) throw new Error('run-as-node: no script given (troupe --node <script> [args])');
+  if (first === undefined || (first.startsWith('-') && first !== '-e' && first !== '--eval')) {
+    const why = first === undefined ? 'no script given' : `Node option ${first} is not supported by the single binary`;
+    process.stderr.write(`troupe: run-as-node: ${why} (usage: troupe --node <script> [args] | troupe --node -e <code> [args])\n`);
+    process.exitCode = 9; // Node's exit code for an invalid argument
+    return;
+  }
   if (first === '-e' || first === '--eval') {
     const code = rest[0] ?? '';
     process.argv = [process.execPath, ...rest.slice(1)];
@@ -29,7 +34,6 @@ export async function runAsNode(args: readonly string[]): Promise<void> {
     runInThisContext(code, { filename: '[eval]' });
     return;
   }
-  if (first.startsWith('-')) throw new Error(`run-as-node: Node option ${first} is not supported by the single binary`);
   const script = resolve(first);
   process.argv = [process.execPath, script, ...rest];
   await import(pathToFileURL(script).href);

@@ -6,7 +6,7 @@ import { configFrom, stateDir, type DaemonConfig } from './config.js';
 import { startDaemon, type RunningDaemon } from './daemon.js';
 import type { Supervisor } from '../index.js';
 import type { SubmitRequest } from '../index.js';
-import { nodeCommand } from '../internal.js';
+import { inSingleBinary, nodeCommand } from '../internal.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -71,11 +71,12 @@ export async function startExampleDaemon(config: DaemonConfig, logger: Logger): 
 /** What `npm start` prints once ready. */
 export function exampleBanner(daemon: RunningDaemon, config: DaemonConfig): string {
   const dashboard = `${daemon.url}/?token=${encodeURIComponent(config.tcp?.token ?? '')}`;
+  const cli = inSingleBinary() ? 'troupe' : 'node dist/cli.js';
   return [
     'troupe example daemon ready (the example agents get a few tasks every second)',
     `  dashboard  ${dashboard}`,
     `  socket     ${daemon.socket}`,
     `  journal    ${config.runtime.journal}`,
-    '  try        node dist/cli.js top   |   node dist/cli.js list --state dead   |   Ctrl-C to drain and stop',
+    `  try        ${cli} top   |   ${cli} list --state dead   |   Ctrl-C to drain and stop`,
   ].join('\n');
 }
