@@ -1,8 +1,8 @@
 // The single binary (dist/bin/troupe, `npm run build:binary`) as a user without Node runs it: from an
 // empty directory with no node_modules, and no `node` on PATH. Skipped when the binary is not built.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir, waitFor } from '../helpers.js';
 
@@ -32,6 +32,8 @@ export default defineAgent(async (input, ctx) => {
 read line
 echo "got:$line"
 `,
+  'src/a.ts': `import { b } from './b.js';\nexport const a = b;\n`,
+  'src/b.ts': `export const b = 1;\n`,
   'words.mjs': `import { text } from 'node:stream/consumers';
 const input = JSON.parse(await text(process.stdin));
 process.stdout.write(JSON.stringify({ words: input.text.split(' ').length, args: process.argv.slice(2) }));
@@ -49,7 +51,10 @@ function sandbox(): Sandbox {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   for (const tool of ['sh', 'cat']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
-  for (const [name, text] of Object.entries(FILES)) writeFileSync(join(dir, name), text, { mode: 0o755 });
+  for (const [name, text] of Object.entries(FILES)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text, { mode: 0o755 });
+  }
   const agents = {
     double: { module: './double.mjs' },
     hold: { module: './hold.mjs', concurrency: 4 },
@@ -95,7 +100,7 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pr
 const json = <T>(text: string): T => JSON.parse(text) as T;
 
 describe.skipIf(!BUILT)(`single binary${BUILT ? '' : ' — SKIPPED: dist/bin/troupe is not built (npm run build:binary)'}`, () => {
-  it('runs with no node on PATH: version, daemon, client commands, module and command agents, dashboard', { timeout: 300_000 }, async () => {
+  it('runs with no node on PATH: version, run-as-node, plan, daemon, client commands, module and command agents, metrics, dashboard', { timeout: 300_000 }, async () => {
     const box = sandbox();
     expect(spawnSync('sh', ['-c', 'command -v node'], { env: box.env }).status, '`node` must not be on the sandbox PATH').not.toBe(0);
     expect(existsSync(join(box.dir, 'node_modules'))).toBe(false);
@@ -103,6 +108,12 @@ describe.skipIf(!BUILT)(`single binary${BUILT ? '' : ' — SKIPPED: dist/bin/tro
     const version = await troupe(box, '--version');
     expect(version).toMatchObject({ code: 0 });
     expect(version.out.split('\n')).toEqual([`troupe ${pkg.version}`, expect.stringMatching(/^node v\d+\.\d+\.\d+ \(embedded in this binary\)$/), expect.stringMatching(/^sqlite 3\.\d+/)]);
+
+    const evaluated = await troupe(box, '--node', '-e', 'console.log(process.argv.slice(1).join(","), typeof require("node:fs").statSync)', 'a', 'b');
+    expect(evaluated).toMatchObject({ code: 0, out: 'a,b function' });
+    const plan = await troupe(box, 'plan', 'src', '--agent', 'double', '--json');
+    expect(plan.code, plan.err).toBe(0);
+    expect(json(plan.out)).toMatchObject({ files: ['a.ts', 'b.ts'], edges: [{ from: 'a.ts', to: 'b.ts' }] });
 
     const { http } = await startDaemon(box);
     const auth = { authorization: `Bearer ${TOKEN}` };
@@ -129,6 +140,15 @@ describe.skipIf(!BUILT)(`single binary${BUILT ? '' : ' — SKIPPED: dist/bin/tro
     const uplot = await fetch(`${http}/dashboard/uPlot.iife.min.js`, { headers: { cookie } });
     expect(uplot.status).toBe(200);
     expect((await uplot.text()).length).toBeGreaterThan(10_000);
+  });
+
+  it('extracts its runtime once when many start at the same time into an empty cache', { timeout: 300_000 }, async () => {
+    const box = sandbox();
+    const cache = join(box.dir, 'cache');
+    box.env.TROUPE_CACHE_DIR = cache;
+    const runs = await Promise.all(Array.from({ length: 6 }, () => troupe(box, '--version')));
+    expect(runs.map((r) => r.code)).toEqual(runs.map(() => 0));
+    expect(readdirSync(cache)).toEqual([expect.stringMatching(new RegExp(`^${pkg.version.replaceAll('.', '\\.')}-[0-9a-f]{16}$`))]);
   });
 
   it('resumes the tasks in flight after kill -9 of the daemon, and finishes them', { timeout: 300_000 }, async () => {
