@@ -29,23 +29,24 @@ export function writeArchive(entries, version, outDir) {
 
 /** Makes the blob with `node` (the Node being embedded: blobs are version-specific) and injects it into a copy at `output`. */
 export async function makeExecutable({ node, main, seaDir, output, strip }) {
+  // Paths relative to seaDir: the blob records them, and the same sources should make the same binary anywhere.
   const config = {
-    main,
-    output: join(seaDir, 'sea-prep.blob'),
+    main: relative(seaDir, main),
+    output: 'sea-prep.blob',
     disableExperimentalSEAWarning: true,
     // No code cache: it breaks import() of files from the main script (run-as-node mode needs it). No snapshot: pool threads.
     useCodeCache: false,
     useSnapshot: false,
-    assets: { runtime: join(seaDir, 'runtime.bin'), 'runtime-id': join(seaDir, 'runtime-id.txt') },
+    assets: { runtime: 'runtime.bin', 'runtime-id': 'runtime-id.txt' },
   };
   writeFileSync(join(seaDir, 'sea-config.json'), JSON.stringify(config, null, 2));
-  execFileSync(node, ['--experimental-sea-config', join(seaDir, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(node, ['--experimental-sea-config', 'sea-config.json'], { cwd: seaDir, stdio: ['ignore', 'ignore', 'inherit'] });
   mkdirSync(dirname(output), { recursive: true });
   copyFileSync(node, output);
   chmodSync(output, 0o755);
   // Node's symbols and debug info are a sixth of its size; strip them before injecting, never after.
   if (strip) execFileSync('strip', [output]);
   // Never strip the result: stripping drops the injected note and leaves a plain node.
-  await inject(output, 'NODE_SEA_BLOB', readFileSync(config.output), { sentinelFuse: SENTINEL_FUSE });
+  await inject(output, 'NODE_SEA_BLOB', readFileSync(join(seaDir, config.output)), { sentinelFuse: SENTINEL_FUSE });
   return statSync(output).size;
 }
