@@ -1,6 +1,8 @@
 /**
  * Troupe's layers, checked by test/architecture.test.ts (part of `npm test`).
  *
+ *   binary      src/binary      start-up of the single executable: runs src/cli.ts; nothing imports it
+ *     ↓
  *   apps        src/daemon, src/plan, src/bench, src/demo, src/cli.ts
  *     ↓ only through the public entry points (PUBLIC_ENTRIES)
  *   public API  src/runtime, src/index.ts, src/agent.ts, src/internal.ts
@@ -19,6 +21,7 @@ const ACTORS = '^src/actors/';
 const ENGINE = '^src/engine/';
 const RUNTIME = '^src/(runtime/|index\\.ts$|agent\\.ts$|internal\\.ts$)';
 const APPS = '^src/(daemon|plan|bench|demo)/|^src/cli\\.ts$';
+const BINARY = '^src/binary/';
 /** What an app may import from outside its own folder. */
 const PUBLIC_ENTRIES = '^src/(index|agent|internal)\\.ts$|^src/daemon/index\\.ts$';
 
@@ -74,6 +77,20 @@ module.exports = {
       comment: 'src/cli.ts imports the apps and the public entry points, not the layers below.',
       from: { path: '^src/cli\\.ts$' },
       to: { path: '^src/', pathNot: [`^src/(daemon|plan|bench|demo)/`, PUBLIC_ENTRIES] },
+    },
+    {
+      name: 'binary-runs-the-cli',
+      severity: 'error',
+      comment: 'src/binary (the single executable\'s start-up) imports itself, src/cli.ts and the public entry points.',
+      from: { path: BINARY },
+      to: { path: '^src/', pathNot: [BINARY, '^src/cli\\.ts$', PUBLIC_ENTRIES] },
+    },
+    {
+      name: 'nothing-imports-binary',
+      severity: 'error',
+      comment: 'The build bundles src/binary around the rest; the library, the apps and the CLI never depend on it.',
+      from: { path: '^src/', pathNot: BINARY },
+      to: { path: BINARY },
     },
   ],
   options: {

@@ -17,11 +17,14 @@ Commands:
 
 Options:
   -h, --help           show this help
-  -v, --version        print the version`;
+  -v, --version        print the versions of Troupe, Node and SQLite`;
 
-function version(): string {
+/** Troupe's version, then the Node it runs on (embedded, in the single binary) and the SQLite its journal uses. */
+async function version(): Promise<string> {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  const { inSingleBinary, sqliteVersion } = await import('./internal.js');
+  const node = `node ${process.version}${inSingleBinary() ? ' (embedded in this binary)' : ''}`;
+  return [`troupe ${pkg.version}`, node, `sqlite ${sqliteVersion()}`].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const [command] = positionals;
   // `troupe bench --help` (and daemon's) is the command's own help, not this one.
   const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || CLIENT_COMMANDS.includes(command as never);
-  if (values.version === true && !ownsHelp) return print(version());
+  if (values.version === true && !ownsHelp) return print(await version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
     case 'daemon': {

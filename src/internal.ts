@@ -8,3 +8,5 @@ export { resolveOptions } from './runtime/options.js';
 export { validateSubmission } from './runtime/submit.js';
 export { MAX_GRAPH, validateGraph } from './runtime/submit-graph.js';
 export { isInside } from './runtime/plan/options.js';
+export { sqliteVersion } from './engine/journal/open.js';
+export { inSingleBinary, nodeCommand } from './runtime/node-command.js';

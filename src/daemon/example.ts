@@ -6,6 +6,7 @@ import { configFrom, stateDir, type DaemonConfig } from './config.js';
 import { startDaemon, type RunningDaemon } from './daemon.js';
 import type { Supervisor } from '../index.js';
 import type { SubmitRequest } from '../index.js';
+import { inSingleBinary, nodeCommand } from '../internal.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -17,6 +18,7 @@ const WORDS = ['actors share nothing', 'a journal survives a crash', 'priorities
 /** The example daemon's configuration: four agents, a CPU resource, alerts tuned to show up in a demo. */
 export function exampleConfig(env: NodeJS.ProcessEnv): DaemonConfig {
   const dir = stateDir(env);
+  const node = nodeCommand();
   const token = env.TROUPE_TOKEN || randomBytes(18).toString('base64url');
   const raw = {
     journal: join(dir, 'example-journal.db'),
@@ -25,7 +27,7 @@ export function exampleConfig(env: NodeJS.ProcessEnv): DaemonConfig {
       hash: { module: here('../demo/agents/hash.js'), concurrency: 4 },
       review: { module: here('../demo/agents/review.js'), concurrency: 3 },
       flaky: { module: here('../demo/agents/flaky.js'), retry: { attempts: 3, backoff: { initialMs: 500 } } },
-      words: { command: process.execPath, args: [here('../demo/commands/word-count.js')], concurrency: 2 },
+      words: { command: node.command, args: [...node.args, here('../demo/commands/word-count.js')], concurrency: 2 },
     },
     resources: { cpu: { concurrency: 2 } },
     alerts: { queueDepth: { threshold: 40, forMs: 5_000 } },
@@ -69,11 +71,12 @@ export async function startExampleDaemon(config: DaemonConfig, logger: Logger): 
 /** What `npm start` prints once ready. */
 export function exampleBanner(daemon: RunningDaemon, config: DaemonConfig): string {
   const dashboard = `${daemon.url}/?token=${encodeURIComponent(config.tcp?.token ?? '')}`;
+  const cli = inSingleBinary() ? 'troupe' : 'node dist/cli.js';
   return [
     'troupe example daemon ready (the example agents get a few tasks every second)',
     `  dashboard  ${dashboard}`,
     `  socket     ${daemon.socket}`,
     `  journal    ${config.runtime.journal}`,
-    '  try        node dist/cli.js top   |   node dist/cli.js list --state dead   |   Ctrl-C to drain and stop',
+    `  try        ${cli} top   |   ${cli} list --state dead   |   Ctrl-C to drain and stop`,
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type Priority } from '../index.js';
+import { nodeCommand } from '../internal.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -11,11 +12,12 @@ const TEXTS = [
 
 /** `npm start`: a small workload of module and command agents, printed as it completes. */
 export async function runDemo(write: (line: string) => void): Promise<void> {
+  const node = nodeCommand();
   const sup = await Supervisor.start({
     pool: { minThreads: 2, maxThreads: 4, idleTimeoutMs: 1_000 },
     agents: {
       hash: { module: here('./agents/hash.js'), concurrency: 4 },
-      words: { command: process.execPath, args: [here('./commands/word-count.js')], concurrency: 2 },
+      words: { command: node.command, args: [...node.args, here('./commands/word-count.js')], concurrency: 2 },
     },
     resources: { cpu: { concurrency: 3 } },
   });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 
 const root = resolve(import.meta.dirname, '../..');
 const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { version: string; bin: { troupe: string }; types: string };
@@ -20,7 +21,9 @@ describe('troupe CLI and package', () => {
 
   it('prints help and version', async () => {
     expect(await run(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: troupe') });
-    expect(await run(['--version'])).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    // Troupe's version, then the Node it runs on and the SQLite of its journal.
+    const sqlite = new Database(':memory:').prepare('select sqlite_version() as v').get() as { v: string };
+    expect(await run(['--version'])).toMatchObject({ code: 0, stdout: `troupe ${pkg.version}\nnode ${process.version}\nsqlite ${sqlite.v}\n` });
   });
 
   it('exits 2 with usage on an unknown command', async () => {

@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Supervisor } from '../../index.js';
+import { nodeCommand } from '../../internal.js';
 import { hashChain, type ScenarioCpuInput } from '../agents/scenario-cpu.js';
 import type { RunInterval } from '../agents/scenario-interval.js';
 import { ioDigest, type ScenarioIoInput } from '../agents/scenario-io.js';
@@ -32,6 +33,8 @@ interface Ran {
   error?: string;
 }
 
+const NODE = nodeCommand();
+
 function startSupervisor(): Promise<Supervisor> {
   return Supervisor.start({
     logger: quietLogger(),
@@ -40,7 +43,7 @@ function startSupervisor(): Promise<Supervisor> {
     agents: {
       cpu: { module: agentPath('scenario-cpu') },
       io: { module: agentPath('scenario-io') },
-      command: { command: process.execPath, args: [agentPath('scenario-command')] },
+      command: { command: NODE.command, args: [...NODE.args, agentPath('scenario-command')] },
     },
   });
 }

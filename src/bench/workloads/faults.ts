@@ -15,8 +15,11 @@ import {
 } from '../../index.js';
 import type { BenchOptions, Case, Measurement, Section, Workload } from '../harness.js';
 import { percentile } from '../stats.js';
+import { nodeCommand } from '../../internal.js';
 
 const AGENT = 'fault';
+/** Node, or the single binary as Node: `-e` code runs under either. */
+const NODE = nodeCommand();
 const BLOCK_MODULE = fileURLToPath(new URL('../agents/fault-block.js', import.meta.url));
 const EXIT_MODULE = fileURLToPath(new URL('../agents/fault-exit.js', import.meta.url));
 /** Trials per measurement, one after another on one runtime (20 took the 4 passes of --runs 3 just past 2 min). */
@@ -189,7 +192,7 @@ const FAULTS: readonly Fault[] = [
   {
     id: 'command-timeout',
     label: 'Timed-out command killed',
-    agent: { command: process.execPath, args: ['-e', IGNORE_SIGTERM], input: 'none', output: 'text', timeoutMs: DEADLINE_MS, killGraceMs: GRACE_MS, retry: NO_RETRY },
+    agent: { command: NODE.command, args: [...NODE.args, '-e', IGNORE_SIGTERM], input: 'none', output: 'text', timeoutMs: DEADLINE_MS, killGraceMs: GRACE_MS, retry: NO_RETRY },
     trial: commandTrial,
   },
   {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS, Supervisor } from '../../index.js';
+import { nodeCommand } from '../../internal.js';
 import type { BenchOptions, Measurement, Section, Workload } from '../harness.js';
 import type { ChildConfig } from '../recovery-child.js';
 
@@ -19,6 +20,7 @@ const AGENT = 'hold';
 const AGENT_MODULE = fileURLToPath(new URL('../agents/hold.js', import.meta.url));
 const CHILD = fileURLToPath(new URL('../recovery-child.js', import.meta.url));
 const THREADS = 2;
+const NODE = nodeCommand();
 /** Give up on the drain when no task has completed for this long; what is left counts as lost. */
 const STALL_MS = 30_000;
 /** Give up on the child when it has not accepted everything in this long. */
@@ -30,7 +32,7 @@ const CHILD_TIMEOUT_MS = 10 * 60_000;
  */
 function acceptThenKill(config: ChildConfig): Promise<{ accepted: number; submitMs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(NODE.command, [...NODE.args, CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let accepted: { accepted: number; submitMs: number } | undefined;

@@ -48,6 +48,16 @@ function checkWritable(path: string): void {
   }
 }
 
+/** The version of the SQLite library the journal runs on (better-sqlite3's own build). */
+export function sqliteVersion(): string {
+  const db = new Database(':memory:');
+  try {
+    return (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+  } finally {
+    db.close();
+  }
+}
+
 /** Opens the file and takes its exclusive lock at once, so that a second runtime fails fast. */
 export function openLocked(path: string): Db {
   checkWritable(path);
