@@ -88,12 +88,15 @@ export function concurrencyCounter(): { buffer: SharedArrayBuffer; current(): nu
 /**
  * A clock whose timers fire only when the test advances it (its `now` is real time plus the
  * advances). With `earlyMs`, timers fire that much before they are due, as Node's can (its timers
- * run on a cached, whole-millisecond loop clock).
+ * run on a cached, whole-millisecond loop clock). With `frozen`, its `now` moves only when the test
+ * advances it: however long the machine takes between two advances, none of it counts (heartbeats,
+ * output, progress all happen at the same instant), so run limits pass exactly when the test says.
  */
-export function manualClock({ earlyMs = 0 } = {}): Clock & { advance(ms: number): void } {
+export function manualClock({ earlyMs = 0, frozen = false } = {}): Clock & { advance(ms: number): void } {
   let offset = 0;
   const timers = new Set<{ at: number; fn: () => void }>();
-  const now = (): number => Date.now() + offset;
+  const base = Date.now();
+  const now = (): number => (frozen ? base : Date.now()) + offset;
   return {
     now,
     setTimeout: (fn, ms) => {
@@ -105,7 +108,8 @@ export function manualClock({ earlyMs = 0 } = {}): Clock & { advance(ms: number)
     advance(ms) {
       offset += ms;
       for (const timer of [...timers]) {
-        if (timer.at - earlyMs > now()) continue;
+        // A timer that an earlier one cleared during this advance does not fire.
+        if (!timers.has(timer) || timer.at - earlyMs > now()) continue;
         timers.delete(timer);
         timer.fn();
       }
