@@ -4,8 +4,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Ceilings, not budgets: a test waits on conditions and asserts no elapsed time, so these only
+    // end a test that is stuck. Generous, because on a loaded machine (CI on 2 cores, a load average
+    // of 15 and more) honest work takes several times as long as on an idle one.
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
     maxWorkers: 2,
     // The machines have 2 cores: a test that waits on a condition may wait while others run.
     reporters: ['default'],

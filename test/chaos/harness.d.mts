@@ -17,9 +17,9 @@ export interface CrashTestOptions {
   maxDelayMs?: number;
   /** Share of kills that strike at a random moment of start-up or recovery instead (default 0.1). */
   earlyKillRatio?: number;
-  /** A child must be ready and accept its tasks within this (default 20 s). */
+  /** A child must be ready and accept its tasks within this (default 60 s). */
   startTimeoutMs?: number;
-  /** The final drain must finish within this (default 60 s). */
+  /** The final drain must finish within this (default 120 s). */
   drainTimeoutMs?: number;
   /** Extra arguments for load children: --batch, --every, --work-ms, --max-backlog. */
   childArgs?: string[];

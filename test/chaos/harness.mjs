@@ -11,6 +11,12 @@ import { prng } from './prng.mjs';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child.mjs');
 const TERMINAL = new Set(['succeeded', 'dead', 'cancelled']);
+/**
+ * The waits below are ceilings, not budgets: they end a run that is stuck, and are generous because a
+ * child's start-up takes seconds, not the usual fraction of one, on a loaded machine (2 cores at a
+ * load of 15 and more). A child must exit within this once killed, or once drained.
+ */
+const EXIT_TIMEOUT_MS = 60_000;
 
 
 /**
@@ -23,8 +29,8 @@ const TERMINAL = new Set(['succeeded', 'dead', 'cancelled']);
  * @property {number} [maxExtraAccepted] ... plus up to this many more, chosen at random (default 5)
  * @property {number} [maxDelayMs]     then the kill waits a random 0..maxDelayMs ms (default 150)
  * @property {number} [earlyKillRatio] share of kills that strike at a random moment of start-up or recovery instead, 0..1 (default 0.1)
- * @property {number} [startTimeoutMs] a child must be ready (and accept its tasks) within this (default 20 s)
- * @property {number} [drainTimeoutMs] the final drain must finish within this (default 60 s)
+ * @property {number} [startTimeoutMs] a child must be ready (and accept its tasks) within this (default 60 s)
+ * @property {number} [drainTimeoutMs] the final drain must finish within this (default 120 s)
  * @property {string[]} [childArgs]    extra arguments for load children (--batch, --every, --work-ms, --max-backlog)
  */
 
@@ -65,8 +71,8 @@ export async function runCrashTest(options) {
     maxExtraAccepted = 5,
     maxDelayMs = 150,
     earlyKillRatio = 0.1,
-    startTimeoutMs = 20_000,
-    drainTimeoutMs = 60_000,
+    startTimeoutMs = 60_000,
+    drainTimeoutMs = 120_000,
     childArgs = [],
   } = options;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -108,7 +114,7 @@ export async function runCrashTest(options) {
       throw err;
     }
     child.kill();
-    await child.waitForExit(10_000);
+    await child.waitForExit(EXIT_TIMEOUT_MS);
     if (child.signal !== 'SIGKILL') throw child.failure(`ended with ${child.code ?? child.signal}, not by SIGKILL`);
     for (const id of fresh) accepted.add(id);
     if (fresh.length > 0) appendFileSync(acceptedLog, fresh.map((id) => `${id}\n`).join(''));
@@ -119,7 +125,7 @@ export async function runCrashTest(options) {
   const drainer = startChild(['--mode', 'drain', '--journal', journal, '--effects', effects, '--timeout', String(drainTimeoutMs)], 'drain child');
   try {
     await drainer.waitFor(() => drainer.lines.some((l) => l.startsWith('drained')), 'drained', drainTimeoutMs + startTimeoutMs);
-    await drainer.waitForExit(15_000);
+    await drainer.waitForExit(EXIT_TIMEOUT_MS);
   } catch (err) {
     drainer.kill();
     throw err;

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+/** Test timeout for a tiny bench run (its own fsync probe, pools and child processes): a ceiling, for a loaded machine. */
+const SPAWNS = 240_000;
 
 function bench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string; err: string }> {
   return new Promise((done) => {
@@ -44,7 +46,7 @@ describe('troupe bench (the built binary, a tiny run)', () => {
     for (const row of throughput.rows) expect(row.figures.tasksPerSec!.median).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'noop.md'), 'utf8')).toContain('![noop');
     expect(readFileSync(join(out, 'noop.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
-  }, 60_000);
+  }, SPAWNS);
 
   it('runs graph end to end at a small size: the three tables, every graph edge checked, theory in the notes', async () => {
     const out = tempDir();
@@ -76,7 +78,7 @@ describe('troupe bench (the built binary, a tiny run)', () => {
     }
     expect(critical!.method).toMatch(/FIFO takes about backlog ÷ slots \+ chain, 180 ms simulated, a speed-up of 1\.50/);
     expect(readFileSync(join(out, 'graph.md'), 'utf8')).toContain('![graph');
-  }, 60_000);
+  }, SPAWNS);
 
   it('exits 2 on an unknown workload or option, naming it', async () => {
     expect(await bench(['nope'])).toMatchObject({ code: 2, err: expect.stringContaining('nope') });

@@ -47,7 +47,7 @@ describe('bench graph: the workload\'s graphs through a real runtime', () => {
     expect(checkOrder(sup, tasks, ids).edges).toBe(edges);
     // Blocked tasks are announced as they unblock: one 'unblocked' per task with parents.
     expect(events.filter((e) => e.type === 'unblocked')).toHaveLength(560);
-  }, 30_000);
+  });
 
   it('the FIFO path (submit() one by one with dependsOn ids, no rank) keeps the order too; a broken order is caught', async () => {
     const sup = await start({ pool: { minThreads: 2, maxThreads: 2 }, agents: { noop: { module: agentPath('noop') } } });
@@ -62,5 +62,5 @@ describe('bench graph: the workload\'s graphs through a real runtime', () => {
     // Read against a reversed chain, the same records show children that ran before their parents.
     const reversed = tasks.map((t) => (t.name.startsWith('c') ? { ...t, dependsOn: t.name === 'c30' ? [] : [`c${Number(t.name.slice(1)) + 1}`] } : t));
     expect(() => checkOrder(sup, reversed, fifo)).toThrow(/started .* before its parent/);
-  }, 30_000);
+  });
 });

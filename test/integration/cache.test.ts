@@ -246,7 +246,7 @@ describe('result cache: daemon', () => {
       return res.json.id as string;
     };
     const first = await post({ agent: 'counted', input: { log, value: 1, note: 'a' } });
-    expect((await http(running.socket, 'GET', `/v1/tasks/${first}/result?waitMs=10000`)).json).toMatchObject({ result: { value: 1, run: 1 } });
+    expect((await http(running.socket, 'GET', `/v1/tasks/${first}/result?waitMs=60000`)).json).toMatchObject({ result: { value: 1, run: 1 } });
     const second = await post({ agent: 'counted', input: { log, value: 1, note: 'b' } });
     expect((await http(running.socket, 'GET', `/v1/tasks/${second}`)).json).toMatchObject({ state: 'succeeded', cachedFrom: first });
     const keyed = await post({ agent: 'counted', input: { log, value: 2 }, cacheKey: 'two', cacheTtlMs: 0 });

@@ -23,7 +23,8 @@ describe('cancellation of module agents', () => {
   it('stops a running task that honours ctx.signal, and its slot is reused', async () => {
     const g = gate();
     const counter = concurrencyCounter();
-    const sup = await start({ agents: { gate: { module: agentPath('gate'), concurrency: 1, cancelGraceMs: 10_000 } } });
+    // A grace past any delay of a loaded machine: a handler cut short would leave the counter at 1.
+    const sup = await start({ agents: { gate: { module: agentPath('gate'), concurrency: 1, cancelGraceMs: 60_000 } } });
     const running = await sup.submit({ agent: 'gate', input: { gate: g.path, counter: counter.buffer } });
     await waitFor(() => counter.current() === 1, 'handler running');
 

@@ -11,6 +11,8 @@ import { drainProgress, startProgress } from '../../dist/daemon/progress.js';
 import { agentPath, gate, isAlive, tempDir, waitFor } from '../helpers.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+/** Test timeout for runs of the binary (daemons, clients): a Node start-up each, seconds apiece on a loaded machine. */
+const SPAWNS = 240_000;
 const ESC = '\x1b';
 const agents = { echo: { module: agentPath('echo') }, bad: { module: agentPath('unrecoverable') }, gate: { module: agentPath('gate') } };
 
@@ -57,9 +59,9 @@ function run(argv: string[], { pty, env = {} }: { pty: boolean; env?: Record<str
   return { out: () => out, err: () => err, exited, ...(child.pid === undefined ? {} : { pid: child.pid }) };
 }
 
-/** Polls an asynchronous condition every 10 ms, up to 30 s. */
+/** Polls an asynchronous condition every 10 ms, up to 60 s (a ceiling, like waitFor's). */
 async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (const deadline = Date.now() + 30_000; !(await condition()); ) {
+  for (const deadline = Date.now() + 60_000; !(await condition()); ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -95,7 +97,7 @@ async function daemon(): Promise<string> {
 
 async function settled(socket: string, agent: string, input: unknown): Promise<string> {
   const { id } = (await callDaemon({ socket }, 'POST', '/v1/tasks', { agent, input })).body as { id: string };
-  await callDaemon({ socket }, 'GET', `/v1/tasks/${id}/result?waitMs=20000`);
+  await callDaemon({ socket }, 'GET', `/v1/tasks/${id}/result?waitMs=60000`);
   return id;
 }
 
@@ -170,7 +172,7 @@ describe('troupe on a terminal (under a pseudo-terminal from `script`)', () => {
     expect(await json.exited).toBe(1);
     expect(json.out()).not.toContain(ESC);
     expect(json.out()).not.toContain('waiting [');
-  }, 60_000);
+  }, SPAWNS);
 
   it('the daemon on a terminal logs pretty lines, drains with a bar as tasks end, and exits 0', async () => {
     const g = gate();
@@ -178,12 +180,12 @@ describe('troupe on a terminal (under a pseudo-terminal from `script`)', () => {
     const socket = join(resolve(file, '..'), 't.sock');
     const d = run([process.execPath, CLI, 'daemon', '--config', file, '--log-level', 'info'], { pty: true });
     const pid = await innerPid(d);
-    await waitFor(() => d.out().includes('troupe daemon ready'), 'daemon ready', 30_000);
+    await waitFor(() => d.out().includes('troupe daemon ready'), 'daemon ready');
     const { id } = (await callDaemon({ socket }, 'POST', '/v1/tasks', { agent: 'gate', input: { gate: g.path } })).body as { id: string };
     await until(async () => ((await callDaemon({ socket }, 'GET', `/v1/tasks/${id}`)).body as { state: string }).state === 'running', 'the gate task running');
 
     process.kill(pid, 'SIGTERM');
-    await waitFor(() => /draining \[-+\] 0\/1/.test(d.out()), 'the drain bar at 0/1', 30_000);
+    await waitFor(() => /draining \[-+\] 0\/1/.test(d.out()), 'the drain bar at 0/1');
     g.open();
     expect(await d.exited).toBe(0);
     expect(isAlive(pid)).toBe(false);
@@ -191,12 +193,12 @@ describe('troupe on a terminal (under a pseudo-terminal from `script`)', () => {
     expect(screen).toMatch(/draining \[=+\] 1\/1 \| 0 still running/);
     expect(screen).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] .*INFO.* \(troupe\): .*draining: running tasks may finish/);
     expect(screen).not.toContain('{"level":');
-  }, 60_000);
+  }, SPAWNS);
 
   it('logs JSON lines off a terminal or with TROUPE_LOG_FORMAT=json; --log-level filters them', async () => {
     const stopped = async (pty: boolean, env: Record<string, string>, level: string): Promise<string> => {
       const d = run([process.execPath, CLI, 'daemon', '--config', configFile(), '--log-level', level], { pty, env });
-      await waitFor(() => d.out().includes('troupe daemon ready'), 'daemon ready', 30_000);
+      await waitFor(() => d.out().includes('troupe daemon ready'), 'daemon ready');
       process.kill(pty ? await innerPid(d) : d.pid!, 'SIGTERM');
       expect(await d.exited).toBe(0);
       return pty ? d.out() : d.err();
@@ -219,7 +221,7 @@ describe('troupe on a terminal (under a pseudo-terminal from `script`)', () => {
     expect(forced).not.toMatch(/INFO.*\(troupe\)/);
 
     expect(await stopped(false, {}, 'warn')).not.toContain('draining');
-  }, 90_000);
+  }, SPAWNS);
 
   it('TROUPE_LOG_FORMAT: documented in `troupe daemon --help`; an unknown value exits 2', async () => {
     const help = run([process.execPath, CLI, 'daemon', '--help'], { pty: false });
@@ -228,5 +230,5 @@ describe('troupe on a terminal (under a pseudo-terminal from `script`)', () => {
     const bad = run([process.execPath, CLI, 'daemon', '--config', configFile()], { pty: false, env: { TROUPE_LOG_FORMAT: 'yaml' } });
     expect(await bad.exited).toBe(2);
     expect(bad.err()).toContain('TROUPE_LOG_FORMAT must be json or pretty (got yaml)');
-  }, 60_000);
+  }, SPAWNS);
 });

@@ -13,10 +13,10 @@ import pino from 'pino';
 const TOKEN = 'a-token-of-sufficient-length';
 const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
-/** Polls an asynchronous condition every 10 ms (up to 20 s). */
+/** Polls an asynchronous condition every 10 ms (a ceiling of 60 s, like waitFor's). */
 async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !(await condition()); ) {
-    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
+  for (const deadline = Date.now() + 60_000; !(await condition()); ) {
+    if (Date.now() > deadline) throw new Error('condition not met within 60 s');
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -109,7 +109,7 @@ describe('daemon HTTP API', () => {
     const submitted = await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'echo', input: { n: 1 } });
     expect(submitted.status).toBe(201);
     const id = (submitted.body as { id: string }).id;
-    const done = await callDaemon(socket, 'GET', `/v1/tasks/${id}/result?waitMs=10000`);
+    const done = await callDaemon(socket, 'GET', `/v1/tasks/${id}/result?waitMs=60000`);
     expect(done).toMatchObject({ status: 200, body: { id, done: true, state: 'succeeded', result: { input: { n: 1 } } } });
     expect(await callDaemon(socket, 'GET', `/v1/tasks/${id}`)).toMatchObject({ status: 200, body: { id, state: 'succeeded' } });
     const batch = await callDaemon(socket, 'POST', '/v1/tasks', [{ agent: 'echo', input: 1 }, { agent: 'echo', input: 2 }]);
@@ -184,7 +184,7 @@ describe('daemon HTTP API', () => {
     expect(await callDaemon(socket, 'GET', `/v1/tasks/${held.id}/result?waitMs=50`)).toMatchObject({ status: 200, body: { done: false } });
     expect(await callDaemon(socket, 'POST', `/v1/tasks/${held.id}/cancel`)).toMatchObject({ status: 200, body: { cancelled: true } });
     const dead = (await callDaemon(socket, 'POST', '/v1/tasks', { agent: 'bad', input: 1 })).body as { id: string };
-    await callDaemon(socket, 'GET', `/v1/tasks/${dead.id}/result?waitMs=10000`);
+    await callDaemon(socket, 'GET', `/v1/tasks/${dead.id}/result?waitMs=60000`);
     const letters = (await callDaemon(socket, 'GET', '/v1/dead-letters')).body as { tasks: { id: string; history: unknown[] }[] };
     expect(letters.tasks.map((t) => t.id)).toEqual([dead.id]);
     expect(letters.tasks[0]!.history).toHaveLength(1);
@@ -241,7 +241,7 @@ describe('troupe daemon (the built binary)', () => {
     g.open();
     const second = run();
     await second.ready();
-    expect(await callDaemon(socket, 'GET', `/v1/tasks/${id}/result?waitMs=20000`)).toMatchObject({ body: { done: true, state: 'succeeded' } });
+    expect(await callDaemon(socket, 'GET', `/v1/tasks/${id}/result?waitMs=60000`)).toMatchObject({ body: { done: true, state: 'succeeded' } });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

@@ -30,5 +30,5 @@ describe('critical-path rank at the moment a parent ends', () => {
     const name = new Map(Object.entries(ids).map(([n, id]) => [id, n]));
     // c (rank 100) became ready as p ended, with l1..l3 (rank 1) waiting since the start.
     expect(starts.map((id) => name.get(id))).toEqual(['p', 'c', 'l1', 'l2', 'l3']);
-  }, 30_000);
+  });
 });

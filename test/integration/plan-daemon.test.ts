@@ -45,7 +45,7 @@ describe('the plan API over the socket', () => {
     expect(submitted.status).toBe(201);
     const ids = (submitted.body as { ids: Record<string, string> }).ids;
     expect(Object.keys(ids).sort()).toEqual(['a.ts', 'b.ts', 'c.ts', 'cycle(2):p.py']);
-    const result = await callDaemon(endpoint, 'GET', `/v1/tasks/${ids['a.ts']}/result?waitMs=20000`);
+    const result = await callDaemon(endpoint, 'GET', `/v1/tasks/${ids['a.ts']}/result?waitMs=60000`);
     expect(result.body).toMatchObject({ done: true, state: 'succeeded', result: { files: ['a.ts'], before: expect.arrayContaining(['b.ts', 'c.ts']) } });
   }, SPAWNS);
 
@@ -129,7 +129,7 @@ describe('troupe plan (the built binary)', () => {
     const sent = await troupe(endpoint.socket, 'plan', dir, '--agent', 'files', '--json', '--submit');
     expect(sent.code).toBe(0);
     const { ids } = JSON.parse(sent.out) as { ids: Record<string, string> };
-    const done = await callDaemon(endpoint, 'GET', `/v1/tasks/${ids['cycle(2):p.py']}/result?waitMs=20000`);
+    const done = await callDaemon(endpoint, 'GET', `/v1/tasks/${ids['cycle(2):p.py']}/result?waitMs=60000`);
     expect(done.body).toMatchObject({ state: 'succeeded', result: { files: ['p.py', 'q.py'], before: [] } });
   }, SPAWNS);
 

@@ -6,6 +6,12 @@ import { agentPath, commandPath, failure, gate, isAlive, manualClock, readPids, 
 
 // Run limits: timeoutMs (counted from the start of a run) and stallTimeoutMs (counted from the last
 // heartbeat). A run that breaks one is stopped for real: its thread terminated, its process group killed.
+//
+// Where a limit must pass at a given point of a run, the run is on a manual clock, advanced once the
+// run is known to be there: on a loaded machine a command takes seconds to start, and a thread may wait
+// as long to be scheduled, which a real clock would count against the limit (and fail the test). With
+// `frozen`, the clock does not move with real time at all: a heartbeat that arrives between two steps
+// of the clock is exactly one step after the one before it.
 
 const cmd = (name: string, extra: Partial<CommandAgentOptions> = {}): CommandAgentOptions => ({
   command: process.execPath,
@@ -40,13 +46,16 @@ async function stopsGrowing(beats: Int32Array, what: string): Promise<number> {
 describe('timeouts of module agents', () => {
   it('fails a CPU-spinning handler with TROUPE_TASK_TIMEOUT and terminates its thread after the grace period', async () => {
     const beats = new Int32Array(new SharedArrayBuffer(4));
+    const clock = manualClock({ frozen: true });
     const spin = { module: agentPath('spin'), timeoutMs: 500, cancelGraceMs: 100, ...once };
-    const sup = await start({ pool: pool2, breaker: false, agents: { spin, echo: { module: agentPath('echo') } } });
+    const sup = await start({ clock, pool: pool2, breaker: false, agents: { spin, echo: { module: agentPath('echo') } } });
     const events = record(sup);
     const id = await sup.submit({ agent: 'spin', input: { beats: beats.buffer } });
     await waitFor(() => Atomics.load(beats, 0) > 0 && sup.get(id)!.progress !== undefined, 'spinning');
     const { threadId } = sup.get(id)!.progress as { threadId: number };
 
+    clock.advance(500); // its timeout: it is asked to stop, which it cannot hear
+    clock.advance(100); // the grace period: its thread is terminated
     const err = await failure(sup, id);
     expect(err.cause).toMatchObject({ code: 'TROUPE_TASK_TIMEOUT' });
     expect(sup.get(id)).toMatchObject({ state: 'dead', error: { code: 'TROUPE_TASK_TIMEOUT' } });
@@ -179,8 +188,11 @@ describe('timeouts of module agents', () => {
 describe('timeouts of command agents', () => {
   it('SIGTERMs then SIGKILLs the group of a timed-out command: the command and its grandchild are gone', async () => {
     const dir = tempDir();
-    const limits = { timeoutMs: 1_500, killGraceMs: 300, ...once };
-    const sup = await start({ pool: one, breaker: false, agents: { wait: cmd('wait', limits), spawner: cmd('spawner', limits) } });
+    // killGraceMs is real time (the SIGKILL's timer): long enough for a loaded machine to run the
+    // fixtures' SIGTERM handlers, which note the signal in their term files.
+    const limits = { timeoutMs: 1_500, killGraceMs: 1_000, ...once };
+    const clock = manualClock();
+    const sup = await start({ clock, pool: one, breaker: false, agents: { wait: cmd('wait', limits), spawner: cmd('spawner', limits) } });
     const events = record(sup);
     const termFile = join(dir, 'term');
     const waiter = await sup.submit({ agent: 'wait', input: { pidFile: join(dir, 'wait.pid'), trapTerm: true, termFile } });
@@ -191,16 +203,18 @@ describe('timeouts of command agents', () => {
     const family = await readPids(join(dir, 'spawner.pid'));
     expect([pid, family.pid, family.grandchild!].every(isAlive)).toBe(true);
 
+    // Both run, their pid files written (their start-up took what it took): now their 1.5 s pass.
+    clock.advance(1_500);
     expect((await failure(sup, waiter)).cause).toMatchObject({ code: 'TROUPE_TASK_TIMEOUT' });
     expect(existsSync(termFile)).toBe(true); // asked first...
-    await waitFor(() => !isAlive(pid), `command ${pid} gone`, 5_000); // ...then killed
+    await waitFor(() => !isAlive(pid), `command ${pid} gone`); // ...then killed
     expect(sup.get(waiter)!.history).toMatchObject([{ attempt: 1, pid, error: { code: 'TROUPE_TASK_TIMEOUT' } }]);
     const [started] = eventsOf(events, waiter, 'started');
     const [failed] = eventsOf(events, waiter, 'failed');
-    expect(failed!.at - started!.at).toBeGreaterThanOrEqual(1_790); // it outlived SIGTERM by the grace period
+    expect(failed!.at - started!.at).toBeGreaterThanOrEqual(2_490); // it outlived SIGTERM by the grace period
 
     expect((await failure(sup, spawner)).cause).toMatchObject({ code: 'TROUPE_TASK_TIMEOUT' });
-    await waitFor(() => !isAlive(family.pid) && !isAlive(family.grandchild!), 'command and grandchild gone', 5_000);
+    await waitFor(() => !isAlive(family.pid) && !isAlive(family.grandchild!), 'command and grandchild gone');
     expect(existsSync(grandTerm)).toBe(true);
     expect(sup.snapshot().counters).toMatchObject({ timedOut: 2, dead: 2 });
   });
@@ -210,10 +224,21 @@ describe('stall detection', () => {
   it('stops a handler that blocks its event loop: one stalled event per run, then TROUPE_TASK_STALLED', async () => {
     const beats = new Int32Array(new SharedArrayBuffer(4));
     const stallTimeoutMs = 500;
+    const clock = manualClock({ frozen: true });
     const spin = { module: agentPath('spin'), stallTimeoutMs, cancelGraceMs: 100, retry: { attempts: 2, backoff: { initialMs: 0 } } };
-    const sup = await start({ pool: pool2, breaker: false, agents: { spin } });
+    const sup = await start({ clock, pool: pool2, breaker: false, agents: { spin } });
     const events = record(sup);
     const id = await sup.submit({ agent: 'spin', input: { beats: beats.buffer } });
+    for (const attempt of [1, 2]) {
+      // In its loop: the run reported progress, and its counter moves (only the loop moves it). Its
+      // retry is due at once, on the clock: advance(0) fires it without moving the clock.
+      const before = Atomics.load(beats, 0);
+      const inLoop = (): boolean => eventsOf(events, id, 'progress').length === attempt && Atomics.load(beats, 0) > before;
+      await waitFor(() => (clock.advance(0), inLoop()), `run ${attempt} in its loop`);
+      clock.advance(stallTimeoutMs); // no heartbeat since: stalled, and asked to stop, which it cannot hear
+      clock.advance(100); // the grace period: its thread is terminated
+      await waitFor(() => eventsOf(events, id, 'failed').length === attempt, `run ${attempt} failed`);
+    }
     const err = await failure(sup, id);
     expect(err.cause).toMatchObject({ code: 'TROUPE_TASK_STALLED' });
     expect(sup.get(id)!.history).toMatchObject([
@@ -239,15 +264,23 @@ describe('stall detection', () => {
 
   it('does not stall a hanging handler whose event loop turns (automatic heartbeats); its own timeoutMs ends it for good', async () => {
     const beats = new Int32Array(new SharedArrayBuffer(4));
-    const hang = { module: agentPath('hang'), stallTimeoutMs: 1_000, cancelGraceMs: 100, ...once };
-    const sup = await start({ pool: pool2, breaker: false, agents: { hang } });
+    const clock = manualClock({ frozen: true });
+    const hang = { module: agentPath('hang'), stallTimeoutMs: 2_000, cancelGraceMs: 100, ...once };
+    const sup = await start({ clock, pool: pool2, breaker: false, agents: { hang } });
     const events = record(sup);
     const id = await sup.submit({ agent: 'hang', input: { beats: beats.buffer }, timeoutMs: 3_000 });
+    // A second of the clock at a time, each after a heartbeat that came after the step before (they are
+    // published a second of the clock apart at most): past its 2 s stall timeout, up to its 3 s timeout.
+    for (let step = 1; step <= 3; step += 1) {
+      await waitFor(() => eventsOf(events, id, 'heartbeat').length === step, `heartbeat ${step}`);
+      clock.advance(1_000);
+    }
+    clock.advance(100); // timed out, it ignores its signal: after the grace period its thread is terminated
     const err = await failure(sup, id);
     expect(err.cause).toMatchObject({ code: 'TROUPE_TASK_TIMEOUT' });
     expect(err.cause.message).toContain('3000 ms');
     expect(eventsOf(events, id, 'stalled')).toEqual([]);
-    expect(eventsOf(events, id, 'heartbeat').length).toBeGreaterThanOrEqual(2);
+    expect(eventsOf(events, id, 'heartbeat')).toHaveLength(3);
     expect(Atomics.load(beats, 0)).toBeGreaterThan(0); // it did run
     expect(sup.snapshot().counters).toMatchObject({ stalled: 0, timedOut: 1, dead: 1 });
     // It ignored its signal: its thread was terminated, and nothing of it runs any more.
@@ -261,39 +294,59 @@ describe('stall detection', () => {
 
   it('stalls a silent command and kills it', async () => {
     const dir = tempDir();
-    const sup = await start({ pool: one, breaker: false, agents: { wait: cmd('wait', { stallTimeoutMs: 500, killGraceMs: 200, ...once }) } });
+    const clock = manualClock();
+    const sup = await start({ clock, pool: one, breaker: false, agents: { wait: cmd('wait', { stallTimeoutMs: 500, killGraceMs: 200, ...once }) } });
     const events = record(sup);
     const id = await sup.submit({ agent: 'wait', input: { pidFile: join(dir, 'pid'), trapTerm: true } });
     const { pid } = await readPids(join(dir, 'pid'));
+    clock.advance(500); // it runs and says nothing: stalled
     const err = await failure(sup, id);
     expect(err.cause).toMatchObject({ code: 'TROUPE_TASK_STALLED' });
     const stalled = eventsOf(events, id, 'stalled');
     expect(stalled).toHaveLength(1);
     expect(stalled[0]!.silentMs).toBeGreaterThanOrEqual(500);
-    await waitFor(() => !isAlive(pid), `stalled command ${pid} gone`, 5_000);
+    await waitFor(() => !isAlive(pid), `stalled command ${pid} gone`);
     expect(sup.snapshot().counters).toMatchObject({ stalled: 1, timedOut: 0, dead: 1 });
   });
 
   it('keeps a command alive while it prints ::heartbeat, and stalls it stallTimeoutMs after it goes quiet', async () => {
     const dir = tempDir();
-    const stallTimeoutMs = 1_000;
-    const sup = await start({ pool: one, breaker: false, agents: { beater: cmd('limits-beater', { stallTimeoutMs, killGraceMs: 200, ...once }) } });
+    // 2 s: heartbeat events are published a second of the clock apart at most, and the steps below
+    // (one second each) must each see one without reaching the stall timeout.
+    const stallTimeoutMs = 2_000;
+    const clock = manualClock({ frozen: true });
+    const sup = await start({ clock, pool: one, breaker: false, agents: { beater: cmd('limits-beater', { stallTimeoutMs, killGraceMs: 200, ...once }) } });
     const events = record(sup);
-    // Beats for about twice its stall timeout, then exits.
-    const steady = await sup.submit({ agent: 'beater', input: { everyMs: 100, beats: 20, then: 'exit' } });
-    expect(await sup.result(steady)).toEqual({ beats: 20 });
+    // Beats until its gate opens; each second of the clock passes after a heartbeat that came after
+    // the second before. Four seconds, twice its stall timeout: no stall.
+    const g = gate();
+    const steady = await sup.submit({ agent: 'beater', input: { everyMs: 20, gate: g.path, then: 'exit' } });
+    for (let step = 1; step <= 4; step += 1) {
+      await waitFor(() => eventsOf(events, steady, 'heartbeat').length === step, `heartbeat ${step}`);
+      clock.advance(stallTimeoutMs / 2);
+    }
+    g.open();
+    const { beats } = await sup.result<{ beats: number }>(steady);
+    expect(beats).toBeGreaterThanOrEqual(4);
     expect(eventsOf(events, steady, 'stalled')).toEqual([]);
     expect(eventsOf(events, steady, 'log')).toEqual([]); // ::heartbeat is protocol, not a log line
 
-    const quiet = await sup.submit({ agent: 'beater', input: { everyMs: 100, beats: 5, then: 'silent', pidFile: join(dir, 'pid') } });
+    const quiet = await sup.submit({ agent: 'beater', input: { everyMs: 20, beats: 5, then: 'silent', pidFile: join(dir, 'pid') } });
     const { pid } = await readPids(join(dir, 'pid'));
+    await waitFor(() => eventsOf(events, quiet, 'progress').length === 1, 'its last word');
+    clock.advance(stallTimeoutMs - 1);
+    // The bus delivers on a setImmediate scheduled at publish (no journal): a stall would be in by now.
+    await new Promise((r) => setImmediate(r));
+    expect(eventsOf(events, quiet, 'stalled')).toEqual([]);
+    clock.advance(1);
     expect((await failure(sup, quiet)).cause).toMatchObject({ code: 'TROUPE_TASK_STALLED' });
     const [lastWord] = eventsOf(events, quiet, 'progress');
     const stalled = eventsOf(events, quiet, 'stalled');
     expect(lastWord!.value).toBe('silent');
     expect(stalled).toHaveLength(1);
-    expect(stalled[0]!.at - lastWord!.at).toBeGreaterThanOrEqual(stallTimeoutMs - 5);
-    expect(stalled[0]!.at - lastWord!.at).toBeLessThanOrEqual(stallTimeoutMs + 1_000);
-    await waitFor(() => !isAlive(pid), `stalled command ${pid} gone`, 5_000);
+    // To the millisecond of the clock: stallTimeoutMs after its last sign of life.
+    expect(stalled[0]!.at - lastWord!.at).toBe(stallTimeoutMs);
+    expect(stalled[0]!.silentMs).toBe(stallTimeoutMs);
+    await waitFor(() => !isAlive(pid), `stalled command ${pid} gone`);
   });
 });

@@ -9,7 +9,7 @@ describe('shutdown', () => {
     const ids = [await sup.submit({ agent: 'gate', input: { gate: g.path } }), await sup.submit({ agent: 'gate', input: { gate: g.path } })];
     await waitFor(() => ids.every((id) => sup.get(id)?.state === 'running'), 'both running');
 
-    const report = sup.shutdown({ timeoutMs: 20_000 });
+    const report = sup.shutdown({ timeoutMs: 60_000 }); // a ceiling: the gate opens at once
     await expect(sup.submit({ agent: 'gate', input: {} })).rejects.toMatchObject({ code: 'TROUPE_SHUTTING_DOWN' });
     g.open();
     await expect(report).resolves.toEqual({ cancelledRunning: 0, cancelledQueued: 0, kept: 0 });
@@ -21,7 +21,8 @@ describe('shutdown', () => {
     const counter = concurrencyCounter();
     const sup = await Supervisor.start({
       pool: { minThreads: 2, maxThreads: 2 },
-      agents: { gate: { module: agentPath('gate'), concurrency: 2, cancelGraceMs: 5_000 } },
+      // A grace past any delay of a loaded machine: a handler that did not stop by its signal is cut short.
+      agents: { gate: { module: agentPath('gate'), concurrency: 2, cancelGraceMs: 60_000 } },
     });
     const events = record(sup);
     const ids: string[] = [];
