@@ -86,7 +86,8 @@ describe('renderTop (pure)', () => {
   });
 });
 
-describe('troupe top (the built binary over the socket)', () => {
+// Six runs of the binary, a Node start-up each: 32 s at a load of 14 on 2 cores. A ceiling past that.
+describe('troupe top (the built binary over the socket)', { timeout: 240_000 }, () => {
   it('--once shows the daemon figures, --json --once the raw snapshot, exit 3 without a daemon', async () => {
     const dir = tempDir();
     const file = join(dir, 'troupe.config.json');

@@ -33,7 +33,7 @@ const eventsOf = <T extends TroupeEvent['type']>(events: TroupeEvent[], id: stri
 
 /** Waits until a fixture's shared counter stops growing (sampled 200 ms apart): nothing of it runs. */
 async function stopsGrowing(beats: Int32Array, what: string): Promise<number> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // a ceiling, like waitFor's
   for (let last = Atomics.load(beats, 0); ; ) {
     await sleep(200);
     const next = Atomics.load(beats, 0);
