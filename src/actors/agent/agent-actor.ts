@@ -99,7 +99,8 @@ export class AgentActor extends Actor {
     }
     this.runs.clear();
     this.slotLedger.clearWaiting(); // never launched; the supervisor puts them back in the queue
-    await this.pool.destroy();
+    const left = await this.pool.destroy();
+    if (left > 0) this.log.error({ threads: left }, 'pool threads still running after shutdown; not waiting for them any longer');
   }
 
   protected receive(msg: Message): void {

@@ -16,6 +16,18 @@ export class NotBegun extends Error {
   }
 }
 
+/** Rounds of destroy() before it stops waiting for threads the pool still lists. */
+const DESTROY_ROUNDS = 5;
+/** How long one round of destroy() waits for the pool and its threads to stop. */
+const EXIT_WAIT_MS = 10_000;
+
+/** `promise`, or nothing after `ms` (a safety bound on shutdown, not a decision of the runtime). */
+function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** The states of every batch of one task: begun (it has its thread), so never sent. */
 const ALONE = new Int32Array([BEGUN]);
 
@@ -262,17 +274,20 @@ export class ModuleRunner {
    * task stopped by force, an idle thread) that exits afterwards is "replaced" by new threads that
    * outlive the pool and keep the process alive. So every thread seen is waited for too, and the pool
    * destroyed again if it started any meanwhile (those are destroyed while it still refuses to).
+   * Bounded: shutdown must end even if a thread never does. Resolves with the threads still listed.
    */
-  async destroy(): Promise<void> {
+  async destroy(): Promise<number> {
     this.destroyed = true;
     for (const port of this.ports.values()) port.close();
-    do {
+    for (let round = 0; round < DESTROY_ROUNDS; round += 1) {
       for (const thread of this.pool.threads) this.trackThread(thread);
-      await this.pool.destroy();
+      await within(this.pool.destroy(), EXIT_WAIT_MS);
       // Resolves once the thread has exited (at once if it has); Piscina's exit handler, which may start
       // a replacement, has run by then.
-      await Promise.all([...this.threads].map((thread) => thread.terminate()));
-    } while (this.pool.threads.length > 0);
+      await within(Promise.all([...this.threads].map((thread) => thread.terminate())), EXIT_WAIT_MS);
+      if (this.pool.threads.length === 0) return 0;
+    }
+    return this.pool.threads.length;
   }
 
   /** Waits for a thread's exit on destroy(); forgotten once it exits. */
