@@ -227,11 +227,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
   out.push(
     `Figures: ${settingsLine(r)}. Machine: ${machineDetails(r.machine)}. ${r.startedAt.slice(0, 10)}.`,
     '',
-    'Produced by:',
-    '',
-    '```sh',
-    r.command,
-    '```',
+    ...producedBy(r.command),
   );
   return `${out.join('\n')}\n`;
 }
@@ -248,4 +244,9 @@ function markdownText(s: string): string {
 
 export function renderJson(r: BenchReport): string {
   return `${JSON.stringify(r, null, 2)}\n`;
+}
+
+/** The Markdown lines that say which command produced a report. */
+export function producedBy(command: string): string[] {
+  return ['Produced by:', '', '```sh', command, '```'];
 }

@@ -2,7 +2,7 @@
  * The soak's report: the JSON (settings, machine, every row, every sample, the criteria and the
  * facts behind them), the Markdown for bench-results/, and the lines printed as the run goes.
  */
-import { formatNumber, machineDetails, machineHeadline, markdownTable, type MachineInfo, type Table } from '../report.js';
+import { formatNumber, machineDetails, machineHeadline, markdownTable, producedBy, type MachineInfo, type Table } from '../report.js';
 import { BREAKER } from './daemon-config.js';
 import { HASH_ROUNDS } from './plan.js';
 import type { Row } from './rows.js';
@@ -154,11 +154,7 @@ export function renderMarkdown(r: SoakReport): string {
     '',
     `Warm-up: the first ${RULES.warmupShare * 100}% of the load. Machine: ${machineDetails(r.machine)}. ${r.startedAt.slice(0, 10)}.`,
     '',
-    'Produced by:',
-    '',
-    '```sh',
-    r.command,
-    '```',
+    ...producedBy(r.command),
     '',
   ].join('\n');
 }
