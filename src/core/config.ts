@@ -7,6 +7,7 @@ import { agentRetrySchema, runLimitFields } from './policy.js';
 import { alertsSchema, type AlertsConfig } from './alert-options.js';
 import { pipelinesSchema, type PipelineRule } from './pipeline-options.js';
 import { agentCacheSchema } from './cache.js';
+import { CHILD_POLICIES } from './task.js';
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
 export type Durability = 'fsync' | 'process' | 'memory';
@@ -106,6 +107,11 @@ const rateLimit = z
 const policyFields = { retry: agentRetrySchema.optional(), ...runLimitFields };
 /** Result cache and in-flight deduplication of the agent's tasks (see cache.ts). Default: none. */
 const cacheField = { cache: agentCacheSchema.optional() };
+/**
+ * Children (tasks its tasks submit while they run): how many of one task's children run at once
+ * (default: no limit of their own) and what its end does to those still under way (default cancel).
+ */
+const childFields = { maxChildren: positiveInt().optional(), children: z.enum(CHILD_POLICIES).default('cancel') };
 
 export const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
@@ -114,6 +120,7 @@ export const moduleAgentSchema = z.strictObject({
   cancelGraceMs: nonNegativeInt().default(DEFAULTS.moduleAgent.cancelGraceMs),
   ...policyFields,
   ...cacheField,
+  ...childFields,
 });
 
 export const commandAgentSchema = z.strictObject({
@@ -130,6 +137,7 @@ export const commandAgentSchema = z.strictObject({
   rateLimit,
   ...policyFields,
   ...cacheField,
+  ...childFields,
 });
 
 const B = DEFAULTS.breaker;

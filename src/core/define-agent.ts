@@ -1,3 +1,5 @@
+import type { ChildGraphRequest, ChildOutcome, ChildRequest } from './children.js';
+
 /** Marks agent definitions; a registry symbol so that two copies of Troupe still recognise each other. */
 export const AGENT_BRAND = Symbol.for('troupe.agent');
 
@@ -28,6 +30,21 @@ export interface AgentContext {
   heartbeat(): void;
   /** Emits a `log` event for the task. */
   log(message: string): void;
+  /**
+   * Submits a child task (the fields of `Supervisor#submit()`, plus `childKey`) and resolves with
+   * its id once it is recorded. Children take this task's priority and group unless they set
+   * them; at most the agent's `maxChildren` run at once; cancelling this task cancels them. The
+   * same `childKey` (default: this call's place in the run, `#1`, `#2`, ...) returns the same
+   * child when this task runs again after a crash or a retry: no child is submitted twice.
+   */
+  submit(request: ChildRequest): Promise<string>;
+  /** Submits a graph of children at once (as `Supervisor#submitGraph()`); resolves with their ids by name. */
+  submitGraph(requests: readonly ChildGraphRequest[]): Promise<Record<string, string>>;
+  /**
+   * Waits until every task named has ended and resolves with their outcomes in order: a result,
+   * or the error of a dead or cancelled task (never thrown). Rejects if this task is cancelled.
+   */
+  wait(ids: string | readonly string[]): Promise<ChildOutcome[]>;
 }
 
 export type AgentHandler<I = unknown, O = unknown> = (input: I, ctx: AgentContext) => O | Promise<O>;

@@ -1,7 +1,7 @@
 // A submission after validation (src/runtime/submit.ts, submit-graph.ts), as the engine accepts it.
 import type { CacheRequest } from './cache.js';
 import type { GraphPlan } from './graph.js';
-import type { ParentFailurePolicy, Priority, TaskPolicy } from './task.js';
+import type { ChildPolicy, ParentFailurePolicy, Priority, TaskPolicy } from './task.js';
 
 export interface ValidSubmission {
   agent: string;
@@ -14,6 +14,11 @@ export interface ValidSubmission {
   dependsOn?: string[];
   onParentFailure?: ParentFailurePolicy;
   group?: string;
+  /** The running task this one is a child of, and its key among that task's children. */
+  parentId?: string;
+  childKey?: string;
+  maxChildren?: number;
+  childPolicy?: ChildPolicy;
   /** Set when the result cache applies: the task's key and the age of result it accepts. */
   cache?: CacheRequest;
 }

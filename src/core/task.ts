@@ -40,6 +40,14 @@ export interface AttemptRecord {
 export const PARENT_FAILURE_POLICIES = ['fail', 'ignore', 'wait'] as const;
 export type ParentFailurePolicy = (typeof PARENT_FAILURE_POLICIES)[number];
 
+/**
+ * What a parent's end does to its children (tasks it submitted while it ran) that have not ended:
+ * `cancel` (default) cancels them and their subtrees, `detach` lets them run on. A cancelled parent
+ * always cancels its subtree.
+ */
+export const CHILD_POLICIES = ['cancel', 'detach'] as const;
+export type ChildPolicy = (typeof CHILD_POLICIES)[number];
+
 /** How a task is executed: on the thread pool (`module`) or as a subprocess (`command`). */
 export type AgentKind = 'module' | 'command';
 
@@ -69,6 +77,14 @@ export interface TaskRecord {
   readonly origin?: string;
   /** Its fairness group (a tenant, say): groups take turns within a priority level. */
   readonly group?: string;
+  /** The running task that submitted it (`ctx.submit`, a command's `troupe submit`, or `distribute`). */
+  readonly parentId?: string;
+  /** Its key among its parent's children: submitting the same key under the same parent again returns this task. */
+  readonly childKey?: string;
+  /** Children of this task that may run at once (overrides its agent's `maxChildren`). */
+  readonly maxChildren?: number;
+  /** What its end does to its children still under way (overrides its agent's `children`). */
+  readonly childPolicy?: ChildPolicy;
   /** Result-cache key (explicit `cacheKey`, or derived from the input by the agent's `cache`). */
   readonly cacheKey?: string;
   /** Set on a task born `succeeded` from the cache: the id of the task whose result it reused. */
@@ -109,6 +125,12 @@ export interface TaskInfo {
   rank?: number;
   origin?: string;
   group?: string;
+  parentId?: string;
+  childKey?: string;
+  maxChildren?: number;
+  childPolicy?: ChildPolicy;
+  /** Set by `get()` on a task that submitted children: how many of them are in each state. */
+  children?: Partial<Record<TaskState, number>>;
   cacheKey?: string;
   cachedFrom?: string;
   agent: string;
@@ -147,7 +169,7 @@ export interface BreakerHold {
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
 const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'cacheKey', 'cachedFrom', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'parentId', 'childKey', 'maxChildren', 'childPolicy', 'cacheKey', 'cachedFrom', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {

@@ -20,14 +20,14 @@ export interface GraphFields {
  */
 export async function acceptGraph(
   graph: ValidGraph,
-  idForKey: (key: string) => string | undefined,
+  /** The recorded task the submission's idempotency key (or child key) names, if any. */
+  known: (valid: ValidSubmission) => string | undefined,
   accept: (valid: ValidSubmission, fields: GraphFields) => Promise<string>,
 ): Promise<Record<string, string>> {
   const graphId = newId();
   const ids = new Map<string, string>();
   for (const name of graph.plan.order) {
-    const key = graph.nodes.get(name)!.valid.key;
-    ids.set(name, (key === undefined ? undefined : idForKey(key)) ?? newId());
+    ids.set(name, known(graph.nodes.get(name)!.valid) ?? newId());
   }
   const pending = graph.plan.order.map((name) => {
     const { valid } = graph.nodes.get(name)!;

@@ -29,7 +29,7 @@ export class Intake {
 
   /** All the graph's tasks in one commit, parents first; resolves with the ids by name. */
   submitGraph(graph: ValidGraph): Promise<Record<string, string>> {
-    return acceptGraph(graph, (key) => this.root.ledger.idForKey(key), (valid, fields) => this.accept(valid, fields));
+    return acceptGraph(graph, (valid) => this.known(valid), (valid, fields) => this.accept(valid, fields));
   }
 
   /** Dead tasks back to the queue (new input if given); resolves once every redrive is durable. */
@@ -39,9 +39,16 @@ export class Intake {
     return [...ids];
   }
 
+  /** The recorded task a submission's child key (under its parent) or idempotency key names. */
+  private known(valid: ValidSubmission): string | undefined {
+    const { ledger } = this.root;
+    if (valid.childKey !== undefined) return ledger.idForChildKey(valid.parentId!, valid.childKey);
+    return valid.key === undefined ? undefined : ledger.idForKey(valid.key);
+  }
+
   private async accept(valid: ValidSubmission, graph?: GraphFields): Promise<string> {
     const { ledger, options } = this.root;
-    const known = valid.key === undefined ? undefined : ledger.idForKey(valid.key);
+    const known = this.known(valid);
     if (known !== undefined) {
       // Answered only once the key's task is durable, as its own submission was.
       await this.root.submissionDurable(known);
@@ -69,8 +76,8 @@ export class Intake {
       submittedAt: now,
     };
     await this.root.publishCommitted({ type: 'task.submitted', task, at: now });
-    // Two submissions with one key in the same round: the first recorded wins.
-    const winner = valid.key === undefined ? task.id : (ledger.idForKey(valid.key) ?? task.id);
+    // Two submissions with one key (or child key) in the same round: the first recorded wins.
+    const winner = this.known(valid) ?? task.id;
     if (winner !== task.id) await this.root.submissionDurable(winner);
     // Refused for its cache key (a task in flight took it in the same round): it joins that task.
     if (valid.cache !== undefined && winner === task.id && ledger.get(task.id) === undefined) {

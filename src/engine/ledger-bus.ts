@@ -1,6 +1,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import { TRANSITIONS, type Message, type MessageType } from '../core/messages.js';
+import type { TaskRecord } from '../core/task.js';
 import type { Ledger } from './ledger.js';
 import { TroupeError } from '../core/errors.js';
 import { taskAtFault, type Store } from './journal/store.js';
@@ -243,7 +244,7 @@ export class LedgerBus {
   private refused(msg: Message): void {
     const ack = this.acks.get(msg);
     if (ack === undefined) return;
-    if (msg.type === 'task.submitted' && ((msg.task.key !== undefined && this.ledger.idForKey(msg.task.key) !== undefined) || this.ledger.joinable(msg.task))) {
+    if (msg.type === 'task.submitted' && (this.keyTaken(msg.task) || this.ledger.joinable(msg.task))) {
       // The task that took the key may be in this round: only once it is committed is it the answer.
       this.answerAfterCommit.push(msg);
       return;
@@ -251,6 +252,12 @@ export class LedgerBus {
     this.acks.delete(msg);
     if (msg.type === 'task.redriven') ack.reject(new TroupeError('TROUPE_TASK_NOT_DEAD', `task ${msg.taskId} is no longer dead`));
     else ack.reject(new TroupeError('TROUPE_INVALID_TASK', 'the task was refused: its id is already taken'));
+  }
+
+  /** Its idempotency key, or its key among its parent's children, names a recorded task. */
+  private keyTaken(task: TaskRecord): boolean {
+    if (task.childKey !== undefined) return this.ledger.idForChildKey(task.parentId!, task.childKey) !== undefined;
+    return task.key !== undefined && this.ledger.idForKey(task.key) !== undefined;
   }
 
   /**

@@ -112,6 +112,16 @@ export class Ledger implements TaskView {
     return this.table.childrenOf(id);
   }
 
+  /** The tasks `id` submitted while it ran (kept ones), in submission order; undefined when none. */
+  spawnedBy(id: string): ReadonlySet<string> | undefined {
+    return this.table.spawnedBy(id);
+  }
+
+  /** The child `parentId` submitted under `childKey`, if it is kept. */
+  idForChildKey(parentId: string, childKey: string): string | undefined {
+    return this.table.idForChildKey(parentId, childKey);
+  }
+
   /** The next submission sequence number (FIFO order within a priority level). */
   nextSeq(): number {
     return this.table.nextSeq();
@@ -228,6 +238,7 @@ export class Ledger implements TaskView {
   /** A submission is refused while its id or idempotency key is taken, or it would join a task in flight. */
   private admissible(task: TaskRecord): boolean {
     if (task.key !== undefined && this.table.idForKey(task.key) !== undefined) return false;
+    if (task.childKey !== undefined && this.table.idForChildKey(task.parentId!, task.childKey) !== undefined) return false;
     // Two submissions with one cache key in the same batch: the second joins the first.
     return task.cacheKey === undefined || !this.joinable(task);
   }

@@ -15,6 +15,7 @@ import { decideRestart } from './restart-policy.js';
 import { LedgerBus } from './ledger-bus.js';
 import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
+import { orphanCancels, subtreeCancels } from './subtree.js';
 import { Journal } from './journal/journal.js';
 import { MemoryStore } from './journal/memory-store.js';
 import type { Store } from './journal/store.js';
@@ -24,6 +25,7 @@ import type { JournalInfo } from '../core/views.js';
 import { Intake } from './intake.js';
 import { Outcomes } from './outcomes.js';
 import type { EnginePort } from './intake-port.js';
+import type { ChildPort } from '../core/children.js';
 
 export type { JournalInfo };
 
@@ -68,6 +70,7 @@ export class SupervisorActor implements EnginePort {
   private readonly log: Logger;
   private readonly retentionTimer: NodeJS.Timeout;
   private stopping: Promise<ShutdownReport> | undefined;
+  private childPort: ChildPort | undefined;
   private fatal: TroupeError | undefined;
 
   private constructor(
@@ -92,6 +95,7 @@ export class SupervisorActor implements EnginePort {
     this.bus.messages$.subscribe((m) => {
       const to = this.routes.get(m.type);
       if (to !== undefined) for (const actor of to) actor.inbox.next(m);
+      for (const cancel of subtreeCancels(this.ledger, options, m, options.clock.now())) this.publish(cancel);
     });
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
@@ -122,9 +126,16 @@ export class SupervisorActor implements EnginePort {
     // All actors are wired before any starts, so none misses another's first messages.
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
     for (const actor of actors) actor.start();
+    // Children of parents that ended under `cancel` just before the last stop: cancelled now the actors listen.
+    if (recovery !== undefined) for (const cancel of orphanCancels(root.ledger, options, options.clock.now())) root.publish(cancel);
     if (recovery !== undefined) root.publish({ type: 'supervisor.recovered', ...recovery, ms: options.clock.now() - opened, at: options.clock.now() });
     root.bus.flushNow(); // the actors' first reports (credits, pool size) are in before start() resolves
     return root;
+  }
+
+  /** Serves running tasks' `ctx.submit` and `ctx.wait`, in every pool (the runtime sets it: validation lives there). */
+  serveChildren(port: ChildPort): void {
+    this.childPort = port;
   }
 
   /** Every message, in the order the ledger recorded it. */
@@ -198,7 +209,9 @@ export class SupervisorActor implements EnginePort {
 
   private newPool(): ModuleRunner {
     const modules = [...this.options.agents.values()].flatMap((a) => (a.kind === 'module' ? [a.moduleUrl] : []));
-    return createPool(this.options.pool, this.options.logger, modules);
+    const runner = createPool(this.options.pool, this.options.logger, modules);
+    runner.childPort = () => this.childPort;
+    return runner;
   }
 
   private async probeAgents(pool: ModuleRunner): Promise<void> {

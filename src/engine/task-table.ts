@@ -26,6 +26,10 @@ export class TaskTable {
   private readonly finishedEntry = new Map<string, Finished>();
   /** Children not ended yet, by parent id. */
   private readonly openChildren = new Map<string, Set<string>>();
+  /** Every kept task a running task submitted (`parentId`), by that parent's id, in submission order. */
+  private readonly spawned = new Map<string, Set<string>>();
+  /** `parentId` NUL `childKey` → the child's id: a parent's re-run gets its children back. */
+  private readonly childKeys = new Map<string, string>();
   private maxSeq = 0;
 
   count(state: TaskState): number {
@@ -52,6 +56,15 @@ export class TaskTable {
     return this.openChildren.get(id);
   }
 
+  /** The tasks `id` submitted while it ran (kept ones, ended or not); undefined when none. */
+  spawnedBy(id: string): ReadonlySet<string> | undefined {
+    return this.spawned.get(id);
+  }
+
+  idForChildKey(parentId: string, childKey: string): string | undefined {
+    return this.childKeys.get(`${parentId}\u0000${childKey}`);
+  }
+
   nextSeq(): number {
     this.maxSeq += 1;
     return this.maxSeq;
@@ -60,6 +73,7 @@ export class TaskTable {
   insert(task: TaskRecord): void {
     this.tasks.set(task.id, task);
     if (task.key !== undefined) this.keys.set(task.key, task.id);
+    if (task.parentId !== undefined) this.linkSpawned(task, true);
     if (task.cacheKey !== undefined && task.cachedFrom === undefined) this.indexCacheSource(task);
     this.maxSeq = Math.max(this.maxSeq, task.seq);
     this.bump(task, 1);
@@ -69,6 +83,7 @@ export class TaskTable {
     this.tasks.delete(task.id);
     this.finishedEntry.delete(task.id);
     if (task.key !== undefined && this.keys.get(task.key) === task.id) this.keys.delete(task.key);
+    if (task.parentId !== undefined) this.linkSpawned(task, false);
     if (task.cacheKey !== undefined) {
       // A rolled-back submission that had replaced an older source loses it: a later miss, not a wrong hit.
       const slot = cacheSlot(task.agent, task.cacheKey);
@@ -106,8 +121,9 @@ export class TaskTable {
       }
       if (this.finishedEntry.size - kept.length <= keep && (task.finishedAt ?? 0) >= olderThan) break;
       this.finished.shift();
-      // A parent whose children have not ended stays: they need its state and its result.
-      if (this.openChildren.has(task.id)) kept.push(entry);
+      // A parent whose children have not ended stays: they need its state and its result. So does
+      // a child whose parent has not ended: the parent's re-run finds it by its key and waits on it.
+      if (this.openChildren.has(task.id) || this.parentOpen(task)) kept.push(entry);
       else {
         this.remove(task);
         gone.push(task.id);
@@ -126,6 +142,28 @@ export class TaskTable {
     const n = (this.queuedByAgentCounts.get(task.agent) ?? 0) + delta;
     if (n === 0) this.queuedByAgentCounts.delete(task.agent);
     else this.queuedByAgentCounts.set(task.agent, n);
+  }
+
+  private parentOpen(task: TaskRecord): boolean {
+    if (task.parentId === undefined) return false;
+    const parent = this.tasks.get(task.parentId);
+    return parent !== undefined && !TERMINAL_STATES.has(parent.state);
+  }
+
+  private linkSpawned(child: TaskRecord, add: boolean): void {
+    const parent = child.parentId!;
+    const keyed = child.childKey === undefined ? undefined : `${parent}\u0000${child.childKey}`;
+    let set = this.spawned.get(parent);
+    if (add) {
+      if (set === undefined) this.spawned.set(parent, (set = new Set()));
+      set.add(child.id);
+      if (keyed !== undefined) this.childKeys.set(keyed, child.id);
+      return;
+    }
+    if (keyed !== undefined && this.childKeys.get(keyed) === child.id) this.childKeys.delete(keyed);
+    if (set === undefined) return;
+    set.delete(child.id);
+    if (set.size === 0) this.spawned.delete(parent);
   }
 
   /** The newest (by submission order) task that ran with a key is its source, whatever order `load()` reads them in. */

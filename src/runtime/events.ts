@@ -3,26 +3,29 @@ import type { AlertChange } from '../actors/metrics/alerts.js';
 import type { SerializedError } from '../core/errors.js';
 import type { Priority } from '../core/task.js';
 
-/** Lifecycle and runtime events, as `Supervisor#events$` publishes them. `at` is epoch milliseconds. */
+/**
+ * Lifecycle and runtime events, as `Supervisor#events$` publishes them. `at` is epoch milliseconds.
+ * Events of a child task (one a running task submitted) carry that task's id as `parentId`.
+ */
 export type TroupeEvent =
-  | { type: 'submitted'; taskId: string; agent: string; priority: Priority; at: number }
-  | { type: 'started'; taskId: string; agent: string; attempt: number; at: number }
-  | { type: 'progress'; taskId: string; agent: string; value: unknown; at: number }
-  | { type: 'log'; taskId: string; agent: string; message: string; at: number }
-  | { type: 'heartbeat'; taskId: string; agent: string; at: number }
+  | { type: 'submitted'; taskId: string; agent: string; parentId?: string; priority: Priority; at: number }
+  | { type: 'started'; taskId: string; agent: string; parentId?: string; attempt: number; at: number }
+  | { type: 'progress'; taskId: string; agent: string; parentId?: string; value: unknown; at: number }
+  | { type: 'log'; taskId: string; agent: string; parentId?: string; message: string; at: number }
+  | { type: 'heartbeat'; taskId: string; agent: string; parentId?: string; at: number }
   /** `cachedFrom`: the task was answered from the result cache with this task's result (it did not run). */
-  | { type: 'succeeded'; taskId: string; agent: string; result: unknown; cachedFrom?: string; at: number }
+  | { type: 'succeeded'; taskId: string; agent: string; parentId?: string; result: unknown; cachedFrom?: string; at: number }
   /** A run failed: it is retried at `retryAt`, or the task is dead (a `dead` event follows). */
-  | { type: 'failed'; taskId: string; agent: string; attempt: number; error: SerializedError; retryAt?: number; dead: boolean; at: number }
+  | { type: 'failed'; taskId: string; agent: string; parentId?: string; attempt: number; error: SerializedError; retryAt?: number; dead: boolean; at: number }
   /** The task failed for good (attempts or start cap used up, unrecoverable error): a dead letter. */
-  | { type: 'dead'; taskId: string; agent: string; error: SerializedError; at: number }
-  | { type: 'redriven'; taskId: string; agent: string; at: number }
+  | { type: 'dead'; taskId: string; agent: string; parentId?: string; error: SerializedError; at: number }
+  | { type: 'redriven'; taskId: string; agent: string; parentId?: string; at: number }
   /** A running task sent no heartbeat for its stall timeout; its run is stopped and fails. */
-  | { type: 'stalled'; taskId: string; agent: string; silentMs: number; at: number }
-  | { type: 'cancelled'; taskId: string; agent: string; reason: string; at: number }
-  | { type: 'requeued'; taskId: string; agent: string; reason: string; at: number }
+  | { type: 'stalled'; taskId: string; agent: string; parentId?: string; silentMs: number; at: number }
+  | { type: 'cancelled'; taskId: string; agent: string; parentId?: string; reason: string; at: number }
+  | { type: 'requeued'; taskId: string; agent: string; parentId?: string; reason: string; at: number }
   /** Every parent of the task has ended as it needs (`dependsOn`): it is queued. */
-  | { type: 'unblocked'; taskId: string; agent: string; at: number }
+  | { type: 'unblocked'; taskId: string; agent: string; parentId?: string; at: number }
   | { type: 'pool'; size: number; target: number; busy: number; utilisation: number; processes: number }
   | { type: 'breaker'; key: string; state: BreakerState; forced: boolean; at: number }
   /** A threshold alert (`options.alerts`) began firing or resolved. */
@@ -35,10 +38,20 @@ export type TroupeEvent =
 
 export type TroupeEventType = TroupeEvent['type'];
 
-type TaskInfoOf = (taskId: string) => { agent: string; attempt: number };
+type TaskInfoOf = (taskId: string) => { agent: string; attempt: number; parentId?: string };
 
 /** Maps an internal message to its public events (none for internal traffic). */
 export function toPublicEvents(msg: Message, taskOf: TaskInfoOf): TroupeEvent[] {
+  const events = eventsOf(msg, taskOf);
+  for (const event of events) {
+    if (!('taskId' in event)) continue;
+    const parentId = taskOf(event.taskId).parentId;
+    if (parentId !== undefined) (event as { parentId?: string }).parentId = parentId;
+  }
+  return events;
+}
+
+function eventsOf(msg: Message, taskOf: TaskInfoOf): TroupeEvent[] {
   const agentOf = (id: string): string => taskOf(id).agent;
   switch (msg.type) {
     case 'task.failed': {

@@ -4,7 +4,7 @@ import { fieldError } from '../core/errors.js';
 import { MAX_VALUE_BYTES } from '../core/limits.js';
 import { groupName, type AgentConfig, type ResolvedOptions } from './options.js';
 import { checkRetry, RETRY_DEFAULTS, runLimitFields, taskRetrySchema } from '../core/policy.js';
-import { PARENT_FAILURE_POLICIES, PRIORITIES, type TaskPolicy } from '../core/task.js';
+import { CHILD_POLICIES, PARENT_FAILURE_POLICIES, PRIORITIES, type TaskPolicy } from '../core/task.js';
 import { parseWith } from './validate.js';
 import { deriveCacheKey, MAX_CACHE_KEY, type CacheRequest } from '../core/cache.js';
 import { checkInputDepth } from '../core/input-depth.js';
@@ -12,14 +12,16 @@ import type { ValidSubmission } from '../core/submission.js';
 
 /** Parents one task may have. */
 const MAX_PARENTS = 1_000;
+/** Task ids are UUIDs; anything much longer is not one. */
+const MAX_ID = 200;
 
 const submitSchema = z.strictObject({
   /** Name of a configured agent. */
   agent: z.string().min(1),
   /** Anything the structured-clone algorithm can copy (module agents) or JSON can encode (command agents). */
   input: z.unknown().optional(),
-  /** `critical`, `high`, `normal` (default) or `low`. */
-  priority: z.enum(PRIORITIES).default('normal'),
+  /** `critical`, `high`, `normal` (default; a child's default is its parent's) or `low`. */
+  priority: z.enum(PRIORITIES).optional(),
   /** Names of configured resources the task holds while it runs. */
   resources: z.array(z.string().min(1)).default([]),
   /** Idempotency key: while a task with this key is kept, submitting it again returns that task's id. */
@@ -30,8 +32,16 @@ const submitSchema = z.strictObject({
   dependsOn: z.array(z.string().min(1)).min(1).max(MAX_PARENTS).optional(),
   /** What a parent that ends without success does to this task: `fail` (default), `ignore` or `wait`. */
   onParentFailure: z.enum(PARENT_FAILURE_POLICIES).optional(),
-  /** Fairness group (a tenant, say): within a priority level, groups take turns. Default: none (the default group). */
+  /** Fairness group (a tenant, say): within a priority level, groups take turns. Default: none (a child: its parent's). */
   group: groupName().optional(),
+  /** The running task this one is a child of (set for you by `ctx.submit` and by `troupe submit` inside a command agent). */
+  parentId: z.string().min(1).max(MAX_ID).optional(),
+  /** Its key among its parent's children: the same key under the same parent returns the same task (a re-run parent gets its children back). */
+  childKey: z.string().min(1).max(512).optional(),
+  /** Children of this task that may run at once (overrides its agent's `maxChildren`). */
+  maxChildren: z.int().min(1).max(1_000_000).optional(),
+  /** What this task's end does to its children still under way: `cancel` (default: its agent's) or `detach`. */
+  children: z.enum(CHILD_POLICIES).optional(),
   /** Result-cache key: a fresh success with this key (same agent) is reused, a task in flight with it joined. */
   cacheKey: z.string().min(1).max(MAX_CACHE_KEY).optional(),
   /** How old a cached result this submission accepts (ms, from the source task's finish). Default: the agent's `cache.ttlMs`. */
@@ -91,9 +101,14 @@ export function validateSubmission(request: unknown, options: ResolvedOptions, c
     }
   }
   checkCloneable(parsed.agent, agent.kind, parsed.input, options.journal !== ':memory:');
-  const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority, resources };
+  const valid: ValidSubmission = { agent: parsed.agent, input: parsed.input, priority: parsed.priority ?? 'normal', resources };
   if (parsed.key !== undefined) valid.key = parsed.key;
   if (parsed.group !== undefined) valid.group = parsed.group;
+  if (parsed.childKey !== undefined && parsed.parentId === undefined) throw fieldError('TROUPE_INVALID_TASK', 'task.childKey', 'applies only to a task with a parentId', parsed.childKey);
+  if (parsed.parentId !== undefined) valid.parentId = parsed.parentId;
+  if (parsed.childKey !== undefined) valid.childKey = parsed.childKey;
+  if (parsed.maxChildren !== undefined) valid.maxChildren = parsed.maxChildren;
+  if (parsed.children !== undefined) valid.childPolicy = parsed.children;
   if (parsed.dependsOn !== undefined) valid.dependsOn = [...new Set(parsed.dependsOn)];
   if (parsed.onParentFailure !== undefined) {
     if (parsed.dependsOn === undefined) throw fieldError('TROUPE_INVALID_TASK', 'task.onParentFailure', 'applies only to a task with dependsOn', parsed.onParentFailure);

@@ -13,6 +13,8 @@ import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import type { PipelineRule } from '../core/pipeline-options.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
+import { childPort } from './child-port.js';
+import { adoptParent, buildTree, withCounts, type TaskTree } from './family.js';
 import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
@@ -73,7 +75,7 @@ export class Supervisor {
   readonly events$: Observable<TroupeEvent>;
 
   private constructor(private readonly root: SupervisorActor) {
-    const taskOf = (id: string): { agent: string; attempt: number } => root.ledger.get(id) ?? { agent: '', attempt: 0 };
+    const taskOf = (id: string): { agent: string; attempt: number; parentId?: string } => root.ledger.get(id) ?? { agent: '', attempt: 0 };
     this.events$ = root.messages$.pipe(mergeMap((m) => toPublicEvents(m, taskOf)));
   }
 
@@ -83,7 +85,9 @@ export class Supervisor {
    */
   static async start(options: SupervisorOptions): Promise<Supervisor> {
     const resolved = resolveOptions(options);
-    return new Supervisor(await SupervisorActor.start(resolved));
+    const sup = new Supervisor(await SupervisorActor.start(resolved));
+    sup.root.serveChildren(childPort(sup));
+    return sup;
   }
 
   /**
@@ -97,6 +101,7 @@ export class Supervisor {
     this.assertOpen();
     const valid = validateSubmission(request, this.root.options);
     this.checkParents(valid, 'task');
+    adoptParent(valid, request, this.root.ledger, 'task');
     return this.root.intake.submit(valid);
   }
 
@@ -125,6 +130,7 @@ export class Supervisor {
   async submitGraph(requests: readonly GraphTaskRequest[]): Promise<Record<string, string>> {
     this.assertOpen();
     const graph = validateGraph(requests, this.root.options, (id) => this.root.intake.has(id));
+    for (const [i, request] of requests.entries()) adoptParent(graph.nodes.get(request.name)!.valid, request, this.root.ledger, `tasks[${i}]`);
     return this.root.intake.submitGraph(graph);
   }
 
@@ -141,6 +147,7 @@ export class Supervisor {
       try {
         const v = validateSubmission(request, this.root.options);
         this.checkParents(v, 'task');
+        adoptParent(v, request, this.root.ledger, 'task');
         return v;
       } catch (err) {
         throw renameField(err, 'task', `tasks[${i}]`);
@@ -188,7 +195,19 @@ export class Supervisor {
     if (task === undefined) return undefined;
     const ledger = this.root.ledger;
     const heldBy = breakerHold(task, ledger.breakerRecords(), this.root.options, () => ledger.inState('running'));
-    return heldBy === undefined ? toTaskInfo(task) : { ...toTaskInfo(task), heldBy };
+    const info = withCounts(ledger, task);
+    return heldBy === undefined ? info : { ...info, heldBy };
+  }
+
+  /**
+   * The task and every task under it (its children, theirs, ...), each as `get()` shows it, or
+   * undefined for an unknown id. At most 10,000 tasks: a node cut short says how many it left out.
+   *
+   * @example
+   * const tree = sup.tree(managerId); // { task, children: [{ task, children: [] }, ...] }
+   */
+  tree(id: string): TaskTree | undefined {
+    return buildTree(this.root.ledger, id);
   }
 
   /**

@@ -958,3 +958,27 @@ describe('Scheduler: random operations (property)', () => {
     });
   }
 });
+
+describe('Scheduler: maxChildren', () => {
+  it('runs at most a parent\'s limit of its children at once, takes turns between parents, and never holds back others', () => {
+    const limits: Record<string, number> = { p1: 2, p2: 1 };
+    const s = new Scheduler({ agentConcurrency: () => Infinity, resourceConcurrency: () => Infinity, childConcurrency: (p) => limits[p] ?? Infinity });
+    s.credits.module = 1000;
+    const a = Array.from({ length: 4 }, (_, i) => task(`a${i}`, { parentId: 'p1' }));
+    const b = Array.from({ length: 3 }, (_, i) => task(`b${i}`, { parentId: 'p2' }));
+    const free = [task('f0', { parentId: 'p3' }), task('f1')]; // p3 has no limit
+    for (const t of [...a, ...b, ...free]) s.enqueue(t);
+    const first = drain(s);
+    expect(first.filter((id) => id.startsWith('a'))).toEqual(['a0', 'a1']);
+    expect(first.filter((id) => id.startsWith('b'))).toEqual(['b0']);
+    expect(first).toContain('f0');
+    expect(first).toContain('f1');
+    expect(s.waiting().module).toBe(0); // the rest wait for their parents' slots, not for credits
+    s.release(a[0]!);
+    expect(drain(s)).toEqual(['a2']);
+    s.release(b[0]!);
+    s.release(a[1]!);
+    expect(drain(s).sort()).toEqual(['a3', 'b1']);
+    expect(s.size).toBe(1);
+  });
+});

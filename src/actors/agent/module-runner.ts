@@ -2,7 +2,8 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { queueOptionsSymbol, type Piscina } from 'piscina';
-import { deserializeError, TroupeError } from '../../core/errors.js';
+import { deserializeError, serializeError, TroupeError } from '../../core/errors.js';
+import type { ChildAnswer, ChildGraphRequest, ChildPort } from '../../core/children.js';
 import {
   isBatchResult, isHostPortMessage, isOutcomesMessage, isThreadSignal, isWorkerFailure, BEGUN, NOT_BEGUN,
   type AbortMessage, type HostApi, type TaskOutcome, type ThreadSignal, type WorkerJob,
@@ -139,7 +140,24 @@ export class ModuleRunner {
     progress: (taskId, value, checkpoint) => this.pending.get(taskId)?.hooks.progress(value, checkpoint),
     heartbeat: (taskId) => this.pending.get(taskId)?.hooks.heartbeat(),
     log: (taskId, message) => this.pending.get(taskId)?.hooks.log(message),
+    submitChildren: (taskId, requests, graph) =>
+      this.forChild<string[] | Record<string, string>>(taskId, (port) => (graph ? port.submitGraph(taskId, requests as ChildGraphRequest[]) : port.submit(taskId, requests))),
+    waitChildren: (taskId, ids) => this.forChild(taskId, (port) => port.wait(taskId, ids)),
   };
+  /** What serves `ctx.submit` and `ctx.wait` (set by the engine; undefined until the runtime is up). */
+  childPort: () => ChildPort | undefined = () => undefined;
+  /** A child call of a task running here, answered as data (errors included: they cross the thread). */
+  private async forChild<T>(taskId: string, call: (port: ChildPort) => Promise<T>): Promise<ChildAnswer<T>> {
+    try {
+      if (!this.pending.has(taskId)) throw new TroupeError('TROUPE_INVALID_TASK', `task ${taskId} is not running on this pool: only a running task submits or waits for children`);
+      const port = this.childPort();
+      if (port === undefined) throw new TroupeError('TROUPE_SHUTTING_DOWN', 'the runtime is not serving child tasks');
+      return { ok: true, value: await call(port) };
+    } catch (err) {
+      return { ok: false, error: serializeError(err) };
+    }
+  }
+
   /** Called when a thread starts or goes away (the Agent reports the pool at once). */
   onThreadsChanged: (() => void) | undefined;
 

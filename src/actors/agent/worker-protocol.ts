@@ -1,4 +1,5 @@
 import type { SerializedError } from '../../core/errors.js';
+import type { ChildAnswer, ChildOutcome, ChildRequest } from '../../core/children.js';
 
 /** Given to every pool thread when it starts. */
 export interface WorkerData {
@@ -102,6 +103,10 @@ export interface HostApi {
   progress(taskId: string, value: unknown, checkpoint: boolean): void;
   heartbeat(taskId: string): void;
   log(taskId: string, message: string): void;
+  /** `ctx.submit` / `ctx.submitGraph` of the task running as `taskId` on the calling thread. */
+  submitChildren(taskId: string, requests: ChildRequest[], graph: boolean): Promise<ChildAnswer<string[] | Record<string, string>>>;
+  /** `ctx.wait`: resolves once every task named has ended. */
+  waitChildren(taskId: string, ids: string[]): Promise<ChildAnswer<ChildOutcome[]>>;
 }
 
 /** Posted by a thread on start-up (through Piscina's parentPort relay) to hand over its port. */

@@ -14,6 +14,7 @@ import {
   BEGUN, ENDED, isAbortMessage, isWorkerBatch,
   type BatchResult, type HostApi, type HostPortMessage, type OutcomesMessage, type TaskOutcome, type ThreadSignal, type WorkerBatch, type WorkerData, type WorkerFailure, type WorkerJob,
 } from './worker-protocol.js';
+import { childCalls } from './worker-children.js';
 
 const definitions = new Map<string, Promise<AgentDefinition>>();
 const controllers = new Map<string, AbortController>();
@@ -127,6 +128,7 @@ function makeContext(job: WorkerJob, signal: AbortSignal, sent: Promise<unknown>
     },
     heartbeat: () => track(host.heartbeat(taskId)),
     log: (message) => track(host.log(taskId, String(message))),
+    ...childCalls(host, taskId, signal),
   };
 }
 

@@ -85,6 +85,11 @@ export class QueueActor extends Actor {
         agentConcurrency: (agent) => options.agents.get(agent)?.concurrency ?? Infinity,
         resourceConcurrency: (resource) => options.resources.get(resource)?.concurrency ?? Infinity,
         groupConcurrency: (group) => options.groups.get(group)?.concurrency ?? groupDefault,
+        // Fixed at the parent's submission: its own override, else its agent's option.
+        childConcurrency: (parentId) => {
+          const parent = tasks.get(parentId);
+          return parent === undefined ? Infinity : (parent.maxChildren ?? options.agents.get(parent.agent)?.maxChildren ?? Infinity);
+        },
       },
       rates,
     );

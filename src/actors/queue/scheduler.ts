@@ -2,25 +2,9 @@ import TinyQueue from 'tinyqueue';
 import { PRIORITIES, type AgentKind, type Priority } from '../../core/task.js';
 import { gateKeys } from '../breaker/keys.js';
 import { RateLimits } from './rate-limits.js';
+import { ahead, type Limits, type SchedTask } from './sched-task.js';
 
-/** What the scheduler needs of a task. */
-export interface SchedTask {
-  id: string;
-  seq: number;
-  agent: string;
-  kind: AgentKind;
-  priority: Priority;
-  resources: readonly string[];
-  /** Critical-path rank in its graph: higher goes first within a priority level. */
-  rank?: number;
-  /** Its fairness group: groups of a priority level take turns (no group: the default group). */
-  group?: string;
-}
-
-/** Dispatch order within a priority level: higher rank first, then submission order. */
-function ahead(a: SchedTask, b: SchedTask): number {
-  return (b.rank ?? 0) - (a.rank ?? 0) || a.seq - b.seq;
-}
+export type { Limits, SchedTask };
 
 /**
  * Order within a lane: tasks put back after a lost run first (the latest first), then higher rank,
@@ -69,7 +53,11 @@ interface Entry {
  * long as the scheduler; a named group is dropped, lanes and all, once it has nothing queued.
  */
 interface Group {
+  /** Its key in `Level.groups`. */
+  readonly key: string | undefined;
   readonly name: string | undefined;
+  /** Set for the children of a parent with a `maxChildren` limit: they queue apart, under that limit. */
+  readonly parent: string | undefined;
   readonly level: Level;
   readonly lanes: Lane[];
   /** Live entries in its lanes. */
@@ -87,14 +75,9 @@ interface Claims {
   agents: Map<string, number>;
   resources: Map<string, number>;
   groups: Map<string, number>;
+  parents: Map<string, number>;
 }
 
-export interface Limits {
-  agentConcurrency(agent: string): number;
-  resourceConcurrency(resource: string): number;
-  /** Tasks of a named group running at once (default: unlimited). */
-  groupConcurrency?(group: string): number;
-}
 
 const NO_RATES = new RateLimits(new Map());
 
@@ -114,6 +97,7 @@ export class Scheduler {
   private readonly agentRunning = new Map<string, number>();
   private readonly resourceRunning = new Map<string, number>();
   private readonly groupRunning = new Map<string, number>();
+  private readonly parentRunning = new Map<string, number>();
   /** Caps by key (`agent:x`, `resource:y`): 0 while a breaker is open or a hold lasts, trials half-open. */
   private readonly caps = new Map<string, number>();
   readonly credits: Record<AgentKind, number> = { module: 0, command: 0 };
@@ -210,6 +194,7 @@ export class Scheduler {
     bump(this.agentRunning, task.agent, 1);
     for (const r of task.resources) bump(this.resourceRunning, r, 1);
     if (task.group !== undefined) bump(this.groupRunning, task.group, 1);
+    if (task.parentId !== undefined) bump(this.parentRunning, task.parentId, 1);
   }
 
   /** Releases what a running task held, once it has finished or gone back to the queue. */
@@ -217,6 +202,7 @@ export class Scheduler {
     bump(this.agentRunning, task.agent, -1);
     for (const r of task.resources) bump(this.resourceRunning, r, -1);
     if (task.group !== undefined) bump(this.groupRunning, task.group, -1);
+    if (task.parentId !== undefined) bump(this.parentRunning, task.parentId, -1);
   }
 
   /**
@@ -241,7 +227,7 @@ export class Scheduler {
    */
   waiting(now = 0): Record<AgentKind, number> {
     const out: Record<AgentKind, number> = { module: 0, command: 0 };
-    const claims: Claims = { agents: new Map(), resources: new Map(), groups: new Map() };
+    const claims: Claims = { agents: new Map(), resources: new Map(), groups: new Map(), parents: new Map() };
     for (const level of this.levels) {
       for (const lane of this.byHeadSeq(level)) {
         let n = Math.min(lane.live, this.room(lane, claims));
@@ -251,6 +237,7 @@ export class Scheduler {
         bump(claims.agents, lane.agent, n);
         for (const r of lane.resources) bump(claims.resources, r, n);
         if (lane.group.name !== undefined) bump(claims.groups, lane.group.name, n);
+        if (lane.group.parent !== undefined) bump(claims.parents, lane.group.parent, n);
       }
     }
     return out;
@@ -283,8 +270,8 @@ export class Scheduler {
     // Usually the last (it just had its turn), often the only one: pop() allocates nothing.
     if (at === turns.length - 1) turns.pop();
     else turns.splice(at, 1);
-    if (group.name === undefined) return;
-    group.level.groups.delete(group.name);
+    if (group.key === undefined) return;
+    group.level.groups.delete(group.key);
     for (const lane of group.lanes) this.lanes.delete(lane.id);
   }
 
@@ -325,6 +312,11 @@ export class Scheduler {
       const used = (this.groupRunning.get(group) ?? 0) + (claims?.groups.get(group) ?? 0);
       room = Math.min(room, this.limits.groupConcurrency(group) - used);
     }
+    const parent = lane.group.parent;
+    if (parent !== undefined) {
+      const used = (this.parentRunning.get(parent) ?? 0) + (claims?.parents.get(parent) ?? 0);
+      room = Math.min(room, this.limits.childConcurrency!(parent) - used);
+    }
     return Math.max(0, room);
   }
 
@@ -363,12 +355,14 @@ export class Scheduler {
 
   private laneFor(task: SchedTask): Lane {
     const base = `${task.priority}\u0000${task.agent}\u0000${task.resources.join('\u0000')}`;
-    const id = task.group === undefined ? base : `${base}\u0001${task.group}`;
+    const parent = this.limitedParent(task);
+    const grouped = task.group === undefined ? base : `${base}\u0001${task.group}`;
+    const id = parent === undefined ? grouped : `${grouped}\u0002${parent}`;
     let lane = this.lanes.get(id);
     if (lane === undefined) {
       const { priority, agent, kind, resources } = task;
       const keys = gateKeys(task);
-      const group = this.groupFor(this.levels[PRIORITIES.indexOf(priority)]!, task.group);
+      const group = this.groupFor(this.levels[PRIORITIES.indexOf(priority)]!, task.group, parent);
       const rated = this.rates.any && keys.some((k) => this.rates.has(k));
       lane = { id, group, rated, priority, agent, kind, resources, keys, tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
       this.lanes.set(id, lane);
@@ -377,11 +371,19 @@ export class Scheduler {
     return lane;
   }
 
-  private groupFor(level: Level, name: string | undefined): Group {
-    let group = level.groups.get(name);
+  /** The task's parent, if that parent limits its children (only then do they queue apart). */
+  private limitedParent(task: SchedTask): string | undefined {
+    if (task.parentId === undefined || this.limits.childConcurrency === undefined) return undefined;
+    return this.limits.childConcurrency(task.parentId) === Infinity ? undefined : task.parentId;
+  }
+
+  /** A parent's children form a group of their own (dropped once empty), taking turns with the others. */
+  private groupFor(level: Level, name: string | undefined, parent: string | undefined): Group {
+    const key = parent === undefined ? name : `${name ?? ''}\u0002${parent}`;
+    let group = level.groups.get(key);
     if (group === undefined) {
-      group = { name, level, lanes: [], live: 0 };
-      level.groups.set(name, group);
+      group = { key, name, parent, level, lanes: [], live: 0 };
+      level.groups.set(key, group);
     }
     return group;
   }

@@ -7,6 +7,7 @@
  * scheduling overhead, computed from the latencies it actually ran.
  */
 import { setMaxListeners } from 'node:events';
+import { directContext } from '../direct-context.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,16 +46,7 @@ const PRIME_TASKS = 2 * IN_FLIGHT;
  */
 const DIRECT_SIGNAL = new AbortController().signal;
 setMaxListeners(0, DIRECT_SIGNAL);
-const DIRECT_CONTEXT: AgentContext = {
-  taskId: 'direct',
-  attempt: 1,
-  checkpoint: undefined,
-  parents: {},
-  signal: DIRECT_SIGNAL,
-  progress: () => {},
-  heartbeat: () => {},
-  log: () => {},
-};
+const DIRECT_CONTEXT: AgentContext = directContext(DIRECT_SIGNAL);
 
 /** A raw Piscina pool on the io worker, with as many tasks per thread as the Troupe row. */
 function startPiscinaIo(): Promise<Target> {

@@ -6,6 +6,7 @@
  * plainjob on SQLite, for throughput and for latency under light load.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { directContext } from '../direct-context.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, type AgentContext } from '../../index.js';
@@ -48,16 +49,7 @@ async function troupeJournaled(durability: 'process' | 'fsync'): Promise<Target>
 }
 
 /** A context for calling the handler directly; the no-op handler never touches it. */
-const DIRECT_CONTEXT: AgentContext = {
-  taskId: 'direct',
-  attempt: 1,
-  checkpoint: undefined,
-  parents: {},
-  signal: new AbortController().signal,
-  progress: () => {},
-  heartbeat: () => {},
-  log: () => {},
-};
+const DIRECT_CONTEXT: AgentContext = directContext(new AbortController().signal);
 
 export const noop: Workload = {
   name: 'noop',

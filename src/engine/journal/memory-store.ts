@@ -156,7 +156,7 @@ function conflict(id: string, why: string): TroupeError {
 }
 
 /** The fields a record has from its submission on (`input` aside: a redrive may replace it). */
-const FIXED = ['id', 'seq', 'agent', 'kind', 'priority', 'resources', 'key', 'policy', 'dependsOn', 'onParentFailure', 'name', 'graph', 'rank', 'origin', 'group', 'cacheKey', 'cachedFrom', 'submittedAt'] as const;
+const FIXED = ['id', 'seq', 'agent', 'kind', 'priority', 'resources', 'key', 'policy', 'dependsOn', 'onParentFailure', 'name', 'graph', 'rank', 'origin', 'parentId', 'childKey', 'maxChildren', 'childPolicy', 'group', 'cacheKey', 'cachedFrom', 'submittedAt'] as const;
 
 /** One stored task, of one shape whatever the record's: the changeable fields copied at commit. */
 class Row {

@@ -117,9 +117,9 @@ export function prepareWrites(db: Db, path: string): Writes {
 
 /** The workflow fields of a task as one JSON value; null for a task without any (most). */
 function depsOf(t: TaskRecord): string | null {
-  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined) return null;
-  const { dependsOn, onParentFailure, name, graph, rank, origin } = t;
-  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin });
+  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined && t.parentId === undefined && t.maxChildren === undefined && t.childPolicy === undefined) return null;
+  const { dependsOn, onParentFailure, name, graph, rank, origin, parentId, childKey, maxChildren, childPolicy } = t;
+  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin, parentId, childKey, maxChildren, childPolicy });
 }
 
 function cacheOf(t: TaskRecord): string | null {

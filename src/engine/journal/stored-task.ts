@@ -1,7 +1,7 @@
 // Tasks read back from the journal at start: summaries first, blobs on demand.
 import { deserialize } from 'node:v8';
 import type { SerializedError } from '../../core/errors.js';
-import type { AgentKind, AttemptRecord, ParentFailurePolicy, Priority, TaskPolicy, TaskRecord, TaskState } from '../../core/task.js';
+import type { AgentKind, AttemptRecord, ChildPolicy, ParentFailurePolicy, Priority, TaskPolicy, TaskRecord, TaskState } from '../../core/task.js';
 
 /** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
 export const SUMMARY_COLUMNS =
@@ -19,7 +19,7 @@ export type SummaryRow = [
 ];
 
 /** The workflow fields, as the journal keeps them (absent ones are left out of the JSON). */
-type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank' | 'origin'>;
+type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank' | 'origin' | 'parentId' | 'childKey' | 'maxChildren' | 'childPolicy'>;
 
 /** The result-cache fields, as the journal keeps them. */
 export type CacheColumn = Pick<TaskRecord, 'cacheKey' | 'cachedFrom'>;
@@ -52,6 +52,10 @@ export class StoredTask implements TaskRecord {
   declare readonly graph?: string;
   declare readonly rank?: number;
   declare readonly origin?: string;
+  declare readonly parentId?: string;
+  declare readonly childKey?: string;
+  declare readonly maxChildren?: number;
+  declare readonly childPolicy?: ChildPolicy;
   declare readonly group?: string;
   declare readonly cacheKey?: string;
   declare readonly cachedFrom?: string;

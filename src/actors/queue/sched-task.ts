@@ -1,0 +1,33 @@
+// What the scheduler reads: the fields of a task it orders by, and the configured limits.
+import type { AgentKind, Priority } from '../../core/task.js';
+
+/** What the scheduler needs of a task. */
+export interface SchedTask {
+  id: string;
+  seq: number;
+  agent: string;
+  kind: AgentKind;
+  priority: Priority;
+  resources: readonly string[];
+  /** Critical-path rank in its graph: higher goes first within a priority level. */
+  rank?: number;
+  /** Its fairness group: groups of a priority level take turns (no group: the default group). */
+  group?: string;
+  /** The task that submitted it: a parent's children share its `maxChildren`. */
+  parentId?: string;
+}
+
+/** Dispatch order within a priority level: higher rank first, then submission order. */
+export function ahead(a: SchedTask, b: SchedTask): number {
+  return (b.rank ?? 0) - (a.rank ?? 0) || a.seq - b.seq;
+}
+
+/** The configured concurrency limits the scheduler enforces. */
+export interface Limits {
+  agentConcurrency(agent: string): number;
+  resourceConcurrency(resource: string): number;
+  /** Tasks of a named group running at once (default: unlimited). */
+  groupConcurrency?(group: string): number;
+  /** Children of this parent running at once (default: unlimited). */
+  childConcurrency?(parentId: string): number;
+}
