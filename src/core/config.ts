@@ -8,6 +8,7 @@ import { alertsSchema, type AlertsConfig } from './alert-options.js';
 import { pipelinesSchema, type PipelineRule } from './pipeline-options.js';
 import { agentCacheSchema } from './cache.js';
 import { CHILD_POLICIES } from './task.js';
+import type { TaskTokens } from './task-token.js';
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
 export type Durability = 'fsync' | 'process' | 'memory';
@@ -236,4 +237,6 @@ export interface ResolvedOptions {
   pipelines: PipelineRule[];
   logger: Logger;
   clock: Clock;
+  /** The tokens command tasks' processes act on their subtree with (TROUPE_TASK_TOKEN). */
+  taskTokens: TaskTokens;
 }

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasTaskToken } from './task-scope.js';
 
 /** The dashboard's session cookie: the token itself, HttpOnly and SameSite=Strict. */
 export const TOKEN_COOKIE = 'troupe_token';
@@ -62,6 +63,8 @@ export function requireToken(app: FastifyInstance, token: string): void {
   app.addHook('onRequest', async (req, reply) => {
     if (!loopbackHost(req.headers.host)) return refuse(reply, `host ${JSON.stringify(req.headers.host)} is not a loopback name`);
     if (tokenMatches(req.headers.authorization, token)) return;
+    // A command task's process: its task token is judged once the route is known (task-scope.ts).
+    if (hasTaskToken(req)) return;
     if (sameToken(cookieValue(req.headers.cookie, TOKEN_COOKIE), token)) return;
     const query = tokenInQuery(req);
     if (query !== undefined && sameToken(query, token)) {

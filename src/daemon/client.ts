@@ -1,7 +1,13 @@
 import { request as httpRequest } from 'node:http';
 
 /** Where the daemon listens: its Unix socket, or its TCP URL with the bearer token. */
-export type Endpoint = { socket: string } | { url: string; token: string };
+export type Endpoint = ({ socket: string } | { url: string; token: string }) & {
+  /** Inside a command task: its TROUPE_TASK_TOKEN, which scopes every request to the task's subtree. */
+  taskToken?: string;
+};
+
+/** The header a command task's process presents its task token in. */
+export const TASK_TOKEN_HEADER = 'x-troupe-task-token';
 
 export interface Response {
   status: number;
@@ -14,6 +20,7 @@ export function callDaemon(endpoint: Endpoint, method: string, path: string, bod
   const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': 'application/json' };
   const target = 'socket' in endpoint ? { socketPath: endpoint.socket } : new URL(endpoint.url);
   if ('token' in endpoint) headers.authorization = `Bearer ${endpoint.token}`;
+  if (endpoint.taskToken !== undefined) headers[TASK_TOKEN_HEADER] = endpoint.taskToken;
   return new Promise((resolve, reject) => {
     const req = httpRequest({ ...('socketPath' in target ? target : { host: target.hostname, port: target.port }), method, path, headers }, (res) => {
       const chunks: Buffer[] = [];

@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { runTop, TopError } from './top.js';
 import { startProgress } from './progress.js';
 
-export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top'] as const;
+export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree'] as const;
 type Command = (typeof CLIENT_COMMANDS)[number];
 
 const USAGE: Record<Command, string> = {
-  submit: 'troupe submit <agent> [--input JSON] [--priority P] [--resource R]... [--group G] [--key K] [--wait]',
+  submit: 'troupe submit <agent> [--input JSON] [--priority P] [--resource R]... [--group G] [--key K] [--parent ID] [--child-key K] [--wait]\n' +
+    '  (inside a command agent, TROUPE_TASK_TOKEN makes the task a child of the running one)',
   status: 'troupe status <id>',
   list: 'troupe list [--state S] [--agent A] [--group G] [--limit N] [--after ID]',
   wait: 'troupe wait <id>... [--timeout MS]',
@@ -22,6 +23,7 @@ const USAGE: Record<Command, string> = {
   dlq: 'troupe dlq [--agent A] [--limit N] | troupe dlq redrive <id>... [--input JSON]',
   breakers: 'troupe breakers | troupe breakers open|close <key>',
   top: 'troupe top [--interval MS] [--once]',
+  tree: 'troupe tree <id>   (the task and every task under it)',
 };
 const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
 
@@ -33,6 +35,8 @@ const OPTIONS = {
   priority: { type: 'string' },
   resource: { type: 'string', multiple: true },
   key: { type: 'string' },
+  parent: { type: 'string' },
+  'child-key': { type: 'string' },
   group: { type: 'string' },
   wait: { type: 'boolean' },
   state: { type: 'string' },
@@ -113,7 +117,10 @@ const query = (params: Record<string, string | undefined>): URLSearchParams =>
 
 async function submit({ args, v, endpoint, show }: Ctx): Promise<number> {
   if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.submit}`);
-  const body = { agent: args[0], input: json(v.input, '--input'), ...(v.priority && { priority: v.priority }), ...(v.resource && { resources: v.resource }), ...(v.group && { group: v.group }), ...(v.key && { key: v.key }) };
+  const body = {
+    agent: args[0], input: json(v.input, '--input'), ...(v.priority && { priority: v.priority }), ...(v.resource && { resources: v.resource }),
+    ...(v.group && { group: v.group }), ...(v.key && { key: v.key }), ...(v.parent && { parentId: v.parent }), ...(v['child-key'] && { childKey: v['child-key'] }),
+  };
   const { id } = (await call(endpoint, 'POST', '/v1/tasks', body)).body as { id: string };
   if (v.wait !== true) return show({ id }, () => id), 0;
   const result = await waitFor(endpoint, id, Infinity);
@@ -186,6 +193,22 @@ async function breakers({ args, endpoint, show }: Ctx): Promise<number> {
   return show(body, () => `${args[1]} ${state}`), 0;
 }
 
+type Tree = { task: Task & { children?: Record<string, number> }; children: Tree[]; truncated?: number };
+
+/** One line per task, indented by depth: `id agent state attempt (children: 2 running, 1 queued)`. */
+function treeLines(node: Tree, depth = 0): string[] {
+  const counts = Object.entries(node.task.children ?? {}).map(([s, n]) => `${n} ${s}`).join(', ');
+  const own = `${'  '.repeat(depth)}${line(node.task)}${counts ? `  (children: ${counts})` : ''}`;
+  const cut = node.truncated === undefined ? [] : [`${'  '.repeat(depth + 1)}… ${node.truncated} more not shown`];
+  return [own, ...node.children.flatMap((c) => treeLines(c, depth + 1)), ...cut];
+}
+
+async function tree({ args, endpoint, show }: Ctx): Promise<number> {
+  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.tree}`);
+  const body = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(args[0]!)}/tree`)).body as Tree;
+  return show(body, () => treeLines(body).join('\n')), 0;
+}
+
 async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
   if (args.length > 0) throw new Exit(2, `usage: ${USAGE.top}`);
   try {
@@ -195,7 +218,7 @@ async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
   }
 }
 
-const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top };
+const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top, tree };
 
 const print = (stream: NodeJS.WriteStream) => (text: string): void => {
   stream.write(`${text}\n`);
@@ -216,7 +239,9 @@ export async function runClientCommand(command: Command, argv: string[], out = p
     const show = (data: unknown, human: () => string): void => {
       out(values.json === true ? JSON.stringify(data) : human());
     };
-    return await HANDLERS[command]({ args: positionals, v: values, endpoint: { socket }, show });
+    const taskToken = process.env.TROUPE_TASK_TOKEN;
+    const endpoint: Endpoint = taskToken === undefined || taskToken === '' ? { socket } : { socket, taskToken };
+    return await HANDLERS[command]({ args: positionals, v: values, endpoint, show });
   } catch (e) {
     if (!(e instanceof Exit)) throw e;
     err(`troupe ${command}: ${e.message}`);

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { Supervisor } from '../index.js';
+import { Supervisor, type SupervisorOptions } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { drainProgress, NO_PROGRESS, type Progress } from './progress.js';
 import { buildServer, listenOnSocket } from './server.js';
@@ -43,6 +43,22 @@ export function daemonLogger(level: string, env: NodeJS.ProcessEnv = process.env
 }
 
 /**
+ * Command agents learn where their daemon listens (TROUPE_SOCKET, unless their `env` sets it), so
+ * that `troupe submit` inside one reaches it and, with TROUPE_TASK_TOKEN, submits children.
+ */
+function withDaemonAddress(runtime: SupervisorOptions, socket: string): SupervisorOptions {
+  const raw: unknown = runtime.agents;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return runtime; // Supervisor.start() names the error
+  const agents = Object.fromEntries(
+    Object.entries(runtime.agents ?? {}).map(([name, agent]) => {
+      if (agent === null || typeof agent !== 'object' || !('command' in agent)) return [name, agent];
+      return [name, { ...agent, env: { TROUPE_SOCKET: socket, ...(agent as { env?: Record<string, string> }).env } }];
+    }),
+  );
+  return { ...runtime, agents } as SupervisorOptions;
+}
+
+/**
  * Starts the runtime on the configured journal and serves the HTTP API on the Unix socket (and the
  * TCP port, with a bearer token, when configured). Rejects, having started nothing, on bad config.
  */
@@ -50,7 +66,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = daemonL
   // The state directory is the daemon's own: created on first start, private to this user.
   const journal = config.runtime.journal;
   if (journal !== undefined && journal !== ':memory:') mkdirSync(dirname(journal), { recursive: true, mode: 0o700 });
-  const supervisor = await Supervisor.start({ ...config.runtime, logger });
+  const supervisor = await Supervisor.start({ ...withDaemonAddress(config.runtime, config.socket), logger });
   const servers: FastifyInstance[] = [];
   try {
     const local = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger });

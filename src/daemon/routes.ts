@@ -58,6 +58,11 @@ export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
     const { waitMs } = parseWith(waitSchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
     return waitResult(sup, req.params.id, waitMs);
   });
+  app.get<{ Params: Params }>('/v1/tasks/:id/tree', async (req) => {
+    const tree = sup.tree(req.params.id);
+    if (tree === undefined) throw new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(req.params.id)}`);
+    return tree;
+  });
   app.post<{ Params: Params }>('/v1/tasks/:id/cancel', async (req) => ({ id: req.params.id, cancelled: await sup.cancel(req.params.id) }));
   app.get('/v1/dead-letters', async (req) => ({ tasks: await sup.deadLetters(parseWith(deadSchema, req.query, 'TROUPE_BAD_REQUEST', 'query')) }));
   app.post('/v1/dead-letters/redrive', async (req) => {

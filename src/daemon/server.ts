@@ -11,6 +11,7 @@ import { eventRoutes } from './events-route.js';
 import { graphRoutes } from './graph-routes.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
+import { taskScope } from './task-scope.js';
 
 export interface ServerOptions {
   bodyLimitBytes: number;
@@ -56,6 +57,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     const readiness = await sup.ready();
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
+  taskScope(app, sup);
   taskRoutes(app, sup);
   graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);

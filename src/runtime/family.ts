@@ -25,6 +25,16 @@ export function adoptParent(valid: ValidSubmission, request: unknown, view: Fami
   if (given.group === undefined && parent.group !== undefined) valid.group = parent.group;
 }
 
+/** True when `id` is `rootId` or a descendant of it (followed up through `parentId`). */
+export function inSubtree(view: FamilyView, rootId: string, id: string): boolean {
+  const seen = new Set<string>();
+  for (let task = view.get(id); task !== undefined && !seen.has(task.id); task = task.parentId === undefined ? undefined : view.get(task.parentId)) {
+    if (task.id === rootId) return true;
+    seen.add(task.id);
+  }
+  return false;
+}
+
 /** How many of `id`'s children are in each state; undefined when it has none. */
 export function childCounts(view: FamilyView, id: string): Partial<Record<TaskState, number>> | undefined {
   const children = view.spawnedBy(id);

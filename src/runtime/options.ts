@@ -7,6 +7,7 @@ import { defaultLogger } from './logger.js';
 import { parseWith } from './validate.js';
 import { checkRetry } from '../core/policy.js';
 import { resolvePipelines } from '../core/pipeline-options.js';
+import { TaskTokens } from '../core/task-token.js';
 import { commandAgentSchema, DEFAULTS, moduleAgentSchema, supervisorSchema, type AgentConfig, type Durability, type ResolvedOptions } from '../core/config.js';
 
 // The schemas, defaults and resolved types live in core (the engine and the actors read them).
@@ -96,5 +97,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     pipelines: resolvePipelines(parsed.pipelines, new Set(agents.keys()), new Set(Object.keys(parsed.resources))),
     logger: parsed.logger ?? defaultLogger(),
     clock: parsed.clock ?? systemClock,
+    taskTokens: new TaskTokens(),
   };
 }

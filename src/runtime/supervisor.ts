@@ -14,7 +14,7 @@ import type { PipelineRule } from '../core/pipeline-options.js';
 import { parseWith } from './validate.js';
 import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
 import { childPort } from './child-port.js';
-import { adoptParent, buildTree, withCounts, type TaskTree } from './family.js';
+import { adoptParent, buildTree, inSubtree, withCounts, type TaskTree } from './family.js';
 import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
@@ -208,6 +208,21 @@ export class Supervisor {
    */
   tree(id: string): TaskTree | undefined {
     return buildTree(this.root.ledger, id);
+  }
+
+  /**
+   * For front ends (the daemon): the running task a command process's TROUPE_TASK_TOKEN stands for,
+   * or undefined (a forged token, or a task that no longer runs). Such a process may act on that
+   * task's subtree only: see `inSubtree()`.
+   */
+  taskOfToken(token: string): string | undefined {
+    const id = this.root.options.taskTokens.taskOf(token);
+    return id !== undefined && this.root.ledger.get(id)?.state === 'running' ? id : undefined;
+  }
+
+  /** True when task `id` is `rootId` or one of its descendants (children, theirs, ...). */
+  inSubtree(rootId: string, id: string): boolean {
+    return inSubtree(this.root.ledger, rootId, id);
   }
 
   /**

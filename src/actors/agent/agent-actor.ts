@@ -236,7 +236,7 @@ export class AgentActor extends Actor {
     if (kind === 'command') {
       for (let spec = this.slotLedger.launchNext(kind, this.slots(kind)); spec !== undefined; spec = this.slotLedger.launchNext(kind, this.slots(kind))) {
         const { hooks, attach } = runHooks(spec, this.hookHost);
-        this.track(spec, startCommand(spec, hooks, this.options.clock.now()), attach);
+        this.track(spec, startCommand(spec, hooks, this.options.clock.now(), this.options.taskTokens.issue(spec.task.id)), attach);
       }
       return;
     }

@@ -13,6 +13,8 @@ export interface CommandTask {
   checkpoint: unknown;
   /** Results of the task's parents, by name or id, passed as TROUPE_PARENTS (JSON). */
   parents?: Record<string, unknown>;
+  /** Its token (TROUPE_TASK_TOKEN): what the process shows the daemon to submit children and read its subtree. */
+  token?: string;
 }
 
 export interface RunningCommand {
@@ -187,6 +189,7 @@ function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.Proce
   const env: NodeJS.ProcessEnv = { ...process.env, ...config.env, TROUPE_TASK_ID: task.taskId, TROUPE_ATTEMPT: String(task.attempt) };
   if (task.checkpoint !== undefined) env.TROUPE_CHECKPOINT = JSON.stringify(task.checkpoint);
   if (task.parents !== undefined) env.TROUPE_PARENTS = JSON.stringify(task.parents);
+  if (task.token !== undefined) env.TROUPE_TASK_TOKEN = task.token;
   return env;
 }
 

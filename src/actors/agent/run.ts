@@ -57,10 +57,10 @@ function jobOf(spec: RunSpec): { taskId: string; attempt: number; input: unknown
 }
 
 /** Starts a command agent's run: a subprocess. */
-export function startCommand(spec: RunSpec, hooks: TaskHooks, launchedAt: number): { run: Run; done: Promise<unknown> } {
+export function startCommand(spec: RunSpec, hooks: TaskHooks, launchedAt: number, token: string): { run: Run; done: Promise<unknown> } {
   const place: RunPlace = {};
   const config = spec.config as CommandAgentConfig;
-  const cmd = runCommand(config, jobOf(spec), placing(hooks, place));
+  const cmd = runCommand(config, { ...jobOf(spec), token }, placing(hooks, place));
   const run: Run = { kind: 'command', lease: spec.lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs, launchedAt, place, policy: spec.policy };
   return { run, done: cmd.done };
 }
