@@ -16,5 +16,6 @@ export function directContext(signal: AbortSignal): AgentContext {
     submit: noChildren,
     submitGraph: noChildren,
     wait: noChildren,
+    distribute: noChildren,
   };
 }

@@ -30,6 +30,8 @@ export interface ChildPort {
   submit(parentId: string, requests: readonly ChildRequest[]): Promise<string[]>;
   submitGraph(parentId: string, requests: readonly ChildGraphRequest[]): Promise<Record<string, string>>;
   wait(parentId: string, ids: readonly string[]): Promise<ChildOutcome[]>;
+  /** `ctx.distribute`: children spread over manager tasks (the options of `Supervisor#distribute()`). */
+  distribute(parentId: string, requests: readonly ChildRequest[], options: unknown): Promise<{ ids: string[]; bindings: Record<string, string | null> }>;
 }
 
 /** An answer that crosses the thread boundary: errors as data, rebuilt with their code on the other side. */

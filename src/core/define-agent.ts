@@ -38,6 +38,11 @@ export interface AgentContext {
    * child when this task runs again after a crash or a retry: no child is submitted twice.
    */
   submit(request: ChildRequest): Promise<string>;
+  /**
+   * Submits children spread over manager tasks, as `Supervisor#distribute()` (options `managers`,
+   * `strategy`, `hashField`); resolves with their ids and bindings.
+   */
+  distribute(requests: readonly ChildRequest[], options: { managers: string[]; strategy?: string; hashField?: string }): Promise<{ ids: string[]; bindings: Record<string, string | null> }>;
   /** Submits a graph of children at once (as `Supervisor#submitGraph()`); resolves with their ids by name. */
   submitGraph(requests: readonly ChildGraphRequest[]): Promise<Record<string, string>>;
   /**

@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   TROUPE_JOURNAL_FULL: 'The journal could not be written because the disk is full; accepted tasks are kept.',
   TROUPE_JOURNAL_READONLY: 'The journal could not be written because it is read-only; accepted tasks are kept.',
   TROUPE_JOURNAL_IO: 'The journal could not be opened or written for another I/O reason; accepted tasks are kept.',
+  TROUPE_NO_MANAGER: 'Every manager task a distributed task could run under has ended; the task is dead (redrive it with new managers alive).',
   TROUPE_STORE_CONFLICT: 'The store refused a commit: a task id or idempotency key was taken, or a task was no longer held under the lease the writer had (fencing); nothing of the commit was written.',
   TROUPE_JOURNAL_CORRUPT: 'The journal file is corrupt, foreign or from a newer version; it was not opened or changed.',
 } as const;

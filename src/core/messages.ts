@@ -50,6 +50,11 @@ export type Message =
   | { type: 'task.unblocked'; taskId: string; at: number }
   /** A task that is not running is dead without running again: its start cap, or a failed parent. */
   | { type: 'task.exhausted'; taskId: string; error: SerializedError; at: number }
+  /**
+   * A distributed task is bound to manager `managerId`, or unbound (absent) to be bound when it is
+   * dispatched: by the Queue as it dispatches it (`at-dispatch`), or by the engine when its manager ends.
+   */
+  | { type: 'task.bound'; taskId: string; managerId?: string; at: number }
   /** A dead task goes back to the queue for new attempts, with new input when `input` is set. */
   | { type: 'task.redriven'; taskId: string; at: number; input?: { value: unknown } }
   /** A running task sent no heartbeat for its stall timeout; its run is being stopped. */
@@ -137,5 +142,6 @@ export const TRANSITIONS: ReadonlySet<MessageType> = new Set([
   'task.unblocked',
   'task.exhausted',
   'task.redriven',
+  'task.bound',
   'breaker.changed',
 ]);

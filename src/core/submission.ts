@@ -1,6 +1,7 @@
 // A submission after validation (src/runtime/submit.ts, submit-graph.ts), as the engine accepts it.
 import type { CacheRequest } from './cache.js';
 import type { GraphPlan } from './graph.js';
+import type { Strategy } from './distribution.js';
 import type { ChildPolicy, ParentFailurePolicy, Priority, TaskPolicy } from './task.js';
 
 export interface ValidSubmission {
@@ -19,6 +20,11 @@ export interface ValidSubmission {
   childKey?: string;
   maxChildren?: number;
   childPolicy?: ChildPolicy;
+  /** Set by `distribute()`: candidate managers, strategy, hash key, and the binding made at submission. */
+  managers?: readonly string[];
+  distribution?: Strategy;
+  hashKey?: string;
+  managerId?: string;
   /** Set when the result cache applies: the task's key and the age of result it accepts. */
   cache?: CacheRequest;
 }

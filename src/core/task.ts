@@ -1,4 +1,5 @@
 import type { SerializedError } from './errors.js';
+import type { Strategy } from './distribution.js';
 
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -85,6 +86,13 @@ export interface TaskRecord {
   readonly maxChildren?: number;
   /** What its end does to its children still under way (overrides its agent's `children`). */
   readonly childPolicy?: ChildPolicy;
+  /** Set by `distribute()`: the manager tasks it may run under, and how it is bound to one of them. */
+  readonly managers?: readonly string[];
+  readonly distribution?: Strategy;
+  /** Its consistent-hash key (`distribute({ strategy: 'consistent-hash', hashField })`). */
+  readonly hashKey?: string;
+  /** The manager it is bound to (it counts against that task's `maxChildren`); changes when that manager ends. */
+  managerId?: string;
   /** Result-cache key (explicit `cacheKey`, or derived from the input by the agent's `cache`). */
   readonly cacheKey?: string;
   /** Set on a task born `succeeded` from the cache: the id of the task whose result it reused. */
@@ -129,8 +137,14 @@ export interface TaskInfo {
   childKey?: string;
   maxChildren?: number;
   childPolicy?: ChildPolicy;
+  managers?: readonly string[];
+  distribution?: Strategy;
+  hashKey?: string;
+  managerId?: string;
   /** Set by `get()` on a task that submitted children: how many of them are in each state. */
   children?: Partial<Record<TaskState, number>>;
+  /** Set by `get()` on a manager (`distribute()`): how many tasks bound to it are in each state. */
+  bound?: Partial<Record<TaskState, number>>;
   cacheKey?: string;
   cachedFrom?: string;
   agent: string;
@@ -168,8 +182,8 @@ export interface BreakerHold {
 }
 
 /** The fields a transition may change (the rest of a record is fixed at submission). */
-const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason'] as const;
-const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'parentId', 'childKey', 'maxChildren', 'childPolicy', 'cacheKey', 'cachedFrom', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
+const MUTABLE = ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'checkpoint', 'result', 'error', 'cancelReason', 'managerId'] as const;
+const INFO = ['id', 'key', 'name', 'graph', 'dependsOn', 'onParentFailure', 'rank', 'origin', 'group', 'parentId', 'childKey', 'maxChildren', 'childPolicy', 'managers', 'distribution', 'hashKey', 'cacheKey', 'cachedFrom', 'agent', 'priority', 'resources', 'submittedAt', ...MUTABLE] as const;
 
 /** Reads the named fields through property access (records read back from the journal have accessors). */
 function pick<K extends keyof TaskRecord>(task: TaskRecord, keys: readonly K[]): Partial<Pick<TaskRecord, K>> {
@@ -190,7 +204,7 @@ export function snapshotTask(t: TaskRecord): MutableFields {
   return {
     state: t.state, attempt: t.attempt, failures: t.failures, starts: t.starts, retryAt: t.retryAt,
     history: t.history === undefined ? undefined : [...t.history], lease: t.lease, startedAt: t.startedAt, finishedAt: t.finishedAt,
-    progress: t.progress, checkpoint: t.checkpoint, result: t.result, error: t.error, cancelReason: t.cancelReason,
+    progress: t.progress, checkpoint: t.checkpoint, result: t.result, error: t.error, cancelReason: t.cancelReason, managerId: t.managerId,
   };
 }
 

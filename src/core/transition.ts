@@ -18,6 +18,7 @@ export const TASK_EVENTS = [
   'task.redriven',
   'task.cancelled',
   'task.requeued',
+  'task.bound',
 ] as const;
 export type TaskEventType = (typeof TASK_EVENTS)[number];
 export type TaskEvent = Extract<Message, { type: TaskEventType }>;
@@ -158,6 +159,12 @@ const requeue: Rule<EventOf<'task.requeued'>> = (t, e) => {
   return applied(t.state, 'queued', patch, NO_EFFECTS, { type: 'requeued', detail: e.reason });
 };
 
+/** A binding to a manager changes only which manager's `maxChildren` it counts against. */
+const bind: Rule<EventOf<'task.bound'>> = (t, e) =>
+  t.managers === undefined
+    ? refused('only a distributed task is bound to a manager')
+    : applied(t.state, t.state, { managerId: e.managerId }, NO_EFFECTS, { type: 'bound', detail: e.managerId ?? null });
+
 const TWICE = 'a task with this id is already recorded';
 const NOT_RUNNING = 'only a running task has a run to report on';
 const ENDED = 'the task has ended: only a redrive of a dead task reopens it';
@@ -170,21 +177,21 @@ export const TABLE: { readonly [S in TaskState]: Readonly<Row> } = {
     'task.progress': NOT_RUNNING, 'task.log': NOT_RUNNING, 'task.heartbeat': NOT_RUNNING, 'task.stalled': NOT_RUNNING,
     'task.succeeded': NOT_RUNNING, 'task.failed': NOT_RUNNING, 'task.due': 'only a delayed task becomes due',
     'task.unblocked': unblock, 'task.exhausted': exhaust, 'task.redriven': NOT_DEAD, 'task.cancelled': cancel,
-    'task.requeued': NOT_RUNNING,
+    'task.requeued': NOT_RUNNING, 'task.bound': bind,
   },
   queued: {
     'task.submitted': TWICE, 'task.started': start,
     'task.progress': NOT_RUNNING, 'task.log': NOT_RUNNING, 'task.heartbeat': NOT_RUNNING, 'task.stalled': NOT_RUNNING,
     'task.succeeded': NOT_RUNNING, 'task.failed': NOT_RUNNING, 'task.due': 'only a delayed task becomes due',
     'task.unblocked': 'only a blocked task is unblocked', 'task.exhausted': exhaust, 'task.redriven': NOT_DEAD, 'task.cancelled': cancel,
-    'task.requeued': NOT_RUNNING,
+    'task.requeued': NOT_RUNNING, 'task.bound': bind,
   },
   delayed: {
     'task.submitted': TWICE, 'task.started': 'a delayed task is queued again (due) before it starts',
     'task.progress': NOT_RUNNING, 'task.log': NOT_RUNNING, 'task.heartbeat': NOT_RUNNING, 'task.stalled': NOT_RUNNING,
     'task.succeeded': NOT_RUNNING, 'task.failed': NOT_RUNNING, 'task.due': due,
     'task.unblocked': 'only a blocked task is unblocked', 'task.exhausted': 'a delayed task ends only by its run or a cancel',
-    'task.redriven': NOT_DEAD, 'task.cancelled': cancel, 'task.requeued': NOT_RUNNING,
+    'task.redriven': NOT_DEAD, 'task.cancelled': cancel, 'task.requeued': NOT_RUNNING, 'task.bound': bind,
   },
   running: {
     'task.submitted': TWICE, 'task.started': 'the task is running already',
@@ -192,6 +199,7 @@ export const TABLE: { readonly [S in TaskState]: Readonly<Row> } = {
     'task.succeeded': succeed, 'task.failed': fail, 'task.due': 'only a delayed task becomes due',
     'task.unblocked': 'only a blocked task is unblocked', 'task.exhausted': 'a running task ends by its outcome',
     'task.redriven': NOT_DEAD, 'task.cancelled': cancel, 'task.requeued': requeue,
+    'task.bound': 'a running task keeps its manager until its run ends',
   },
   succeeded: endedRow(NOT_DEAD),
   dead: { ...endedRow(ENDED), 'task.redriven': redrive },

@@ -117,6 +117,11 @@ export class Ledger implements TaskView {
     return this.table.spawnedBy(id);
   }
 
+  /** The tasks bound to manager `id` now (kept ones); undefined when none. */
+  boundTo(id: string): ReadonlySet<string> | undefined {
+    return this.table.boundTo(id);
+  }
+
   /** The child `parentId` submitted under `childKey`, if it is kept. */
   idForChildKey(parentId: string, childKey: string): string | undefined {
     return this.table.idForChildKey(parentId, childKey);

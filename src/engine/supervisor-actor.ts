@@ -16,6 +16,7 @@ import { LedgerBus } from './ledger-bus.js';
 import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
 import { orphanCancels, subtreeCancels } from './subtree.js';
+import { orphanBindings, rebindings } from './rebind.js';
 import { Journal } from './journal/journal.js';
 import { MemoryStore } from './journal/memory-store.js';
 import type { Store } from './journal/store.js';
@@ -95,7 +96,8 @@ export class SupervisorActor implements EnginePort {
     this.bus.messages$.subscribe((m) => {
       const to = this.routes.get(m.type);
       if (to !== undefined) for (const actor of to) actor.inbox.next(m);
-      for (const cancel of subtreeCancels(this.ledger, options, m, options.clock.now())) this.publish(cancel);
+      for (const next of subtreeCancels(this.ledger, options, m, options.clock.now())) this.publish(next);
+      for (const next of rebindings(this.ledger, options, m, options.clock.now())) this.publish(next);
     });
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
@@ -105,10 +107,11 @@ export class SupervisorActor implements EnginePort {
    * thread, then starts the actors. Tasks that were running under the dead incarnation go back
    * to the queue (attempt + 1 when they run again); queued ones resume in priority order.
    */
-  static async start(options: ResolvedOptions, open: (options: ResolvedOptions) => Store = openStore): Promise<SupervisorActor> {
+  static async start(options: ResolvedOptions, open: (options: ResolvedOptions) => Store = openStore, children?: ChildPort): Promise<SupervisorActor> {
     const opened = options.clock.now();
     const store = open(options);
     const root = new SupervisorActor(options, store);
+    root.childPort = children;
     const pool = root.newPool();
     try {
       await root.probeAgents(pool);
@@ -127,15 +130,13 @@ export class SupervisorActor implements EnginePort {
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
     for (const actor of actors) actor.start();
     // Children of parents that ended under `cancel` just before the last stop: cancelled now the actors listen.
-    if (recovery !== undefined) for (const cancel of orphanCancels(root.ledger, options, options.clock.now())) root.publish(cancel);
+    if (recovery !== undefined) {
+      const now = options.clock.now();
+      for (const next of [...orphanCancels(root.ledger, options, now), ...orphanBindings(root.ledger, options, now)]) root.publish(next);
+    }
     if (recovery !== undefined) root.publish({ type: 'supervisor.recovered', ...recovery, ms: options.clock.now() - opened, at: options.clock.now() });
     root.bus.flushNow(); // the actors' first reports (credits, pool size) are in before start() resolves
     return root;
-  }
-
-  /** Serves running tasks' `ctx.submit` and `ctx.wait`, in every pool (the runtime sets it: validation lives there). */
-  serveChildren(port: ChildPort): void {
-    this.childPort = port;
   }
 
   /** Every message, in the order the ledger recorded it. */

@@ -28,6 +28,8 @@ export class TaskTable {
   private readonly openChildren = new Map<string, Set<string>>();
   /** Every kept task a running task submitted (`parentId`), by that parent's id, in submission order. */
   private readonly spawned = new Map<string, Set<string>>();
+  /** Every kept task bound to a manager (`managerId`), by that manager's id. */
+  private readonly bound = new Map<string, Set<string>>();
   /** `parentId` NUL `childKey` → the child's id: a parent's re-run gets its children back. */
   private readonly childKeys = new Map<string, string>();
   private maxSeq = 0;
@@ -59,6 +61,11 @@ export class TaskTable {
   /** The tasks `id` submitted while it ran (kept ones, ended or not); undefined when none. */
   spawnedBy(id: string): ReadonlySet<string> | undefined {
     return this.spawned.get(id);
+  }
+
+  /** The tasks bound to manager `id` now (kept ones, ended or not); undefined when none. */
+  boundTo(id: string): ReadonlySet<string> | undefined {
+    return this.bound.get(id);
   }
 
   idForChildKey(parentId: string, childKey: string): string | undefined {
@@ -137,6 +144,8 @@ export class TaskTable {
   bump(task: TaskRecord, delta: number): void {
     this.counts.set(task.state, (this.counts.get(task.state) ?? 0) + delta);
     if (task.dependsOn !== undefined && !TERMINAL_STATES.has(task.state)) this.linkChild(task, delta > 0);
+    // Every change is bracketed by bump(-1) and bump(+1): a new binding moves the task between sets.
+    if (task.managerId !== undefined) link(this.bound, task.managerId, task.id, delta > 0);
     if (task.state !== 'queued') return;
     this.queuedBy[task.priority] += delta;
     const n = (this.queuedByAgentCounts.get(task.agent) ?? 0) + delta;
@@ -184,5 +193,16 @@ export class TaskTable {
         if (set.size === 0) this.openChildren.delete(parent);
       }
     }
+  }
+}
+
+function link(index: Map<string, Set<string>>, key: string, id: string, add: boolean): void {
+  let set = index.get(key);
+  if (add) {
+    if (set === undefined) index.set(key, (set = new Set()));
+    set.add(id);
+  } else if (set !== undefined) {
+    set.delete(id);
+    if (set.size === 0) index.delete(key);
   }
 }

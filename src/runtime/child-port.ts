@@ -7,16 +7,19 @@ import type { TaskInfo } from '../core/task.js';
 interface ChildHost {
   submit(request: never): Promise<string>;
   submitGraph(requests: never): Promise<Record<string, string>>;
+  distribute(requests: never, options: never): Promise<{ ids: string[]; bindings: Record<string, string | null> }>;
   result(id: string): Promise<unknown>;
   get(id: string): TaskInfo | undefined;
 }
 
 /** Child calls of running tasks, served by `sup` (the parent is always the caller: a request cannot name another). */
-export function childPort(sup: ChildHost): ChildPort {
+export function childPort(host: () => ChildHost): ChildPort {
+  // `host` is read at each call: the port is wired before the runtime starts, the facade made after.
   return {
-    submit: async (parentId, requests) => Promise.all(requests.map((r) => sup.submit({ ...r, parentId } as never))),
-    submitGraph: (parentId, requests) => sup.submitGraph(requests.map((r) => ({ ...r, parentId })) as never),
-    wait: (_parentId, ids) => Promise.all(ids.map((id) => outcomeOf(sup, id))),
+    submit: async (parentId, requests) => Promise.all(requests.map((r) => host().submit({ ...r, parentId } as never))),
+    submitGraph: async (parentId, requests) => host().submitGraph(requests.map((r) => ({ ...r, parentId })) as never),
+    wait: async (_parentId, ids) => Promise.all(ids.map((id) => outcomeOf(host(), id))),
+    distribute: async (parentId, requests, options) => host().distribute(requests.map((r) => ({ ...r, parentId })) as never, options as never),
   };
 }
 

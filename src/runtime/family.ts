@@ -7,6 +7,7 @@ import { TERMINAL_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskS
 export interface FamilyView {
   get(id: string): TaskRecord | undefined;
   spawnedBy(id: string): ReadonlySet<string> | undefined;
+  boundTo(id: string): ReadonlySet<string> | undefined;
 }
 
 /**
@@ -35,9 +36,8 @@ export function inSubtree(view: FamilyView, rootId: string, id: string): boolean
   return false;
 }
 
-/** How many of `id`'s children are in each state; undefined when it has none. */
-export function childCounts(view: FamilyView, id: string): Partial<Record<TaskState, number>> | undefined {
-  const children = view.spawnedBy(id);
+/** How many of the tasks in `ids` are in each state; undefined when there are none. */
+export function stateCounts(view: FamilyView, children: ReadonlySet<string> | undefined): Partial<Record<TaskState, number>> | undefined {
   if (children === undefined) return undefined;
   const counts: Partial<Record<TaskState, number>> = {};
   for (const childId of children) {
@@ -45,6 +45,19 @@ export function childCounts(view: FamilyView, id: string): Partial<Record<TaskSt
     if (state !== undefined) counts[state] = (counts[state] ?? 0) + 1;
   }
   return counts;
+}
+
+/**
+ * Where a task hangs in a tree: under the manager it is bound to (`distribute()`), else under the
+ * task that submitted it.
+ */
+function treeChildren(view: FamilyView, id: string): string[] {
+  const own = [...(view.spawnedBy(id) ?? [])].filter((c) => {
+    const m = view.get(c)?.managerId;
+    return m === undefined || m === id;
+  });
+  const bound = [...(view.boundTo(id) ?? [])].filter((c) => view.get(c)?.parentId !== id);
+  return [...own, ...bound];
 }
 
 /** A task and its descendants (`Supervisor#tree()`). */
@@ -67,7 +80,7 @@ export function buildTree(view: FamilyView, id: string, maxNodes = MAX_TREE_NODE
   let nodes = 1;
   for (let i = 0; i < queue.length; i++) {
     const node = queue[i]!;
-    const ids = [...(view.spawnedBy(node.task.id) ?? [])];
+    const ids = treeChildren(view, node.task.id);
     for (const [n, childId] of ids.entries()) {
       const child = view.get(childId);
       if (child === undefined) continue;
@@ -86,6 +99,8 @@ export function buildTree(view: FamilyView, id: string, maxNodes = MAX_TREE_NODE
 
 /** The task as `get()` shows it, with its children counted. */
 export function withCounts(view: FamilyView, task: TaskRecord): TaskInfo {
-  const children = childCounts(view, task.id);
-  return children === undefined ? toTaskInfo(task) : { ...toTaskInfo(task), children };
+  const children = stateCounts(view, view.spawnedBy(task.id));
+  const bound = stateCounts(view, view.boundTo(task.id));
+  if (children === undefined && bound === undefined) return toTaskInfo(task);
+  return { ...toTaskInfo(task), ...(children && { children }), ...(bound && { bound }) };
 }

@@ -23,5 +23,7 @@ export { ALERT_DEFAULTS, type AlertsOptions } from '../core/alert-options.js';
 export { PIPELINE_EVENTS, type PipelineRule, type PipelineRuleOptions, type PipelineEvent } from '../core/pipeline-options.js';
 export { ALERT_NAMES, type AlertName, type AlertChange, type FiringAlert } from '../core/alert-options.js';
 export type { TaskTree } from './family.js';
+export type { DistributeOptions, Distribution } from './distribute.js';
+export { STRATEGIES, type Strategy } from '../core/distribution.js';
 export type { ChildRequest, ChildGraphRequest, ChildOutcome } from '../core/children.js';
 export { CHILD_POLICIES, type ChildPolicy } from '../core/task.js';

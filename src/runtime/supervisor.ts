@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom, mergeMap, type Observable } from 'rxjs';
-import { z } from 'zod';
 import { ACTOR_NAMES, type ActorName, type Message } from '../core/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../engine/supervisor-actor.js';
@@ -12,53 +11,14 @@ import { unknownTask } from '../engine/outcomes.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import type { PipelineRule } from '../core/pipeline-options.js';
 import { parseWith } from './validate.js';
-import { TASK_STATES, toTaskInfo, type TaskInfo, type TaskRecord, type TaskState } from '../core/task.js';
+import { deadLetterQuerySchema, listQuerySchema, redriveOptionsSchema, type DeadLetterQuery, type ListQuery, type RedriveOptions, type ShutdownOptions } from './queries.js';
+import { toTaskInfo, type TaskInfo, type TaskRecord } from '../core/task.js';
 import { childPort } from './child-port.js';
+import { planDistribution, type DistributeOptions, type Distribution } from './distribute.js';
 import { adoptParent, buildTree, inSubtree, withCounts, type TaskTree } from './family.js';
 import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
-const redriveOptionsSchema = z.strictObject({ input: z.unknown().optional() });
-
-const deadLetterQuerySchema = z.strictObject({
-  agent: z.string().min(1).optional(),
-  limit: z.int().min(1).optional(),
-});
-
-export interface DeadLetterQuery {
-  /** Only dead tasks of this agent. */
-  agent?: string;
-  /** At most this many, most recently dead first. Default 100. */
-  limit?: number;
-}
-
-export interface ListQuery {
-  state?: TaskState;
-  agent?: string;
-  /** Only tasks of this fairness group. */
-  group?: string;
-  /** At most this many, in submission order. Default 100, at most 1000. */
-  limit?: number;
-  /** Only tasks submitted after the task with this id (paging: pass the last id of the previous page). */
-  after?: string;
-}
-
-const listQuerySchema = z.strictObject({
-  state: z.enum(TASK_STATES).optional(),
-  agent: z.string().min(1).optional(),
-  group: z.string().min(1).optional(),
-  limit: z.int().min(1).max(1000).optional(),
-  after: z.string().min(1).optional(),
-});
-
-export interface RedriveOptions {
-  /** New input for the redriven tasks (validated like a submission's); default: their old input. */
-  input?: unknown;
-}
-
-export interface ShutdownOptions {
-  /** How long running tasks may take to finish before they are cancelled. Default 5000 ms. */
-  timeoutMs?: number;
-}
+export type { DeadLetterQuery, ListQuery, RedriveOptions, ShutdownOptions };
 
 /**
  * The public face of a Troupe runtime. Each call becomes a message to the actors behind it
@@ -85,8 +45,10 @@ export class Supervisor {
    */
   static async start(options: SupervisorOptions): Promise<Supervisor> {
     const resolved = resolveOptions(options);
-    const sup = new Supervisor(await SupervisorActor.start(resolved));
-    sup.root.serveChildren(childPort(sup));
+    // Child calls are served from the first task on (a recovered parent may submit at once).
+    let sup: Supervisor | undefined;
+    const root = await SupervisorActor.start(resolved, undefined, childPort(() => sup!));
+    sup = new Supervisor(root);
     return sup;
   }
 
@@ -140,10 +102,34 @@ export class Supervisor {
    */
   async submitBatch(requests: readonly SubmitRequest[]): Promise<string[]> {
     this.assertOpen();
+    const valid = this.validateBatch(requests);
+    return Promise.all(valid.map((v) => this.root.intake.submit(v)));
+  }
+
+  /**
+   * Submits tasks spread over running manager tasks: each counts against its manager's
+   * `maxChildren` and shows under it in `tree()`. With `at-dispatch` (the default) a task is bound
+   * when it is dispatched, to the manager with the most free slots then; `round-robin`,
+   * `least-loaded`, `capacity-aware` and `consistent-hash` (by `hashField`) bind at submission.
+   * When a manager ends, its waiting tasks are bound anew among those left. Validated whole first,
+   * like `submitBatch()`; resolves with the ids and each one's manager (null until dispatch).
+   *
+   * @example
+   * const { ids } = await sup.distribute(tasks, { managers: [m1, m2, m3], strategy: 'consistent-hash', hashField: 'input.repo' });
+   */
+  async distribute(requests: readonly SubmitRequest[], options: DistributeOptions): Promise<Distribution> {
+    this.assertOpen();
+    const valid = this.validateBatch(requests);
+    planDistribution(options, valid, requests, this.root.ledger, this.root.options);
+    const ids = await Promise.all(valid.map((v) => this.root.intake.submit(v)));
+    return { ids, bindings: Object.fromEntries(ids.map((id) => [id, this.root.ledger.get(id)?.managerId ?? null])) };
+  }
+
+  private validateBatch(requests: readonly SubmitRequest[]): ValidSubmission[] {
     if (!Array.isArray(requests) || requests.length === 0 || requests.length > MAX_BATCH) {
       throw fieldError('TROUPE_INVALID_TASK', 'tasks', `must be an array of 1 to ${MAX_BATCH} tasks`, requests);
     }
-    const valid = requests.map((request, i) => {
+    return requests.map((request, i) => {
       try {
         const v = validateSubmission(request, this.root.options);
         this.checkParents(v, 'task');
@@ -153,7 +139,6 @@ export class Supervisor {
         throw renameField(err, 'task', `tasks[${i}]`);
       }
     });
-    return Promise.all(valid.map((v) => this.root.intake.submit(v)));
   }
 
   /**

@@ -6,7 +6,7 @@ import { TASK_STATES, TERMINAL_STATES, type TaskRecord, type TaskState } from '.
 const STATES: readonly TaskState[] = ['blocked', 'queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'];
 const EVENTS: readonly TaskEventType[] = [
   'task.submitted', 'task.started', 'task.progress', 'task.log', 'task.heartbeat', 'task.stalled', 'task.succeeded',
-  'task.failed', 'task.due', 'task.unblocked', 'task.exhausted', 'task.redriven', 'task.cancelled', 'task.requeued',
+  'task.failed', 'task.due', 'task.unblocked', 'task.exhausted', 'task.redriven', 'task.cancelled', 'task.requeued', 'task.bound',
 ];
 const ERROR = { name: 'Error', message: 'boom' };
 const ERROR2 = { name: 'TypeError', message: 'bang' };
@@ -15,7 +15,8 @@ const LEASE = '1:1';
 const STALE = '1:0';
 
 function record(id: string, over: Partial<TaskRecord> = {}): TaskRecord {
-  return { id, seq: 1, agent: 'echo', kind: 'module', priority: 'normal', resources: [], input: null, state: 'queued', attempt: 0, submittedAt: 10, ...over };
+  // Distributed over managers m1 and m2 (`distribute()`): only such a task takes `task.bound`.
+  return { id, seq: 1, agent: 'echo', kind: 'module', priority: 'normal', resources: [], input: null, state: 'queued', attempt: 0, submittedAt: 10, managers: ['m1', 'm2'], ...over };
 }
 
 /** A plausible record in each state (running under LEASE, delayed until 100, dead after one failure). */
@@ -51,6 +52,8 @@ const ev = {
   redriven: (input?: { value: unknown }): TaskEvent => ({ type: 'task.redriven', taskId: 't', at: 50, ...(input === undefined ? {} : { input }) }),
   cancelled: (lease?: string): TaskEvent => ({ type: 'task.cancelled', taskId: 't', reason: 'stop', at: 30, ...(lease === undefined ? {} : { lease }) }),
   requeued: (): TaskEvent => ({ type: 'task.requeued', taskId: 't', reason: 'lost', at: 28 }),
+  bound: (): TaskEvent => ({ type: 'task.bound', taskId: 't', managerId: 'm2', at: 29 }),
+  unbound: (): TaskEvent => ({ type: 'task.bound', taskId: 't', at: 29 }),
 };
 const representative = (type: TaskEventType): TaskEvent => ev[type.slice('task.'.length) as keyof typeof ev]();
 
@@ -74,9 +77,9 @@ const R = null;
 type Row = Record<TaskEventType, TaskState | null>;
 const row = (over: Partial<Row>): Row => ({ ...Object.fromEntries(EVENTS.map((e) => [e, R])), ...over }) as Row;
 const EXPECTED: Record<TaskState, Row> = {
-  blocked: row({ 'task.unblocked': 'queued', 'task.exhausted': 'dead', 'task.cancelled': 'cancelled' }),
-  queued: row({ 'task.started': 'running', 'task.exhausted': 'dead', 'task.cancelled': 'cancelled' }),
-  delayed: row({ 'task.due': 'queued', 'task.cancelled': 'cancelled' }),
+  blocked: row({ 'task.unblocked': 'queued', 'task.exhausted': 'dead', 'task.cancelled': 'cancelled', 'task.bound': 'blocked' }),
+  queued: row({ 'task.started': 'running', 'task.exhausted': 'dead', 'task.cancelled': 'cancelled', 'task.bound': 'queued' }),
+  delayed: row({ 'task.due': 'queued', 'task.cancelled': 'cancelled', 'task.bound': 'delayed' }),
   running: row({
     'task.progress': 'running', 'task.log': 'running', 'task.heartbeat': 'running', 'task.stalled': 'running',
     'task.succeeded': 'succeeded', 'task.failed': 'dead', 'task.cancelled': 'cancelled', 'task.requeued': 'queued',
@@ -101,6 +104,15 @@ describe('the lifecycle table', () => {
         expect(ok, `${state} × ${type}`).toBe(true);
       }
     }
+  });
+
+  it('a binding changes only the manager (set, or cleared to bind at dispatch), and only of a distributed task that waits', () => {
+    const set = accepted(transition(inState('queued', { managerId: 'm1' }), ev.bound(), NOW));
+    expect(set.patch).toEqual({ managerId: 'm2' });
+    expect(set.log).toEqual({ type: 'bound', detail: 'm2' });
+    expect(accepted(transition(inState('queued', { managerId: 'm1' }), ev.unbound(), NOW)).patch).toEqual({ managerId: undefined });
+    expect(transition(inState('queued', { managers: undefined }), ev.bound(), NOW).ok).toBe(false);
+    expect(transition(inState('running'), ev.bound(), NOW).ok).toBe(false);
   });
 
   it('terminal states are succeeded, dead and cancelled', () => {

@@ -143,6 +143,7 @@ export class ModuleRunner {
     submitChildren: (taskId, requests, graph) =>
       this.forChild<string[] | Record<string, string>>(taskId, (port) => (graph ? port.submitGraph(taskId, requests as ChildGraphRequest[]) : port.submit(taskId, requests))),
     waitChildren: (taskId, ids) => this.forChild(taskId, (port) => port.wait(taskId, ids)),
+    distributeChildren: (taskId, requests, options) => this.forChild(taskId, (port) => port.distribute(taskId, requests, options)),
   };
   /** What serves `ctx.submit` and `ctx.wait` (set by the engine; undefined until the runtime is up). */
   childPort: () => ChildPort | undefined = () => undefined;

@@ -22,6 +22,12 @@ export function childCalls(host: Remote<HostApi>, taskId: string, signal: AbortS
       const withKeys = requests.map((r) => keyed(checked(r), `${key}/${String(r.name)}`));
       return (await answer(signal, host.submitChildren(taskId, withKeys, true))) as Record<string, string>;
     },
+    async distribute(requests: readonly ChildRequest[], options: unknown): Promise<{ ids: string[]; bindings: Record<string, string | null> }> {
+      const key = `#${++calls}`;
+      if (!Array.isArray(requests)) throw new TroupeError('TROUPE_INVALID_TASK', 'ctx.distribute: requests must be an array of tasks');
+      const withKeys = requests.map((r, i) => keyed(checked(r), `${key}/${i}`));
+      return answer(signal, host.distributeChildren(taskId, withKeys, options));
+    },
     async wait(ids: string | readonly string[]): Promise<ChildOutcome[]> {
       const list = typeof ids === 'string' ? [ids] : [...ids];
       return answer(signal, host.waitChildren(taskId, list));

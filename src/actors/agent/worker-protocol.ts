@@ -105,6 +105,8 @@ export interface HostApi {
   log(taskId: string, message: string): void;
   /** `ctx.submit` / `ctx.submitGraph` of the task running as `taskId` on the calling thread. */
   submitChildren(taskId: string, requests: ChildRequest[], graph: boolean): Promise<ChildAnswer<string[] | Record<string, string>>>;
+  /** `ctx.distribute`: children of the task spread over manager tasks. */
+  distributeChildren(taskId: string, requests: ChildRequest[], options: unknown): Promise<ChildAnswer<{ ids: string[]; bindings: Record<string, string | null> }>>;
   /** `ctx.wait`: resolves once every task named has ended. */
   waitChildren(taskId: string, ids: string[]): Promise<ChildAnswer<ChildOutcome[]>>;
 }

@@ -21,6 +21,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.unblocked',
   'task.exhausted',
   'task.redriven',
+  'task.bound',
   'agent.credit',
   'agent.reset',
   'breaker.changed',
@@ -90,6 +91,10 @@ export class QueueActor extends Actor {
           const parent = tasks.get(parentId);
           return parent === undefined ? Infinity : (parent.maxChildren ?? options.agents.get(parent.agent)?.maxChildren ?? Infinity);
         },
+        managerConcurrency: (id) => {
+          const manager = tasks.get(id);
+          return manager === undefined || TERMINAL_STATES.has(manager.state) ? 0 : (manager.maxChildren ?? options.agents.get(manager.agent)?.maxChildren ?? Infinity);
+        },
       },
       rates,
     );
@@ -129,6 +134,9 @@ export class QueueActor extends Actor {
       case 'task.requeued':
         this.settle(msg.taskId, true);
         this.enqueueChildren(msg.taskId);
+        break;
+      case 'task.bound':
+        this.rebound(msg.taskId);
         break;
       case 'task.due':
       case 'task.unblocked':
@@ -175,6 +183,9 @@ export class QueueActor extends Actor {
         this.scheduler.credits[next.kind] += 1;
         continue;
       }
+      // Bound as it is dispatched (`at-dispatch`): recorded before its start, so a restart keeps it there.
+      const manager = this.scheduler.boundManager(next.id);
+      if (manager !== undefined) this.publish({ type: 'task.bound', taskId: next.id, managerId: manager, at: this.clock.now() });
       this.dispatched.add(next.id);
       if (this.halfOpen.size > 0 && this.isTrial(next)) this.trials.add(next.id);
       (out ??= []).push({ taskId: next.id, attempt: task.attempt + 1 });
@@ -221,6 +232,12 @@ export class QueueActor extends Actor {
    */
   private enqueueChildren(id: string): void {
     for (const child of this.tasks.childrenOf(id) ?? []) this.enqueueIfQueued(child);
+  }
+
+  /** A queued task bound anew (its manager ended) moves to the lane of its new binding. */
+  private rebound(id: string): void {
+    const task = this.tasks.get(id);
+    if (task !== undefined && this.scheduler.remove(task)) this.scheduler.enqueue(task);
   }
 
   /** Queues a task the ledger has queued, unless it was dispatched already (its start is not recorded yet). */

@@ -15,6 +15,9 @@ export interface SchedTask {
   group?: string;
   /** The task that submitted it: a parent's children share its `maxChildren`. */
   parentId?: string;
+  /** A distributed task's candidate managers, and the one it is bound to (which it then counts against). */
+  managers?: readonly string[];
+  managerId?: string;
 }
 
 /** Dispatch order within a priority level: higher rank first, then submission order. */
@@ -28,6 +31,8 @@ export interface Limits {
   resourceConcurrency(resource: string): number;
   /** Tasks of a named group running at once (default: unlimited). */
   groupConcurrency?(group: string): number;
-  /** Children of this parent running at once (default: unlimited). */
+  /** Children of this parent (or tasks bound to this manager) running at once (default: unlimited). */
   childConcurrency?(parentId: string): number;
+  /** The same for a candidate manager of an unbound task: 0 once that manager has ended (nothing more binds to it). */
+  managerConcurrency?(managerId: string): number;
 }

@@ -3,81 +3,10 @@ import { PRIORITIES, type AgentKind, type Priority } from '../../core/task.js';
 import { gateKeys } from '../breaker/keys.js';
 import { RateLimits } from './rate-limits.js';
 import { ahead, type Limits, type SchedTask } from './sched-task.js';
+import { bump, familyKey, Usage } from './usage.js';
+import { entryAhead, type Claims, type Entry, type Group, type Lane, type Level } from './lanes.js';
 
 export type { Limits, SchedTask };
-
-/**
- * Order within a lane: tasks put back after a lost run first (the latest first), then higher rank,
- * then the order they were enqueued in (`seq` orders lanes against each other, not tasks in one).
- */
-function entryAhead(a: Entry, b: Entry): number {
-  return Number(a.pos > 0) - Number(b.pos > 0) || (b.task.rank ?? 0) - (a.task.rank ?? 0) || a.pos - b.pos;
-}
-
-/**
- * Tasks that share priority, agent and resources form a lane. Every task of a lane has the same
- * constraints, so if a lane's head cannot run, none of it can: dispatch never scans past a head.
- */
-interface Lane {
-  /** Its key in `Scheduler.lanes`. */
-  readonly id: string;
-  readonly group: Group;
-  /** True when one of `keys` has a rate limit: only such lanes consult the limiter. */
-  readonly rated: boolean;
-  readonly priority: Priority;
-  readonly agent: string;
-  readonly kind: AgentKind;
-  readonly resources: readonly string[];
-  /** `agent:<name>` and `resource:<name>` of each resource: the keys whose caps hold the lane back. */
-  readonly keys: readonly string[];
-  /** A heap in `entryAhead` order (plain FIFO for tasks without a rank). */
-  readonly tasks: TinyQueue<Entry>;
-  /** Entries in `tasks` that were not removed. */
-  live: number;
-}
-
-/**
- * One queued task in its lane. Removal only flags the entry (the lane skips it when it reaches
- * it), so a task removed and enqueued again has a new entry and its old one stays dead.
- */
-interface Entry {
-  readonly task: SchedTask;
-  readonly lane: Lane;
-  /** Enqueue order: 1, 2, 3… at the back; -1, -2… at the front (a lost run's task). */
-  readonly pos: number;
-  removed: boolean;
-}
-
-/**
- * The lanes of one fairness group within a priority level. The default group (no name) lives as
- * long as the scheduler; a named group is dropped, lanes and all, once it has nothing queued.
- */
-interface Group {
-  /** Its key in `Level.groups`. */
-  readonly key: string | undefined;
-  readonly name: string | undefined;
-  /** Set for the children of a parent with a `maxChildren` limit: they queue apart, under that limit. */
-  readonly parent: string | undefined;
-  readonly level: Level;
-  readonly lanes: Lane[];
-  /** Live entries in its lanes. */
-  live: number;
-}
-
-/** A priority level: its groups, and those with queued tasks in turn order (the front's turn is next). */
-interface Level {
-  readonly groups: Map<string | undefined, Group>;
-  readonly turns: Group[];
-}
-
-/** Concurrency claimed by a what-if count, on top of what really runs. */
-interface Claims {
-  agents: Map<string, number>;
-  resources: Map<string, number>;
-  groups: Map<string, number>;
-  parents: Map<string, number>;
-}
-
 
 const NO_RATES = new RateLimits(new Map());
 
@@ -94,10 +23,9 @@ export class Scheduler {
   /** The live entry of every queued task: a task is queued at most once. */
   private readonly queued = new Map<string, Entry>();
   private readonly depth = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
-  private readonly agentRunning = new Map<string, number>();
-  private readonly resourceRunning = new Map<string, number>();
-  private readonly groupRunning = new Map<string, number>();
-  private readonly parentRunning = new Map<string, number>();
+  private readonly usage = new Usage();
+  /** Set by `next()` when it bound a distributed task to a manager as it took it. */
+  private chosen: { id: string; manager: string } | undefined;
   /** Caps by key (`agent:x`, `resource:y`): 0 while a breaker is open or a hold lasts, trials half-open. */
   private readonly caps = new Map<string, number>();
   readonly credits: Record<AgentKind, number> = { module: 0, command: 0 };
@@ -191,18 +119,17 @@ export class Scheduler {
 
   /** Charges a task that is already running (used when rebuilding state after a restart). */
   acquire(task: SchedTask): void {
-    bump(this.agentRunning, task.agent, 1);
-    for (const r of task.resources) bump(this.resourceRunning, r, 1);
-    if (task.group !== undefined) bump(this.groupRunning, task.group, 1);
-    if (task.parentId !== undefined) bump(this.parentRunning, task.parentId, 1);
+    this.usage.acquire(task);
   }
 
   /** Releases what a running task held, once it has finished or gone back to the queue. */
   release(task: SchedTask): void {
-    bump(this.agentRunning, task.agent, -1);
-    for (const r of task.resources) bump(this.resourceRunning, r, -1);
-    if (task.group !== undefined) bump(this.groupRunning, task.group, -1);
-    if (task.parentId !== undefined) bump(this.parentRunning, task.parentId, -1);
+    this.usage.release(task);
+  }
+
+  /** The manager the last `next()` bound its task to (an unbound distributed task), if it did. */
+  boundManager(id: string): string | undefined {
+    return this.chosen?.id === id ? this.chosen.manager : undefined;
   }
 
   /**
@@ -238,23 +165,32 @@ export class Scheduler {
         for (const r of lane.resources) bump(claims.resources, r, n);
         if (lane.group.name !== undefined) bump(claims.groups, lane.group.name, n);
         if (lane.group.parent !== undefined) bump(claims.parents, lane.group.parent, n);
+        let left = n; // a pool's claims go to its managers with room, in turn
+        for (const m of lane.group.pool ?? []) {
+          const take = Math.min(left, this.familyRoom(m, claims, true));
+          bump(claims.parents, m, take);
+          left -= take;
+        }
       }
     }
     return out;
   }
 
   running(agent: string): number {
-    return this.agentRunning.get(agent) ?? 0;
+    return this.usage.agents.get(agent) ?? 0;
   }
 
   private take(lane: Lane, now: number): SchedTask {
     const { task } = lane.tasks.pop()!;
+    const pool = lane.group.pool;
+    const manager = pool === undefined ? undefined : this.freest(pool);
+    this.chosen = manager === undefined ? undefined : { id: task.id, manager };
     lane.live -= 1;
     this.leave(lane.group);
     this.queued.delete(task.id);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
     this.credits[task.kind] -= 1;
-    this.acquire(task);
+    this.usage.acquire(task, manager ?? familyKey(task));
     if (lane.rated) for (const key of lane.keys) this.rates.record(key, now);
     return task;
   }
@@ -304,20 +240,37 @@ export class Scheduler {
     let room = this.limits.agentConcurrency(lane.agent) - this.running(lane.agent) - (claims?.agents.get(lane.agent) ?? 0);
     if (this.caps.size > 0) room = Math.min(room, this.capRoom(lane, claims));
     for (const r of lane.resources) {
-      const used = (this.resourceRunning.get(r) ?? 0) + (claims?.resources.get(r) ?? 0);
+      const used = (this.usage.resources.get(r) ?? 0) + (claims?.resources.get(r) ?? 0);
       room = Math.min(room, this.limits.resourceConcurrency(r) - used);
     }
     const group = lane.group.name;
     if (group !== undefined && this.limits.groupConcurrency !== undefined) {
-      const used = (this.groupRunning.get(group) ?? 0) + (claims?.groups.get(group) ?? 0);
+      const used = (this.usage.groups.get(group) ?? 0) + (claims?.groups.get(group) ?? 0);
       room = Math.min(room, this.limits.groupConcurrency(group) - used);
     }
     const parent = lane.group.parent;
-    if (parent !== undefined) {
-      const used = (this.parentRunning.get(parent) ?? 0) + (claims?.parents.get(parent) ?? 0);
-      room = Math.min(room, this.limits.childConcurrency!(parent) - used);
-    }
+    if (parent !== undefined) room = Math.min(room, this.familyRoom(parent, claims));
+    const pool = lane.group.pool;
+    if (pool !== undefined) room = Math.min(room, pool.reduce((sum, m) => sum + this.familyRoom(m, claims, true), 0));
     return Math.max(0, room);
+  }
+
+  /** Free child slots of a parent (or of a candidate manager), after what runs under it and what `claims` holds. */
+  private familyRoom(key: string, claims?: Claims, candidate = false): number {
+    const used = (this.usage.parents.get(key) ?? 0) + (claims?.parents.get(key) ?? 0);
+    const limit = candidate ? (this.limits.managerConcurrency ?? this.limits.childConcurrency)!(key) : this.limits.childConcurrency!(key);
+    return Math.max(0, limit - used);
+  }
+
+  /** The candidate manager with the most free slots (the first of them on a tie): where an unbound task goes. */
+  private freest(pool: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let most = 0;
+    for (const m of pool) {
+      const free = this.familyRoom(m, undefined, true);
+      if (free > most) [best, most] = [m, free];
+    }
+    return best;
   }
 
   /** Room left under the caps of the lane's keys (a cap counts what runs of that key). */
@@ -327,7 +280,7 @@ export class Scheduler {
     let room = agentCap - this.running(lane.agent) - (claims?.agents.get(lane.agent) ?? 0);
     lane.resources.forEach((r, i) => {
       const cap = this.caps.get(lane.keys[i + 1]!);
-      if (cap !== undefined) room = Math.min(room, cap - (this.resourceRunning.get(r) ?? 0) - (claims?.resources.get(r) ?? 0));
+      if (cap !== undefined) room = Math.min(room, cap - (this.usage.resources.get(r) ?? 0) - (claims?.resources.get(r) ?? 0));
     });
     return room;
   }
@@ -355,14 +308,14 @@ export class Scheduler {
 
   private laneFor(task: SchedTask): Lane {
     const base = `${task.priority}\u0000${task.agent}\u0000${task.resources.join('\u0000')}`;
-    const parent = this.limitedParent(task);
+    const family = this.familyOf(task);
     const grouped = task.group === undefined ? base : `${base}\u0001${task.group}`;
-    const id = parent === undefined ? grouped : `${grouped}\u0002${parent}`;
+    const id = family === undefined ? grouped : `${grouped}\u0002${family.key}`;
     let lane = this.lanes.get(id);
     if (lane === undefined) {
       const { priority, agent, kind, resources } = task;
       const keys = gateKeys(task);
-      const group = this.groupFor(this.levels[PRIORITIES.indexOf(priority)]!, task.group, parent);
+      const group = this.groupFor(this.levels[PRIORITIES.indexOf(priority)]!, task.group, family);
       const rated = this.rates.any && keys.some((k) => this.rates.has(k));
       lane = { id, group, rated, priority, agent, kind, resources, keys, tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
       this.lanes.set(id, lane);
@@ -371,26 +324,26 @@ export class Scheduler {
     return lane;
   }
 
-  /** The task's parent, if that parent limits its children (only then do they queue apart). */
-  private limitedParent(task: SchedTask): string | undefined {
-    if (task.parentId === undefined || this.limits.childConcurrency === undefined) return undefined;
-    return this.limits.childConcurrency(task.parentId) === Infinity ? undefined : task.parentId;
+  /**
+   * What limits the task's family: its unbound candidate managers (a pool, bound at dispatch), or
+   * the parent or manager it counts against if that one has a limit. Only then does it queue apart.
+   */
+  private familyOf(task: SchedTask): { key: string; parent?: string; pool?: readonly string[] } | undefined {
+    if (this.limits.childConcurrency === undefined) return undefined;
+    if (task.managers !== undefined && task.managerId === undefined) return { key: `\u0003${task.managers.join('\u0003')}`, pool: task.managers };
+    const parent = familyKey(task);
+    if (parent === undefined || this.limits.childConcurrency(parent) === Infinity) return undefined;
+    return { key: parent, parent };
   }
 
-  /** A parent's children form a group of their own (dropped once empty), taking turns with the others. */
-  private groupFor(level: Level, name: string | undefined, parent: string | undefined): Group {
-    const key = parent === undefined ? name : `${name ?? ''}\u0002${parent}`;
+  /** A family forms a group of its own (dropped once empty), taking turns with the others. */
+  private groupFor(level: Level, name: string | undefined, family: { key: string; parent?: string; pool?: readonly string[] } | undefined): Group {
+    const key = family === undefined ? name : `${name ?? ''}\u0002${family.key}`;
     let group = level.groups.get(key);
     if (group === undefined) {
-      group = { key, name, parent, level, lanes: [], live: 0 };
+      group = { key, name, parent: family?.parent, pool: family?.pool, level, lanes: [], live: 0 };
       level.groups.set(key, group);
     }
     return group;
   }
-}
-
-function bump(map: Map<string, number>, key: string, delta: number): void {
-  const next = (map.get(key) ?? 0) + delta;
-  if (next <= 0) map.delete(key);
-  else map.set(key, next);
 }

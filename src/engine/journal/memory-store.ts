@@ -156,7 +156,7 @@ function conflict(id: string, why: string): TroupeError {
 }
 
 /** The fields a record has from its submission on (`input` aside: a redrive may replace it). */
-const FIXED = ['id', 'seq', 'agent', 'kind', 'priority', 'resources', 'key', 'policy', 'dependsOn', 'onParentFailure', 'name', 'graph', 'rank', 'origin', 'parentId', 'childKey', 'maxChildren', 'childPolicy', 'group', 'cacheKey', 'cachedFrom', 'submittedAt'] as const;
+const FIXED = ['id', 'seq', 'agent', 'kind', 'priority', 'resources', 'key', 'policy', 'dependsOn', 'onParentFailure', 'name', 'graph', 'rank', 'origin', 'parentId', 'childKey', 'maxChildren', 'childPolicy', 'managers', 'distribution', 'hashKey', 'group', 'cacheKey', 'cachedFrom', 'submittedAt'] as const;
 
 /** One stored task, of one shape whatever the record's: the changeable fields copied at commit. */
 class Row {
@@ -172,6 +172,7 @@ class Row {
   readonly progress: unknown;
   readonly error: TaskRecord['error'];
   readonly cancelReason: string | undefined;
+  readonly managerId: string | undefined;
   input: unknown;
   checkpoint: unknown;
   result: unknown;
@@ -191,6 +192,7 @@ class Row {
     this.progress = t.progress;
     this.error = t.error;
     this.cancelReason = t.cancelReason;
+    this.managerId = t.managerId;
     this.input = t.input;
     this.checkpoint = t.checkpoint;
     this.result = t.result;
@@ -207,7 +209,7 @@ class Row {
   toRecord(): TaskRecord {
     const out: Record<string, unknown> = {};
     for (const k of FIXED) if (this.fixed[k] !== undefined) out[k] = this.fixed[k];
-    for (const k of ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'error', 'cancelReason', 'input', 'checkpoint', 'result'] as const) {
+    for (const k of ['state', 'attempt', 'failures', 'starts', 'retryAt', 'history', 'lease', 'startedAt', 'finishedAt', 'progress', 'error', 'cancelReason', 'managerId', 'input', 'checkpoint', 'result'] as const) {
       if (this[k] !== undefined) out[k] = this[k];
     }
     return out as unknown as TaskRecord;

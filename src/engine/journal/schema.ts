@@ -65,6 +65,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tasks ADD COLUMN cache TEXT;
   `,
+  // Distribution: the manager a distributed task is bound to now (NULL for most tasks).
+  `
+  ALTER TABLE tasks ADD COLUMN manager TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -45,13 +45,13 @@ const TAKEN = new Set(['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE
 export function prepareWrites(db: Db, path: string): Writes {
   const insert = db.prepare(
     `INSERT INTO tasks (id, seq, agent, kind, priority, resources, key, policy, deps, task_group, cache, submitted_at,
-       state, attempt, lease, started_at, finished_at, error, cancel_reason, failures, starts, retry_at, history, input, checkpoint, result)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       state, attempt, lease, started_at, finished_at, error, cancel_reason, failures, starts, retry_at, history, manager, input, checkpoint, result)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   // Blobs are rewritten only when the group changed them (the flags), never read back.
   const update = db.prepare(
     `UPDATE tasks SET state = ?, attempt = ?, lease = ?, started_at = ?, finished_at = ?, error = ?, cancel_reason = ?,
-       failures = ?, starts = ?, retry_at = ?, history = ?,
+       failures = ?, starts = ?, retry_at = ?, history = ?, manager = ?,
        input = IIF(?, ?, input), checkpoint = IIF(?, ?, checkpoint), result = IIF(?, ?, result)
      WHERE id = ? AND lease IS ?`,
   );
@@ -81,7 +81,7 @@ export function prepareWrites(db: Db, path: string): Writes {
     const t = w.task;
     const mutable = [
       t.state, t.attempt, t.lease ?? null, t.startedAt ?? null, t.finishedAt ?? null, json(t.error), t.cancelReason ?? null,
-      t.failures ?? 0, t.starts ?? 0, t.retryAt ?? null, json(t.history),
+      t.failures ?? 0, t.starts ?? 0, t.retryAt ?? null, json(t.history), t.managerId ?? null,
     ];
     if (w.insert) {
       runInsert(
@@ -117,9 +117,9 @@ export function prepareWrites(db: Db, path: string): Writes {
 
 /** The workflow fields of a task as one JSON value; null for a task without any (most). */
 function depsOf(t: TaskRecord): string | null {
-  if (t.dependsOn === undefined && t.name === undefined && t.graph === undefined && t.origin === undefined && t.parentId === undefined && t.maxChildren === undefined && t.childPolicy === undefined) return null;
-  const { dependsOn, onParentFailure, name, graph, rank, origin, parentId, childKey, maxChildren, childPolicy } = t;
-  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin, parentId, childKey, maxChildren, childPolicy });
+  const { dependsOn, onParentFailure, name, graph, rank, origin, parentId, childKey, maxChildren, childPolicy, managers, distribution, hashKey } = t;
+  if (dependsOn === undefined && name === undefined && graph === undefined && origin === undefined && parentId === undefined && maxChildren === undefined && childPolicy === undefined && managers === undefined) return null;
+  return JSON.stringify({ dependsOn, onParentFailure, name, graph, rank, origin, parentId, childKey, maxChildren, childPolicy, managers, distribution, hashKey });
 }
 
 function cacheOf(t: TaskRecord): string | null {

@@ -1,6 +1,7 @@
 // Tasks read back from the journal at start: summaries first, blobs on demand.
 import { deserialize } from 'node:v8';
 import type { SerializedError } from '../../core/errors.js';
+import type { Strategy } from '../../core/distribution.js';
 import type { AgentKind, AttemptRecord, ChildPolicy, ParentFailurePolicy, Priority, TaskPolicy, TaskRecord, TaskState } from '../../core/task.js';
 
 /** What recovery reads of a task row: everything but the blobs (input, checkpoint, result). */
@@ -9,17 +10,18 @@ export const SUMMARY_COLUMNS =
   // Retry bookkeeping in one value, NULL for the many tasks that never failed nor started: every
   // column costs a JS value per row, and a large backlog is read back at every start.
   'CASE WHEN failures = 0 AND starts = 0 AND policy IS NULL AND retry_at IS NULL AND history IS NULL THEN NULL ' +
-  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps, task_group, cache';
+  'ELSE json_array(json(policy), failures, starts, retry_at, json(history)) END, deps, task_group, cache, manager';
 export type SummaryRow = [
   id: string, seq: number, agent: string, kind: AgentKind, priority: Priority, resources: string, key: string | null,
   state: TaskState, attempt: number, lease: string | null, submitted_at: number, started_at: number | null,
   finished_at: number | null, error: string | null, cancel_reason: string | null, resilience: string | null, deps: string | null,
   group: string | null,
   cache: string | null,
+  manager: string | null,
 ];
 
 /** The workflow fields, as the journal keeps them (absent ones are left out of the JSON). */
-type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank' | 'origin' | 'parentId' | 'childKey' | 'maxChildren' | 'childPolicy'>;
+type Deps = Pick<TaskRecord, 'dependsOn' | 'onParentFailure' | 'name' | 'graph' | 'rank' | 'origin' | 'parentId' | 'childKey' | 'maxChildren' | 'childPolicy' | 'managers' | 'distribution' | 'hashKey'>;
 
 /** The result-cache fields, as the journal keeps them. */
 export type CacheColumn = Pick<TaskRecord, 'cacheKey' | 'cachedFrom'>;
@@ -56,6 +58,10 @@ export class StoredTask implements TaskRecord {
   declare readonly childKey?: string;
   declare readonly maxChildren?: number;
   declare readonly childPolicy?: ChildPolicy;
+  declare readonly managers?: readonly string[];
+  declare readonly distribution?: Strategy;
+  declare readonly hashKey?: string;
+  declare managerId?: string;
   declare readonly group?: string;
   declare readonly cacheKey?: string;
   declare readonly cachedFrom?: string;
@@ -96,6 +102,7 @@ export class StoredTask implements TaskRecord {
     if (row[16] !== null) Object.assign(this, JSON.parse(row[16]) as Deps);
     if (row[17] !== null) (this as { group?: string }).group = row[17];
     if (row[18] !== null) Object.assign(this, JSON.parse(row[18]) as CacheColumn);
+    if (row[19] !== null) this.managerId = row[19];
   }
 
   /** Retry bookkeeping: absent (not zero) when unused, as on a fresh task, to keep records small. */
