@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runTop, TopError } from './top.js';
 import { startProgress } from './progress.js';
 
-export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree'] as const;
+export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree', 'distribute'] as const;
 type Command = (typeof CLIENT_COMMANDS)[number];
 
 const USAGE: Record<Command, string> = {
@@ -24,6 +24,7 @@ const USAGE: Record<Command, string> = {
   breakers: 'troupe breakers | troupe breakers open|close <key>',
   top: 'troupe top [--interval MS] [--once]',
   tree: 'troupe tree <id>   (the task and every task under it)',
+  distribute: 'troupe distribute --tasks JSON --managers ID[,ID...] [--strategy at-dispatch|round-robin|least-loaded|capacity-aware|consistent-hash] [--hash-field F]',
 };
 const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
 
@@ -36,6 +37,10 @@ const OPTIONS = {
   resource: { type: 'string', multiple: true },
   key: { type: 'string' },
   parent: { type: 'string' },
+  tasks: { type: 'string' },
+  managers: { type: 'string' },
+  strategy: { type: 'string' },
+  'hash-field': { type: 'string' },
   'child-key': { type: 'string' },
   group: { type: 'string' },
   wait: { type: 'boolean' },
@@ -209,6 +214,16 @@ async function tree({ args, endpoint, show }: Ctx): Promise<number> {
   return show(body, () => treeLines(body).join('\n')), 0;
 }
 
+async function distribute({ args, v, endpoint, show }: Ctx): Promise<number> {
+  if (args.length > 0 || v.tasks === undefined || v.managers === undefined) throw new Exit(2, `usage: ${USAGE.distribute}`);
+  const body = {
+    tasks: json(v.tasks, '--tasks'), managers: v.managers.split(',').filter((m) => m !== ''),
+    ...(v.strategy && { strategy: v.strategy }), ...(v['hash-field'] && { hashField: v['hash-field'] }),
+  };
+  const out = (await call(endpoint, 'POST', '/v1/distribute', body)).body as { ids: string[]; bindings: Record<string, string | null> };
+  return show(out, () => out.ids.map((id) => `${id}  ${out.bindings[id] ?? '(bound at dispatch)'}`).join('\n')), 0;
+}
+
 async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
   if (args.length > 0) throw new Exit(2, `usage: ${USAGE.top}`);
   try {
@@ -218,7 +233,7 @@ async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
   }
 }
 
-const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top, tree };
+const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top, tree, distribute };
 
 const print = (stream: NodeJS.WriteStream) => (text: string): void => {
   stream.write(`${text}\n`);
