@@ -3,7 +3,7 @@
  *
  *   binary      src/binary      start-up of the single executable: runs src/cli.ts; nothing imports it
  *     ↓
- *   apps        src/daemon, src/plan, src/bench, src/demo, src/cli.ts
+ *   apps        src/daemon, src/mcp, src/plan, src/bench, src/demo, src/cli.ts
  *     ↓ only through the public entry points (PUBLIC_ENTRIES)
  *   public API  src/runtime, src/index.ts, src/agent.ts, src/internal.ts
  *     ↓
@@ -20,10 +20,10 @@ const CORE = '^src/core/';
 const ACTORS = '^src/actors/';
 const ENGINE = '^src/engine/';
 const RUNTIME = '^src/(runtime/|index\\.ts$|agent\\.ts$|internal\\.ts$)';
-const APPS = '^src/(daemon|plan|bench|demo)/|^src/cli\\.ts$';
+const APPS = '^src/(daemon|mcp|plan|bench|demo)/|^src/cli\\.ts$';
 const BINARY = '^src/binary/';
 /** What an app may import from outside its own folder. */
-const PUBLIC_ENTRIES = '^src/(index|agent|internal)\\.ts$|^src/daemon/index\\.ts$';
+const PUBLIC_ENTRIES = '^src/(index|agent|internal)\\.ts$|^src/(daemon|mcp)/index\\.ts$';
 
 module.exports = {
   forbidden: [
@@ -67,8 +67,8 @@ module.exports = {
       severity: 'error',
       comment:
         'An app imports its own folder and the public entry points (src/index.ts, src/agent.ts, src/internal.ts, ' +
-        'src/daemon/index.ts), nothing else of another folder. src/cli.ts, the dispatcher above the apps, may also import the apps.',
-      from: { path: '^src/(daemon|plan|bench|demo)/' },
+        'src/daemon/index.ts, src/mcp/index.ts), nothing else of another folder. src/cli.ts, the dispatcher above the apps, may also import the apps.',
+      from: { path: '^src/(daemon|mcp|plan|bench|demo)/' },
       to: { path: '^src/', pathNot: ['^src/$1/', PUBLIC_ENTRIES] },
     },
     {
@@ -76,7 +76,7 @@ module.exports = {
       severity: 'error',
       comment: 'src/cli.ts imports the apps and the public entry points, not the layers below.',
       from: { path: '^src/cli\\.ts$' },
-      to: { path: '^src/', pathNot: [`^src/(daemon|plan|bench|demo)/`, PUBLIC_ENTRIES] },
+      to: { path: '^src/', pathNot: [`^src/(daemon|mcp|plan|bench|demo)/`, PUBLIC_ENTRIES] },
     },
     {
       name: 'binary-runs-the-cli',

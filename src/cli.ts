@@ -11,6 +11,7 @@ Commands:
   daemon --config F    run the runtime as a daemon with its HTTP API on a Unix socket (and TCP with a token)
   submit | status | list | wait | cancel | dlq | breakers | top | tree | distribute
                        talk to a running daemon (troupe <command> --help)
+  mcp                  a Model Context Protocol server on stdio over a running daemon (troupe mcp --help)
   demo                 run a small workload of module and command agents and print the results
   plan <dir>           plan a task per source file from its imports (troupe plan --help)
   bench [workload...]  measure Troupe against raw Piscina and an in-process loop (troupe bench --help)
@@ -36,13 +37,17 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command] = positionals;
   // `troupe bench --help` (and daemon's) is the command's own help, not this one.
-  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || CLIENT_COMMANDS.includes(command as never);
+  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || command === 'mcp' || CLIENT_COMMANDS.includes(command as never);
   if (values.version === true && !ownsHelp) return print(await version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
     case 'daemon': {
       const { runDaemonCli } = await import('./daemon/cli.js');
       return runDaemonCli(argv.slice(argv.indexOf('daemon') + 1));
+    }
+    case 'mcp': {
+      const { runMcpCli } = await import('./mcp/cli.js');
+      return runMcpCli(argv.slice(argv.indexOf('mcp') + 1));
     }
     case 'demo': {
       const { runDemo } = await import('./demo/run.js');

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   TROUPE_UNAUTHORIZED: 'An HTTP request on the TCP listener lacks the right bearer token.',
   TROUPE_FORBIDDEN: 'An HTTP request on the TCP listener asks for something its configuration does not allow there (a plan of a directory outside `tcp.planRoots`).',
   TROUPE_INTERNAL: 'The daemon failed on a request for a reason of its own; its log has the details.',
+  TROUPE_DAEMON_UNREACHABLE: 'No daemon answers at the socket or URL given (a tool of `troupe mcp`); start one with `troupe daemon`.',
   TROUPE_COMMAND_FAILED: 'A command agent exited with a non-zero code or was killed by a signal.',
   TROUPE_COMMAND_SPAWN_FAILED: 'A command agent could not be started (missing executable, bad cwd).',
   TROUPE_COMMAND_OUTPUT: 'A command agent wrote output that is not valid JSON or exceeds the capture limit.',

@@ -5,8 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { callDaemon, type Endpoint, type Response } from './client.js';
-import { stateDir } from './config.js';
-import { join } from 'node:path';
+import { clientSocket } from './config.js';
 import { runTop, TopError } from './top.js';
 import { startProgress } from './progress.js';
 
@@ -250,7 +249,7 @@ export async function runClientCommand(command: Command, argv: string[], out = p
       }
     })();
     if (values.help === true) return out(`Usage: ${USAGE[command]}\n${COMMON}`), 0;
-    const socket = values.socket ?? process.env.TROUPE_SOCKET ?? join(stateDir(process.env), 'troupe.sock');
+    const socket = values.socket ?? clientSocket(process.env);
     const show = (data: unknown, human: () => string): void => {
       out(values.json === true ? JSON.stringify(data) : human());
     };

@@ -67,6 +67,11 @@ export function stateDir(env: NodeJS.ProcessEnv): string {
   return join(xdg, 'troupe');
 }
 
+/** The socket a client of the daemon calls unless told otherwise: `$TROUPE_SOCKET`, else `<state dir>/troupe.sock`. */
+export function clientSocket(env: NodeJS.ProcessEnv): string {
+  return env.TROUPE_SOCKET ?? join(stateDir(env), 'troupe.sock');
+}
+
 function readConfigFile(file: string): unknown {
   let text: string;
   try {

@@ -18,6 +18,7 @@ const listSchema = z.strictObject({
 const deadSchema = z.strictObject({ agent: z.string().optional(), limit: z.coerce.number().int().optional() });
 const redriveSchema = z.strictObject({ ids: z.union([z.string(), z.array(z.string())]), input: z.unknown().optional() });
 const breakerSchema = z.strictObject({ state: z.enum(['open', 'closed']) });
+const cancelSchema = z.strictObject({ reason: z.string().optional() });
 
 type Params = { id: string };
 
@@ -63,7 +64,10 @@ export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
     if (tree === undefined) throw new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(req.params.id)}`);
     return tree;
   });
-  app.post<{ Params: Params }>('/v1/tasks/:id/cancel', async (req) => ({ id: req.params.id, cancelled: await sup.cancel(req.params.id) }));
+  app.post<{ Params: Params }>('/v1/tasks/:id/cancel', async (req) => {
+    const { reason } = parseWith(cancelSchema, req.body ?? {}, 'TROUPE_BAD_REQUEST', 'body');
+    return { id: req.params.id, cancelled: await sup.cancel(req.params.id, reason) };
+  });
   app.get('/v1/dead-letters', async (req) => ({ tasks: await sup.deadLetters(parseWith(deadSchema, req.query, 'TROUPE_BAD_REQUEST', 'query')) }));
   app.post('/v1/dead-letters/redrive', async (req) => {
     const body = parseWith(redriveSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
