@@ -74,6 +74,9 @@ export const getParallelStatusOutput = z.strictObject({
   totals: z.record(z.string(), z.number()).describe('Since the daemon started: submitted, succeeded, failed runs, retried, dead, cancelled.'),
   agents: z.record(z.string(), z.record(z.string(), z.number())).describe('By agent: running and queued now, outcomes since start.'),
   running: z.array(z.looseObject({ id: z.string(), agent: z.string() })).describe('Tasks running now (at most 100).'),
+  managers: z
+    .array(z.looseObject({ id: z.string(), agent: z.string(), children: z.record(z.string(), z.number()), bound: z.record(z.string(), z.number()) }))
+    .describe('Running tasks that have children or distributed tasks bound to them (managers): those tasks by state.'),
   tasks: z.record(z.string(), outcome).optional().describe('With ids: each task\'s state, and its result or error once finished.'),
 });
 
@@ -114,7 +117,7 @@ export const STRATEGIES = ['at-dispatch', 'round-robin', 'least-loaded', 'capaci
 
 export const distributeWorkInput = z.strictObject({
   tasks: tasks.describe('The tasks to spread over the managers.'),
-  managers: z.array(id).min(1).optional().describe('Ids of running manager tasks to spread over (default: every running manager).'),
+  managers: z.array(id).min(1).describe('Ids of running manager tasks to spread over (each with a maxChildren limit: see getParallelStatus managers).'),
   strategy: z
     .enum(STRATEGIES)
     .optional()

@@ -100,9 +100,11 @@ function registerGetParallelStatus(server: McpServer, backend: Backend): void {
           totals: { submitted: counters.submitted, succeeded: counters.succeeded, failed: counters.failed, retried: counters.retried, dead: counters.dead, cancelled: counters.cancelled },
           agents: snapshot.byAgent,
           running: running.map(summaryOf),
+          // Running tasks with children or distributed tasks bound to them: their loads by state.
+          managers: running
+            .filter((t) => t.children !== undefined || t.bound !== undefined)
+            .map((t) => ({ id: t.id, agent: t.agent, ...(t.maxChildren !== undefined && { maxChildren: t.maxChildren }), children: t.children ?? {}, bound: t.bound ?? {} })),
         };
-        // Managers' loads (issue 17 §2: each manager's running children against its limit) go here,
-        // as `managers`, once the daemon reports them; add the field to getParallelStatusOutput too.
         if (args.ids !== undefined) {
           const ids = [...new Set(args.ids)];
           const latest: Latest = new Map();

@@ -168,7 +168,7 @@ export class Supervisor {
       if ((query.state === undefined || task.state === query.state) && (query.agent === undefined || task.agent === query.agent)) matches.push(task);
     }
     matches.sort((a, b) => a.seq - b.seq);
-    return matches.slice(0, query.limit ?? 100).map(toTaskInfo);
+    return matches.slice(0, query.limit ?? 100).map((t) => withCounts(this.root.ledger, t));
   }
 
   /**

@@ -78,6 +78,7 @@ describe('child tasks through the daemon: a command agent uses the CLI', { timeo
     const tree = (await callDaemon(endpoint, 'GET', `/v1/tasks/${managers[0]}/tree`)).body as { task: { bound: Record<string, number> }; children: { task: { id: string } }[] };
     expect(tree.task.bound).toEqual({ succeeded: 2 });
     expect(tree.children.map((c) => c.task.id)).toEqual([ids[0], ids[2]]);
-    g.open();
+    g.open(); // the managers end before the test's directory (and their gate) goes
+    for (const id of managers) await callDaemon(endpoint, 'GET', `/v1/tasks/${id}/result?waitMs=60000`);
   });
 });

@@ -3,6 +3,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Client, SdkHttpError, StreamableHTTPClientTransport, type Progress } from '@modelcontextprotocol/client';
 import { mcpDaemon, socketFetch, structured, text, TOKEN, TOOL_NAMES } from './mcp-support.js';
+import { gate, waitFor } from '../helpers.js';
 
 type Executed = { ids: string[]; states: Record<string, string>; done: boolean; results?: Record<string, { state: string; result?: unknown; error?: { code?: string; message: string } }> };
 
@@ -99,14 +100,23 @@ describe('the daemon serves MCP at /mcp', { timeout: 180_000 }, () => {
     });
   });
 
-  // POST /v1/distribute (sup.distribute, issue 17 §2) is being written apart from this branch: the
-  // tool passes its body through and returns { ids, bindings }. Unskip once the route is merged.
-  it.skip('distributeWork spreads tasks over running managers through POST /v1/distribute', async () => {
+  it('distributeWork spreads tasks over running managers; getParallelStatus shows their loads', async () => {
     const daemon = await mcpDaemon({ tcp: true });
     const client = await tcpClient(daemon.url!);
-    const tasks = [0, 1, 2, 3].map((i) => ({ agent: 'echo', input: i }));
-    const distributed = structured<{ ids: string[]; bindings: unknown }>(await client.callTool({ name: 'distributeWork', arguments: { tasks, strategy: 'round-robin' } }));
-    expect(distributed.ids).toHaveLength(4);
-    expect(distributed.bindings).toBeDefined();
+    const g = gate();
+    const managers = structured<Executed>(await client.callTool({ name: 'executeParallel', arguments: { tasks: [0, 1].map(() => ({ agent: 'manager', input: { gate: g.path } })) } })).ids;
+    await waitFor(() => managers.every((id) => daemon.supervisor.get(id)?.state === 'running'), 'managers running');
+    const tasks = [0, 1, 2, 3].map((i) => ({ agent: 'sleep', input: { ms: 200, n: i } }));
+    const distributed = structured<{ ids: string[]; bindings: Record<string, string> }>(
+      await client.callTool({ name: 'distributeWork', arguments: { tasks, managers, strategy: 'round-robin' } }),
+    );
+    expect(distributed.ids.map((id) => distributed.bindings[id])).toEqual([managers[0], managers[1], managers[0], managers[1]]);
+    const status = structured<{ managers: { id: string; bound: Record<string, number> }[] }>(await client.callTool({ name: 'getParallelStatus', arguments: {} }));
+    expect(status.managers.map((m) => m.id).sort()).toEqual([...managers].sort());
+    const bad = await client.callTool({ name: 'distributeWork', arguments: { tasks, managers: ['nope'] } });
+    expect(bad).toMatchObject({ isError: true, structuredContent: { error: { code: 'TROUPE_UNKNOWN_TASK' } } });
+    await Promise.all(distributed.ids.map((id) => daemon.supervisor.result(id)));
+    g.open(); // the managers end before the test's directory (and their gate) goes
+    await Promise.all(managers.map((id) => daemon.supervisor.result(id)));
   });
 });

@@ -11,7 +11,7 @@ import pino from 'pino';
 import type { CallToolResult, FetchLike, JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { loadConfig } from '../../dist/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../dist/daemon/daemon.js';
-import { agentPath, tempDir } from '../helpers.js';
+import { agentPath, commandPath, tempDir } from '../helpers.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 export const TOKEN = 'mcp-test-token-0123456789';
@@ -21,7 +21,11 @@ export const TOOL_NAMES = ['executeParallel', 'distributeWork', 'getParallelStat
 export async function mcpDaemon(options: { tcp?: boolean; dir?: string } = {}): Promise<RunningDaemon & { dir: string }> {
   const dir = options.dir ?? tempDir();
   const file = join(dir, 'troupe.config.json');
-  const agents = { echo: { module: agentPath('echo') }, sleep: { module: agentPath('sleep') }, bad: { module: agentPath('unrecoverable') } };
+  const agents = {
+    echo: { module: agentPath('echo') }, sleep: { module: agentPath('sleep') }, bad: { module: agentPath('unrecoverable') },
+    // A manager for distributeWork: a process that runs until its gate file exists, 2 tasks at a time under it.
+    manager: { command: process.execPath, args: [commandPath('wait')], input: 'stdin', maxChildren: 2 },
+  };
   writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents, ...(options.tcp === true && { tcp: { port: 0, token: TOKEN } }) }));
   const daemon = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
   let stopped = false;
