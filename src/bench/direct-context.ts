@@ -9,6 +9,7 @@ export function directContext(signal: AbortSignal): AgentContext {
     attempt: 1,
     checkpoint: undefined,
     parents: {},
+    managerId: undefined,
     signal,
     progress: () => {},
     heartbeat: () => {},

@@ -17,6 +17,8 @@ export interface AgentContext {
    * `onParentFailure: 'ignore'` is absent. Empty for a task without parents.
    */
   readonly parents: Readonly<Record<string, unknown>>;
+  /** The manager task this one runs under (`distribute()`), or undefined. */
+  readonly managerId: string | undefined;
   /** Aborts when the task is cancelled; stop work promptly, or the thread is terminated after a grace period. */
   readonly signal: AbortSignal;
   /**

@@ -9,6 +9,7 @@ const agents = {
   manager: { command: process.execPath, args: [commandPath('wait')], input: 'stdin' as const, maxChildren: 3 },
   plain: { command: process.execPath, args: [commandPath('wait')], input: 'stdin' as const },
   sleep: { module: agentPath('sleep') },
+  whoami: { module: agentPath('whoami') },
 };
 
 /** The most tasks ever running at once under each manager, counted from the events. */
@@ -50,6 +51,10 @@ describe('distribute(): tasks spread over manager tasks', () => {
     const bound = m.ids.map((id) => sup.get(id)!.bound?.succeeded ?? 0);
     expect(bound.reduce((a, b) => a + b)).toBe(20);
     expect(m.ids.flatMap((id) => sup.tree(id)!.children.map((c) => c.task.id)).sort()).toEqual([...ids].sort());
+    // A handler knows the manager it runs under.
+    const [who] = (await sup.distribute([{ agent: 'whoami' }], { managers: m.ids })).ids;
+    expect(await sup.result(who!)).toEqual({ taskId: who, managerId: sup.get(who!)!.managerId });
+    expect(m.ids).toContain(sup.get(who!)!.managerId);
     m.release();
   });
 

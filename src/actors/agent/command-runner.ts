@@ -13,6 +13,8 @@ export interface CommandTask {
   checkpoint: unknown;
   /** Results of the task's parents, by name or id, passed as TROUPE_PARENTS (JSON). */
   parents?: Record<string, unknown>;
+  /** The manager task it runs under (`distribute()`), passed as TROUPE_MANAGER_ID. */
+  managerId?: string;
   /** Its token (TROUPE_TASK_TOKEN): what the process shows the daemon to submit children and read its subtree. */
   token?: string;
 }
@@ -190,6 +192,7 @@ function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.Proce
   if (task.checkpoint !== undefined) env.TROUPE_CHECKPOINT = JSON.stringify(task.checkpoint);
   if (task.parents !== undefined) env.TROUPE_PARENTS = JSON.stringify(task.parents);
   if (task.token !== undefined) env.TROUPE_TASK_TOKEN = task.token;
+  if (task.managerId !== undefined) env.TROUPE_MANAGER_ID = task.managerId;
   return env;
 }
 

@@ -51,9 +51,10 @@ function placing(hooks: TaskHooks, place: RunPlace): TaskHooks {
   return { ...hooks, started: (p) => (Object.assign(place, p), started?.(p)) };
 }
 
-function jobOf(spec: RunSpec): { taskId: string; attempt: number; input: unknown; checkpoint: unknown; parents?: Record<string, unknown> } {
+function jobOf(spec: RunSpec): { taskId: string; attempt: number; input: unknown; checkpoint: unknown; parents?: Record<string, unknown>; managerId?: string } {
   const { task, attempt } = spec;
-  return { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint, ...(spec.parents === undefined ? {} : { parents: spec.parents }) };
+  const job = { taskId: task.id, attempt, input: task.input, checkpoint: task.checkpoint, ...(spec.parents === undefined ? {} : { parents: spec.parents }) };
+  return task.managerId === undefined ? job : { ...job, managerId: task.managerId };
 }
 
 /** Starts a command agent's run: a subprocess. */

@@ -23,6 +23,8 @@ export interface WorkerJob {
   checkpoint?: unknown;
   /** Results of the task's parents, by name (graph tasks) or id. */
   parents?: Record<string, unknown>;
+  /** The manager task it runs under (`distribute()`). */
+  managerId?: string;
   /** When set, the thread sends a heartbeat this often while its event loop runs (stall detection). */
   heartbeatMs?: number;
   /** When true, the thread says when the task begins on it (the run's clocks start then). */
