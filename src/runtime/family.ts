@@ -26,12 +26,20 @@ export function adoptParent(valid: ValidSubmission, request: unknown, view: Fami
   if (given.group === undefined && parent.group !== undefined) valid.group = parent.group;
 }
 
-/** True when `id` is `rootId` or a descendant of it (followed up through `parentId`). */
+/**
+ * True when `id` is `rootId` or a descendant of it: reached from `id` going up through `parentId`
+ * (who submitted it) or `managerId` (the manager it is bound to), as `tree()` shows it.
+ */
 export function inSubtree(view: FamilyView, rootId: string, id: string): boolean {
   const seen = new Set<string>();
-  for (let task = view.get(id); task !== undefined && !seen.has(task.id); task = task.parentId === undefined ? undefined : view.get(task.parentId)) {
-    if (task.id === rootId) return true;
-    seen.add(task.id);
+  const up = [id];
+  for (let next = up.pop(); next !== undefined; next = up.pop()) {
+    if (next === rootId) return true;
+    const task = seen.has(next) ? undefined : view.get(next);
+    if (task === undefined) continue;
+    seen.add(next);
+    if (task.parentId !== undefined) up.push(task.parentId);
+    if (task.managerId !== undefined) up.push(task.managerId);
   }
   return false;
 }

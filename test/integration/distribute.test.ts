@@ -55,6 +55,9 @@ describe('distribute(): tasks spread over manager tasks', () => {
     const [who] = (await sup.distribute([{ agent: 'whoami' }], { managers: m.ids })).ids;
     expect(await sup.result(who!)).toEqual({ taskId: who, managerId: sup.get(who!)!.managerId });
     expect(m.ids).toContain(sup.get(who!)!.managerId);
+    // Its manager's subtree holds it (a manager's task token reaches the tasks bound to it); another's does not.
+    expect(sup.inSubtree(sup.get(who!)!.managerId!, who!)).toBe(true);
+    expect(sup.inSubtree(m.ids.find((id) => id !== sup.get(who!)!.managerId)!, who!)).toBe(false);
     m.release();
   });
 
