@@ -982,3 +982,39 @@ describe('Scheduler: maxChildren', () => {
     expect(s.size).toBe(1);
   });
 });
+
+describe('Scheduler: distributed tasks', () => {
+  const limits: Record<string, number> = { m0: 1, m1: 1, m2: 1 };
+  const make = (): Scheduler => {
+    const s = new Scheduler({ agentConcurrency: () => Infinity, resourceConcurrency: () => Infinity, childConcurrency: (p) => limits[p] ?? Infinity, managerConcurrency: (p) => limits[p] ?? Infinity });
+    s.credits.module = 1000;
+    return s;
+  };
+  const managed = (id: string, managerId?: string): SchedTask => task(id, { managers: ['m0', 'm1', 'm2'], ...(managerId === undefined ? {} : { managerId }) });
+
+  it('binds an unbound task at dispatch to the candidate with the most free slots, within each one\'s limit', () => {
+    const s = make();
+    const ts = ['a', 'b', 'c', 'd'].map((id) => managed(id));
+    for (const t of ts) s.enqueue(t);
+    const out: [string, string | undefined][] = [];
+    for (let t = s.next(); t !== undefined; t = s.next()) out.push([t.id, s.boundManager(t.id)]);
+    expect(out).toEqual([['a', 'm0'], ['b', 'm1'], ['c', 'm2']]); // d waits: every manager is full
+    s.release(ts[1]!);
+    expect(s.next()?.id).toBe('d');
+    expect(s.boundManager('d')).toBe('m1');
+  });
+
+  it('never runs a task under the manager it was just bound away from, nor charges that one (the record changed in place)', () => {
+    const s = make();
+    const ts = [managed('0', 'm0'), managed('1', 'm1'), managed('2', 'm2'), managed('3', 'm0')];
+    for (const t of ts) s.enqueue(t);
+    // The ledger binds 0 and 3 anew (m0 ended) before the Queue has moved them: their lane is stale.
+    ts[0]!.managerId = 'm1';
+    ts[3]!.managerId = 'm2';
+    expect(drain(s).sort()).toEqual(['1', '2']);
+    for (const t of [ts[0]!, ts[3]!]) if (s.remove(t)) s.enqueue(t); // what the Queue does on task.bound
+    expect(drain(s)).toEqual([]); // m1 and m2 are full
+    s.release(ts[1]!);
+    expect(drain(s)).toEqual(['0']);
+  });
+});

@@ -109,12 +109,23 @@ export class Scheduler {
     for (const lane of group.lanes) {
       const head = this.head(lane);
       if (head === undefined || (bestHead !== undefined && ahead(head, bestHead) >= 0)) continue;
-      if (this.credits[lane.kind] > 0 && this.canRun(lane, now)) {
+      if (this.credits[lane.kind] > 0 && !this.rebound(lane, head) && this.canRun(lane, now)) {
         best = lane;
         bestHead = head;
       }
     }
     return best;
+  }
+
+  /**
+   * True when the head's binding changed since it was queued in this lane (its manager ended and the
+   * ledger bound it anew, in this very round): it waits for the Queue to move it to its new lane,
+   * never runs (or is charged) under the manager it left.
+   */
+  private rebound(lane: Lane, head: SchedTask): boolean {
+    const { parent, pool } = lane.group;
+    if (pool !== undefined) return head.managerId !== undefined;
+    return parent !== undefined && familyKey(head) !== parent;
   }
 
   /** Charges a task that is already running (used when rebuilding state after a restart). */
@@ -190,7 +201,7 @@ export class Scheduler {
     this.queued.delete(task.id);
     this.depth.set(task.priority, (this.depth.get(task.priority) ?? 0) - 1);
     this.credits[task.kind] -= 1;
-    this.usage.acquire(task, manager ?? familyKey(task));
+    this.usage.acquire(task, manager ?? lane.group.parent ?? familyKey(task));
     if (lane.rated) for (const key of lane.keys) this.rates.record(key, now);
     return task;
   }
