@@ -17,6 +17,7 @@ const OPTIONS = {
   'latency-tasks': { type: 'string' },
   queued: { type: 'string' },
   'in-flight': { type: 'string' },
+  only: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -44,6 +45,8 @@ Options:
   --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
   --in-flight N       tasks accepted and in flight when the process is killed, workload recovery
                       (default ${DEFAULTS.inFlight})
+  --only LIST         rows to run, comma-separated, in the workloads that offer a choice
+                      (${selectableNames()})
   --out PATH          directory for <workload>.json, .md and .svg (default ${DEFAULTS.out}/);
                       or, with a single workload, the JSON file itself (the .md and .svg go beside it)
   -h, --help          show this help
@@ -53,6 +56,23 @@ heap before each measurement. Exit status: 0 done, 1 a workload failed, 2 bad ar
 }
 
 class UsageError extends Error {}
+
+/** What `--only` can name, workload by workload: "scenarios: a, b, …". */
+function selectableNames(): string {
+  return WORKLOADS.flatMap((w) => (w.selectable === undefined ? [] : [`${w.name}: ${w.selectable.join(', ')}`])).join('; ');
+}
+
+/** `--only`'s names, each one a row of a workload asked for. */
+function parseOnly(raw: string | undefined, workloads: readonly Workload[]): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const names = [...new Set(raw.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  const known = new Set(workloads.flatMap((w) => w.selectable ?? []));
+  if (known.size === 0) throw new UsageError(`--only applies to workloads with a choice of rows (${selectableNames()})`);
+  if (names.length === 0) throw new UsageError('--only must name at least one row');
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) throw new UsageError(`--only: unknown ${unknown.map((n) => `"${n}"`).join(', ')} (${selectableNames()})`);
+  return names;
+}
 
 interface Parsed {
   help: boolean;
@@ -94,6 +114,7 @@ function parse(args: string[]): Parsed {
   });
   const out = values.out ?? DEFAULTS.out;
   if (out === '') throw new UsageError('--out must not be empty');
+  const only = parseOnly(values.only, workloads);
   if (extname(out) === '.json' && workloads.length > 1) {
     throw new UsageError(`--out ${out} names one file, but ${workloads.length} workloads were asked for; give a directory`);
   }
@@ -107,6 +128,7 @@ function parse(args: string[]): Parsed {
       latencyTasks: positiveInt('latency-tasks', values['latency-tasks'], DEFAULTS.latencyTasks),
       queued: positiveInt('queued', values.queued, DEFAULTS.queued),
       inFlight: positiveInt('in-flight', values['in-flight'], DEFAULTS.inFlight),
+      ...(only === undefined ? {} : { only }),
     },
   };
 }
@@ -153,6 +175,7 @@ async function runWorkload(workload: Workload, options: BenchOptions, ctx: RunCo
     settings: { ...options, warmupRuns: 1, gcBetweenCases: gcBetweenCases() },
     machine,
     sections: results,
+    ...(workload.conclude === undefined ? {} : { conclusion: workload.conclude(results) }),
   };
 }
 
