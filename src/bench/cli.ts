@@ -8,6 +8,7 @@ import { gcBetweenCases, runSections, type BenchOptions, type Workload } from '.
 import { benchProgress, type BenchProgress } from './progress.js';
 import { commandLine, machineInfo, renderJson, renderMarkdown, renderText, type BenchReport } from './report.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
+import { DISTRIBUTION_TASKS } from './workloads/distribution.js';
 
 const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, inFlight: 100_000, out: 'bench-results' } as const;
 
@@ -40,7 +41,8 @@ Options:
   --runs N            measured runs per figure, each figure the median (default ${DEFAULTS.runs});
                       one more warm-up run comes first and is discarded
   --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks}); graph: tasks of
-                      its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it
+                      its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it;
+                      distribution: specialists per run, at most its default of ${DISTRIBUTION_TASKS}
   --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
   --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
   --in-flight N       tasks accepted and in flight when the process is killed, workload recovery
