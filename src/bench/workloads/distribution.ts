@@ -24,6 +24,11 @@ const CAPACITIES = [3, 3, 2] as const;
 const SLOTS = CAPACITIES.reduce((a, b) => a + b, 0);
 /** Median specialist duration: a minute in the simulation, scaled down so that a run of the workload lasts seconds. */
 const MEDIAN_MS = 50;
+/**
+ * Longest duration drawn: 30 × the median. σ 1.5 puts about one draw in 80 past it, and an uncapped
+ * 3.4σ draw (8 s) once made a run's makespan that one task, whatever the strategy.
+ */
+const MAX_MS = 30 * MEDIAN_MS;
 /** The strategies compared: the default and the three that bind at submission (consistent-hash is for affinity). */
 export const COMPARED: readonly Strategy[] = ['at-dispatch', 'round-robin', 'least-loaded', 'capacity-aware'];
 
@@ -51,9 +56,9 @@ const METRICS: Metric[] = [
   { key: 'simulatedMs', label: 'simulated ms', digits: 0, better: 'lower', ratio: false },
 ];
 
-/** The durations of run `run` of a case, whole ms (at least 1). */
+/** The durations of run `run` of a case, whole ms, 1 to `MAX_MS`. */
 export function caseDurations(c: DistributionCase, tasks: number, run: number): number[] {
-  return lognormalSample(tasks, { median: MEDIAN_MS, sigma: c.sigma, seed: c.seed + run }).map((ms) => Math.max(1, Math.round(ms)));
+  return lognormalSample(tasks, { median: MEDIAN_MS, sigma: c.sigma, seed: c.seed + run }).map((ms) => Math.min(MAX_MS, Math.max(1, Math.round(ms))));
 }
 
 export function simManagers(c: DistributionCase): SimManager[] {
@@ -126,8 +131,9 @@ function section(c: DistributionCase, tasks: number, common: string): Section {
     id: c.id,
     title: `${c.title}: ${tasks} specialists over 3 managers of maxChildren ${CAPACITIES.join(', ')}`,
     method:
-      `${c.title}: per run, ${tasks} specialists of lognormal duration (median ${MEDIAN_MS} ms, σ ${c.sigma}, seed ${c.seed} + the run's ` +
-      `number, the same draws for every strategy${c.slowdown === 1 ? '' : `; a specialist under the first manager (maxChildren 3) waits ${c.slowdown}× its duration, as its ctx.managerId tells it`}) ` +
+      `${c.title}: per run, ${tasks} specialists of lognormal duration (median ${MEDIAN_MS} ms, σ ${c.sigma}, at most ${MAX_MS} ms; seed ` +
+      `${c.seed} + the run's number: the same draws for every strategy in a run, new draws each run, so a range spans draws as well as ` +
+      `noise, while the ratios compare strategies on the same draws${c.slowdown === 1 ? '' : `; a specialist under the first manager (maxChildren 3) waits ${c.slowdown}× its duration, as its ctx.managerId tells it`}) ` +
       `distributed in one sup.distribute() call over 3 running manager tasks. ${common}`.trimEnd(),
     metrics: METRICS,
     baseline: 'at-dispatch',
