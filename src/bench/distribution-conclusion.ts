@@ -56,22 +56,29 @@ function sameBindings(sections: readonly SectionResult[]): { same: number; runs:
 }
 
 /** "(c): the simulation of the same draws puts round-robin ahead too (2,175 vs 2,444 ms): …", for a case at-dispatch did not lead. */
-function explainLoss(c: CaseView): string {
+function explainLoss(c: CaseView, draws: number | undefined): string {
   const ahead = c.push.filter((r) => median(c.base, 'makespanMs') > median(r, 'makespanMs') * (1 + TIE));
   const sim = (r: RowResult): number => median(r, 'simulatedMs');
   const alsoSim = ahead.filter((r) => r.figures.simulatedMs !== undefined && sim(r) < sim(c.base));
   const names = ahead.map((r) => r.id).join(' and ');
   if (alsoSim.length === ahead.length && ahead.length > 0) {
     const ms = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+    const over = draws !== undefined && ahead.every((r) => r.ratio?.drawsMs !== undefined && ratio(r, 'drawsMs') > 1)
+      ? ` Over ${draws} other draws it puts at-dispatch ahead of them (${ahead.map((r) => `${r.id} ${times(ratio(r, 'drawsMs'))}`).join(', ')}).`
+      : '';
     return (
       `In ${c.tag} the zero-overhead simulation of the same draws puts ${names} ahead too (${alsoSim.map((r) => `${ms(sim(r))}`).join(', ')} ` +
-      `vs ${ms(sim(c.base))} ms, medians): the draws decided it (where the few longest tasks fell in the queues), not the runtime's overhead.`
+      `vs ${ms(sim(c.base))} ms, medians): the draws decided it (where the few longest tasks fell in the queues), not the runtime's overhead.${over}`
     );
   }
   return `In ${c.tag} the zero-overhead simulation does not put ${names} ahead: the runtime's own overhead decided it there.`;
 }
 
-export function conclusion(sections: readonly SectionResult[]): string[] {
+/**
+ * The paragraphs. `draws`: how many draws the `drawsMs` figure (a simulation of each row's bindings
+ * over other draws) averages, when the sections have it.
+ */
+export function conclusion(sections: readonly SectionResult[], draws?: number): string[] {
   const cases = sections.map(view).filter((c): c is CaseView => c !== undefined && c.push.length > 0);
   if (cases.length === 0) return [];
   const n = cases.length;
@@ -92,7 +99,15 @@ export function conclusion(sections: readonly SectionResult[]): string[] {
   const figures =
     `the strategies that bind at submission took ${range(mk)} its makespan and ${range(wait)} its p95 wait ` +
     `(medians of the ratios taken run by run; ${cases.map(perCase).join('; ')}).`;
-  const losses = cases.filter((c) => !fastest.includes(c)).map(explainLoss);
+  const simulated =
+    draws !== undefined && cases.every((c) => c.push.every((r) => r.ratio?.drawsMs !== undefined))
+      ? [
+          `Over ${draws} other draws, the zero-overhead simulation with the same bindings puts their mean makespan at ` +
+            `${range(cases.flatMap((c) => c.push.map((r) => ratio(r, 'drawsMs'))))} at-dispatch's ` +
+            `(${cases.map((c) => `${c.tag} ${c.push.map((r) => `${r.id} ${times(ratio(r, 'drawsMs'))}`).join(', ')}`).join('; ')}).`,
+        ]
+      : [];
+  const losses = cases.filter((c) => !fastest.includes(c)).map((c) => explainLoss(c, draws));
   // The reason holds only where the figures bear it out: shorter waits everywhere, and the makespan where it was not the draws.
   const why =
     calmest.length === n
@@ -100,7 +115,7 @@ export function conclusion(sections: readonly SectionResult[]): string[] {
         'runs; a task bound at submission queues behind its manager\'s earlier tasks, whose durations nobody knew, while slots under ' +
         `the other managers may stand idle. The gap in makespan was widest in ${worst.tag}.`
       : 'Its waits were not the lowest everywhere: these figures do not make the case for it on their own.';
-  const out = [[`Default: at-dispatch. ${lead}: ${figures}`, ...losses, why].join(' ')];
+  const out = [[`Default: at-dispatch. ${lead}: ${figures}`, ...simulated, ...losses, why].join(' ')];
   const ll = sameBindings(sections);
   if (ll.runs > 0) {
     out.push(

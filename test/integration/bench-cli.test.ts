@@ -95,7 +95,7 @@ describe('troupe bench (the built binary, a tiny run)', () => {
     for (const section of report.sections) {
       expect(section.rows.map((r) => r.id)).toEqual(['at-dispatch', 'round-robin', 'least-loaded', 'capacity-aware']);
       for (const row of section.rows) {
-        for (const key of ['makespanMs', 'p95WaitMs', 'utilisationPct', 'pctOfBound', 'simulatedMs']) expect(Number.isFinite(row.figures[key]!.median)).toBe(true);
+        for (const key of ['makespanMs', 'p95WaitMs', 'utilisationPct', 'pctOfBound', 'simulatedMs', 'drawsMs']) expect(Number.isFinite(row.figures[key]!.median)).toBe(true);
         expect(row.ratio!.makespanMs!.median).toBeGreaterThan(0);
         // 12 specialists, each under manager 0, 1 or 2; least-loaded binds a batch as round-robin does.
         expect(row.facts[0]!.bindings).toMatch(/^[012]{12}$/);

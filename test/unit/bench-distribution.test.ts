@@ -3,7 +3,7 @@ import { conclusion } from '../../dist/bench/distribution-conclusion.js';
 import { countByTask, lowerBound, peakByManager, runFigures, simulateMakespan, taskTimes, type RunEvent } from '../../dist/bench/distribution-stats.js';
 import type { RowResult, SectionResult } from '../../dist/bench/harness.js';
 import { HIERARCHY_DURATIONS } from '../../dist/bench/scenarios/g-hierarchy.js';
-import { caseDurations, DISTRIBUTION_CASES, simManagers } from '../../dist/bench/workloads/distribution.js';
+import { caseDurations, DISTRIBUTION_CASES, meanOverDraws, simManagers } from '../../dist/bench/workloads/distribution.js';
 import { summarise } from '../../dist/bench/stats.js';
 
 const equal = (...caps: number[]) => caps.map((capacity) => ({ capacity, slowdown: 1 }));
@@ -89,6 +89,15 @@ describe('bench distribution: the workloads\' inputs', () => {
     expect(simManagers(a!)).toEqual(equal(3, 3, 2));
     expect(simManagers(b!)).toEqual([{ capacity: 3, slowdown: 2 }, ...equal(3, 2)]);
   });
+
+  it('meanOverDraws: the simulation over 500 other draws, the same every time; late binding ahead of round-robin on average', () => {
+    const roundRobin = Array.from({ length: 80 }, (_, i) => i % 3);
+    for (const c of DISTRIBUTION_CASES) {
+      const late = meanOverDraws(c, 80);
+      expect(meanOverDraws(c, 80)).toBe(late);
+      expect(meanOverDraws(c, 80, roundRobin)).toBeGreaterThan(late);
+    }
+  });
 });
 
 describe('bench distribution: the conclusion, from the figures', () => {
@@ -101,8 +110,12 @@ describe('bench distribution: the conclusion, from the figures', () => {
       id,
       label: id,
       // The simulation of the same draws ranks the rows as the runtime did, 5% quicker.
-      figures: { makespanMs: summarise(makespan), p95WaitMs: summarise(wait), simulatedMs: summarise(makespan.map((x) => x * 0.95)) },
-      ratio: { makespanMs: summarise(makespan.map((x, i) => x / base.makespan[i]!)), p95WaitMs: summarise(wait.map((x, i) => x / base.wait[i]!)) },
+      figures: { makespanMs: summarise(makespan), p95WaitMs: summarise(wait), simulatedMs: summarise(makespan.map((x) => x * 0.95)), drawsMs: summarise(makespan) },
+      ratio: {
+        makespanMs: summarise(makespan.map((x, i) => x / base.makespan[i]!)),
+        p95WaitMs: summarise(wait.map((x, i) => x / base.wait[i]!)),
+        drawsMs: summarise(makespan.map((x, i) => x / base.makespan[i]!)),
+      },
       warmup: {},
       facts: bindings.map((b) => ({ bindings: b })),
     };
@@ -125,20 +138,28 @@ describe('bench distribution: the conclusion, from the figures', () => {
   }
 
   it('names at-dispatch the default and why when it leads every case, with the ratios; least-loaded = round-robin for a batch', () => {
-    const [first, second] = conclusion([section('a', 1.2), section('b', 1.5), section('c', 1.005)]);
+    const [first, second] = conclusion([section('a', 1.2), section('b', 1.5), section('c', 1.005)], 500);
     expect(first).toMatch(/^Default: at-dispatch\. In all 3 cases it had the shortest median makespan and the lowest median p95 wait/);
     expect(first).toContain('1.00×–1.50× its makespan');
     expect(first).toContain('(a) round-robin 1.20× (p95 wait 1.20×), least-loaded 1.20×');
     expect(first).toContain('The gap in makespan was widest in (b).');
-    expect(first).not.toContain('simulation');
+    expect(first).toContain('Over 500 other draws, the zero-overhead simulation with the same bindings puts their mean makespan at 1.00×–1.50× at-dispatch\'s ((a) round-robin 1.20×, least-loaded 1.20×; (b)');
+    expect(first).not.toContain('simulation of the same draws');
+    // Without the number of draws, no word of them.
+    expect(conclusion([section('a', 1.2)])[0]).not.toContain('draws,');
     expect(second).toMatch(/same manager as round-robin in 6 of 6 runs/);
   });
 
   it('says so when the figures do not put at-dispatch ahead, naming the cases, and whether the draws or the runtime decided it', () => {
-    const [first, second] = conclusion([section('a', 1.2), section('b', 0.9, ['012', '021'])]);
+    const [first, second] = conclusion([section('a', 1.2), section('b', 0.9, ['012', '021'])], 2);
     expect(first).toMatch(/^Default: at-dispatch\. It had the shortest median makespan \(or within 1% of it\) in 1 of 2 cases \(not in \(b\)\) and the lowest median p95 wait in 1 of 2 \(not in \(b\)\)/);
     expect(first).toContain('In (b) the zero-overhead simulation of the same draws puts round-robin and least-loaded ahead too (90, 90 vs 100 ms, medians): the draws decided it');
     expect(first).toContain('these figures do not make the case for it on their own');
+    expect(first).not.toContain('Over 2 other draws it puts'); // the draws favour the push strategies too here
+    // The draws on at-dispatch's side are named with the loss they explain.
+    const luck = section('b', 0.9);
+    luck.rows = luck.rows.map((r) => (r.id === 'at-dispatch' ? r : { ...r, ratio: { ...r.ratio!, drawsMs: summarise([1.1, 1.1]) } }));
+    expect(conclusion([luck], 500)[0]).toContain('not the runtime\'s overhead. Over 500 other draws it puts at-dispatch ahead of them (round-robin 1.10×, least-loaded 1.10×).');
     expect(second).toMatch(/in 3 of 4 runs/);
     // Without the simulation on its side, the runtime's overhead is named.
     const b = section('b', 0.9);
