@@ -164,7 +164,7 @@ function section(c: DistributionCase, tasks: number, common: string): Section {
     id: c.id,
     title: `${c.title}: ${tasks} specialists over 3 managers of maxChildren ${CAPACITIES.join(', ')}`,
     method:
-      `${c.title}: per run, ${tasks} specialists of lognormal duration (median ${MEDIAN_MS} ms, σ ${c.sigma}, at most ${MAX_MS} ms; seed ` +
+      `${c.title}: per run, ${tasks} specialists of lognormal duration (median ${MEDIAN_MS} ms, σ ${c.sigma.toFixed(1)}, at most ${MAX_MS.toLocaleString('en-US')} ms; seed ` +
       `${c.seed} + the run's number: the same draws for every strategy in a run, new draws each run, so a range spans draws as well as ` +
       `noise, while the ratios compare strategies on the same draws${c.slowdown === 1 ? '' : `; a specialist under the first manager (maxChildren 3) waits ${c.slowdown}× its duration, as its ctx.managerId tells it`}) ` +
       `distributed in one sup.distribute() call over 3 running manager tasks. ${common}`.trimEnd(),
@@ -182,7 +182,9 @@ const COMMON_METHOD =
   `(makespan × ${SLOTS} slots); % of bound: the lower bound max(longest at the fastest manager, total work ÷ slots weighted by speed) ÷ ` +
   'makespan; simulated: the same durations with zero overhead, each manager running its own bound tasks first come, first served ' +
   '(push strategies, with the bindings the runtime made) or one queue whose head goes to the manager with the most free slots ' +
-  `(at-dispatch); sim ${DRAWS} draws: the mean of that simulation over ${DRAWS} other draws of the case (seeds + ${DRAWS_FROM} to ` +
+  '(at-dispatch: its bindings hang on when slots free, so where a few ms decide which manager takes a long task, as in (b), its ' +
+  'real makespan may stray from the simulated one either way); ' +
+  `sim ${DRAWS} draws: the mean of that simulation over ${DRAWS} other draws of the case (seeds + ${DRAWS_FROM} to ` +
   `+ ${DRAWS_FROM + DRAWS - 1}) with the row's bindings (a batch's push bindings do not depend on the durations), for a ranking ` +
   'that a few runs\' luck of the draw does not decide. Every measurement checks that each specialist started and succeeded exactly once, that no manager ran more than ' +
   'its maxChildren at once (events), that each ran under the manager get() and its ctx.managerId name, and, for push strategies, ' +
