@@ -8,6 +8,7 @@ import { gcBetweenCases, runSections, type BenchOptions, type Workload } from '.
 import { benchProgress, type BenchProgress } from './progress.js';
 import { commandLine, machineInfo, renderJson, renderMarkdown, renderText, type BenchReport } from './report.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
+import { DISTRIBUTION_TASKS } from './workloads/distribution.js';
 
 const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, inFlight: 100_000, out: 'bench-results' } as const;
 
@@ -17,6 +18,7 @@ const OPTIONS = {
   'latency-tasks': { type: 'string' },
   queued: { type: 'string' },
   'in-flight': { type: 'string' },
+  only: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -39,11 +41,14 @@ Options:
   --runs N            measured runs per figure, each figure the median (default ${DEFAULTS.runs});
                       one more warm-up run comes first and is discarded
   --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks}); graph: tasks of
-                      its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it
+                      its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it;
+                      distribution: specialists per run, at most its default of ${DISTRIBUTION_TASKS}
   --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
   --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
   --in-flight N       tasks accepted and in flight when the process is killed, workload recovery
                       (default ${DEFAULTS.inFlight})
+  --only LIST         rows to run, comma-separated, in the workloads that offer a choice
+                      (${selectableNames()})
   --out PATH          directory for <workload>.json, .md and .svg (default ${DEFAULTS.out}/);
                       or, with a single workload, the JSON file itself (the .md and .svg go beside it)
   -h, --help          show this help
@@ -53,6 +58,23 @@ heap before each measurement. Exit status: 0 done, 1 a workload failed, 2 bad ar
 }
 
 class UsageError extends Error {}
+
+/** What `--only` can name, workload by workload: "scenarios: a, b, …". */
+function selectableNames(): string {
+  return WORKLOADS.flatMap((w) => (w.selectable === undefined ? [] : [`${w.name}: ${w.selectable.join(', ')}`])).join('; ');
+}
+
+/** `--only`'s names, each one a row of a workload asked for. */
+function parseOnly(raw: string | undefined, workloads: readonly Workload[]): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const names = [...new Set(raw.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  const known = new Set(workloads.flatMap((w) => w.selectable ?? []));
+  if (known.size === 0) throw new UsageError(`--only applies to workloads with a choice of rows (${selectableNames()})`);
+  if (names.length === 0) throw new UsageError('--only must name at least one row');
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) throw new UsageError(`--only: unknown ${unknown.map((n) => `"${n}"`).join(', ')} (${selectableNames()})`);
+  return names;
+}
 
 interface Parsed {
   help: boolean;
@@ -94,6 +116,7 @@ function parse(args: string[]): Parsed {
   });
   const out = values.out ?? DEFAULTS.out;
   if (out === '') throw new UsageError('--out must not be empty');
+  const only = parseOnly(values.only, workloads);
   if (extname(out) === '.json' && workloads.length > 1) {
     throw new UsageError(`--out ${out} names one file, but ${workloads.length} workloads were asked for; give a directory`);
   }
@@ -107,6 +130,7 @@ function parse(args: string[]): Parsed {
       latencyTasks: positiveInt('latency-tasks', values['latency-tasks'], DEFAULTS.latencyTasks),
       queued: positiveInt('queued', values.queued, DEFAULTS.queued),
       inFlight: positiveInt('in-flight', values['in-flight'], DEFAULTS.inFlight),
+      ...(only === undefined ? {} : { only }),
     },
   };
 }
@@ -153,6 +177,7 @@ async function runWorkload(workload: Workload, options: BenchOptions, ctx: RunCo
     settings: { ...options, warmupRuns: 1, gcBetweenCases: gcBetweenCases() },
     machine,
     sections: results,
+    ...(workload.conclude === undefined ? {} : { conclusion: workload.conclude(results) }),
   };
 }
 

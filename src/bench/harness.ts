@@ -64,6 +64,8 @@ export interface BenchOptions {
   queued: number;
   /** Tasks accepted and in flight when the process is killed (workload `recovery`). */
   inFlight: number;
+  /** Rows to run, by id or alias, in the workloads that offer a choice (`scenarios`); absent: all. */
+  only?: readonly string[];
 }
 
 export interface Workload {
@@ -72,6 +74,10 @@ export interface Workload {
   summary: string;
   /** The sections to measure with these options. */
   plan(options: BenchOptions): Section[];
+  /** The names `--only` may pick from (a workload without them runs all its rows). */
+  selectable?: readonly string[];
+  /** What the figures say, in a few sentences computed from them, printed under the tables. */
+  conclude?(sections: readonly SectionResult[]): string[];
 }
 
 export interface RowResult {

@@ -44,6 +44,8 @@ export interface BenchReport {
   settings: BenchOptions & { warmupRuns: 1; gcBetweenCases: boolean };
   machine: MachineInfo;
   sections: SectionResult[];
+  /** What the figures say (workloads with `conclude`), a paragraph each, printed under the tables. */
+  conclusion?: string[];
 }
 
 export function machineInfo(fsync?: FsyncProbe): MachineInfo {
@@ -211,6 +213,7 @@ export function renderText(r: BenchReport): string {
   for (const section of r.sections) {
     out.push('', `${section.title}:`, textTable(sectionTable(section)), `  ${section.method}${ratioNote(section)}`);
   }
+  if (r.conclusion !== undefined) out.push('', 'Conclusion:', ...r.conclusion.map((p) => `  ${p}`));
   return `${out.join('\n')}\n`;
 }
 
@@ -223,6 +226,7 @@ export function renderMarkdown(r: BenchReport, chart?: string): string {
   for (const section of r.sections) {
     out.push(`**${section.title}**`, '', markdownTable(sectionTable(section)), '', `${section.method}${ratioNote(section)}`, '');
   }
+  if (r.conclusion !== undefined) out.push(...r.conclusion.map((p, i) => `${i === 0 ? '**Conclusion.** ' : ''}${p}\n`));
   if (chart !== undefined) out.push(`![${markdownText(`${r.workload}: ${r.title}`)}](${markdownUrl(chart)})`, '');
   out.push(
     `Figures: ${settingsLine(r)}. Machine: ${machineDetails(r.machine)}. ${r.startedAt.slice(0, 10)}.`,

@@ -22,6 +22,11 @@ interface Report {
   sections: { id: string; rows: { id: string; figures: Record<string, { median: number }> }[] }[];
 }
 
+interface DistributionReport {
+  conclusion?: string[];
+  sections: { id: string; rows: { id: string; figures: Record<string, { median: number }>; ratio?: Record<string, { median: number }>; facts: Record<string, string>[] }[] }[];
+}
+
 interface GraphReport {
   sections: { id: string; method: string; rows: { id: string; figures: Record<string, { median: number }>; facts: Record<string, number>[] }[] }[];
 }
@@ -80,8 +85,33 @@ describe('troupe bench (the built binary, a tiny run)', () => {
     expect(readFileSync(join(out, 'graph.md'), 'utf8')).toContain('![graph');
   }, SPAWNS);
 
+  it('runs distribution end to end at a small size: a table per case, every strategy against at-dispatch, a conclusion', async () => {
+    const out = tempDir();
+    const { code, out: stdout, err } = await bench(['distribution', '--runs', '1', '--tasks', '12', '--out', out]);
+    expect(code, err).toBe(0);
+    expect(stdout).toMatch(/\nConclusion:\n {2}Default: at-dispatch/);
+    const report = JSON.parse(readFileSync(join(out, 'distribution.json'), 'utf8')) as DistributionReport;
+    expect(report.sections.map((s) => s.id)).toEqual(['equal', 'slow', 'skewed']);
+    for (const section of report.sections) {
+      expect(section.rows.map((r) => r.id)).toEqual(['at-dispatch', 'round-robin', 'least-loaded', 'capacity-aware']);
+      for (const row of section.rows) {
+        for (const key of ['makespanMs', 'p95WaitMs', 'utilisationPct', 'pctOfBound', 'simulatedMs', 'drawsMs']) expect(Number.isFinite(row.figures[key]!.median)).toBe(true);
+        expect(row.ratio!.makespanMs!.median).toBeGreaterThan(0);
+        // 12 specialists, each under manager 0, 1 or 2; least-loaded binds a batch as round-robin does.
+        expect(row.facts[0]!.bindings).toMatch(/^[012]{12}$/);
+      }
+      const byId = (id: string) => section.rows.find((r) => r.id === id)!.facts[0]!.bindings;
+      expect(byId('least-loaded')).toBe(byId('round-robin'));
+      expect(byId('round-robin')).toBe('012012012012');
+    }
+    expect(report.conclusion).toHaveLength(2);
+    expect(readFileSync(join(out, 'distribution.md'), 'utf8')).toContain('**Conclusion.** Default: at-dispatch');
+  }, SPAWNS);
+
   it('exits 2 on an unknown workload or option, naming it', async () => {
     expect(await bench(['nope'])).toMatchObject({ code: 2, err: expect.stringContaining('nope') });
     expect(await bench(['noop', '--rnus', '1'])).toMatchObject({ code: 2, err: expect.stringContaining('--rnus') });
+    expect(await bench(['scenarios', '--only', 'z'])).toMatchObject({ code: 2, err: expect.stringContaining('--only: unknown "z" (scenarios: a, b, c, d, e, f, g, hierarchy)') });
+    expect(await bench(['noop', '--only', 'g'])).toMatchObject({ code: 2, err: expect.stringContaining('--only applies to workloads with a choice of rows') });
   });
 });

@@ -237,6 +237,16 @@ describe('text and Markdown reports', () => {
     expect(renderMarkdown(report([throughput]))).not.toContain('![');
   });
 
+  it('print a workload\'s conclusion under the tables, a paragraph each, and nothing without one', () => {
+    const concluded = { ...report([throughput]), conclusion: ['First, from the figures.', 'Second.'] };
+    expect(renderText(concluded)).toMatch(/Raw Piscina[\s\S]*\n\nConclusion:\n {2}First, from the figures\.\n {2}Second\.\n$/);
+    const md = renderMarkdown(concluded, 'noop.svg');
+    expect(md).toContain('\n**Conclusion.** First, from the figures.\n\nSecond.\n\n![noop');
+    expect(md.indexOf('**Conclusion.**')).toBeGreaterThan(md.lastIndexOf('| Raw Piscina'));
+    expect(renderText(report([throughput]))).not.toContain('Conclusion');
+    expect(renderMarkdown(report([throughput]))).not.toContain('Conclusion');
+  });
+
   it('say when fsync was not measured, or why', () => {
     expect(fsyncLine(undefined)).toBe('fsync not measured');
     expect(fsyncLine({ path: '/ro', error: 'EROFS' })).toBe('fsync not measured on /ro: EROFS');

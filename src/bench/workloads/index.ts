@@ -2,6 +2,7 @@ import type { Workload } from '../harness.js';
 import { burst } from './burst.js';
 import { cpu } from './cpu.js';
 import { daemon } from './daemon/index.js';
+import { distribution } from './distribution.js';
 import { durability } from './durability.js';
 import { failures } from './failures.js';
 import { graph } from './graph.js';
@@ -12,7 +13,7 @@ import { recovery } from './recovery.js';
 import { scenarios } from './scenarios.js';
 
 /** Every workload `troupe bench` knows, in the order it runs them by default. */
-export const WORKLOADS: readonly Workload[] = [noop, failures, faults, burst, durability, recovery, io, cpu, graph, daemon, scenarios];
+export const WORKLOADS: readonly Workload[] = [noop, failures, faults, burst, durability, recovery, io, cpu, graph, daemon, scenarios, distribution];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

@@ -3,7 +3,8 @@
  * on the real runtime with explicit pass criteria: (a) 3 agents at once, (b) load above capacity
  * queued under a per-server limit of 2, (c) error recovery with retries and the breaker, (d) the
  * Metrics actor against the harness's own observations, (e) 10+ concurrent workflows under 10× load,
- * (f) atomic claiming by idempotency key. One row per scenario; `passed` is 1 when every criterion
+ * (f) atomic claiming by idempotency key; and (g) an executive, its managers and their specialists
+ * (issue 17). `--only g` (or `hierarchy`) runs some of them. One row per scenario; `passed` is 1 when every criterion
  * held. A criterion that does not hold, in any run (the warm-up included), fails the workload: it
  * throws, naming the scenario, the criterion and what was observed, and `troupe bench` exits 1.
  */
@@ -14,9 +15,15 @@ import { errorRecovery } from '../scenarios/c-error-recovery.js';
 import { monitoring } from '../scenarios/d-monitoring.js';
 import { stressWorkflows } from '../scenarios/e-stress-workflows.js';
 import { atomicClaiming } from '../scenarios/f-atomic-claiming.js';
+import { hierarchy } from '../scenarios/g-hierarchy.js';
 import { failureMessage, type Scenario } from '../scenarios/scenario.js';
 
-const SCENARIOS: readonly Scenario[] = [concurrentAgents, queueing, errorRecovery, monitoring, stressWorkflows, atomicClaiming];
+const SCENARIOS: readonly Scenario[] = [concurrentAgents, queueing, errorRecovery, monitoring, stressWorkflows, atomicClaiming, hierarchy];
+
+/** The scenarios `--only` picks (by id or alias), or all of them. */
+function chosen(only: readonly string[] | undefined): Scenario[] {
+  return SCENARIOS.filter((s) => only === undefined || only.includes(s.id) || (s.alias !== undefined && only.includes(s.alias)));
+}
 
 /** A row: runs the scenario, throws if a criterion failed, else reports its figures with passed = 1. */
 function scenarioCase(scenario: Scenario): Case {
@@ -41,9 +48,11 @@ function scenarioCase(scenario: Scenario): Case {
 
 export const scenarios: Workload = {
   name: 'scenarios',
-  title: 'Acceptance scenarios (a)–(f), pass/fail',
-  summary: 'the acceptance scenarios of issue 6 (concurrency, queueing, recovery, metrics, stress, claiming), each pass/fail',
-  plan(): Section[] {
+  title: 'Acceptance scenarios (a)–(g), pass/fail',
+  summary: 'the acceptance scenarios of issues 6 and 17 (concurrency, queueing, recovery, metrics, stress, claiming, hierarchy), each pass/fail',
+  selectable: SCENARIOS.flatMap((s) => (s.alias === undefined ? [s.id] : [s.id, s.alias])),
+  plan(options): Section[] {
+    const picked = chosen(options.only);
     return [
       {
         id: 'scenarios',
@@ -54,7 +63,7 @@ export const scenarios: Workload = {
           'workload with exit status 1 and a message naming the scenario, the criterion and what was seen, so passed is 1 in ' +
           'any printed table. elapsed: the scenario\'s timed part; tasks: tasks submitted (claims in (f)); p50/p99: per task, ' +
           'submit → result, unless said otherwise; key figure: named in the row. ' +
-          SCENARIOS.map((s) => s.method).join(' '),
+          picked.map((s) => s.method).join(' '),
         metrics: [
           { key: 'passed', label: 'passed', digits: 0, better: 'higher', ratio: false },
           { key: 'elapsedMs', label: 'elapsed ms', digits: 0, better: 'lower', ratio: false },
@@ -63,7 +72,7 @@ export const scenarios: Workload = {
           { key: 'p99Ms', label: 'p99 ms', digits: 1, better: 'lower', ratio: false },
           { key: 'key', label: 'key figure', digits: 2, better: 'higher', ratio: false },
         ],
-        cases: SCENARIOS.map(scenarioCase),
+        cases: picked.map(scenarioCase),
       },
     ];
   },
