@@ -3,6 +3,7 @@ import type { ResolvedOptions } from '../core/config.js';
 import { assign, type ManagerLoad } from '../core/distribution.js';
 import { serializeError, TroupeError } from '../core/errors.js';
 import type { Message } from '../core/messages.js';
+import { ENDINGS } from './subtree.js';
 import { TERMINAL_STATES, type TaskRecord } from '../core/task.js';
 
 /** What the rebinding rule reads of the task table. */
@@ -12,7 +13,7 @@ export interface BindingView {
   boundTo(id: string): ReadonlySet<string> | undefined;
 }
 
-const ENDINGS: ReadonlySet<string> = new Set(['task.succeeded', 'task.failed', 'task.cancelled', 'task.exhausted']);
+const NONE: readonly Message[] = Object.freeze([]);
 /** States in which a task waits and may still change managers (a running one finishes where it runs). */
 const WAITING: ReadonlySet<string> = new Set(['queued', 'delayed', 'blocked']);
 
@@ -39,10 +40,10 @@ export function managerLoads(view: BindingView, options: Pick<ResolvedOptions, '
  * waits is bound anew by its strategy among its candidates still alive (`at-dispatch`: unbound, to
  * be bound at dispatch), or is dead with TROUPE_NO_MANAGER when none is left. Pure.
  */
-export function rebindings(view: BindingView, options: Pick<ResolvedOptions, 'agents'>, msg: Message, at: number): Message[] {
-  if (!ENDINGS.has(msg.type)) return [];
+export function rebindings(view: BindingView, options: Pick<ResolvedOptions, 'agents'>, msg: Message, at: number): readonly Message[] {
+  if (!ENDINGS.has(msg.type)) return NONE;
   const manager = view.get((msg as { taskId: string }).taskId);
-  if (manager === undefined || !TERMINAL_STATES.has(manager.state)) return [];
+  if (manager === undefined || !TERMINAL_STATES.has(manager.state) || view.boundTo(manager.id) === undefined) return NONE; // the usual case
   return rebind(view, options, manager.id, at);
 }
 

@@ -9,17 +9,19 @@ export interface SubtreeView extends Pick<TaskView, 'get' | 'all'> {
   spawnedBy(id: string): ReadonlySet<string> | undefined;
 }
 
-const ENDINGS: ReadonlySet<string> = new Set(['task.succeeded', 'task.failed', 'task.cancelled', 'task.exhausted']);
+/** The messages that may end a task (a failure may also retry it). */
+export const ENDINGS: ReadonlySet<string> = new Set(['task.succeeded', 'task.failed', 'task.cancelled', 'task.exhausted']);
+const NONE: readonly Message[] = Object.freeze([]);
 
 /**
  * The cancellations a committed message causes: when a task ends, each of its children still under
  * way is cancelled, if the parent was cancelled (always) or its child policy is `cancel` (the
  * default). Each cancelled child ends in turn, so the rule reaches the whole subtree. Pure.
  */
-export function subtreeCancels(view: SubtreeView, options: Pick<ResolvedOptions, 'agents'>, msg: Message, at: number): Message[] {
-  if (!ENDINGS.has(msg.type)) return [];
+export function subtreeCancels(view: SubtreeView, options: Pick<ResolvedOptions, 'agents'>, msg: Message, at: number): readonly Message[] {
+  if (!ENDINGS.has(msg.type)) return NONE;
   const parent = view.get((msg as { taskId: string }).taskId);
-  if (parent === undefined || !TERMINAL_STATES.has(parent.state)) return []; // a failure that will retry
+  if (parent === undefined || !TERMINAL_STATES.has(parent.state)) return NONE; // a failure that will retry
   return cancelsFor(view, options, parent, at);
 }
 
@@ -39,10 +41,10 @@ export function orphanCancels(view: SubtreeView, options: Pick<ResolvedOptions, 
   return out;
 }
 
-function cancelsFor(view: SubtreeView, options: Pick<ResolvedOptions, 'agents'>, parent: TaskRecord, at: number): Message[] {
+function cancelsFor(view: SubtreeView, options: Pick<ResolvedOptions, 'agents'>, parent: TaskRecord, at: number): readonly Message[] {
   const children = view.spawnedBy(parent.id);
-  if (children === undefined) return [];
-  if (parent.state !== 'cancelled' && policyOf(parent, options) === 'detach') return [];
+  if (children === undefined) return NONE; // the usual case: no children
+  if (parent.state !== 'cancelled' && policyOf(parent, options) === 'detach') return NONE;
   const out: Message[] = [];
   for (const id of children) {
     const child = view.get(id);

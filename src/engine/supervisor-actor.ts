@@ -15,7 +15,7 @@ import { decideRestart } from './restart-policy.js';
 import { LedgerBus } from './ledger-bus.js';
 import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
-import { orphanCancels, subtreeCancels } from './subtree.js';
+import { ENDINGS, orphanCancels, subtreeCancels } from './subtree.js';
 import { orphanBindings, rebindings } from './rebind.js';
 import { Journal } from './journal/journal.js';
 import { MemoryStore } from './journal/memory-store.js';
@@ -96,8 +96,11 @@ export class SupervisorActor implements EnginePort {
     this.bus.messages$.subscribe((m) => {
       const to = this.routes.get(m.type);
       if (to !== undefined) for (const actor of to) actor.inbox.next(m);
-      for (const next of subtreeCancels(this.ledger, options, m, options.clock.now())) this.publish(next);
-      for (const next of rebindings(this.ledger, options, m, options.clock.now())) this.publish(next);
+      // Only an ending can cancel a subtree or hand tasks on; the clock is read then (a number read allocates).
+      if (!ENDINGS.has(m.type)) return;
+      const at = options.clock.now();
+      for (const next of subtreeCancels(this.ledger, options, m, at)) this.publish(next);
+      for (const next of rebindings(this.ledger, options, m, at)) this.publish(next);
     });
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }

@@ -15,7 +15,7 @@ const MAX_PARENTS = 1_000;
 /** Task ids are UUIDs; anything much longer is not one. */
 const MAX_ID = 200;
 
-const submitSchema = z.strictObject({
+const submitFields = {
   /** Name of a configured agent. */
   agent: z.string().min(1),
   /** Anything the structured-clone algorithm can copy (module agents) or JSON can encode (command agents). */
@@ -34,6 +34,15 @@ const submitSchema = z.strictObject({
   onParentFailure: z.enum(PARENT_FAILURE_POLICIES).optional(),
   /** Fairness group (a tenant, say): within a priority level, groups take turns. Default: none (a child: its parent's). */
   group: groupName().optional(),
+  /** Result-cache key: a fresh success with this key (same agent) is reused, a task in flight with it joined. */
+  cacheKey: z.string().min(1).max(MAX_CACHE_KEY).optional(),
+  /** How old a cached result this submission accepts (ms, from the source task's finish). Default: the agent's `cache.ttlMs`. */
+  cacheTtlMs: z.int().min(0).optional(),
+  ...runLimitFields,
+};
+
+/** Parents and children (`ctx.submit`, `distribute`): rare fields, parsed only when one is given. */
+const familyFields = {
   /** The running task this one is a child of (set for you by `ctx.submit` and by `troupe submit` inside a command agent). */
   parentId: z.string().min(1).max(MAX_ID).optional(),
   /** Its key among its parent's children: the same key under the same parent returns the same task (a re-run parent gets its children back). */
@@ -42,12 +51,17 @@ const submitSchema = z.strictObject({
   maxChildren: z.int().min(1).max(1_000_000).optional(),
   /** What this task's end does to its children still under way: `cancel` (default: its agent's) or `detach`. */
   children: z.enum(CHILD_POLICIES).optional(),
-  /** Result-cache key: a fresh success with this key (same agent) is reused, a task in flight with it joined. */
-  cacheKey: z.string().min(1).max(MAX_CACHE_KEY).optional(),
-  /** How old a cached result this submission accepts (ms, from the source task's finish). Default: the agent's `cache.ttlMs`. */
-  cacheTtlMs: z.int().min(0).optional(),
-  ...runLimitFields,
-});
+};
+const FAMILY_KEYS = Object.keys(familyFields);
+
+function hasFamilyKey(request: unknown): boolean {
+  if (request === null || typeof request !== 'object') return false;
+  for (const key of FAMILY_KEYS) if (Object.prototype.hasOwnProperty.call(request, key)) return true;
+  return false;
+}
+const submitSchema = z.strictObject({ ...submitFields, ...familyFields });
+// Every field zod parses allocates, present or not: most submissions skip the family fields' parse.
+const plainSchema = z.strictObject(submitFields);
 
 /** What `Supervisor#submit()` accepts. */
 export type SubmitRequest = z.input<typeof submitSchema>;
@@ -86,7 +100,7 @@ export function checkCloneable(agent: string, kind: 'module' | 'command', input:
 const NO_RESOURCES: readonly string[] = Object.freeze([]);
 
 export function validateSubmission(request: unknown, options: ResolvedOptions, cacheable = true): ValidSubmission {
-  const parsed = parseWith(submitSchema, request, 'TROUPE_INVALID_TASK', 'task');
+  const parsed: z.output<typeof submitSchema> = parseWith(hasFamilyKey(request) ? submitSchema : plainSchema, request, 'TROUPE_INVALID_TASK', 'task');
   const agent = options.agents.get(parsed.agent);
   if (agent === undefined) {
     const known = [...options.agents.keys()].join(', ');
