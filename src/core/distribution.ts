@@ -80,3 +80,4 @@ export function hashKeyOf(request: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
+

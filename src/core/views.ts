@@ -15,6 +15,8 @@ export interface TaskView {
   queuedByAgent(): ReadonlyMap<string, number>;
   /** Ids of the tasks not ended yet that depend on `id`; undefined when there are none (most tasks). */
   childrenOf(id: string): ReadonlySet<string> | undefined;
+  /** Ids of the tasks bound to manager `id` (`distribute()`); undefined when there are none. */
+  boundTo(id: string): ReadonlySet<string> | undefined;
 }
 
 export interface JournalInfo {

@@ -16,7 +16,6 @@ import { LedgerBus } from './ledger-bus.js';
 import { makeRouter } from './pipelines.js';
 import { recover } from './recovery.js';
 import { ENDINGS, orphanCancels, subtreeCancels } from './subtree.js';
-import { orphanBindings, rebindings } from './rebind.js';
 import { Journal } from './journal/journal.js';
 import { MemoryStore } from './journal/memory-store.js';
 import type { Store } from './journal/store.js';
@@ -96,11 +95,9 @@ export class SupervisorActor implements EnginePort {
     this.bus.messages$.subscribe((m) => {
       const to = this.routes.get(m.type);
       if (to !== undefined) for (const actor of to) actor.inbox.next(m);
-      // Only an ending can cancel a subtree or hand tasks on; the clock is read then (a number read allocates).
+      // Only an ending can cancel a subtree; the clock is read then (a number read allocates).
       if (!ENDINGS.has(m.type)) return;
-      const at = options.clock.now();
-      for (const next of subtreeCancels(this.ledger, options, m, at)) this.publish(next);
-      for (const next of rebindings(this.ledger, options, m, at)) this.publish(next);
+      for (const next of subtreeCancels(this.ledger, options, m, options.clock.now())) this.publish(next);
     });
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
   }
@@ -135,7 +132,7 @@ export class SupervisorActor implements EnginePort {
     // Children of parents that ended under `cancel` just before the last stop: cancelled now the actors listen.
     if (recovery !== undefined) {
       const now = options.clock.now();
-      for (const next of [...orphanCancels(root.ledger, options, now), ...orphanBindings(root.ledger, options, now)]) root.publish(next);
+      for (const next of orphanCancels(root.ledger, options, now)) root.publish(next);
     }
     if (recovery !== undefined) root.publish({ type: 'supervisor.recovered', ...recovery, ms: options.clock.now() - opened, at: options.clock.now() });
     root.bus.flushNow(); // the actors' first reports (credits, pool size) are in before start() resolves

@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import { fieldError } from '../core/errors.js';
 import { assign, hashKeyOf, STRATEGIES, type Strategy } from '../core/distribution.js';
+import { managerLoads, type BindingView } from '../core/manager-loads.js';
 import type { ValidSubmission } from '../core/submission.js';
 import { TERMINAL_STATES } from '../core/task.js';
 import type { ResolvedOptions } from '../core/config.js';
-import { managerLoads, type BindingView } from '../engine/rebind.js';
 import { parseWith } from './validate.js';
 
 /** How `distribute()` spreads its tasks. */

@@ -8,6 +8,8 @@ import { TERMINAL_STATES, type TaskRecord } from '../../core/task.js';
 import type { BreakerState } from '../../core/messages.js';
 import { gateKeys } from '../breaker/keys.js';
 import { Scheduler } from './scheduler.js';
+import { endedManagers, rebind } from './rebind.js';
+import { configuredLimits } from './limits.js';
 import type { RateLimits } from './rate-limits.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
@@ -73,36 +75,36 @@ export class QueueActor extends Actor {
   constructor(
     logger: Logger,
     private readonly tasks: TaskView,
-    options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker' | 'groups' | 'groupConcurrency'>,
+    private readonly options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker' | 'groups' | 'groupConcurrency'>,
     private readonly clock: Clock,
     rates?: RateLimits,
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
     this.breakersOn = options.breaker !== false;
-    const groupDefault = options.groupConcurrency ?? Infinity;
-    this.scheduler = new Scheduler(
-      {
-        agentConcurrency: (agent) => options.agents.get(agent)?.concurrency ?? Infinity,
-        resourceConcurrency: (resource) => options.resources.get(resource)?.concurrency ?? Infinity,
-        groupConcurrency: (group) => options.groups.get(group)?.concurrency ?? groupDefault,
-        // Fixed at the parent's submission: its own override, else its agent's option.
-        childConcurrency: (parentId) => {
-          const parent = tasks.get(parentId);
-          return parent === undefined ? Infinity : (parent.maxChildren ?? options.agents.get(parent.agent)?.maxChildren ?? Infinity);
-        },
-        managerConcurrency: (id) => {
-          const manager = tasks.get(id);
-          return manager === undefined || TERMINAL_STATES.has(manager.state) ? 0 : (manager.maxChildren ?? options.agents.get(manager.agent)?.maxChildren ?? Infinity);
-        },
-      },
-      rates,
-    );
+    this.scheduler = new Scheduler(configuredLimits(tasks, options), rates);
     this.rebuild();
   }
 
   protected override onStart(): void {
+    // Managers that ended while the Queue was down (or just before a crash) hand their waiting tasks on.
+    for (const id of endedManagers(this.tasks.all(), this.tasks)) this.handOn(id);
     this.pump();
+  }
+
+  /**
+   * A manager that ended hands its waiting tasks on. Decided here, not by the ledger: only the Queue
+   * knows which of them it has dispatched already (those start under it, as they were charged). The
+   * others leave the queue until their new binding is recorded, so none is dispatched meanwhile.
+   */
+  private handOn(id: string): void {
+    if (this.tasks.boundTo(id) === undefined) return; // the usual case: not a manager
+    const manager = this.tasks.get(id);
+    if (manager !== undefined && !TERMINAL_STATES.has(manager.state)) return; // a failure that will retry
+    for (const next of rebind(this.tasks, this.options, id, (t) => !this.dispatched.has(t.id), this.clock.now())) {
+      this.scheduler.remove(this.tasks.get((next as { taskId: string }).taskId)!);
+      this.publish(next);
+    }
   }
 
   override async stop(): Promise<void> {
@@ -125,18 +127,20 @@ export class QueueActor extends Actor {
       case 'task.exhausted':
         this.settle(msg.taskId, false);
         this.enqueueChildren(msg.taskId);
+        this.handOn(msg.taskId);
         break;
       case 'task.failed':
         this.settle(msg.taskId, false);
         this.afterFailure(msg.taskId);
         this.enqueueChildren(msg.taskId);
+        this.handOn(msg.taskId);
         break;
       case 'task.requeued':
         this.settle(msg.taskId, true);
         this.enqueueChildren(msg.taskId);
         break;
-      case 'task.bound':
-        this.rebound(msg.taskId);
+      case 'task.bound': // a task handOn took out comes back, in the lane of its new binding
+        this.enqueueIfQueued(msg.taskId);
         break;
       case 'task.due':
       case 'task.unblocked':
@@ -232,12 +236,6 @@ export class QueueActor extends Actor {
    */
   private enqueueChildren(id: string): void {
     for (const child of this.tasks.childrenOf(id) ?? []) this.enqueueIfQueued(child);
-  }
-
-  /** A queued task bound anew (its manager ended) moves to the lane of its new binding. */
-  private rebound(id: string): void {
-    const task = this.tasks.get(id);
-    if (task !== undefined && this.scheduler.remove(task)) this.scheduler.enqueue(task);
   }
 
   /** Queues a task the ledger has queued, unless it was dispatched already (its start is not recorded yet). */
