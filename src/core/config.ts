@@ -47,6 +47,8 @@ export const DEFAULTS = {
     ignoreErrors: ['UnrecoverableError', 'RetryAfterError'],
   },
   supervision: { maxRestarts: 5, periodMs: 60_000 },
+  /** Kept output (stdout, stderr, `ctx.log`) per task, over all its attempts; past it the rest is dropped. */
+  logs: { maxBytesPerTask: 1024 * 1024 },
   /** `submit({ group })`: the longest group name. Groups have no concurrency limit unless configured. */
   maxGroupLength: 200,
   /** Bounds of `rateLimit: { max, perMs }` (agents and resources): off unless configured. */
@@ -113,6 +115,16 @@ const cacheField = { cache: agentCacheSchema.optional() };
  * (default: no limit of their own) and what its end does to those still under way (default cancel).
  */
 const childFields = { maxChildren: positiveInt().optional(), children: z.enum(CHILD_POLICIES).default('cancel') };
+/** Output lines that mean the run is stuck: one matching stops it like a stall (regular expressions). */
+const compiles = (source: string): boolean => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const stuckField = { stuckPatterns: z.array(z.string().min(1).refine(compiles, 'must be a valid regular expression')).optional() };
 
 export const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
@@ -122,6 +134,7 @@ export const moduleAgentSchema = z.strictObject({
   ...policyFields,
   ...cacheField,
   ...childFields,
+  ...stuckField,
 });
 
 export const commandAgentSchema = z.strictObject({
@@ -139,6 +152,7 @@ export const commandAgentSchema = z.strictObject({
   ...policyFields,
   ...cacheField,
   ...childFields,
+  ...stuckField,
 });
 
 const B = DEFAULTS.breaker;
@@ -173,6 +187,7 @@ export const supervisorSchema = z.strictObject({
       intervalMs: positiveInt().default(DEFAULTS.retention.intervalMs),
     })
     .default(() => ({ ...DEFAULTS.retention })),
+  logs: z.strictObject({ maxBytesPerTask: positiveInt().default(DEFAULTS.logs.maxBytesPerTask) }).default(() => ({ ...DEFAULTS.logs })),
   pool: poolSchema.default(() => poolSchema.parse({})),
   agents: z.record(z.string().regex(/^[A-Za-z0-9_.:-]+$/), z.unknown()).refine((a) => Object.keys(a).length > 0, {
     message: 'must configure at least one agent',
@@ -225,6 +240,7 @@ export interface ResolvedOptions {
   journal: string;
   durability: Durability;
   retention: { maxAgeMs: number; maxFinished: number; intervalMs: number };
+  logs: { maxBytesPerTask: number };
   pool: PoolConfig;
   // Maps, not objects: a name such as `toString` or `__proto__` must never find a prototype member.
   agents: ReadonlyMap<string, AgentConfig>;

@@ -41,6 +41,7 @@ const configSchema = z.strictObject({
   pool: z.unknown().optional(),
   breaker: z.unknown().optional(),
   retention: z.unknown().optional(),
+  logs: z.unknown().optional(),
   supervision: z.unknown().optional(),
   alerts: z.unknown().optional(),
   pipelines: z.unknown().optional(),
@@ -152,7 +153,7 @@ export function configFrom(raw: unknown, base: string, env: NodeJS.ProcessEnv = 
     journal,
     ...(parsed.durability === undefined ? {} : { durability: parsed.durability }),
     agents: resolveAgentPaths(parsed.agents, base),
-    ...Object.fromEntries((['resources', 'groups', 'groupConcurrency', 'pool', 'breaker', 'retention', 'supervision', 'alerts', 'pipelines'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
+    ...Object.fromEntries((['resources', 'groups', 'groupConcurrency', 'pool', 'breaker', 'retention', 'logs', 'supervision', 'alerts', 'pipelines'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
   } as SupervisorOptions;
   const tcp = tcpOf(parsed, env, base);
   return {

@@ -4,6 +4,7 @@ import type { Actor } from '../actors/actor.js';
 import { ACTOR_NAMES, type ActorName, type Message, type MessageType } from '../core/messages.js';
 import { AgentActor } from '../actors/agent/agent-actor.js';
 import { createPool } from '../actors/agent/pool.js';
+import { TaskLogs } from '../actors/agent/task-logs.js';
 import type { ModuleRunner } from '../actors/agent/module-runner.js';
 import { BreakerActor } from '../actors/breaker/breaker-actor.js';
 import { MetricsActor } from '../actors/metrics/metrics-actor.js';
@@ -56,6 +57,8 @@ export function openStore(options: ResolvedOptions): Store {
 export class SupervisorActor implements EnginePort {
   readonly ledger = new Ledger();
   readonly metrics: MetricsState;
+  /** Tasks' output lines: files in `<journal>.logs/`, or memory without one. */
+  readonly logs: TaskLogs;
   /** Where submissions and redrives enter (records, ids, idempotency and cache races). */
   readonly intake: Intake;
   /** Callers waiting for outcomes (`result()`, `cancel()`). */
@@ -78,6 +81,8 @@ export class SupervisorActor implements EnginePort {
     private readonly store: Store,
   ) {
     this.log = options.logger.child({ actor: 'supervisor' });
+    const logsDir = options.journal === ':memory:' ? undefined : `${options.journal}.logs`;
+    this.logs = new TaskLogs(logsDir, options.logs.maxBytesPerTask, this.log);
     this.rates = new RateLimits(configuredRateLimits(options));
     const { minThreads, maxThreads, concurrentTasksPerWorker } = options.pool;
     this.metrics = new MetricsState(
@@ -194,6 +199,7 @@ export class SupervisorActor implements EnginePort {
   prune(): void {
     const { maxAgeMs, maxFinished } = this.options.retention;
     const gone = this.ledger.prune(this.options.clock.now() - maxAgeMs, maxFinished);
+    this.logs.prune(gone);
     try {
       this.bus.prune(gone);
     } catch (err) {
@@ -236,7 +242,7 @@ export class SupervisorActor implements EnginePort {
       case 'queue':
         return new QueueActor(logger, this.ledger, this.options, clock, this.rates);
       case 'agent':
-        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation, (fn) => this.bus.afterDurable(fn));
+        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation, (fn) => this.bus.afterDurable(fn), this.logs);
       case 'breaker':
         return new BreakerActor(logger, this.ledger, this.options.breaker, clock);
       case 'metrics':
@@ -330,6 +336,7 @@ export class SupervisorActor implements EnginePort {
     const report = this.settleLeftovers(reason, overdue.length);
     this.publish({ type: 'supervisor.stopped', reason, at: this.options.clock.now() });
     clearInterval(this.retentionTimer);
+    this.logs.close();
     try {
       try {
         this.bus.close();

@@ -14,6 +14,7 @@ export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type Imp
 export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/graph.js';
 export type { TroupeEvent, TroupeEventType } from './events.js';
 export type { TaskInfo, BreakerHold, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
+export type { LogLine, LogStream, LogsOptions } from './logs.js';
 export { PRIORITIES, PARENT_FAILURE_POLICIES } from '../core/task.js';
 export type { MetricsSnapshot, Counters, AgentFigures } from '../actors/metrics/metrics-state.js';
 export type { LatencySummary } from '../actors/metrics/latency.js';

@@ -16,6 +16,7 @@ import { toTaskInfo, type TaskInfo, type TaskRecord } from '../core/task.js';
 import { childPort } from './child-port.js';
 import { planDistribution, type DistributeOptions, type Distribution } from './distribute.js';
 import { adoptParent, buildTree, inSubtree, withCounts, type TaskTree } from './family.js';
+import { taskLogs, type LogLine, type LogsOptions } from './logs.js';
 import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 export type { DeadLetterQuery, ListQuery, RedriveOptions, ShutdownOptions };
@@ -182,6 +183,18 @@ export class Supervisor {
     const heldBy = breakerHold(task, ledger.breakerRecords(), this.root.options, () => ledger.inState('running'));
     const info = withCounts(ledger, task);
     return heldBy === undefined ? info : { ...info, heldBy };
+  }
+
+  /**
+   * The task's kept output: command agents' stdout and stderr lines and module agents' `ctx.log`
+   * messages, `{ attempt, stream, at, line }`, attempt by attempt. With `follow`, it keeps yielding
+   * lines as they come until the task ends. Throws `TROUPE_UNKNOWN_TASK` for an unknown id.
+   *
+   * @example
+   * for await (const { stream, line } of sup.logs(id, { follow: true })) console.log(stream, line);
+   */
+  logs(id: string, options: LogsOptions = {}): AsyncIterable<LogLine> {
+    return taskLogs(this.root, id, options);
   }
 
   /**

@@ -7,7 +7,8 @@ import type { ResolvedOptions } from '../../core/config.js';
 import type { AgentKind } from '../../core/task.js';
 import { Policies } from './policies.js';
 import { decideScale, initialScale, type ScaleLimits, type ScaleState } from './autoscale.js';
-import { maxStartsError, outcomeMessage, stallError, timeoutError, type Outcome } from './failure.js';
+import { maxStartsError, outcomeMessage, stallError, stuckError, timeoutError, type Outcome } from './failure.js';
+import type { TaskLogs } from './task-logs.js';
 import type { ModuleRunner } from './module-runner.js';
 import { startCommand, startModules, type Run, type RunSpec } from './run.js';
 import { runHooks, type HookHost } from './run-hooks.js';
@@ -63,7 +64,9 @@ export class AgentActor extends Actor {
     /** Which start of the runtime this is (from the journal); part of every lease. */
     private readonly incarnation: number,
     /** Runs `fn` once everything committed so far is durable (never, if it cannot become so). */
-    private readonly whenDurable: (fn: () => void) => void = (fn) => fn(),
+    private readonly whenDurable: (fn: () => void) => void,
+    /** Where runs' output lines are kept. */
+    logs: TaskLogs,
   ) {
     super('agent', logger);
     this.hookHost = {
@@ -73,6 +76,8 @@ export class AgentActor extends Actor {
       stalled: (taskId, silentMs) => this.guard(() => this.stalled(taskId, silentMs)),
       current: (taskId) => this.runs.get(taskId),
       ran: (agent, ms) => this.runTimes.record(agent, ms),
+      logs,
+      stuck: (taskId, line, pattern) => this.guard(() => this.failRun(taskId, (r) => stuckError(r, line, pattern))),
     };
     this.limits = options.pool;
     this.prefetch = options.durability === 'memory' ? 1 : 8;
@@ -266,6 +271,8 @@ export class AgentActor extends Actor {
     const id = spec.task.id;
     attach(started.run);
     this.runs.set(id, started.run);
+    const end = (): void => this.hookHost.logs.end(id, spec.attempt);
+    started.done.then(end, end);
     started.done.then(
       (value) => this.guard(() => this.finish(id, { ok: true, value })),
       (error) => this.guard(() => this.finish(id, { ok: false, error })),

@@ -3,6 +3,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { TroupeError } from '../../core/errors.js';
 import type { CommandAgentConfig } from '../../core/config.js';
 import type { TaskHooks } from './module-runner.js';
+import { splitLines } from './lines.js';
+import { MAX_LOG_LINE } from '../../core/limits.js';
 
 /** What one run of a command agent gets. */
 export interface CommandTask {
@@ -144,7 +146,7 @@ function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint, sto
     hooks.progress(value, checkpoint);
     return;
   }
-  if (line.trim() !== '') hooks.log(line);
+  if (line.trim() !== '') hooks.log(line, 'stderr');
 }
 
 function overflowError(config: CommandAgentConfig): TroupeError {
@@ -226,6 +228,8 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
     if (out.overflowed && !wasOverflowed) stop();
   });
   onStderrLines(child, tail, hooks, hint, stop);
+  const output = hooks.output;
+  if (output !== undefined) splitLines(child.stdout!, MAX_LOG_LINE, output);
   if (child.stdin) {
     child.stdin.on('error', () => undefined); // EPIPE when the command does not read its input
     child.stdin.end(JSON.stringify(input ?? null));

@@ -59,6 +59,12 @@ export function stallError(run: Run, silentMs: number): TroupeError {
   return new TroupeError('TROUPE_TASK_STALLED', message, { details: { stallTimeoutMs: ms } });
 }
 
+/** A kept output line matched one of the agent's `stuckPatterns`: failed as a stall, the line in the error. */
+export function stuckError(run: Run, line: string, pattern: string): TroupeError {
+  const message = `the run printed a line matching stuckPatterns ${JSON.stringify(pattern)} and was stopped: ${line}`;
+  return new TroupeError('TROUPE_TASK_STALLED', message, { details: { pattern, line, lease: run.lease } });
+}
+
 export function maxStartsError(task: TaskRecord, maxStarts: number): TroupeError {
   const message = `task ${task.id} was started ${task.starts ?? 0} times without finishing (retry.maxStarts ${maxStarts})`;
   return new TroupeError('TROUPE_MAX_STARTS', message, { details: { maxStarts } });

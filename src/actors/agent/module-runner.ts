@@ -51,7 +51,10 @@ interface PendingTask {
 export interface TaskHooks {
   progress(value: unknown, checkpoint?: boolean): void;
   heartbeat(): void;
-  log(message: string): void;
+  /** A log line: `ctx.log` (module agents) or a line on stderr (command agents). */
+  log(message: string, stream?: 'stderr'): void;
+  /** A line on a command's stdout (kept with the task's output; stdout as a whole is also its result). */
+  output?(line: string): void;
   /** The task began on a thread (module agents) or in a process (command agents). */
   started?(place: { threadId?: number; pid?: number }): void;
   /** A module task's handler ended after `ms` (measured on its thread). */

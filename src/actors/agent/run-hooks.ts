@@ -4,6 +4,8 @@ import { MAX_LOG_LINE } from '../../core/limits.js';
 import type { TaskHooks } from './module-runner.js';
 import type { Run, RunSpec } from './run.js';
 import { RunWatch } from './run-watch.js';
+import type { LogStream, TaskLogs } from './task-logs.js';
+import type { AgentConfig } from '../../core/config.js';
 
 /** Heartbeats of one task closer together than this are coalesced. */
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -20,6 +22,18 @@ export interface HookHost {
   current(taskId: string): Run | undefined;
   /** A module handler ended after `ms`. */
   ran(agent: string, ms: number): void;
+  /** Where output lines are kept. */
+  readonly logs: TaskLogs;
+  /** A kept line matched one of the agent's `stuckPatterns`. */
+  stuck(taskId: string, line: string, pattern: string): void;
+}
+
+const compiled = new WeakMap<AgentConfig, RegExp[]>();
+/** The agent's `stuckPatterns`, compiled once per agent. */
+function stuckPatterns(config: AgentConfig): RegExp[] {
+  let found = compiled.get(config);
+  if (found === undefined) compiled.set(config, (found = (config.stuckPatterns ?? []).map((p) => new RegExp(p))));
+  return found;
 }
 
 /**
@@ -33,6 +47,11 @@ export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks; att
   let lastBeat = -Infinity;
   let run: Run | undefined;
   let watch: RunWatch | undefined;
+  const patterns = stuckPatterns(spec.config);
+  const keep = (stream: LogStream, line: string, at: number): void => {
+    host.logs.append(taskId, spec.attempt, stream, line, at);
+    for (let i = 0; i < patterns.length; i += 1) if (patterns[i]!.test(line)) return host.stuck(taskId, line, spec.config.stuckPatterns![i]!);
+  };
   const limited = spec.policy.timeoutMs !== undefined || spec.policy.stallTimeoutMs !== undefined;
   const begin = (): void => {
     if (!limited || watch !== undefined || (run !== undefined && host.current(taskId) !== run)) return;
@@ -50,7 +69,13 @@ export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks; att
       lastBeat = now;
       host.publish({ type: 'task.heartbeat', taskId, at: now });
     },
-    log: (message: string) => host.publish({ type: 'task.log', taskId, message: message.slice(0, MAX_LOG_LINE), at: host.clock.now() }),
+    log: (message: string, stream: 'stderr' | 'log' = 'log') => {
+      const at = host.clock.now();
+      const line = message.slice(0, MAX_LOG_LINE);
+      keep(stream, line, at);
+      host.publish({ type: 'task.log', taskId, message: line, at });
+    },
+    output: (line: string) => keep('stdout', line, host.clock.now()),
     started: begin,
     ran: (ms) => host.ran(task.agent, ms),
   };
