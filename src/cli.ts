@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /** Commands that talk to a running daemon (src/daemon/commands.ts, loaded only when used). */
-const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree', 'distribute'] as const;
+const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree', 'distribute', 'logs'] as const;
 
 const USAGE = `Usage: troupe <command> [options]
 
 Commands:
   daemon --config F    run the runtime as a daemon with its HTTP API on a Unix socket (and TCP with a token)
-  submit | status | list | wait | cancel | dlq | breakers | top | tree | distribute
+  submit | status | list | wait | cancel | dlq | breakers | top | tree | distribute | logs
                        talk to a running daemon (troupe <command> --help)
   mcp                  a Model Context Protocol server on stdio over a running daemon (troupe mcp --help)
   demo                 run a small workload of module and command agents and print the results

@@ -40,3 +40,41 @@ export function callDaemon(endpoint: Endpoint, method: string, path: string, bod
     req.end(payload);
   });
 }
+
+/**
+ * A GET whose answer is newline-delimited JSON (`/v1/tasks/:id/logs`): `onLine` gets each value as
+ * it comes. Resolves at the end of the stream with its status; an error answer (4xx, 5xx) is read
+ * whole into `body` instead.
+ */
+export function streamDaemon(endpoint: Endpoint, path: string, onLine: (value: unknown) => void): Promise<Response> {
+  const headers: Record<string, string> = {};
+  const target = 'socket' in endpoint ? { socketPath: endpoint.socket } : new URL(endpoint.url);
+  if ('token' in endpoint) headers.authorization = `Bearer ${endpoint.token}`;
+  if (endpoint.taskToken !== undefined) headers[TASK_TOKEN_HEADER] = endpoint.taskToken;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ ...('socketPath' in target ? target : { host: target.hostname, port: target.port }), method: 'GET', path, headers }, (res) => {
+      const status = res.statusCode ?? 0;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (status >= 400) return;
+        const lines = text.split('\n');
+        text = lines.pop() ?? '';
+        for (const line of lines) if (line !== '') onLine(JSON.parse(line));
+      });
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          // Not JSON: the text as it is.
+        }
+        resolve({ status, body });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

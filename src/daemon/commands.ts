@@ -4,12 +4,12 @@
  * operation failed (a task failed, an unknown id, a refused request), 2 bad usage, 3 no daemon.
  */
 import { parseArgs } from 'node:util';
-import { callDaemon, type Endpoint, type Response } from './client.js';
+import { callDaemon, streamDaemon, type Endpoint, type Response } from './client.js';
 import { clientSocket } from './config.js';
 import { runTop, TopError } from './top.js';
 import { startProgress } from './progress.js';
 
-export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree', 'distribute'] as const;
+export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree', 'distribute', 'logs'] as const;
 type Command = (typeof CLIENT_COMMANDS)[number];
 
 const USAGE: Record<Command, string> = {
@@ -23,6 +23,7 @@ const USAGE: Record<Command, string> = {
   breakers: 'troupe breakers | troupe breakers open|close <key>',
   top: 'troupe top [--interval MS] [--once]',
   tree: 'troupe tree <id>   (the task and every task under it)',
+  logs: 'troupe logs <id> [-f|--follow] [--attempt N]   (stdout, stderr and ctx.log lines; -f: until the task ends)',
   distribute: 'troupe distribute --tasks JSON --managers ID[,ID...] [--strategy at-dispatch|round-robin|least-loaded|capacity-aware|consistent-hash] [--hash-field F]',
 };
 const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
@@ -50,6 +51,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   interval: { type: 'string' },
   once: { type: 'boolean' },
+  follow: { type: 'boolean', short: 'f' },
+  attempt: { type: 'string' },
 } as const;
 
 class Exit extends Error {
@@ -232,7 +235,34 @@ async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
   }
 }
 
-const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top, tree, distribute };
+type Line = { attempt: number; stream: string; at: number; line: string };
+
+/** Prints the task's lines as they come: `stream  line`, each attempt under a header when there are several. */
+async function logs({ args, v, endpoint, show }: Ctx): Promise<number> {
+  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.logs}`);
+  if (v.attempt !== undefined && !/^[1-9]\d*$/.test(v.attempt)) throw new Exit(2, `--attempt must be a positive integer (got ${v.attempt})`);
+  const q = query({ follow: v.follow === true ? '1' : undefined, attempt: v.attempt });
+  let attempt: number | undefined;
+  const onLine = (value: unknown): void => {
+    const l = value as Line;
+    const header = v.json !== true && v.attempt === undefined && attempt !== l.attempt && (attempt !== undefined || l.attempt > 1);
+    attempt = l.attempt;
+    show(l, () => `${header ? `--- attempt ${l.attempt}\n` : ''}${l.stream.padEnd(6)} ${l.line}`);
+  };
+  let res: Response;
+  try {
+    res = await streamDaemon(endpoint, `/v1/tasks/${encodeURIComponent(args[0]!)}/logs${q.size > 0 ? `?${q}` : ''}`, onLine);
+  } catch (err) {
+    throw new Exit(3, `cannot reach the daemon at ${'socket' in endpoint ? endpoint.socket : endpoint.url}: ${(err as Error).message}`);
+  }
+  if (res.status >= 400) {
+    const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new Exit(res.status === 400 ? 2 : 1, `${error?.code ?? res.status}: ${error?.message ?? 'request failed'}`);
+  }
+  return 0;
+}
+
+const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top, tree, distribute, logs };
 
 const print = (stream: NodeJS.WriteStream) => (text: string): void => {
   stream.write(`${text}\n`);

@@ -8,6 +8,7 @@ import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard-route.js';
 import { answerClientError, toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
+import { logsRoutes } from './logs-route.js';
 import { graphRoutes } from './graph-routes.js';
 import { mcpRoutes } from './mcp-route.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -62,6 +63,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
   taskRoutes(app, sup);
   graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);
+  logsRoutes(app, sup);
   metricsRoutes(app, sup);
   mcpRoutes(app, { bodyLimitBytes: options.bodyLimitBytes, logger: http, ...(options.token === undefined ? {} : { token: options.token }) });
   if (options.token !== undefined) dashboardRoutes(app);

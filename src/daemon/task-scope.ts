@@ -5,7 +5,7 @@ import { TASK_TOKEN_HEADER } from './client.js';
 
 /** Routes a task token opens, each with how its target is checked. */
 const SUBMISSIONS = new Set(['POST /v1/tasks', 'POST /v1/graphs', 'POST /v1/distribute']);
-const ON_A_TASK = new Set(['GET /v1/tasks/:id', 'GET /v1/tasks/:id/result', 'GET /v1/tasks/:id/tree', 'POST /v1/tasks/:id/cancel']);
+const ON_A_TASK = new Set(['GET /v1/tasks/:id', 'GET /v1/tasks/:id/result', 'GET /v1/tasks/:id/tree', 'GET /v1/tasks/:id/logs', 'POST /v1/tasks/:id/cancel']);
 
 function refuse(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   return reply.code(status).send({ error: { code: status === 401 ? 'TROUPE_UNAUTHORIZED' : 'TROUPE_FORBIDDEN', message } });
