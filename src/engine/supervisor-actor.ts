@@ -131,6 +131,7 @@ export class SupervisorActor implements EnginePort {
     const now = options.clock.now();
     if (root.durable && root.rates.any) restoreStarts(root.rates, store.recentStarts(now - root.rates.longestMs), now);
     root.bus.flushNow();
+    root.logs.sweep((id) => root.ledger.get(id) !== undefined);
     // All actors are wired before any starts, so none misses another's first messages.
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
     for (const actor of actors) actor.start();

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CommandAgentOptions, LogLine, Supervisor } from '../../dist/index.js';
@@ -54,7 +54,6 @@ describe('task logs', { timeout: 120_000 }, () => {
     })();
     await waitFor(() => seen.some((l) => l.line === 'err 2'), 'the first lines, live');
     expect(sup.get(id)!.state).toBe('running');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(gate, 'open');
     await following;
     expect(sup.get(id)!.state).toBe('succeeded');
@@ -97,6 +96,20 @@ describe('task logs', { timeout: 120_000 }, () => {
     await waitFor(() => sup.get(a) === undefined, 'the first task pruned');
     await waitFor(() => !existsSync(join(logs, `${a}.1.jsonl`)), 'its log file removed');
     expect(readdirSync(logs)).toEqual([`${b}.1.jsonl`]);
+  });
+
+  it('keeps the files over a restart; at start, drops those of tasks the journal no longer has', async () => {
+    const dir = tempDir();
+    const options = { journal: join(dir, 'j.db'), pool, agents: { slow: cmd('slow-lines', ['', '1', '2']) } };
+    const first = await start(options);
+    const id = await first.submit({ agent: 'slow' });
+    await first.result(id);
+    await first.shutdown();
+    const logs = join(dir, 'j.db.logs');
+    writeFileSync(join(logs, 'no-such-task.1.jsonl'), '');
+    const second = await start(options);
+    expect(readdirSync(logs)).toEqual([`${id}.1.jsonl`]);
+    expect((await all(second.logs(id))).map((l) => l.line)).toEqual(['out 1', 'err 1', 'out 2', 'err 2']);
   });
 
   it('stops a run whose output matches stuckPatterns, as a stall, with the line in the error', async () => {

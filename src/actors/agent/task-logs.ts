@@ -152,8 +152,18 @@ export class TaskLogs {
       for (const a of task?.attempts.values() ?? []) a.out?.destroy();
       this.tasks.delete(id);
     }
+    this.removeFiles((id) => gone.has(id));
+  }
+
+  /** At start: drops the files of tasks the journal no longer has (pruned while the files were not). */
+  sweep(known: (taskId: string) => boolean): void {
+    this.removeFiles((id) => !known(id));
+  }
+
+  private removeFiles(doomed: (taskId: string) => boolean): void {
     if (this.dir === undefined) return;
     for (const name of this.listDir()) {
+      if (!name.endsWith('.jsonl')) continue;
       const stem = name.slice(0, name.lastIndexOf('.', name.length - '.jsonl'.length - 1));
       let id: string;
       try {
@@ -161,7 +171,7 @@ export class TaskLogs {
       } catch {
         continue;
       }
-      if (gone.has(id)) rmSync(join(this.dir, name), { force: true });
+      if (doomed(id)) rmSync(join(this.dir, name), { force: true });
     }
   }
 
