@@ -271,8 +271,6 @@ export class AgentActor extends Actor {
     const id = spec.task.id;
     attach(started.run);
     this.runs.set(id, started.run);
-    const end = (): void => this.hookHost.logs.end(id, spec.attempt);
-    started.done.then(end, end);
     started.done.then(
       (value) => this.guard(() => this.finish(id, { ok: true, value })),
       (error) => this.guard(() => this.finish(id, { ok: false, error })),
@@ -339,6 +337,7 @@ export class AgentActor extends Actor {
     const run = this.runs.get(taskId);
     if (run === undefined) return;
     this.runs.delete(taskId);
+    this.hookHost.logs.end(taskId);
     this.options.clock.clearTimeout(run.graceTimer);
     run.watch?.clear();
     this.slotLedger.finished(run.kind);

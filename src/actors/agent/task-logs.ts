@@ -64,7 +64,8 @@ export class TaskLogs {
   append(taskId: string, attempt: number, stream: LogStream, line: string, at: number): void {
     let task = this.tasks.get(taskId);
     if (task === undefined) this.tasks.set(taskId, (task = { bytes: 0, truncated: false, attempts: new Map() }));
-    if (task.truncated) return;
+    const a = task.truncated ? undefined : this.attemptOf(taskId, task, attempt);
+    if (a === undefined) return;
     const entry: LogLine = { attempt, stream, at, line };
     let text = JSON.stringify(entry);
     // Room is left for the marker line, so that the file with it stays within the cap.
@@ -76,7 +77,6 @@ export class TaskLogs {
       text = JSON.stringify(entry);
     }
     task.bytes += Buffer.byteLength(text) + 1;
-    const a = this.attemptOf(taskId, task, attempt);
     if (a.lines !== undefined) a.lines.push(entry);
     else if (a.out !== undefined) {
       a.unflushed.push(entry);
@@ -89,14 +89,17 @@ export class TaskLogs {
     for (const fn of this.listeners) fn({ taskId, index, line: entry });
   }
 
-  /** The attempt's run is over: its file is closed. */
-  end(taskId: string, attempt: number): void {
-    const a = this.tasks.get(taskId)?.attempts.get(attempt);
-    if (a === undefined || !a.open) return;
-    a.open = false;
-    a.out?.end();
-    a.out = undefined;
-    for (const fn of this.listeners) fn({ taskId, ended: attempt });
+  /** The task's run is over: its attempt's file is closed (lines that still come for it are dropped). */
+  end(taskId: string): void {
+    const task = this.tasks.get(taskId);
+    if (task === undefined) return;
+    for (const [attempt, a] of task.attempts) {
+      if (!a.open) continue;
+      a.open = false;
+      a.out?.end();
+      a.out = undefined;
+      for (const fn of this.listeners) fn({ taskId, ended: attempt });
+    }
   }
 
   /** Whether an attempt of the task is being written now. */
@@ -180,12 +183,12 @@ export class TaskLogs {
     for (const task of this.tasks.values()) for (const a of task.attempts.values()) a.out?.end();
   }
 
-  private attemptOf(taskId: string, task: TaskLog, attempt: number): AttemptLog {
+  /** The attempt's log, opened at its first line; undefined once its run has ended. */
+  private attemptOf(taskId: string, task: TaskLog, attempt: number): AttemptLog | undefined {
     let a = task.attempts.get(attempt);
-    if (a !== undefined && (a.open || a.lines !== undefined)) return a;
-    if (a === undefined) task.attempts.set(attempt, (a = { count: 0, open: true, unflushed: [], flushed: 0 }));
-    a.open = true;
-    if (this.dir === undefined) a.lines ??= [];
+    if (a !== undefined) return a.open ? a : undefined;
+    task.attempts.set(attempt, (a = { count: 0, open: true, unflushed: [], flushed: 0 }));
+    if (this.dir === undefined) a.lines = [];
     else {
       a.out = createWriteStream(this.file(taskId, attempt), { flags: 'a' });
       a.out.on('error', (err) => this.log.warn({ err, taskId, attempt }, 'writing task output failed'));
