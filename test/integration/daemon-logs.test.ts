@@ -37,6 +37,7 @@ async function daemon(gate: string) {
   const agents = {
     slow: { command: process.execPath, args: [commandPath('slow-lines'), gate, '3', '6'], output: 'text' },
     logger: { module: agentPath('logger') },
+    own: { command: process.execPath, args: [commandPath('own-logs'), CLI] },
   };
   writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents }));
   const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
@@ -81,5 +82,11 @@ describe('troupe logs and GET /v1/tasks/:id/logs', { timeout: 240_000 }, () => {
     expect(await get(socket, `/v1/tasks/nope/logs`)).toMatchObject({ status: 404, text: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
     expect(await troupe(socket, 'logs', 'nope')).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
     expect(await troupe(socket, 'logs', id, '--attempt', 'x')).toMatchObject({ code: 2 });
+  });
+
+  it("a command task reads its own output with its task token (troupe logs inside it)", async () => {
+    const { supervisor: sup } = await daemon('');
+    const id = await sup.submit({ agent: 'own' });
+    await expect(sup.result(id)).resolves.toEqual([expect.objectContaining({ attempt: 1, stream: 'stderr', line: 'hello from the task' })]);
   });
 });
