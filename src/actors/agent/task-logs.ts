@@ -57,7 +57,13 @@ export class TaskLogs {
     private readonly maxBytesPerTask: number,
     private readonly log: Logger,
   ) {
-    if (dir !== undefined) mkdirSync(dir, { recursive: true });
+    if (dir === undefined) return;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      // Output is not worth failing the start for: each attempt's file then fails to open, and says so.
+      log.warn({ err, dir }, 'cannot create the directory of task output');
+    }
   }
 
   /** Keeps one line of a running attempt (opening its file at its first line). */
