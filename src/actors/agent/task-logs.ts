@@ -30,6 +30,9 @@ interface AttemptLog {
   unflushed: LogLine[];
   /** Lines whose write has completed. */
   flushed: number;
+  /** Text of lines not handed to `out` yet: written once per turn of the event loop, not once per line. */
+  batch: string;
+  batched: number;
   /** The lines themselves, with no directory (journal ':memory:'). */
   lines?: LogLine[];
   open: boolean;
@@ -49,6 +52,9 @@ interface TaskLog {
  */
 export class TaskLogs {
   private readonly tasks = new Map<string, TaskLog>();
+  /** Attempts with batched lines, written at the next turn (`flush`). */
+  private readonly dirty = new Set<AttemptLog>();
+  private flushSoon: NodeJS.Immediate | undefined;
   private readonly listeners = new Set<(event: LiveLine | { taskId: string; ended: number }) => void>();
 
   constructor(
@@ -86,10 +92,9 @@ export class TaskLogs {
     if (a.lines !== undefined) a.lines.push(entry);
     else if (a.out !== undefined) {
       a.unflushed.push(entry);
-      a.out.write(text + '\n', () => {
-        a.unflushed.shift();
-        a.flushed += 1;
-      });
+      a.batch += text + '\n';
+      if (a.batched++ === 0) this.dirty.add(a);
+      this.flushSoon ??= setImmediate(() => this.flush());
     }
     const index = a.count++;
     for (const fn of this.listeners) fn({ taskId, index, line: entry });
@@ -102,6 +107,7 @@ export class TaskLogs {
     for (const [attempt, a] of task.attempts) {
       if (!a.open) continue;
       a.open = false;
+      this.writeBatch(a);
       a.out?.end();
       a.out = undefined;
       for (const fn of this.listeners) fn({ taskId, ended: attempt });
@@ -158,7 +164,10 @@ export class TaskLogs {
     const gone = new Set(ids);
     for (const id of ids) {
       const task = this.tasks.get(id);
-      for (const a of task?.attempts.values() ?? []) a.out?.destroy();
+      for (const a of task?.attempts.values() ?? []) {
+        a.out?.destroy();
+        this.dirty.delete(a);
+      }
       this.tasks.delete(id);
     }
     this.removeFiles((id) => gone.has(id));
@@ -186,6 +195,7 @@ export class TaskLogs {
 
   /** Closes every open file (at shutdown). */
   close(): void {
+    this.flush();
     for (const task of this.tasks.values()) for (const a of task.attempts.values()) a.out?.end();
   }
 
@@ -193,13 +203,34 @@ export class TaskLogs {
   private attemptOf(taskId: string, task: TaskLog, attempt: number): AttemptLog | undefined {
     let a = task.attempts.get(attempt);
     if (a !== undefined) return a.open ? a : undefined;
-    task.attempts.set(attempt, (a = { count: 0, open: true, unflushed: [], flushed: 0 }));
+    task.attempts.set(attempt, (a = { count: 0, open: true, unflushed: [], flushed: 0, batch: '', batched: 0 }));
     if (this.dir === undefined) a.lines = [];
     else {
       a.out = createWriteStream(this.file(taskId, attempt), { flags: 'a' });
       a.out.on('error', (err) => this.log.warn({ err, taskId, attempt }, 'writing task output failed'));
     }
     return a;
+  }
+
+  private flush(): void {
+    if (this.flushSoon !== undefined) clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
+    for (const a of this.dirty) this.writeBatch(a);
+    this.dirty.clear();
+  }
+
+  /** Hands the attempt's batched lines to its stream; once written, readers find them in the file. */
+  private writeBatch(a: AttemptLog): void {
+    const n = a.batched;
+    if (n === 0 || a.out === undefined) return;
+    const text = a.batch;
+    a.batch = '';
+    a.batched = 0;
+    this.dirty.delete(a);
+    a.out.write(text, () => {
+      a.unflushed.splice(0, n);
+      a.flushed += n;
+    });
   }
 
   private file(taskId: string, attempt: number): string {
