@@ -83,11 +83,10 @@ function load(moduleUrl: string): Promise<AgentDefinition> {
   return pending;
 }
 
-// Load every agent module before this thread reports ready to Piscina, so a thread added under
-// load takes tasks only once it can run them. A module that fails here fails again, with its
-// reason, on the task that needs it.
-const preload = settings.troupeModules;
-await Promise.allSettled(preload.map(load));
+// Every agent module is loaded before this thread reports ready to Piscina (see the default export),
+// so a thread added under load takes tasks only once it can run them. A module that fails here
+// fails again, with its reason, on the task that needs it.
+const preloaded = Promise.allSettled(settings.troupeModules.map(load));
 
 function asFailure(err: unknown): WorkerFailure {
   return { troupeWorkerFailure: true, error: serializeError(err), threadId };
@@ -228,9 +227,17 @@ function cloneable(outcomes: TaskOutcome[]): TaskOutcome[] {
   });
 }
 
-export default async function runJob(job: WorkerJob | WorkerBatch): Promise<unknown> {
+async function runJob(job: WorkerJob | WorkerBatch): Promise<unknown> {
   if (isWorkerBatch(job)) return runBatch(job);
   if (job.probe !== true) throw asFailure(new Error('a pool message is either a batch of tasks or a probe'));
   await load(job.moduleUrl).catch((err: unknown) => Promise.reject(asFailure(err)));
   return true; // the module loads and is an agent
 }
+
+/**
+ * Piscina awaits a default export that is a promise, and reports the thread ready once it holds the
+ * handler: the agent modules load first. Not a top-level await: with one, Node's require(esm) in
+ * Piscina's loader fails over to import() while a second load of this file may require it again,
+ * and Node 20.19+ then aborts the process (V8 fatal error `IsGraphAsync`, seen in CI).
+ */
+export default preloaded.then(() => runJob);
