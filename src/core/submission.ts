@@ -1,10 +1,12 @@
 // A submission after validation (src/runtime/submit.ts, submit-graph.ts), as the engine accepts it.
 import type { CacheRequest } from './cache.js';
 import type { GraphPlan } from './graph.js';
-import type { Strategy } from './distribution.js';
-import type { ChildPolicy, ParentFailurePolicy, Priority, TaskPolicy } from './task.js';
+import type { ParentFailurePolicy, Priority, TaskPolicy, TaskRecord } from './task.js';
 
-export interface ValidSubmission {
+/** The family fields are the record's own (documented there), copied into it as they are. */
+type FamilyFields = { -readonly [K in 'parentId' | 'childKey' | 'maxChildren' | 'childPolicy' | 'managers' | 'distribution' | 'hashKey']?: TaskRecord[K] };
+
+export interface ValidSubmission extends FamilyFields {
   agent: string;
   input: unknown;
   priority: Priority;
@@ -15,15 +17,7 @@ export interface ValidSubmission {
   dependsOn?: string[];
   onParentFailure?: ParentFailurePolicy;
   group?: string;
-  /** The running task this one is a child of, and its key among that task's children. */
-  parentId?: string;
-  childKey?: string;
-  maxChildren?: number;
-  childPolicy?: ChildPolicy;
-  /** Set by `distribute()`: candidate managers, strategy, hash key, and the binding made at submission. */
-  managers?: readonly string[];
-  distribution?: Strategy;
-  hashKey?: string;
+  /** Set by `distribute()` for a strategy that binds at submission. */
   managerId?: string;
   /** Set when the result cache applies: the task's key and the age of result it accepts. */
   cache?: CacheRequest;

@@ -161,18 +161,11 @@ export class TaskTable {
 
   private linkSpawned(child: TaskRecord, add: boolean): void {
     const parent = child.parentId!;
-    const keyed = child.childKey === undefined ? undefined : `${parent}\u0000${child.childKey}`;
-    let set = this.spawned.get(parent);
-    if (add) {
-      if (set === undefined) this.spawned.set(parent, (set = new Set()));
-      set.add(child.id);
-      if (keyed !== undefined) this.childKeys.set(keyed, child.id);
-      return;
-    }
-    if (keyed !== undefined && this.childKeys.get(keyed) === child.id) this.childKeys.delete(keyed);
-    if (set === undefined) return;
-    set.delete(child.id);
-    if (set.size === 0) this.spawned.delete(parent);
+    link(this.spawned, parent, child.id, add);
+    if (child.childKey === undefined) return;
+    const keyed = `${parent}\u0000${child.childKey}`;
+    if (add) this.childKeys.set(keyed, child.id);
+    else if (this.childKeys.get(keyed) === child.id) this.childKeys.delete(keyed);
   }
 
   /** The newest (by submission order) task that ran with a key is its source, whatever order `load()` reads them in. */
