@@ -10,6 +10,7 @@ export function directContext(signal: AbortSignal): AgentContext {
     checkpoint: undefined,
     parents: {},
     managerId: undefined,
+    workdir: undefined,
     signal,
     progress: () => {},
     heartbeat: () => {},

@@ -9,6 +9,7 @@ import { pipelinesSchema, type PipelineRule } from './pipeline-options.js';
 import { agentCacheSchema } from './cache.js';
 import { CHILD_POLICIES } from './task.js';
 import type { TaskTokens } from './task-token.js';
+import { workspaceSchema, type WorkspaceConfig } from './workspace.js';
 
 /** How far a commit goes before `submit()` and outcomes are acknowledged. */
 export type Durability = 'fsync' | 'process' | 'memory';
@@ -125,6 +126,8 @@ const compiles = (source: string): boolean => {
   }
 };
 const stuckField = { stuckPatterns: z.array(z.string().min(1).refine(compiles, 'must be a valid regular expression')).optional() };
+/** A git worktree of its own for each task (see workspace.ts). Default: none. */
+const workspaceField = { workspace: workspaceSchema.optional() };
 
 export const moduleAgentSchema = z.strictObject({
   module: z.string().min(1),
@@ -135,6 +138,7 @@ export const moduleAgentSchema = z.strictObject({
   ...cacheField,
   ...childFields,
   ...stuckField,
+  ...workspaceField,
 });
 
 export const commandAgentSchema = z.strictObject({
@@ -153,6 +157,7 @@ export const commandAgentSchema = z.strictObject({
   ...cacheField,
   ...childFields,
   ...stuckField,
+  ...workspaceField,
 });
 
 const B = DEFAULTS.breaker;
@@ -216,8 +221,8 @@ export const supervisorSchema = z.strictObject({
     .optional(),
 });
 
-export type ModuleAgentConfig = z.output<typeof moduleAgentSchema> & { kind: 'module'; moduleUrl: string };
-export type CommandAgentConfig = z.output<typeof commandAgentSchema> & { kind: 'command' };
+export type ModuleAgentConfig = Omit<z.output<typeof moduleAgentSchema>, 'workspace'> & { kind: 'module'; moduleUrl: string; workspace?: WorkspaceConfig };
+export type CommandAgentConfig = Omit<z.output<typeof commandAgentSchema>, 'workspace'> & { kind: 'command'; workspace?: WorkspaceConfig };
 export type AgentConfig = ModuleAgentConfig | CommandAgentConfig;
 export type PoolConfig = z.output<typeof poolSchema>;
 export type BreakerConfig = Exclude<z.output<typeof supervisorSchema>['breaker'], false>;

@@ -19,6 +19,8 @@ export interface AgentContext {
   readonly parents: Readonly<Record<string, unknown>>;
   /** The manager task this one runs under (`distribute()`), or undefined. */
   readonly managerId: string | undefined;
+  /** The task's own git worktree (agent option `workspace`): work there, never in the repository's checkout. Else undefined. */
+  readonly workdir: string | undefined;
   /** Aborts when the task is cancelled; stop work promptly, or the thread is terminated after a grace period. */
   readonly signal: AbortSignal;
   /**

@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   TROUPE_JOURNAL_READONLY: 'The journal could not be written because it is read-only; accepted tasks are kept.',
   TROUPE_JOURNAL_IO: 'The journal could not be opened or written for another I/O reason; accepted tasks are kept.',
   TROUPE_NO_MANAGER: 'Every manager task a distributed task could run under has ended; the task is dead (redrive it with new managers alive).',
+  TROUPE_WORKSPACE_FAILED: 'The task\'s git worktree (agent option `workspace`) could not be made; the run failed before it began (a `base` that names no commit is not retried).',
+  TROUPE_MERGE_CONFLICT: 'A task succeeded but its branch could not be merged back (`workspace.merge`): conflicting files, not a fast-forward, or the target checkout in the way. The task is dead; its branch and worktree are kept.',
   TROUPE_STORE_CONFLICT: 'The store refused a commit: a task id or idempotency key was taken, or a task was no longer held under the lease the writer had (fencing); nothing of the commit was written.',
   TROUPE_JOURNAL_CORRUPT: 'The journal file is corrupt, foreign or from a newer version; it was not opened or changed.',
 } as const;
@@ -109,6 +111,8 @@ export interface SerializedError {
   stderrTail?: string;
   /** Set by `RetryAfterError`: how long to wait before the next attempt. */
   retryAfterMs?: number;
+  /** Set by TROUPE_MERGE_CONFLICT: the files that conflict. */
+  conflicts?: string[];
 }
 
 export function serializeError(err: unknown): SerializedError {
@@ -121,6 +125,7 @@ export function serializeError(err: unknown): SerializedError {
     if (typeof facts.exitCode === 'number' || facts.exitCode === null) out.exitCode = facts.exitCode as number | null;
     if (typeof facts.signal === 'string') out.signal = facts.signal;
     if (typeof facts.stderrTail === 'string') out.stderrTail = facts.stderrTail;
+    if (Array.isArray(facts.conflicts)) out.conflicts = facts.conflicts.filter((f): f is string => typeof f === 'string');
     const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
     if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) out.retryAfterMs = retryAfterMs;
     return out;
@@ -138,5 +143,6 @@ export function deserializeError(data: SerializedError): Error {
   if (data.signal !== undefined) err.signal = data.signal;
   if (data.stderrTail !== undefined) err.stderrTail = data.stderrTail;
   if (data.retryAfterMs !== undefined) err.retryAfterMs = data.retryAfterMs;
+  if (data.conflicts !== undefined) err.conflicts = data.conflicts;
   return err;
 }

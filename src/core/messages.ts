@@ -100,6 +100,8 @@ export type Message =
   | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number; cause?: string; unchanged?: true }
   /** An operator forces a breaker open or closed (API). */
   | { type: 'breaker.force'; key: string; state: 'open' | 'closed'; at: number }
+  /** A repository's worktrees went over their disk budget (`held`: new runs wait) or back under it. */
+  | { type: 'workspace.budget'; repo: string; held: boolean; at: number }
   /** A threshold alert began firing or resolved (Metrics actor). */
   | { type: 'alert.changed'; change: AlertChange }
   | { type: 'actor.crashed'; actor: ActorName; error: SerializedError; at: number }

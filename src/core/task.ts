@@ -1,3 +1,4 @@
+import type { WorkspaceInfo, WorkspaceWait } from './workspace.js';
 import type { SerializedError } from './errors.js';
 import type { Strategy } from './distribution.js';
 
@@ -170,6 +171,10 @@ export interface TaskInfo {
    * the recorded breakers when asked, never stored with the task.
    */
   heldBy?: BreakerHold;
+  /** Set by `get()` for a task of an agent with `workspace`: its git worktree, once made. */
+  workspace?: WorkspaceInfo;
+  /** Set by `get()` on a queued task its repository's `maxWorktrees` or disk budget holds back. */
+  waiting?: WorkspaceWait;
 }
 
 /** A breaker that holds a queued task back (`TaskInfo.heldBy`). */

@@ -5,6 +5,7 @@ import { ACTOR_NAMES, type ActorName, type Message, type MessageType } from '../
 import { AgentActor } from '../actors/agent/agent-actor.js';
 import { createPool } from '../actors/agent/pool.js';
 import { TaskLogs } from '../actors/agent/task-logs.js';
+import { Workspaces } from '../actors/agent/workspace/workspaces.js';
 import type { ModuleRunner } from '../actors/agent/module-runner.js';
 import { BreakerActor } from '../actors/breaker/breaker-actor.js';
 import { MetricsActor } from '../actors/metrics/metrics-actor.js';
@@ -22,6 +23,7 @@ import { MemoryStore } from './journal/memory-store.js';
 import type { Store } from './journal/store.js';
 import { serializeError, TroupeError } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/config.js';
+import { TERMINAL_STATES } from '../core/task.js';
 import type { JournalInfo } from '../core/views.js';
 import { Intake } from './intake.js';
 import { Outcomes } from './outcomes.js';
@@ -59,6 +61,8 @@ export class SupervisorActor implements EnginePort {
   readonly metrics: MetricsState;
   /** Tasks' output lines: files in `<journal>.logs/`, or memory without one. */
   readonly logs: TaskLogs;
+  /** Tasks' git worktrees (agent option `workspace`): under `<journal>.worktrees/`, or a temporary directory. */
+  readonly workspaces: Workspaces;
   /** Where submissions and redrives enter (records, ids, idempotency and cache races). */
   readonly intake: Intake;
   /** Callers waiting for outcomes (`result()`, `cancel()`). */
@@ -83,6 +87,8 @@ export class SupervisorActor implements EnginePort {
     this.log = options.logger.child({ actor: 'supervisor' });
     const logsDir = options.journal === ':memory:' ? undefined : `${options.journal}.logs`;
     this.logs = new TaskLogs(logsDir, options.logs.maxBytesPerTask, this.log);
+    this.workspaces = new Workspaces(logsDir === undefined ? undefined : `${options.journal}.worktrees`, options.agents, options.logger.child({ actor: 'workspaces' }));
+    this.workspaces.budget$.subscribe((repo) => this.publish({ type: 'workspace.budget', repo, held: this.workspaces.held(repo), at: options.clock.now() }));
     this.rates = new RateLimits(configuredRateLimits(options));
     const { minThreads, maxThreads, concurrentTasksPerWorker } = options.pool;
     this.metrics = new MetricsState(
@@ -102,6 +108,7 @@ export class SupervisorActor implements EnginePort {
       if (to !== undefined) for (const actor of to) actor.inbox.next(m);
       // Only an ending can cancel a subtree; the clock is read then (a number read allocates).
       if (!ENDINGS.has(m.type)) return;
+      if (this.workspaces.any) this.workspaceEnded((m as { taskId: string }).taskId);
       for (const next of subtreeCancels(this.ledger, options, m, options.clock.now())) this.publish(next);
     });
     this.retentionTimer = setInterval(() => this.prune(), options.retention.intervalMs).unref();
@@ -122,6 +129,7 @@ export class SupervisorActor implements EnginePort {
       await root.probeAgents(pool);
     } catch (err) {
       clearInterval(root.retentionTimer);
+      root.workspaces.close();
       store.close();
       await pool.destroy();
       throw err;
@@ -132,6 +140,8 @@ export class SupervisorActor implements EnginePort {
     if (root.durable && root.rates.any) restoreStarts(root.rates, store.recentStarts(now - root.rates.longestMs), now);
     root.bus.flushNow();
     root.logs.sweep((id) => root.ledger.get(id) !== undefined);
+    // Worktrees no task owns go before anything runs; those of tasks that will run again stay.
+    if (root.workspaces.any) await root.workspaces.start((id) => root.ledger.get(id));
     // All actors are wired before any starts, so none misses another's first messages.
     const actors = ACTOR_NAMES.map((name) => root.spawn(name, pool));
     for (const actor of actors) actor.start();
@@ -196,11 +206,18 @@ export class SupervisorActor implements EnginePort {
     return this.bus.publishCommitted(msg);
   }
 
+  /** A task's ending: its worktree goes now, unless a retry or its keep policy holds it. */
+  private workspaceEnded(taskId: string): void {
+    const task = this.ledger.get(taskId);
+    if (task !== undefined && TERMINAL_STATES.has(task.state)) this.workspaces.ended(taskId, task.agent, task.state);
+  }
+
   /** Drops finished tasks past the retention limits, from memory and journal, and checkpoints the WAL. */
   prune(): void {
     const { maxAgeMs, maxFinished } = this.options.retention;
     const gone = this.ledger.prune(this.options.clock.now() - maxAgeMs, maxFinished);
     this.logs.prune(gone);
+    this.workspaces.prune(gone);
     try {
       this.bus.prune(gone);
     } catch (err) {
@@ -241,9 +258,9 @@ export class SupervisorActor implements EnginePort {
     const { logger, clock } = this.options;
     switch (name) {
       case 'queue':
-        return new QueueActor(logger, this.ledger, this.options, clock, this.rates);
+        return new QueueActor(logger, this.ledger, this.options, clock, this.rates, this.workspaces);
       case 'agent':
-        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation, (fn) => this.bus.afterDurable(fn), this.logs);
+        return new AgentActor(logger, this.ledger, this.options, pool ?? this.newPool(), this.incarnation, (fn) => this.bus.afterDurable(fn), this.logs, this.workspaces);
       case 'breaker':
         return new BreakerActor(logger, this.ledger, this.options.breaker, clock);
       case 'metrics':
@@ -338,6 +355,7 @@ export class SupervisorActor implements EnginePort {
     this.publish({ type: 'supervisor.stopped', reason, at: this.options.clock.now() });
     clearInterval(this.retentionTimer);
     this.logs.close();
+    this.workspaces.close();
     try {
       try {
         this.bus.close();

@@ -8,6 +8,7 @@ import { parseWith } from './validate.js';
 import { checkRetry } from '../core/policy.js';
 import { resolvePipelines } from '../core/pipeline-options.js';
 import { TaskTokens } from '../core/task-token.js';
+import { checkSharedRepos, resolveWorkspace } from './workspace-options.js';
 import { commandAgentSchema, DEFAULTS, moduleAgentSchema, supervisorSchema, type AgentConfig, type Durability, type ResolvedOptions } from '../core/config.js';
 
 // The schemas, defaults and resolved types live in core (the engine and the actors read them).
@@ -51,11 +52,11 @@ function resolveAgent(name: string, raw: unknown): AgentConfig {
   if (hasCommand) {
     const command = parseWith(commandAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field);
     checkRetry('TROUPE_INVALID_OPTIONS', `${field}.retry`, command.retry);
-    return { kind: 'command', ...command };
+    return { kind: 'command', ...command, workspace: resolveWorkspace(`${field}.workspace`, command.workspace) };
   }
   const parsed = parseWith(moduleAgentSchema, raw, 'TROUPE_INVALID_OPTIONS', field);
   checkRetry('TROUPE_INVALID_OPTIONS', `${field}.retry`, parsed.retry);
-  return { kind: 'module', ...parsed, moduleUrl: resolveModuleUrl(`${field}.module`, parsed.module) };
+  return { kind: 'module', ...parsed, moduleUrl: resolveModuleUrl(`${field}.module`, parsed.module), workspace: resolveWorkspace(`${field}.workspace`, parsed.workspace) };
 }
 
 /**
@@ -87,6 +88,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const durability = resolveDurability(parsed.journal, parsed.durability);
   const agents = new Map<string, AgentConfig>();
   for (const [name, raw] of Object.entries(parsed.agents)) agents.set(name, resolveAgent(name, raw));
+  checkSharedRepos(agents);
   return {
     ...parsed,
     resources: new Map(Object.entries(parsed.resources)),

@@ -17,6 +17,7 @@ import { childPort } from './child-port.js';
 import { planDistribution, type DistributeOptions, type Distribution } from './distribute.js';
 import { adoptParent, buildTree, inSubtree, withCounts, type TaskTree } from './family.js';
 import { taskLogs, type LogLine, type LogsOptions } from './logs.js';
+import { workspaceFields } from './workspace-view.js';
 import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 export type { DeadLetterQuery, ListQuery, RedriveOptions, ShutdownOptions };
@@ -181,7 +182,7 @@ export class Supervisor {
     if (task === undefined) return undefined;
     const ledger = this.root.ledger;
     const heldBy = breakerHold(task, ledger.breakerRecords(), this.root.options, () => ledger.inState('running'));
-    const info = withCounts(ledger, task);
+    const info = { ...withCounts(ledger, task), ...workspaceFields(task, this.root.workspaces, ledger, this.root.options) };
     return heldBy === undefined ? info : { ...info, heldBy };
   }
 

@@ -15,6 +15,7 @@ import { runHooks, type HookHost } from './run-hooks.js';
 import { BATCH_MAX_TASKS, nextBatchSize, RunTimes } from './batching.js';
 import { LaunchHold } from './launch-hold.js';
 import { KINDS, SlotLedger } from './slots.js';
+import { needsWorkspace, prepareWorkspace, withWorkspace, type Workspaces } from './workspace/run-workspace.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>(['task.dispatch', 'task.started', 'task.cancel', 'queue.demand', 'queue.reset', 'pool.probe', 'debug.crash']);
 
@@ -36,9 +37,8 @@ export class AgentActor extends Actor {
   /** Credits granted, and tasks held starting, ready and launched (see its invariant). */
   private readonly slotLedger = new SlotLedger<RunSpec>((spec) => spec.task.id);
   /**
-   * Credits per slot. When starts wait for the journal, eight times as many tasks are admitted as
-   * there are slots, so threads work on some while the starts of others are written (measured:
-   * no-op throughput under 'fsync' goes from 0.39× to 0.49× of no journal going from 4 to 8).
+   * Credits per slot. When starts wait for the journal, 8× as many tasks as slots are admitted, so threads
+   * work on some while others' starts are written (no-op 'fsync' throughput 0.39× -> 0.49× of no journal, 4 -> 8).
    */
   private readonly prefetch: number;
   private readonly limits: ScaleLimits;
@@ -65,8 +65,9 @@ export class AgentActor extends Actor {
     private readonly incarnation: number,
     /** Runs `fn` once everything committed so far is durable (never, if it cannot become so). */
     private readonly whenDurable: (fn: () => void) => void,
-    /** Where runs' output lines are kept. */
+    /** Where runs' output lines are kept, and tasks' git worktrees (agent option `workspace`). */
     logs: TaskLogs,
+    private readonly workspaces: Workspaces,
   ) {
     super('agent', logger);
     this.hookHost = {
@@ -216,6 +217,11 @@ export class AgentActor extends Actor {
 
   /** A start is durable: the task waits for a slot, unless it was cancelled or requeued meanwhile. */
   private startDurable(taskId: string): void {
+    const pending = this.slotLedger.starting(taskId);
+    if (pending !== undefined && needsWorkspace(pending)) {
+      // Its worktree first (a retry finds it again); cancelled meanwhile, it is no longer starting.
+      return void prepareWorkspace(this.workspaces, pending, () => this.slotLedger.starting(taskId) === pending).then(() => this.guard(() => this.startDurable(taskId)));
+    }
     const ready = this.slotLedger.started(taskId);
     if (ready === undefined) return;
     if (ready.config.kind === 'command') return this.launchReady('command');
@@ -271,7 +277,7 @@ export class AgentActor extends Actor {
     const id = spec.task.id;
     attach(started.run);
     this.runs.set(id, started.run);
-    started.done.then(
+    withWorkspace(this.workspaces, spec, started.done, () => started.run.cancelReason === undefined && started.run.failure === undefined).then(
       (value) => this.guard(() => this.finish(id, { ok: true, value })),
       (error) => this.guard(() => this.finish(id, { ok: false, error })),
     );

@@ -19,6 +19,8 @@ export interface CommandTask {
   managerId?: string;
   /** Its token (TROUPE_TASK_TOKEN): what the process shows the daemon to submit children and read its subtree. */
   token?: string;
+  /** Its git worktree (agent option `workspace`): the command's cwd, and TROUPE_WORKSPACE/BRANCH/BASE. */
+  workspace?: { path: string; branch: string; base: string };
 }
 
 export interface RunningCommand {
@@ -195,6 +197,7 @@ function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.Proce
   if (task.parents !== undefined) env.TROUPE_PARENTS = JSON.stringify(task.parents);
   if (task.token !== undefined) env.TROUPE_TASK_TOKEN = task.token;
   if (task.managerId !== undefined) env.TROUPE_MANAGER_ID = task.managerId;
+  if (task.workspace !== undefined) Object.assign(env, { TROUPE_WORKSPACE: task.workspace.path, TROUPE_BRANCH: task.workspace.branch, TROUPE_BASE: task.workspace.base });
   return env;
 }
 
@@ -204,7 +207,7 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
   try {
     const args = config.input === 'args' ? substituteArgs(config.args, input) : config.args;
     child = spawn(config.command, args, {
-      cwd: config.cwd,
+      cwd: task.workspace?.path ?? config.cwd,
       env: commandEnv(config, task),
       stdio: [config.input === 'stdin' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,

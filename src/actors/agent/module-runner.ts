@@ -80,6 +80,7 @@ export interface ModuleTask {
   input: unknown;
   checkpoint: unknown;
   parents?: Record<string, unknown>;
+  workdir?: string;
   heartbeatMs?: number;
   signalStart?: boolean;
 }

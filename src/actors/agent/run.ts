@@ -5,6 +5,7 @@ import type { RunWatch } from './run-watch.js';
 import type { AgentKind, TaskRecord } from '../../core/task.js';
 import { runCommand } from './command-runner.js';
 import type { ModuleRunner, ModuleTask, TaskHooks } from './module-runner.js';
+import type { WorkspaceMeta } from './workspace/worktree.js';
 
 /** One launched run of a task, as the Agent actor tracks it. */
 export interface Run {
@@ -38,6 +39,9 @@ export interface RunSpec {
   readonly policy: EffectivePolicy;
   /** Results of the task's parents that succeeded, by name or id (tasks with `dependsOn` only). */
   readonly parents?: Record<string, unknown>;
+  /** Its git worktree, made before it launches (agent option `workspace`); or why it could not be made. */
+  workspace?: WorkspaceMeta;
+  workspaceError?: Error;
 }
 
 /** Heartbeats a thread sends on its own, for a stall timeout of `ms`: several per period, at most 1/s. */
@@ -57,24 +61,42 @@ function jobOf(spec: RunSpec): { taskId: string; attempt: number; input: unknown
   return task.managerId === undefined ? job : { ...job, managerId: task.managerId };
 }
 
+/** A run that fails before anything of it starts (its worktree could not be made). */
+export function failedRun(spec: RunSpec, error: Error, launchedAt: number): { run: Run; done: Promise<unknown> } {
+  const graceMs = spec.config.kind === 'command' ? spec.config.killGraceMs : spec.config.cancelGraceMs;
+  const run: Run = { kind: spec.config.kind, lease: spec.lease, requestStop: () => undefined, force: () => undefined, graceMs, launchedAt, place: {}, policy: spec.policy };
+  return { run, done: Promise.reject(error) };
+}
+
 /** Starts a command agent's run: a subprocess. */
 export function startCommand(spec: RunSpec, hooks: TaskHooks, launchedAt: number, token: string): { run: Run; done: Promise<unknown> } {
+  if (spec.workspaceError !== undefined) return failedRun(spec, spec.workspaceError, launchedAt);
   const place: RunPlace = {};
   const config = spec.config as CommandAgentConfig;
-  const cmd = runCommand(config, { ...jobOf(spec), token }, placing(hooks, place));
+  const ws = spec.workspace;
+  const workspace = ws === undefined ? {} : { workspace: { path: ws.path, branch: ws.branch, base: ws.base } };
+  const cmd = runCommand(config, { ...jobOf(spec), token, ...workspace }, placing(hooks, place));
   const run: Run = { kind: 'command', lease: spec.lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs, launchedAt, place, policy: spec.policy };
   return { run, done: cmd.done };
 }
 
 /** Starts module agents' runs as one batch on the pool (one pool message; see `ModuleRunner.runBatch`). */
-export function startModules(pool: ModuleRunner, items: readonly { spec: RunSpec; hooks: TaskHooks }[], launchedAt: number): { run: Run; done: Promise<unknown> }[] {
+export function startModules(pool: ModuleRunner, all: readonly { spec: RunSpec; hooks: TaskHooks }[], launchedAt: number): { run: Run; done: Promise<unknown> }[] {
+  // Those whose worktree could not be made fail here; the others go to the pool as one batch.
+  const items = all.filter(({ spec }) => spec.workspaceError === undefined);
+  if (items.length < all.length) {
+    const started = startModules(pool, items, launchedAt);
+    return all.map(({ spec }) => (spec.workspaceError !== undefined ? failedRun(spec, spec.workspaceError, launchedAt) : started.shift()!));
+  }
+  if (items.length === 0) return [];
   const places = items.map((): RunPlace => ({}));
   const jobs = pool.runBatch(
     items.map(({ spec, hooks }, i) => {
       const heartbeatMs = heartbeatEvery(spec.policy.stallTimeoutMs);
       const limited = spec.policy.timeoutMs !== undefined || heartbeatMs !== undefined;
       // The thread reports the task's start only when a run limit has to start counting then.
-      const task: ModuleTask = { moduleUrl: (spec.config as ModuleAgentConfig).moduleUrl, ...jobOf(spec), ...(limited ? { signalStart: true } : {}), ...(heartbeatMs === undefined ? {} : { heartbeatMs }) };
+      const workdir = spec.workspace === undefined ? {} : { workdir: spec.workspace.path };
+      const task: ModuleTask = { moduleUrl: (spec.config as ModuleAgentConfig).moduleUrl, ...jobOf(spec), ...workdir, ...(limited ? { signalStart: true } : {}), ...(heartbeatMs === undefined ? {} : { heartbeatMs }) };
       return { task, hooks: placing(hooks, places[i]!) };
     }),
   );

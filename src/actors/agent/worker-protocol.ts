@@ -25,6 +25,8 @@ export interface WorkerJob {
   parents?: Record<string, unknown>;
   /** The manager task it runs under (`distribute()`). */
   managerId?: string;
+  /** The task's git worktree (agent option `workspace`): `ctx.workdir`. */
+  workdir?: string;
   /** When set, the thread sends a heartbeat this often while its event loop runs (stall detection). */
   heartbeatMs?: number;
   /** When true, the thread says when the task begins on it (the run's clocks start then). */

@@ -121,6 +121,7 @@ function makeContext(job: WorkerJob, signal: AbortSignal, sent: Promise<unknown>
     checkpoint: job.checkpoint,
     parents: job.parents ?? NO_PARENTS,
     managerId: job.managerId,
+    workdir: job.workdir,
     signal,
     progress: (value, options) => {
       if (options?.checkpoint === true) keepable(value);

@@ -25,6 +25,8 @@ export interface Lane {
   readonly agent: string;
   readonly kind: AgentKind;
   readonly resources: readonly string[];
+  /** The repository its agent's tasks run in worktrees of (their count and disk budget limit it). */
+  readonly workspace: string | undefined;
   /** `agent:<name>` and `resource:<name>` of each resource: the keys whose caps hold the lane back. */
   readonly keys: readonly string[];
   /** A heap in `entryAhead` order (plain FIFO for tasks without a rank). */
@@ -75,6 +77,7 @@ export interface Claims {
   resources: Map<string, number>;
   groups: Map<string, number>;
   parents: Map<string, number>;
+  workspaces: Map<string, number>;
 }
 
 

@@ -2,11 +2,27 @@
 import type { ResolvedOptions } from '../../core/config.js';
 import { TERMINAL_STATES } from '../../core/task.js';
 import type { TaskView } from '../../core/views.js';
+import type { WorkspaceBudget } from '../../core/workspace.js';
 import type { Limits } from './sched-task.js';
 
-export function configuredLimits(tasks: Pick<TaskView, 'get'>, options: Pick<ResolvedOptions, 'agents' | 'resources' | 'groups' | 'groupConcurrency'>): Limits {
+export function configuredLimits(
+  tasks: Pick<TaskView, 'get'>,
+  options: Pick<ResolvedOptions, 'agents' | 'resources' | 'groups' | 'groupConcurrency'>,
+  budget?: WorkspaceBudget,
+): Limits {
   const groupDefault = options.groupConcurrency ?? Infinity;
+  const maxWorktrees = new Map<string, number>();
+  for (const agent of options.agents.values()) {
+    const ws = agent.workspace;
+    if (ws !== undefined) maxWorktrees.set(ws.repo, ws.maxWorktrees ?? Infinity);
+  }
+  const workspaced = maxWorktrees.size === 0 ? {} : {
+    workspaceOf: (agent: string) => options.agents.get(agent)?.workspace?.repo,
+    workspaceConcurrency: (repo: string) => maxWorktrees.get(repo) ?? Infinity,
+    workspaceHeld: (repo: string) => budget?.held(repo) === true,
+  };
   return {
+    ...workspaced,
     agentConcurrency: (agent) => options.agents.get(agent)?.concurrency ?? Infinity,
     resourceConcurrency: (resource) => options.resources.get(resource)?.concurrency ?? Infinity,
     groupConcurrency: (group) => options.groups.get(group)?.concurrency ?? groupDefault,

@@ -11,6 +11,7 @@ import { Scheduler } from './scheduler.js';
 import { endedManagers, rebind } from './rebind.js';
 import { configuredLimits } from './limits.js';
 import type { RateLimits } from './rate-limits.js';
+import type { WorkspaceBudget } from '../../core/workspace.js';
 
 const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'task.submitted',
@@ -27,6 +28,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'agent.credit',
   'agent.reset',
   'breaker.changed',
+  'workspace.budget',
   'actor.restarted',
   'supervisor.draining',
   'debug.crash',
@@ -68,21 +70,19 @@ export class QueueActor extends Actor {
   /** The timer that pumps again when a rate limit next admits a start, and when it is due. */
   private rateTimer: { at: number; handle: unknown } | undefined;
 
-  /**
-   * `rates` is owned by the root supervisor, so the starts it counted survive a restart of this
-   * actor (and were read back from the journal at start): neither grants a fresh burst.
-   */
+  /** `rates` is the root supervisor's: starts it counted survive this actor's restart and a restart from the journal. */
   constructor(
     logger: Logger,
     private readonly tasks: TaskView,
     private readonly options: Pick<ResolvedOptions, 'agents' | 'resources' | 'breaker' | 'groups' | 'groupConcurrency'>,
     private readonly clock: Clock,
     rates?: RateLimits,
+    budget?: WorkspaceBudget,
   ) {
     super('queue', logger);
     this.halfOpenTrials = options.breaker === false ? 1 : options.breaker.halfOpenTrials;
     this.breakersOn = options.breaker !== false;
-    this.scheduler = new Scheduler(configuredLimits(tasks, options), rates);
+    this.scheduler = new Scheduler(configuredLimits(tasks, options, budget), rates);
     this.rebuild();
   }
 
@@ -158,6 +158,8 @@ export class QueueActor extends Actor {
         break;
       case 'actor.restarted':
         if (msg.actor === 'breaker') this.forgetTrials();
+        break;
+      case 'workspace.budget': // the scheduler reads the budget itself: pumping is all there is to do
         break;
       case 'supervisor.draining':
         this.draining = true;

@@ -35,4 +35,9 @@ export interface Limits {
   childConcurrency?(parentId: string): number;
   /** The same for a candidate manager of an unbound task: 0 once that manager has ended (nothing more binds to it). */
   managerConcurrency?(managerId: string): number;
+  /** The repository an agent's tasks run in worktrees of (agent option `workspace`), if any. */
+  workspaceOf?(agent: string): string | undefined;
+  /** Tasks of a repository running in worktrees at once (`maxWorktrees`), and whether its disk budget holds new ones back. */
+  workspaceConcurrency?(repo: string): number;
+  workspaceHeld?(repo: string): boolean;
 }

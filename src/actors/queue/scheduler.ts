@@ -23,7 +23,7 @@ export class Scheduler {
   /** The live entry of every queued task: a task is queued at most once. */
   private readonly queued = new Map<string, Entry>();
   private readonly depth = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
-  private readonly usage = new Usage();
+  private readonly usage: Usage;
   /** Set by `next()` when it bound a distributed task to a manager as it took it. */
   private chosen: { id: string; manager: string } | undefined;
   /** Caps by key (`agent:x`, `resource:y`): 0 while a breaker is open or a hold lasts, trials half-open. */
@@ -37,7 +37,9 @@ export class Scheduler {
   constructor(
     private readonly limits: Limits,
     private readonly rates: RateLimits = NO_RATES,
-  ) {}
+  ) {
+    this.usage = new Usage(limits.workspaceOf);
+  }
 
   /**
    * After a `next()` that found nothing to run: when a lane that only a rate limit held back may
@@ -165,7 +167,7 @@ export class Scheduler {
    */
   waiting(now = 0): Record<AgentKind, number> {
     const out: Record<AgentKind, number> = { module: 0, command: 0 };
-    const claims: Claims = { agents: new Map(), resources: new Map(), groups: new Map(), parents: new Map() };
+    const claims: Claims = { agents: new Map(), resources: new Map(), groups: new Map(), parents: new Map(), workspaces: new Map() };
     for (const level of this.levels) {
       for (const lane of this.byHeadSeq(level)) {
         let n = Math.min(lane.live, this.room(lane, claims));
@@ -176,6 +178,7 @@ export class Scheduler {
         for (const r of lane.resources) bump(claims.resources, r, n);
         if (lane.group.name !== undefined) bump(claims.groups, lane.group.name, n);
         if (lane.group.parent !== undefined) bump(claims.parents, lane.group.parent, n);
+        if (lane.workspace !== undefined) bump(claims.workspaces, lane.workspace, n);
         let left = n; // a pool's claims go to its managers with room, in turn
         for (const m of lane.group.pool ?? []) {
           const take = Math.min(left, this.familyRoom(m, claims, true));
@@ -259,11 +262,19 @@ export class Scheduler {
       const used = (this.usage.groups.get(group) ?? 0) + (claims?.groups.get(group) ?? 0);
       room = Math.min(room, this.limits.groupConcurrency(group) - used);
     }
+    if (lane.workspace !== undefined) room = Math.min(room, this.workspaceRoom(lane.workspace, claims));
     const parent = lane.group.parent;
     if (parent !== undefined) room = Math.min(room, this.familyRoom(parent, claims));
     const pool = lane.group.pool;
     if (pool !== undefined) room = Math.min(room, pool.reduce((sum, m) => sum + this.familyRoom(m, claims, true), 0));
     return Math.max(0, room);
+  }
+
+  /** Runs a repository's worktrees admit now: none while its disk budget is spent, else up to `maxWorktrees`. */
+  private workspaceRoom(repo: string, claims?: Claims): number {
+    if (this.limits.workspaceHeld?.(repo) === true) return 0;
+    const used = (this.usage.workspaces.get(repo) ?? 0) + (claims?.workspaces.get(repo) ?? 0);
+    return (this.limits.workspaceConcurrency?.(repo) ?? Infinity) - used;
   }
 
   /** Free child slots of a parent (or of a candidate manager), after what runs under it and what `claims` holds. */
@@ -328,7 +339,8 @@ export class Scheduler {
       const keys = gateKeys(task);
       const group = this.groupFor(this.levels[PRIORITIES.indexOf(priority)]!, task.group, family);
       const rated = this.rates.any && keys.some((k) => this.rates.has(k));
-      lane = { id, group, rated, priority, agent, kind, resources, keys, tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
+      const workspace = this.limits.workspaceOf?.(agent);
+      lane = { id, group, rated, priority, agent, kind, resources, workspace, keys, tasks: new TinyQueue<Entry>([], entryAhead), live: 0 };
       this.lanes.set(id, lane);
       group.lanes.push(lane);
     }
