@@ -43,6 +43,19 @@ process.stdout.write('starting attempt ' + attempt + '\\nworking on attempt ' + 
 process.stderr.write('boom on attempt ' + attempt + '\\n', () => process.exit(1));
 `;
 
+// 200 lines on stderr, then (once the gate file is there) 5,800 more in bursts: more than the page keeps.
+const FLOOD = `
+import { existsSync } from 'node:fs';
+const gate = process.argv[2];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const write = (s) => new Promise((r) => process.stderr.write(s, r));
+for (let n = 1; n <= 6000; n += 100) {
+  if (n === 201) while (!existsSync(gate)) await sleep(20);
+  await write(Array.from({ length: 100 }, (_, i) => 'flood ' + (n + i) + '\\n').join(''));
+  await sleep(10);
+}
+`;
+
 let dir: string;
 let daemon: RunningDaemon;
 let url: string;
@@ -51,8 +64,10 @@ let tcp: Endpoint;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'troupe-dashboard-task-'));
   writeFileSync(join(dir, 'printer.mjs'), PRINTER);
+  writeFileSync(join(dir, 'flood.mjs'), FLOOD);
   const agents = {
     printer: { command: process.execPath, args: [join(dir, 'printer.mjs'), join(dir, 'gate'), '30'], output: 'text' },
+    flood: { command: process.execPath, args: [join(dir, 'flood.mjs'), join(dir, 'flood-gate')], output: 'text' },
     failer: { command: process.execPath, args: ['-e', FAILER], output: 'text', retry: { attempts: 2, backoff: { initialMs: 10, factor: 1, maxMs: 10, jitter: 0 } } },
   };
   const file = join(dir, 'troupe.config.json');
@@ -218,6 +233,46 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
     await deadLink.click();
     await waitFor(async () => (await page.locator('[data-testid="task-id"]').textContent()) === id && (await page.locator('[data-testid="task-detail"]').isVisible()), 'the detail from the dead letters');
     expect(problems.filter(ours)).toEqual([]);
+    await context.close();
+  });
+
+  it('keeps the last 5,000 lines, and stays where the reader scrolled to until asked back to the bottom', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    await page.goto(`${url}/?token=${TOKEN}`);
+    const id = await submit({ agent: 'flood', input: null });
+    await page.goto(`${url}/#/tasks/${id}`);
+    const box = page.locator('[data-testid="log-lines"]');
+    const fromBottom = () => box.evaluate((n) => n.scrollHeight - n.scrollTop - n.clientHeight);
+    await waitFor(async () => (await shownLines(page)).length === 200, 'the first 200 lines');
+    expect(await fromBottom()).toBeLessThanOrEqual(8);
+
+    // The reader scrolls up: the view stays there while lines come, and offers the way back.
+    await box.evaluate((n) => {
+      n.scrollTop = 0;
+    });
+    await waitFor(() => page.locator('[data-testid="log-jump"]').isVisible(), 'the jump button');
+    writeFileSync(join(dir, 'flood-gate'), 'open');
+    await waitFor(async () => (await page.locator('[data-testid="log-status"]').getAttribute('data-state')) === 'ended', 'the flood to end');
+    const lines = await shownLines(page);
+    expect(lines).toHaveLength(5000);
+    expect(lines[0]).toBe('flood 1001');
+    expect(lines.at(-1)).toBe('flood 6000');
+    expect(await page.locator('[data-testid="log-note"]').textContent()).toBe('The first 1,000 lines are not shown: the page keeps the last 5,000.');
+    expect(await page.locator('[data-testid="log-status"]').textContent()).toBe('output ended: 6,000 lines');
+    expect(await box.evaluate((n) => n.scrollTop)).toBe(0);
+    await page.locator('[data-testid="log-jump"]').click();
+    await waitFor(async () => (await fromBottom()) <= 8, 'back at the bottom');
+    expect(await page.locator('[data-testid="log-jump"]').isHidden()).toBe(true);
+
+    // Another task opened: none of this one's lines stay.
+    await page.fill('[data-testid="open-task-id"]', 'no-such-task');
+    await page.press('[data-testid="open-task-id"]', 'Enter');
+    await waitFor(() => page.locator('[data-testid="task-problem"]').isVisible(), 'the unknown id to be reported');
+    expect(await box.locator('*').count()).toBe(0);
+    expect(problems).toEqual([]);
     await context.close();
   });
 });

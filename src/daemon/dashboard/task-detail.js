@@ -169,6 +169,7 @@ function open(id) {
   byId('task-id').textContent = id;
   byId('task-body').hidden = true;
   byId('task-problem').hidden = true;
+  logs.clear();
   const select = byId('log-attempt');
   select.replaceChildren(el('option', { value: '' }, 'all attempts'));
   byId('log-attempt-label').hidden = true;

@@ -48,18 +48,31 @@ export class LogView {
 
   /** Shows task `id`'s output from the start (of `attempt`, or of every attempt), then live until it ends. */
   follow(id, attempt) {
-    this.stop();
+    this.clear();
     const controller = new AbortController();
     this.controller = controller;
-    Object.assign(this, { lines: 0, dropped: 0, attempt: undefined, all: attempt === undefined, stick: true });
-    this.parts.box.replaceChildren();
-    this.parts.note.hidden = true;
-    this.parts.jump.hidden = true;
+    this.all = attempt === undefined;
     this.setStatus('connecting', 'connecting…');
     this.read(id, attempt, controller.signal).then(
       () => controller.signal.aborted || this.setStatus('ended', `output ended: ${count(this.lines + this.dropped)} lines`),
-      (err) => controller.signal.aborted || this.setStatus('failed', `stopped: ${err.message}`),
+      (err) => {
+        if (controller.signal.aborted) return;
+        this.setStatus('failed', `stopped: ${err.message} `);
+        const again = el('button', { type: 'button', 'data-testid': 'log-retry' }, 'Read again');
+        again.addEventListener('click', () => this.follow(id, attempt));
+        this.parts.status.append(again);
+      },
     );
+  }
+
+  /** Stops reading and empties the view. */
+  clear() {
+    this.stop();
+    Object.assign(this, { lines: 0, dropped: 0, attempt: undefined, stick: true });
+    this.parts.box.replaceChildren();
+    this.parts.note.hidden = true;
+    this.parts.jump.hidden = true;
+    this.setStatus('idle', '');
   }
 
   /** Stops reading (the daemon sees the request go and stops its stream). */
