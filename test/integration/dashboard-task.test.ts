@@ -10,6 +10,7 @@ import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
 import { loadConfig } from '../../dist/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../dist/daemon/daemon.js';
 import type { TaskInfo } from '../../dist/index.js';
+import { agentPath } from '../helpers.js';
 
 const TOKEN = 'a-dashboard-token-of-some-length';
 const CHROMIUM = '/usr/bin/chromium';
@@ -67,6 +68,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'flood.mjs'), FLOOD);
   const agents = {
     printer: { command: process.execPath, args: [join(dir, 'printer.mjs'), join(dir, 'gate'), '30'], output: 'text' },
+    manager: { module: agentPath('manager') },
+    echo: { module: agentPath('echo') },
     flood: { command: process.execPath, args: [join(dir, 'flood.mjs'), join(dir, 'flood-gate')], output: 'text' },
     failer: { command: process.execPath, args: ['-e', FAILER], output: 'text', retry: { attempts: 2, backoff: { initialMs: 10, factor: 1, maxMs: 10, jitter: 0 } } },
   };
@@ -272,6 +275,31 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
     await page.press('[data-testid="open-task-id"]', 'Enter');
     await waitFor(() => page.locator('[data-testid="task-problem"]').isVisible(), 'the unknown id to be reported');
     expect(await box.locator('*').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('lists the children of a task as links, and a child links back to its parent', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    const id = await submit({ agent: 'manager', input: { children: [{ agent: 'echo', input: 1 }, { agent: 'echo', input: 2 }] } });
+    await expect.poll(async () => (await task(id)).state, { timeout: WAIT_MS }).toBe('succeeded');
+    const kids = (await callDaemon(tcp, 'GET', `/v1/tasks/${id}/tree`)).body as { children: { task: TaskInfo }[] };
+    const ids = kids.children.map((c) => c.task.id);
+    expect(ids).toHaveLength(2);
+
+    await page.goto(`${url}/?token=${TOKEN}`);
+    await page.goto(`${url}/#/tasks/${id}`);
+    const rows = page.locator('[data-testid="task-children"] tbody tr');
+    await waitFor(async () => (await rows.count()) === 2, 'the two children');
+    expect(await page.locator('[data-testid="task-children-count"]').textContent()).toBe('2 succeeded');
+    await rows.locator(`a.task-link`).first().click();
+    await waitFor(async () => (await page.locator('[data-testid="task-id"]').textContent()) === ids[0], 'the child to open');
+    await waitFor(async () => (await page.locator('[data-testid="task-parent"]').textContent()) === id, 'the link to its parent');
+    await page.locator('[data-testid="task-parent"] a').click();
+    await waitFor(async () => (await page.locator('[data-testid="task-id"]').textContent()) === id, 'the parent to open again');
     expect(problems).toEqual([]);
     await context.close();
   });
