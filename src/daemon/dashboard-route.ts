@@ -22,6 +22,9 @@ const CSS = 'text/css; charset=utf-8';
 /** Asset name → file and content type. */
 const ASSETS: Record<string, { file: string; type: string }> = {
   'app.js': { file: join(HERE, 'app.js'), type: JS },
+  'util.js': { file: join(HERE, 'util.js'), type: JS },
+  'task-detail.js': { file: join(HERE, 'task-detail.js'), type: JS },
+  'task-log.js': { file: join(HERE, 'task-log.js'), type: JS },
   'style.css': { file: join(HERE, 'style.css'), type: CSS },
   'uPlot.iife.min.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: JS },
   'uPlot.min.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: CSS },

@@ -2,76 +2,14 @@
 // Requests are same-origin and carry the session cookie set by `/?token=`: nothing here sees the token.
 // Task-provided text (errors, progress, ids) is only ever set through textContent.
 
+import { HttpError, api, brief, byId, clock, count, duration, el, fillTable, rate, shortId } from './util.js';
+import { initTaskDetail, taskLink } from './task-detail.js';
+
 const POLL_MS = 1000;
 const WINDOW_S = 300;
 const MAX_FAILURES = 50;
 const CHART_HEIGHT = 180;
 const EVENTS = '/v1/events?type=failed,dead,redriven';
-
-/* ---------- HTTP ---------- */
-
-class HttpError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function api(path, { method = 'GET', body } = {}) {
-  const headers = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-  const res = await fetch(path, { method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) });
-  const payload = await res.json().catch(() => undefined);
-  if (!res.ok) throw new HttpError(res.status, payload?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
-  return payload;
-}
-
-/* ---------- DOM helpers ---------- */
-
-const byId = (id) => document.getElementById(id);
-
-/** An element with attributes and children; strings become text nodes, never markup. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) if (value !== undefined) node.setAttribute(name, String(value));
-  node.append(...children.filter((c) => c !== undefined && c !== null).map((c) => (c instanceof Node ? c : String(c))));
-  return node;
-}
-
-/** Replaces a table body's rows; shows its "empty" note when there are none. */
-function fillTable(tbodyId, emptyId, rows) {
-  byId(tbodyId).replaceChildren(...rows);
-  byId(emptyId).hidden = rows.length > 0;
-}
-
-/* ---------- Formatting ---------- */
-
-const count = (n) => (typeof n === 'number' ? n.toLocaleString('en') : '–');
-const clock = (ms) => (typeof ms === 'number' ? new Date(ms).toLocaleTimeString('en-GB') : '–');
-
-function duration(ms) {
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '–';
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-}
-
-/** Ids are long UUIDs: a narrow column shows their start, the full id is in the tooltip. */
-const shortId = (id) => (id.length > 13 ? `${id.slice(0, 8)}…` : id);
-
-const rate = (n) => (typeof n === 'number' ? (n >= 10 ? n.toFixed(0) : n.toFixed(1)) : '–');
-
-/** JSON for display, shortened: progress and errors may be large. */
-function brief(value, max = 120) {
-  let text;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value);
-  } catch {
-    text = String(value);
-  }
-  return text === undefined ? '' : text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /* ---------- Connection status ---------- */
 
@@ -207,20 +145,26 @@ function progressCell(progress) {
   return el('td', {}, el('progress', { max: 1, value: fraction }), ` ${label}`);
 }
 
+/** Running rows by task id: kept across polls (their cells change), so that a link is never swapped under a click. */
+const runningRows = new Map();
+
 function renderRunning(tasks, now) {
-  const rows = tasks.map((t) =>
-    el(
-      'tr',
-      { 'data-task-id': t.id },
-      el('td', { class: 'mono' }, t.id),
+  const rows = tasks.map((t) => {
+    let row = runningRows.get(t.id);
+    if (row === undefined) runningRows.set(t.id, (row = el('tr', { 'data-task-id': t.id }, el('td', { class: 'mono' }, taskLink(t.id)))));
+    row.replaceChildren(
+      row.firstElementChild,
       el('td', {}, t.agent),
       el('td', {}, t.priority),
       el('td', {}, t.attempt),
       el('td', {}, typeof t.startedAt === 'number' ? duration(now - t.startedAt) : '–'),
       progressCell(t.progress),
-    ),
-  );
-  fillTable('running-rows', 'running-empty', rows);
+    );
+    return row;
+  });
+  for (const id of runningRows.keys()) if (!tasks.some((t) => t.id === id)) runningRows.delete(id);
+  const body = byId('running-rows');
+  if (rows.length !== body.children.length || rows.some((row, i) => body.children[i] !== row)) fillTable('running-rows', 'running-empty', rows);
 }
 
 function renderBreakers(breakers) {
@@ -247,7 +191,7 @@ function addFailure(event) {
       'tr',
       { 'data-task-id': f.taskId },
       el('td', {}, clock(f.at)),
-      el('td', { class: 'mono', title: f.taskId }, shortId(f.taskId)),
+      el('td', { class: 'mono' }, taskLink(f.taskId, shortId(f.taskId))),
       el('td', {}, f.agent),
       el('td', {}, f.attempt),
       el('td', { class: 'error' }, brief(f.error?.message ?? f.error, 200)),
@@ -270,7 +214,7 @@ function renderDead(tasks) {
     return el(
       'tr',
       { 'data-task-id': t.id },
-      el('td', { class: 'mono' }, t.id),
+      el('td', { class: 'mono' }, taskLink(t.id)),
       el('td', {}, t.agent),
       el('td', {}, t.history?.length ?? t.attempt),
       el('td', {}, clock(t.finishedAt)),
@@ -334,5 +278,6 @@ function follow() {
 }
 
 createCharts();
+initTaskDetail();
 follow();
 poll();
