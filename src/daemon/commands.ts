@@ -137,8 +137,25 @@ async function submit({ args, v, endpoint, show }: Ctx): Promise<number> {
 
 async function status({ args, endpoint, show }: Ctx): Promise<number> {
   if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.status}`);
-  const task = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(args[0]!)}`)).body as Task;
-  return show(task, () => line(task)), 0;
+  const task = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(args[0]!)}`)).body as Task & Workspaced;
+  return show(task, () => [line(task), ...workspaceLines(task)].join('\n')), 0;
+}
+
+type Workspaced = {
+  workspace?: { path: string; branch: string; base: string; head?: string; changedFiles?: string[]; state: string; merged?: { into: string; commit: string } };
+  waiting?: { for: 'worktrees'; repo: string; limit: number; inUse: number } | { for: 'disk'; repo: string; maxDiskMb: number; usedMb: number };
+};
+
+/** `status` lines for a task's worktree and what holds it back: `workspace <path> (branch …, base …)`, `waiting for …`. */
+function workspaceLines({ workspace: ws, waiting: w }: Workspaced): string[] {
+  const out: string[] = [];
+  if (ws !== undefined) {
+    const facts = [`branch ${ws.branch}`, `base ${ws.base.slice(0, 12)}`, ws.head && `head ${ws.head.slice(0, 12)}`, ws.changedFiles && `${ws.changedFiles.length} changed files`, ws.merged && `merged into ${ws.merged.into}`, ws.state === 'removed' && 'worktree removed'];
+    out.push(`  workspace ${ws.path} (${facts.filter(Boolean).join(', ')})`);
+  }
+  if (w?.for === 'worktrees') out.push(`  waiting for a worktree of ${w.repo}: ${w.inUse} of maxWorktrees ${w.limit} in use`);
+  if (w?.for === 'disk') out.push(`  waiting for disk: the worktrees of ${w.repo} take ${w.usedMb} MB of maxDiskMb ${w.maxDiskMb}`);
+  return out;
 }
 
 async function list({ v, endpoint, show }: Ctx): Promise<number> {

@@ -178,3 +178,32 @@ describe('workspace: a git worktree per task', { timeout: 180_000 }, () => {
     expect(readdirSync(root).filter((n) => !n.endsWith('.json'))).toEqual([]);
   });
 });
+
+describe('workspace: through the daemon', { timeout: 180_000 }, () => {
+  it('troupe status and GET /v1/tasks/:id show the worktree, and why a task waits for one', async () => {
+    const { execFile } = await import('node:child_process');
+    const pino = (await import('pino')).default;
+    const { loadConfig } = await import('../../dist/daemon/config.js');
+    const { startDaemon } = await import('../../dist/daemon/daemon.js');
+    const CLI = join(import.meta.dirname, '../../dist/cli.js');
+    const dir = repo();
+    const state = tempDir();
+    const g = gate();
+    const file = join(state, 'troupe.config.json');
+    writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents: { editor: editor({ git: dir, maxWorktrees: 1 }) } }));
+    const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
+    onTestFinished(() => running.stop());
+    const troupe = (...args: string[]): Promise<string> =>
+      new Promise((done, fail) => execFile(process.execPath, [CLI, ...args], { env: { ...process.env, TROUPE_SOCKET: running.socket } }, (e, out) => (e ? fail(e) : done(out.trim()))));
+    const a = await troupe('submit', 'editor', '--input', JSON.stringify({ line: 'a', gate: g.path }));
+    const b = await troupe('submit', 'editor', '--input', JSON.stringify({ line: 'b' }));
+    await waitFor(() => running.supervisor.get(a)?.workspace !== undefined, 'the first has its worktree');
+    expect(await troupe('status', b)).toContain(`waiting for a worktree of ${dir}: 1 of maxWorktrees 1 in use`);
+    g.open();
+    await troupe('wait', a, b);
+    const status = await troupe('status', a);
+    expect(status).toMatch(new RegExp(`workspace \\S+/${a} \\(branch troupe/${a}, base [0-9a-f]{12}, head [0-9a-f]{12}, 2 changed files, worktree removed\\)`)); // shared.txt and the fixture's untracked marker
+    const json = JSON.parse(await troupe('status', a, '--json')) as { workspace: { branch: string; changedFiles: string[] } };
+    expect(json.workspace).toMatchObject({ branch: `troupe/${a}`, changedFiles: ['.troupe-test-marker', 'shared.txt'] });
+  });
+});
