@@ -11,9 +11,10 @@ import { io } from './io.js';
 import { noop } from './noop.js';
 import { recovery } from './recovery.js';
 import { scenarios } from './scenarios.js';
+import { workspace } from './workspace.js';
 
 /** Every workload `troupe bench` knows, in the order it runs them by default. */
-export const WORKLOADS: readonly Workload[] = [noop, failures, faults, burst, durability, recovery, io, cpu, graph, daemon, scenarios, distribution];
+export const WORKLOADS: readonly Workload[] = [noop, failures, faults, burst, durability, recovery, io, cpu, graph, daemon, scenarios, distribution, workspace];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

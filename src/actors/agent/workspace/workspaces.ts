@@ -14,7 +14,7 @@ import { git, listWorktrees } from './git.js';
 import { worktreeFate } from './janitor.js';
 import { mergeBack } from './merge.js';
 import { RepoLocks } from './repo-lock.js';
-import { dropWorktree, ensureWorktree, findEntry, inspect, metaPath, readMeta, removeWorktree, writeMeta, type RepoPlace, type WorkspaceMeta } from './worktree.js';
+import { dropWorktree, fillWorktree, findEntry, registerWorktree, inspect, metaPath, readMeta, removeWorktree, writeMeta, type RepoPlace, type WorkspaceMeta } from './worktree.js';
 
 /** How often disk budgets are measured while nothing else measures them (worktrees grow as agents work). */
 const MEASURE_EVERY_MS = 30_000;
@@ -61,7 +61,7 @@ export class Workspaces implements WorkspaceBudget {
   info(taskId: string): WorkspaceInfo | undefined {
     const meta = this.metas.get(taskId);
     if (meta === undefined) return undefined;
-    const { taskId: _id, repo: _repo, into: _into, ...info } = meta;
+    const { taskId: _id, repo: _repo, into: _into, filled: _filled, ...info } = meta;
     return info;
   }
 
@@ -125,12 +125,16 @@ export class Workspaces implements WorkspaceBudget {
   /** Makes (or finds again) the task's worktree; `alive` says whether it should still run once the lock is ours. */
   async prepare(task: TaskRecord, config: WorkspaceConfig, alive: () => boolean): Promise<WorkspaceMeta | undefined> {
     const place = this.places.get(config.repo)!;
-    const meta = await this.locks.run(place.gitDir, async () => {
+    const registered = await this.locks.run(place.gitDir, async () => {
       if (!alive()) return undefined;
-      const made = await ensureWorktree(place, config, task.id);
+      const made = await registerWorktree(place, config, task.id);
       this.metas.set(task.id, made);
       return made;
     });
+    if (registered === undefined) return undefined;
+    const meta = await fillWorktree(place, registered);
+    if (!alive()) return undefined; // cancelled while its files were checked out: its end removes it
+    if (registered.filled !== true) this.keepRecord(place, meta);
     void this.measure(config.repo);
     return meta;
   }

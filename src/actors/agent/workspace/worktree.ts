@@ -12,6 +12,8 @@ export interface WorkspaceMeta extends WorkspaceInfo {
   repo: string;
   /** The branch a merge goes into (decided when the worktree was made). */
   into?: string;
+  /** Its files are checked out (a worktree is registered empty, then filled outside the lock). */
+  filled?: boolean;
 }
 
 /** Where one repository's worktrees and their metadata live. */
@@ -80,12 +82,13 @@ export async function dropWorktree(place: RepoPlace, path: string): Promise<void
 }
 
 /**
- * The task's worktree, made on branch `<prefix><taskId>` from `base` if it does not exist, found
- * again if it does (a retry, a restart). A registration whose directory is gone, or a directory
- * git does not know, is cleared first; an existing branch (an earlier attempt's) is checked out
- * again with its commits. The checkout is verified to be that worktree, never a parent repository.
+ * Registers the task's worktree (under the repository's lock), on branch `<prefix><taskId>` from
+ * `base`, or finds it again (a retry, a restart). A registration whose directory is gone, or a
+ * directory git does not know, is cleared first; an existing branch (an earlier attempt's) is used
+ * again with its commits. It is registered without its files: `fill` checks them out after the lock
+ * is released, so that the checkouts of several tasks (the slow part) proceed side by side.
  */
-export async function ensureWorktree(place: RepoPlace, config: WorkspaceConfig, taskId: string): Promise<WorkspaceMeta> {
+export async function registerWorktree(place: RepoPlace, config: WorkspaceConfig, taskId: string): Promise<WorkspaceMeta> {
   const path = join(place.root, taskId);
   const known = readMeta(place, taskId);
   const entry = findEntry(await listWorktrees(place.repo), path);
@@ -103,16 +106,31 @@ export async function ensureWorktree(place: RepoPlace, config: WorkspaceConfig, 
   }
   const meta: WorkspaceMeta = { taskId, repo: place.repo, path, branch, base, state: 'present', ...(into === undefined ? {} : { into }) };
   writeMeta(place, meta); // before the worktree: a crash between the two leaves a record to reconcile
-  const reason = ['--lock', '--reason', `troupe task ${taskId}`];
+  const add = ['worktree', 'add', '--no-checkout', '--lock', '--reason', `troupe task ${taskId}`];
   try {
-    if (await branchExists(place.repo, branch)) await git(place.repo, ['worktree', 'add', ...reason, path, branch]);
-    else await git(place.repo, ['worktree', 'add', ...reason, '-b', branch, path, base]);
+    if (await branchExists(place.repo, branch)) await git(place.repo, [...add, path, branch]);
+    else await git(place.repo, [...add, '-b', branch, path, base]);
   } catch (cause) {
     throw workspaceError(`could not make the worktree of task ${taskId}: ${(cause as Error).message}`, cause);
   }
-  if (!(await isWorktree(path))) throw workspaceError(`${path} is not a worktree of ${place.repo} after git made it`);
-  if (existsSync(join(path, '.gitmodules'))) await git(path, ['submodule', 'update', '--init', '--recursive']).catch(() => undefined);
   return meta;
+}
+
+/**
+ * Checks out a registered worktree's files unless that was done (it touches that worktree only),
+ * then verifies that git run inside it finds that very worktree, never a parent repository.
+ */
+export async function fillWorktree(place: RepoPlace, meta: WorkspaceMeta): Promise<WorkspaceMeta> {
+  if (meta.filled !== true) {
+    try {
+      await git(meta.path, ['reset', '--hard', '--quiet']);
+    } catch (cause) {
+      throw workspaceError(`could not check out the worktree of task ${meta.taskId}: ${(cause as Error).message}`, cause);
+    }
+    if (existsSync(join(meta.path, '.gitmodules'))) await git(meta.path, ['submodule', 'update', '--init', '--recursive']).catch(() => undefined);
+  }
+  if (!(await isWorktree(meta.path))) throw workspaceError(`${meta.path} is not a worktree of ${place.repo}: refusing to run there`);
+  return { ...meta, filled: true };
 }
 
 /** True when git, run in `path`, finds that very directory as its top level (not a parent repository). */
