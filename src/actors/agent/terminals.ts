@@ -42,7 +42,7 @@ export class LiveTerminal {
   data(chunk: string): void {
     this.tail += chunk;
     // Trimmed now and then, not at each chunk: the copy is paid once per REPLAY_CHARS of output.
-    if (this.tail.length > 2 * REPLAY_CHARS) this.tail = this.tail.slice(-REPLAY_CHARS);
+    if (this.tail.length > 2 * REPLAY_CHARS) this.tail = this.replay();
     for (const read of this.readers) read(chunk);
   }
 
