@@ -10,6 +10,7 @@ import { bundleMain, bundlePiscinaWorker, bundleSide, sideEntries } from './bina
 import { embeddedNode } from './binary/node-runtime.mjs';
 import { makeExecutable, filesUnder, writeArchive } from './binary/sea.mjs';
 import { sqliteAddon } from './binary/sqlite-addon.mjs';
+import { ptyAddon } from './binary/pty-addon.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -26,6 +27,7 @@ const runtime = embeddedNode(BUILD);
 const target = `node${runtime.version.split('.')[0]}`;
 step(`embedding Node ${runtime.version}; better-sqlite3 addon for it`);
 const addon = sqliteAddon(BUILD, runtime);
+const pty = ptyAddon(runtime); // N-API: npm's build loads in any Node; checked
 
 step('bundles');
 rmSync(SEA, { recursive: true, force: true });
@@ -34,11 +36,12 @@ await bundleMain(DIST, join(SEA, 'main.cjs'), target);
 for (const entry of sideEntries(DIST)) await bundleSide(DIST, entry, RUNTIME, target);
 await bundlePiscinaWorker(RUNTIME, target);
 
-// What the bundles find by path: the package's own manifest, the addon, the dashboard files, uPlot, TypeScript.
+// What the bundles find by path: the package's own manifest, the addons, the dashboard files, uPlot, TypeScript.
 const manifest = { name: pkg.name, version: pkg.version, type: 'module', exports: { '.': './dist/index.js', './agent': './dist/agent.js', './package.json': './package.json' } };
 writeFileSync(join(RUNTIME, 'package.json'), JSON.stringify(manifest, null, 2));
 writeFileSync(join(RUNTIME, 'node_modules', 'piscina', 'package.json'), JSON.stringify({ name: 'piscina', type: 'commonjs' }));
 cpSync(addon, join(RUNTIME, 'better_sqlite3.node'));
+cpSync(pty, join(RUNTIME, 'pty.node'));
 cpSync(join(DIST, 'daemon', 'dashboard'), join(RUNTIME, 'dist', 'daemon', 'dashboard'), { recursive: true });
 const uplot = join(ROOT, 'node_modules', 'uplot');
 for (const file of ['package.json', 'dist/uPlot.iife.min.js', 'dist/uPlot.min.css']) {

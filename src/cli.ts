@@ -11,6 +11,7 @@ Commands:
   daemon --config F    run the runtime as a daemon with its HTTP API on a Unix socket (and TCP with a token)
   submit | status | list | wait | cancel | dlq | breakers | top | tree | distribute | logs
                        talk to a running daemon (troupe <command> --help)
+  attach <id>          show a running tty task's terminal here (--write: type into it; Ctrl-] detaches)
   mcp                  a Model Context Protocol server on stdio over a running daemon (troupe mcp --help)
   demo                 run a small workload of module and command agents and print the results
   plan <dir>           plan a task per source file from its imports (troupe plan --help)
@@ -37,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command] = positionals;
   // `troupe bench --help` (and daemon's) is the command's own help, not this one.
-  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || command === 'mcp' || CLIENT_COMMANDS.includes(command as never);
+  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || command === 'mcp' || command === 'attach' || CLIENT_COMMANDS.includes(command as never);
   if (values.version === true && !ownsHelp) return print(await version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
@@ -57,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
     case 'plan': {
       const { runPlanCli } = await import('./plan/cli.js');
       return runPlanCli(argv.slice(argv.indexOf('plan') + 1));
+    }
+    case 'attach': {
+      const { runAttach } = await import('./daemon/attach.js');
+      return runAttach(argv.slice(argv.indexOf('attach') + 1));
     }
     case 'bench': {
       const { runBenchCli } = await import('./bench/cli.js');

@@ -76,6 +76,31 @@ const sqliteBindings = {
   },
 };
 /**
+ * node-pty looks for its addon next to its own files (`loadNativeModule` in lib/utils.js): the
+ * binary loads the one it extracted. The file is replaced whole; it must still export just these two.
+ */
+const ptyBindings = {
+  name: 'troupe-pty-bindings',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node-pty[\\/]lib[\\/]utils\.js$/ }, (args) => {
+      const exported = [...readFileSync(args.path, 'utf8').matchAll(/^exports\.(\w+) = \w+;$/gm)].map((m) => m[1]).sort().join(',');
+      if (exported !== 'assign,loadNativeModule') throw new Error(`node-pty/lib/utils.js exports ${exported}, expected assign,loadNativeModule: check how it loads its addon`);
+      return {
+        contents: `exports.assign = function assign(target, ...sources) {
+  sources.forEach((source) => Object.keys(source).forEach((key) => (target[key] = source[key])));
+  return target;
+};
+exports.loadNativeModule = function loadNativeModule(name) {
+  const m = { exports: {} };
+  process.dlopen(m, require('node:path').join(globalThis.__troupeRuntimeDir, name + '.node'));
+  return { dir: globalThis.__troupeRuntimeDir + '/', module: m.exports };
+};`,
+        loader: 'js',
+      };
+    });
+  },
+};
+/**
  * TypeScript (9 MB, used by `troupe plan` only) stays out of the bundles, so that a daemon does not
  * hold its source: it is extracted as a file and loaded from there the first time plan needs it.
  */
@@ -112,7 +137,7 @@ export async function bundleMain(distDir, outfile, target) {
     format: 'cjs',
     // The runtime directory is known once main.js has extracted it, before any other module runs.
     banner: { js: 'var __troupeUrl = (p) => require("node:url").pathToFileURL(require("node:path").join(globalThis.__troupeRuntimeDir, "dist", p)).href;' },
-    plugins: [importMetaUrl(distDir, (rel) => `__troupeUrl(${JSON.stringify(rel)})`), piscinaWorkerDir, sqliteBindings, lazyTypescript],
+    plugins: [importMetaUrl(distDir, (rel) => `__troupeUrl(${JSON.stringify(rel)})`), piscinaWorkerDir, sqliteBindings, ptyBindings, lazyTypescript],
   });
 }
 
@@ -140,7 +165,7 @@ export async function bundleSide(distDir, entry, outDir, target) {
     outfile,
     format: 'esm',
     banner: { js: banner },
-    plugins: [importMetaUrl(distDir, urlOf), piscinaWorkerDir, sqliteBindings, lazyTypescript],
+    plugins: [importMetaUrl(distDir, urlOf), piscinaWorkerDir, sqliteBindings, ptyBindings, lazyTypescript],
   });
 }
 

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   TROUPE_COMMAND_FAILED: 'A command agent exited with a non-zero code or was killed by a signal.',
   TROUPE_COMMAND_SPAWN_FAILED: 'A command agent could not be started (missing executable, bad cwd).',
   TROUPE_COMMAND_OUTPUT: 'A command agent wrote output that is not valid JSON or exceeds the capture limit.',
+  TROUPE_NO_TERMINAL: 'The task has no terminal to attach to: its agent has no `tty`, or it is not running (its process has exited).',
   TROUPE_SHUTTING_DOWN: 'The supervisor is shutting down or stopped and accepts no new work.',
   TROUPE_RESTART_INTENSITY: 'An actor crashed more often than the restart intensity allows; the runtime shut down.',
   TROUPE_JOURNAL_LOCKED: 'The journal file is held by another runtime (the message names the file and the holder).',

@@ -23,7 +23,7 @@ const USAGE: Record<Command, string> = {
   breakers: 'troupe breakers | troupe breakers open|close <key>',
   top: 'troupe top [--interval MS] [--once]',
   tree: 'troupe tree <id>   (the task and every task under it)',
-  logs: 'troupe logs <id> [-f|--follow] [--attempt N]   (stdout, stderr and ctx.log lines; -f: until the task ends)',
+  logs: 'troupe logs <id> [-f|--follow] [--attempt N] [--raw]   (stdout, stderr, tty and ctx.log lines; -f: until the task ends; --raw: tty lines with their escapes)',
   distribute: 'troupe distribute --tasks JSON --managers ID[,ID...] [--strategy at-dispatch|round-robin|least-loaded|capacity-aware|consistent-hash] [--hash-field F]',
 };
 const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
@@ -53,6 +53,7 @@ const OPTIONS = {
   once: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
   attempt: { type: 'string' },
+  raw: { type: 'boolean' },
 } as const;
 
 class Exit extends Error {
@@ -254,17 +255,18 @@ async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
 
 type Line = { attempt: number; stream: string; at: number; line: string };
 
-/** Prints the task's lines as they come: `stream  line`, each attempt under a header when there are several. */
+/** Prints the task's lines as they come: `stream  line` (a terminal's bare), each attempt under a header when there are several. */
 async function logs({ args, v, endpoint, show }: Ctx): Promise<number> {
   if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.logs}`);
   if (v.attempt !== undefined && !/^[1-9]\d*$/.test(v.attempt)) throw new Exit(2, `--attempt must be a positive integer (got ${v.attempt})`);
-  const q = query({ follow: v.follow === true ? '1' : undefined, attempt: v.attempt });
+  const q = query({ follow: v.follow === true ? '1' : undefined, attempt: v.attempt, raw: v.raw === true ? '1' : undefined });
   let attempt: number | undefined;
   const onLine = (value: unknown): void => {
     const l = value as Line;
     const header = v.json !== true && v.attempt === undefined && attempt !== l.attempt && (attempt !== undefined || l.attempt > 1);
     attempt = l.attempt;
-    show(l, () => `${header ? `--- attempt ${l.attempt}\n` : ''}${l.stream.padEnd(6)} ${l.line}`);
+    // A terminal's lines are its one stream: printed bare, so that --raw replays them as the terminal showed them.
+    show(l, () => `${header ? `--- attempt ${l.attempt}\n` : ''}${l.stream === 'tty' ? '' : `${l.stream.padEnd(6)} `}${l.line}`);
   };
   let res: Response;
   try {

@@ -1,7 +1,8 @@
 /**
  * `GET /v1/tasks/:id/logs`: a task's kept output lines (`sup.logs()`) as newline-delimited JSON,
- * one `{ attempt, stream, at, line }` per line. `attempt=N` keeps one attempt's lines; `follow=1`
- * keeps the response open and writes lines as they come until the task ends. An unknown id is a
+ * one `{ attempt, stream, at, line }` per line. `attempt=N` keeps one attempt's lines; `raw=1` keeps
+ * the escapes of terminal (`tty`) lines; `follow=1` keeps the response open and writes lines as
+ * they come until the task ends. An unknown id is a
  * 404 `TROUPE_UNKNOWN_TASK`, a bad parameter a 400 naming it. Writes wait for the socket to drain
  * (a slow client slows only its own reading of the files); a client that disconnects stops its stream.
  */
@@ -14,10 +15,11 @@ import { parseWith } from '../internal.js';
 const querySchema = z.strictObject({
   follow: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
   attempt: z.coerce.number().int().min(1).optional(),
+  raw: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
 });
 
 /** Resolves once `res` can take more (or is gone). */
-function drained(res: ServerResponse): Promise<void> {
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

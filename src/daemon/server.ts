@@ -14,6 +14,7 @@ import { mcpRoutes } from './mcp-route.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
 import { taskScope } from './task-scope.js';
+import { terminalRoutes } from './terminal-route.js';
 
 export interface ServerOptions {
   bodyLimitBytes: number;
@@ -64,6 +65,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
   graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);
   logsRoutes(app, sup);
+  terminalRoutes(app, sup);
   metricsRoutes(app, sup);
   mcpRoutes(app, { bodyLimitBytes: options.bodyLimitBytes, logger: http, ...(options.token === undefined ? {} : { token: options.token }) });
   if (options.token !== undefined) dashboardRoutes(app);

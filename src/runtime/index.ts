@@ -15,6 +15,7 @@ export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/gr
 export type { TroupeEvent, TroupeEventType } from './events.js';
 export type { TaskInfo, BreakerHold, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
 export type { LogLine, LogStream, LogsOptions } from './logs.js';
+export { MAX_TERMINAL_WRITE, type TaskTerminal, type TerminalExit } from './terminal.js';
 export { PRIORITIES, PARENT_FAILURE_POLICIES } from '../core/task.js';
 export type { MetricsSnapshot, Counters, AgentFigures } from '../actors/metrics/metrics-state.js';
 export type { LatencySummary } from '../actors/metrics/latency.js';

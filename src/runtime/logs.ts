@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { SupervisorActor } from '../engine/supervisor-actor.js';
 import type { LiveLine, LogLine } from '../actors/agent/task-logs.js';
+import { plainLine } from '../actors/agent/terminals.js';
 import { TERMINAL_STATES } from '../core/task.js';
 import { unknownTask } from '../engine/outcomes.js';
 import { parseWith } from './validate.js';
@@ -15,12 +16,15 @@ export interface LogsOptions {
   follow?: boolean;
   /** Stops following: the iteration ends at its next wait. */
   signal?: AbortSignal;
+  /** Lines of stream 'tty' as the terminal got them, escapes kept. Default: as plain text. */
+  raw?: boolean;
 }
 
 export const logsOptionsSchema = z.strictObject({
   attempt: z.int().min(1).optional(),
   follow: z.boolean().optional(),
   signal: z.instanceof(AbortSignal).optional(),
+  raw: z.boolean().optional(),
 });
 
 /** How often a follower looks whether its task has ended while no line comes. */
@@ -30,7 +34,12 @@ const CHECK_END_MS = 100;
 export function taskLogs(root: SupervisorActor, id: unknown, raw: LogsOptions = {}): AsyncIterable<LogLine> {
   const options = parseWith(logsOptionsSchema, raw, 'TROUPE_INVALID_OPTIONS', 'options');
   if (typeof id !== 'string' || root.ledger.get(id) === undefined) throw unknownTask(id);
-  return lines(root, id, options);
+  return options.raw === true ? lines(root, id, options) : plain(lines(root, id, options));
+}
+
+/** Terminal lines as plain text: escapes removed, a line redrawn with carriage returns as last drawn. */
+async function* plain(source: AsyncIterable<LogLine>): AsyncGenerator<LogLine> {
+  for await (const line of source) yield line.stream === 'tty' ? { ...line, line: plainLine(line.line) } : line;
 }
 
 async function* lines(root: SupervisorActor, id: string, options: LogsOptions): AsyncGenerator<LogLine> {

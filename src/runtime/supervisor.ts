@@ -18,6 +18,7 @@ import { planDistribution, type DistributeOptions, type Distribution } from './d
 import { adoptParent, buildTree, inSubtree, withCounts, type TaskTree } from './family.js';
 import { taskLogs, type LogLine, type LogsOptions } from './logs.js';
 import { workspaceFields } from './workspace-view.js';
+import { taskTerminal, type TaskTerminal } from './terminal.js';
 import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
 export type { DeadLetterQuery, ListQuery, RedriveOptions, ShutdownOptions };
@@ -196,6 +197,18 @@ export class Supervisor {
    */
   logs(id: string, options: LogsOptions = {}): AsyncIterable<LogLine> {
     return taskLogs(this.root, id, options);
+  }
+
+  /**
+   * The live terminal of a running task of a `tty` command agent: its output (the recent past,
+   * then live), `write()` to type into it, `resize()`. Throws `TROUPE_UNKNOWN_TASK` for an unknown
+   * id, `TROUPE_NO_TERMINAL` for a task without one now (not running, or its agent has no `tty`).
+   *
+   * @example
+   * for await (const chunk of sup.terminal(id).output()) process.stdout.write(chunk);
+   */
+  terminal(id: string): TaskTerminal {
+    return taskTerminal(this.root, id);
   }
 
   /**

@@ -41,6 +41,14 @@ const SCENARIOS: { code: Code; phrase: string; run: () => Promise<unknown> }[] =
       return sup.redrive(id);
     },
   },
+  {
+    code: 'TROUPE_NO_TERMINAL',
+    phrase: 'has no terminal to attach to',
+    run: async () => {
+      const sup = await start(memory());
+      return sup.terminal(await sup.submit({ agent: 'echo' }));
+    },
+  },
   { code: 'TROUPE_UNKNOWN_BREAKER', phrase: 'No agent or resource has a breaker', run: async () => (await start(memory())).setBreaker('gpu', 'open') },
   {
     code: 'TROUPE_SHUTTING_DOWN',

@@ -60,6 +60,8 @@ function sandbox(): Sandbox {
     hold: { module: './hold.mjs', concurrency: 4 },
     upper: { command: './upper.sh', output: 'text' },
     words: { command: BINARY, args: ['--node', './words.mjs', 'extra'] },
+    // In a pseudo-terminal: node-pty's addon, extracted with the runtime files.
+    term: { command: BINARY, args: ['--node', '-e', 'process.stdout.write(JSON.stringify({ tty: process.stdout.isTTY === true, cols: process.stdout.columns }))'], tty: { cols: 77 }, input: 'none' },
   };
   const config = { journal: 'journal.db', socket: 't.sock', tcp: { port: 0, token: TOKEN }, pool: { minThreads: 2, maxThreads: 4 }, agents };
   writeFileSync(join(dir, 'troupe.json'), JSON.stringify(config));
@@ -140,6 +142,10 @@ describe.skipIf(!BUILT)(`single binary${BUILT ? '' : ' — SKIPPED: dist/bin/tro
     const uplot = await fetch(`${http}/dashboard/uPlot.iife.min.js`, { headers: { cookie } });
     expect(uplot.status).toBe(200);
     expect((await uplot.text()).length).toBeGreaterThan(10_000);
+
+    const term = await troupe(box, 'submit', 'term', '--wait', '--json');
+    expect(term.code, term.err).toBe(0);
+    expect(json(term.out)).toMatchObject({ state: 'succeeded', result: { tty: true, cols: 77 } });
   });
 
   it('extracts its runtime once when many start at the same time into an empty cache', { timeout: 300_000 }, async () => {

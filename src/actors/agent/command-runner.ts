@@ -42,7 +42,7 @@ const RETRY_AFTER_PREFIX = '::retry-after ';
 const UNRECOVERABLE_LINE = '::unrecoverable';
 
 /** What a command said on stderr about its own failure. */
-interface FailureHint {
+export interface FailureHint {
   retryAfterMs?: number;
   unrecoverable?: boolean;
   /** Why the run's checkpoint cannot be kept: the task fails with TROUPE_UNCLONEABLE_RESULT. */
@@ -51,7 +51,7 @@ interface FailureHint {
 /** A checkpoint returns to the next attempt as TROUPE_CHECKPOINT; Linux takes 128 KiB per environment string. */
 export const MAX_COMMAND_CHECKPOINT = 96 * 1024;
 /** The longest stderr line read whole: a checkpoint line at its limit. Longer lines are cut (logs) or refused (checkpoints). */
-const MAX_STDERR_LINE = MAX_COMMAND_CHECKPOINT + 16;
+export const MAX_STDERR_LINE = MAX_COMMAND_CHECKPOINT + 16;
 
 /** Replaces `{{input}}` (the whole input as JSON) and `{{input.a.b}}` (one field) in an argument. */
 export function substituteArgs(args: readonly string[], input: unknown): string[] {
@@ -85,7 +85,7 @@ class HeadBuffer {
 }
 
 /** Keeps the last `limit` bytes of a stream (the tail of stderr, for failure reports). */
-class TailBuffer {
+export class TailBuffer {
   private buf = Buffer.alloc(0);
   constructor(private readonly limit: number) {}
   push(chunk: Buffer): void {
@@ -120,21 +120,27 @@ function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks, 
 }
 
 function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint, stop: () => void): void {
-  if (line === HEARTBEAT_LINE) return;
+  if (!protocolLine(line, hooks, hint, stop) && line.trim() !== '') hooks.log(line, 'stderr');
+}
+
+/** Acts on a protocol line (`::progress`, `::checkpoint`, ...) and returns true; false for any other line. */
+export function protocolLine(line: string, hooks: TaskHooks, hint: FailureHint, stop: () => void): boolean {
+  if (!line.startsWith('::')) return false;
+  if (line === HEARTBEAT_LINE) return true;
   if (line.length > MAX_STDERR_LINE && line.startsWith(CHECKPOINT_PREFIX)) {
     // The task has failed whatever comes next (like an stdout overflow): stop the command.
     if (hint.unkeepable === undefined) stop();
     hint.unkeepable = `a checkpoint must be at most ${MAX_COMMAND_CHECKPOINT} characters of JSON (it returns as TROUPE_CHECKPOINT)`;
-    return;
+    return true;
   }
   if (line === UNRECOVERABLE_LINE) {
     hint.unrecoverable = true;
-    return;
+    return true;
   }
   if (line.startsWith(RETRY_AFTER_PREFIX)) {
     const ms = Number(line.slice(RETRY_AFTER_PREFIX.length));
     if (Number.isFinite(ms) && ms >= 0) hint.retryAfterMs = ms;
-    return;
+    return true;
   }
   const checkpoint = line.startsWith(CHECKPOINT_PREFIX);
   if (checkpoint || line.startsWith(PROGRESS_PREFIX)) {
@@ -146,9 +152,9 @@ function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint, sto
       // Not JSON: reported as the text it is.
     }
     hooks.progress(value, checkpoint);
-    return;
+    return true;
   }
-  if (line.trim() !== '') hooks.log(line, 'stderr');
+  return false;
 }
 
 function overflowError(config: CommandAgentConfig): TroupeError {
@@ -156,7 +162,7 @@ function overflowError(config: CommandAgentConfig): TroupeError {
   return new TroupeError('TROUPE_COMMAND_OUTPUT', message);
 }
 
-function spawnError(config: CommandAgentConfig, cause: unknown): TroupeError {
+export function spawnError(config: CommandAgentConfig, cause: unknown): TroupeError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new TroupeError('TROUPE_COMMAND_SPAWN_FAILED', `${config.command}: could not start (${reason})`, { cause });
 }
@@ -174,7 +180,7 @@ function parseOutput(config: CommandAgentConfig, out: HeadBuffer): unknown {
   }
 }
 
-function exitError(config: CommandAgentConfig, code: number | null, signal: string | null, stderrTail: string, hint: FailureHint): Error {
+export function exitError(config: CommandAgentConfig, code: number | null, signal: string | null, stderrTail: string, hint: FailureHint): Error {
   const how = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
   const lastLine = stderrTail.trimEnd().split('\n').pop() ?? '';
   const message = `${config.command} ${how}${lastLine ? `: ${lastLine}` : ''}`;
@@ -191,7 +197,7 @@ function exitError(config: CommandAgentConfig, code: number | null, signal: stri
  * result (JSON or text, bounded); stderr lines become log events and its tail explains failures.
  */
 /** The environment of a run: the parent's, the agent's `env`, and the task's identity and checkpoint. */
-function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.ProcessEnv {
+export function commandEnv(config: CommandAgentConfig, task: CommandTask): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...config.env, TROUPE_TASK_ID: task.taskId, TROUPE_ATTEMPT: String(task.attempt) };
   if (task.checkpoint !== undefined) env.TROUPE_CHECKPOINT = JSON.stringify(task.checkpoint);
   if (task.parents !== undefined) env.TROUPE_PARENTS = JSON.stringify(task.parents);

@@ -6,6 +6,7 @@ import type { Run, RunSpec } from './run.js';
 import { RunWatch } from './run-watch.js';
 import type { LogStream, TaskLogs } from './task-logs.js';
 import type { AgentConfig } from '../../core/config.js';
+import type { TerminalHooks } from './terminals.js';
 
 /** Heartbeats of one task closer together than this are coalesced. */
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -41,16 +42,17 @@ function stuckPatterns(config: AgentConfig): RegExp[] {
  * start once it is on its thread or in its process: time a module task waits for its thread (behind
  * others of its batch, or one starting up) is neither run time nor a stall.
  */
-export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks; attach(run: Run): void } {
+export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks & TerminalHooks; attach(run: Run): void } {
   const { task, lease } = spec;
   const taskId = task.id;
   let lastBeat = -Infinity;
   let run: Run | undefined;
   let watch: RunWatch | undefined;
   const patterns = stuckPatterns(spec.config);
-  const keep = (stream: LogStream, line: string, at: number): void => {
+  // `text` is what stuckPatterns see: the line, or a terminal line's plain text.
+  const keep = (stream: LogStream, line: string, at: number, text = line): void => {
     host.logs.append(taskId, spec.attempt, stream, line, at);
-    for (let i = 0; i < patterns.length; i += 1) if (patterns[i]!.test(line)) return host.stuck(taskId, line, spec.config.stuckPatterns![i]!);
+    for (let i = 0; i < patterns.length; i += 1) if (patterns[i]!.test(text)) return host.stuck(taskId, text, spec.config.stuckPatterns![i]!);
   };
   const limited = spec.policy.timeoutMs !== undefined || spec.policy.stallTimeoutMs !== undefined;
   const begin = (): void => {
@@ -59,7 +61,7 @@ export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks; att
     watch.watchStalls();
     if (run !== undefined) run.watch = watch;
   };
-  const hooks: TaskHooks = {
+  const hooks: TaskHooks & TerminalHooks = {
     progress: (value: unknown, checkpoint = false) => host.publish({ type: 'task.progress', taskId, lease, value, checkpoint, at: host.clock.now() }),
     heartbeat: () => {
       watch?.beat();
@@ -76,6 +78,8 @@ export function runHooks(spec: RunSpec, host: HookHost): { hooks: TaskHooks; att
       host.publish({ type: 'task.log', taskId, message: line, at });
     },
     output: (line: string) => keep('stdout', line, host.clock.now()),
+    ttyLine: (raw: string, plain: string) => keep('tty', raw, host.clock.now(), plain),
+    terminal: (terminal) => host.logs.terminals.add(terminal),
     started: begin,
     ran: (ms) => host.ran(task.agent, ms),
   };

@@ -4,6 +4,8 @@ import type { RunPlace } from '../../core/messages.js';
 import type { RunWatch } from './run-watch.js';
 import type { AgentKind, TaskRecord } from '../../core/task.js';
 import { runCommand } from './command-runner.js';
+import { runPty } from './pty-runner.js';
+import type { TerminalHooks } from './terminals.js';
 import type { ModuleRunner, ModuleTask, TaskHooks } from './module-runner.js';
 import type { WorkspaceMeta } from './workspace/worktree.js';
 
@@ -50,7 +52,7 @@ function heartbeatEvery(ms: number | undefined): number | undefined {
 }
 
 /** Where a run takes place is known once it starts (a process at once, a thread a little later). */
-function placing(hooks: TaskHooks, place: RunPlace): TaskHooks {
+function placing<H extends TaskHooks>(hooks: H, place: RunPlace): H {
   const started = hooks.started;
   return { ...hooks, started: (p) => (Object.assign(place, p), started?.(p)) };
 }
@@ -68,14 +70,14 @@ export function failedRun(spec: RunSpec, error: Error, launchedAt: number): { ru
   return { run, done: Promise.reject(error) };
 }
 
-/** Starts a command agent's run: a subprocess. */
-export function startCommand(spec: RunSpec, hooks: TaskHooks, launchedAt: number, token: string): { run: Run; done: Promise<unknown> } {
+/** Starts a command agent's run: a subprocess, in a pseudo-terminal with `tty`. */
+export function startCommand(spec: RunSpec, hooks: TaskHooks & TerminalHooks, launchedAt: number, token: string): { run: Run; done: Promise<unknown> } {
   if (spec.workspaceError !== undefined) return failedRun(spec, spec.workspaceError, launchedAt);
   const place: RunPlace = {};
   const config = spec.config as CommandAgentConfig;
   const ws = spec.workspace;
   const workspace = ws === undefined ? {} : { workspace: { path: ws.path, branch: ws.branch, base: ws.base } };
-  const cmd = runCommand(config, { ...jobOf(spec), token, ...workspace }, placing(hooks, place));
+  const cmd = (config.tty ? runPty : runCommand)(config, { ...jobOf(spec), token, ...workspace }, placing(hooks, place));
   const run: Run = { kind: 'command', lease: spec.lease, requestStop: cmd.stop, force: cmd.kill, graceMs: config.killGraceMs, launchedAt, place, policy: spec.policy };
   return { run, done: cmd.done };
 }

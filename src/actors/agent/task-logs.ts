@@ -1,8 +1,10 @@
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Terminals } from './terminals.js';
 
-export type LogStream = 'stdout' | 'stderr' | 'log';
+/** 'tty': a line of a command run in a pseudo-terminal (stdout and stderr in one), its escapes kept. */
+export type LogStream = 'stdout' | 'stderr' | 'log' | 'tty';
 
 /** One kept line of a task's output. `truncated` marks the line that says the cap was reached. */
 export interface LogLine {
@@ -56,6 +58,8 @@ export class TaskLogs {
   private readonly dirty = new Set<AttemptLog>();
   private flushSoon: NodeJS.Immediate | undefined;
   private readonly listeners = new Set<(event: LiveLine | { taskId: string; ended: number }) => void>();
+  /** The live terminals of running `tty` tasks: their output as it comes, not kept. */
+  readonly terminals = new Terminals();
 
   constructor(
     /** Where the files go; undefined keeps lines in memory. */
