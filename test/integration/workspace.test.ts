@@ -132,6 +132,15 @@ describe('workspace: a git worktree per task', { timeout: 180_000 }, () => {
     expect((sup.get(next)!.waiting as { usedMb: number }).usedMb).toBeGreaterThanOrEqual(1);
   });
 
+  it('a tty command runs in its worktree too: a terminal, its cwd the worktree', async () => {
+    const dir = repo();
+    const script = 'process.stdout.write(JSON.stringify({ tty: process.stdout.isTTY === true, cwd: process.cwd(), ws: process.env.TROUPE_WORKSPACE }))';
+    const sup = await start({ journal: join(tempDir(), 'j.db'), agents: { t: { command: process.execPath, args: ['-e', script], tty: true, workspace: { git: dir, keep: 'always' } } } });
+    const id = await sup.submit({ agent: 't' });
+    const out = (await sup.result(id)) as { tty: boolean; cwd: string; ws: string };
+    expect(out).toEqual({ tty: true, cwd: sup.get(id)!.workspace!.path, ws: sup.get(id)!.workspace!.path });
+  });
+
   it('a bad option names the field; a base that names no commit fails the task unretried', async () => {
     const notRepo = tempDir();
     await expect(start({ agents: { e: editor({ git: notRepo }) } })).rejects.toMatchObject({ code: 'TROUPE_INVALID_OPTIONS', message: expect.stringContaining('options.agents.e.workspace.git') });
