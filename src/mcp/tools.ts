@@ -18,10 +18,8 @@ const UNKNOWN = { state: 'unknown', error: { code: 'TROUPE_UNKNOWN_TASK', messag
 function progressSink(ctx: ServerContext): ProgressSink | undefined {
   const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return undefined;
-  return (progress, total, message) => {
-    // A notification that cannot be sent (the client went away) ends nothing: the tasks run on.
-    ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => {});
-  };
+  // A notification that cannot be sent (the client went away) ends nothing: the tasks run on.
+  return (progress, total, message) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => {});
 }
 
 const statesOf = (ids: readonly string[], latest: Latest): Record<string, string> => Object.fromEntries(ids.map((id) => [id, latest.get(id)!.state]));

@@ -12,11 +12,13 @@ import { finished } from './results.js';
 const CONCURRENCY = 16;
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 1_000;
+/** How long an answer waits for the progress notifications before it to be sent. */
+const FLUSH_MS = 2_000;
 /** A progress notification at least this often, finished tasks or not: clients see the call is alive. */
 export const KEEPALIVE_MS = 5_000;
 
 /** Sends `notifications/progress` for one request: `progress` must grow with every notification. */
-export type ProgressSink = (progress: number, total: number, message: string) => void;
+export type ProgressSink = (progress: number, total: number, message: string) => Promise<void>;
 
 /** The latest state of each task by id. */
 export type Latest = Map<string, TaskInfo>;
@@ -46,6 +48,8 @@ class Progress {
   private finished = -1;
   private beats = 0;
   lastSentAt = Date.now();
+  /** Notifications handed to the transport and not sent yet: the answer must go after them. */
+  private readonly unsent = new Set<Promise<void>>();
 
   constructor(
     private readonly sink: ProgressSink,
@@ -67,7 +71,14 @@ class Progress {
 
   private send(progress: number, message: string): void {
     this.lastSentAt = Date.now();
-    this.sink(progress, this.total, message);
+    const sent = this.sink(progress, this.total, message).catch(() => undefined);
+    this.unsent.add(sent);
+    void sent.then(() => this.unsent.delete(sent));
+  }
+
+  /** Resolves once every notification so far has been sent (or failed): a client drops progress that comes after the answer. */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.unsent]);
   }
 }
 
@@ -141,5 +152,8 @@ export async function waitForTasks(backend: Backend, ids: readonly string[], lat
     }
   } finally {
     clearInterval(beat);
+    // The answer goes after the progress sent so far (a client drops progress of a request it has its answer to);
+    // a transport that never sends is not waited for long.
+    if (progress !== undefined) await within(progress.flushed(), FLUSH_MS, new AbortController().signal);
   }
 }
