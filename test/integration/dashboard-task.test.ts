@@ -1,5 +1,6 @@
 // The dashboard's task detail (#/tasks/<id>) in headless Chromium against a real daemon: the task's facts, its
 // workspace when the task has one, and its output streamed live from GET /v1/tasks/:id/logs?follow=1.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,8 @@ const OUTPUT = process.env.TROUPE_TEST_OUTPUT ?? resolve(import.meta.dirname, '.
 // Prints `line N` every 100 ms (and `warning N` on stderr at every fifth), a line of markup at the third, and
 // waits for the gate file before line 6: the test sees the first lines while the task is still running.
 const PRINTER = `
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+writeFileSync('made-by-printer.txt', 'x'); // in its git worktree (the agent has a workspace)
 const [gate, total] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const write = (stream, s) => new Promise((r) => stream.write(s, r));
@@ -66,8 +68,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'troupe-dashboard-task-'));
   writeFileSync(join(dir, 'printer.mjs'), PRINTER);
   writeFileSync(join(dir, 'flood.mjs'), FLOOD);
+  const repo = join(dir, 'repo');
+  mkdirSync(repo);
+  writeFileSync(join(repo, 'README.md'), 'a repository\n');
+  for (const args of [['init', '-q', '-b', 'main'], ['add', 'README.md'], ['commit', '-q', '-m', 'first']]) {
+    execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.test', '-C', repo, ...args]);
+  }
   const agents = {
-    printer: { command: process.execPath, args: [join(dir, 'printer.mjs'), join(dir, 'gate'), '30'], output: 'text' },
+    printer: { command: process.execPath, args: [join(dir, 'printer.mjs'), join(dir, 'gate'), '30'], output: 'text', workspace: { git: join(dir, 'repo'), keep: 'always' } },
     manager: { module: agentPath('manager') },
     echo: { module: agentPath('echo') },
     flood: { command: process.execPath, args: [join(dir, 'flood.mjs'), join(dir, 'flood-gate')], output: 'text' },
@@ -119,13 +127,6 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
     const problems: string[] = [];
     page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
     page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
-    // Another part of Troupe adds `workspace` to tasks: the view renders what there is of it.
-    const workspace = { path: '/tmp/ws/<b>x</b>', branch: 'task/printer', base: 'main', head: 'abc1234', changedFiles: ['src/a.ts', 'README.md'], merged: { into: 'main' } };
-    await context.route(/\/v1\/tasks\/[^/?]+$/, async (route) => {
-      const reply = await route.fetch();
-      const body = (await reply.json()) as Record<string, unknown>;
-      await route.fulfill({ response: reply, json: body.agent === 'printer' ? { ...body, workspace } : body });
-    });
 
     await page.goto(`${url}/?token=${TOKEN}`);
     await expect.poll(() => page.textContent('[data-testid="status"]'), { timeout: WAIT_MS }).toBe('live');
@@ -162,11 +163,10 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
       });
     expect(await colour(stderr)).not.toBe(await colour(stdout));
 
-    // The workspace section shows what the task has.
-    expect(await page.locator('[data-testid="workspace-branch"]').textContent()).toBe('task/printer');
-    expect(await page.locator('[data-testid="workspace-path"]').textContent()).toBe('/tmp/ws/<b>x</b>');
-    expect(await page.locator('[data-testid="workspace-files"] li').allTextContents()).toEqual(['src/a.ts', 'README.md']);
-    expect(await page.locator('[data-testid="workspace-merged"]').textContent()).toBe('{"into":"main"}');
+    // The workspace section shows the task's git worktree (the printer agent has a workspace).
+    const ws = (await task(id)).workspace!;
+    await waitFor(async () => (await page.locator('[data-testid="workspace-branch"]').textContent()) === `troupe/${id}`, 'the worktree shown');
+    expect(await page.locator('[data-testid="workspace-path"]').textContent()).toBe(ws.path);
     expect(await page.locator('[data-testid="task-workspace"]').textContent()).not.toMatch(/undefined|null/);
     await page.screenshot({ path: join(OUTPUT, 'dashboard-task-running.png'), fullPage: true });
 
@@ -178,6 +178,8 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
     expect(await stderr.count()).toBe(6);
     expect((await task(id)).state).toBe('succeeded');
     await waitFor(async () => (await page.locator('[data-testid="task-state"]').textContent()) === 'succeeded', 'the state to read succeeded');
+    // After the run: the files it changed in its worktree.
+    await waitFor(async () => (await page.locator('[data-testid="workspace-files"] li').allTextContents()).includes('made-by-printer.txt'), 'the changed files');
     expect(await page.locator('[data-testid="task-result-value"]').textContent()).toContain('line 30');
     // Kept at the bottom as lines came.
     expect(await page.locator('[data-testid="log-lines"]').evaluate((n) => n.scrollHeight - n.scrollTop - n.clientHeight)).toBeLessThanOrEqual(8);
