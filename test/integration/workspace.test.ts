@@ -185,6 +185,10 @@ describe('workspace: a git worktree per task', { timeout: 180_000 }, () => {
     await cleanedUp(dir);
     await sup.shutdown();
     expect(readdirSync(root).filter((n) => !n.endsWith('.json'))).toEqual([]);
+    // Another start: what the runs left is still recorded, and nothing is made again.
+    const again = await start({ journal, agents: { editor: editor({ git: dir }) } });
+    for (const id of ids) expect(again.get(id)!.workspace).toMatchObject({ state: 'removed', branch: `troupe/${id}`, head: git(dir, 'rev-parse', `troupe/${id}`) });
+    expect(worktrees(dir)).toHaveLength(1);
   });
 });
 

@@ -2,12 +2,13 @@
 // removes them by the keep policy, reconciles them with the journal at start, keeps disk budgets.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
 import type { AgentConfig } from '../../../core/config.js';
+import { TroupeError } from '../../../core/errors.js';
 import type { TaskRecord, TaskState } from '../../../core/task.js';
 import type { WorkspaceBudget, WorkspaceConfig, WorkspaceInfo } from '../../../core/workspace.js';
 import { git, listWorktrees } from './git.js';
@@ -107,7 +108,13 @@ export class Workspaces implements WorkspaceBudget {
         this.metas.set(id, meta);
         continue; // a registration without its directory is cleared when the task runs again
       }
-      if (meta !== undefined) await removeWorktree(place, meta);
+      const gone = meta?.state === 'removed' && findEntry(entries, path) === undefined && !existsSync(path);
+      if (gone && fate === 'remove') {
+        this.metas.set(id, meta!); // removed already: no git call at each start for each finished task
+        continue;
+      }
+      if (gone) rmSync(metaPath(place, id), { force: true });
+      else if (meta !== undefined) await removeWorktree(place, meta);
       else if (findEntry(entries, path) !== undefined) await dropWorktree(place, path);
       rmSync(path, { recursive: true, force: true });
       if (fate === 'forget' || meta === undefined) rmSync(metaPath(place, id), { force: true });
@@ -125,6 +132,7 @@ export class Workspaces implements WorkspaceBudget {
   /** Makes (or finds again) the task's worktree; `alive` says whether it should still run once the lock is ours. */
   async prepare(task: TaskRecord, config: WorkspaceConfig, alive: () => boolean): Promise<WorkspaceMeta | undefined> {
     const place = this.places.get(config.repo)!;
+    if (place.gitDir === '') throw new TroupeError('TROUPE_WORKSPACE_FAILED', `${config.repo} could not be read as a git repository at start (see the log)`);
     const registered = await this.locks.run(place.gitDir, async () => {
       if (!alive()) return undefined;
       const made = await registerWorktree(place, config, task.id);
