@@ -277,7 +277,7 @@ export class AgentActor extends Actor {
     const id = spec.task.id;
     attach(started.run);
     this.runs.set(id, started.run);
-    withWorkspace(this.workspaces, spec, started.done, () => started.run.cancelReason === undefined && started.run.failure === undefined).then(
+    withWorkspace(this.workspaces, spec, started).then(
       (value) => this.guard(() => this.finish(id, { ok: true, value })),
       (error) => this.guard(() => this.finish(id, { ok: false, error })),
     );

@@ -1,6 +1,6 @@
 // A run's worktree, as the Agent actor uses it: made before the run launches, inspected (and
 // merged back) after it ends, before its outcome is published.
-import type { RunSpec } from '../run.js';
+import type { Run, RunSpec } from '../run.js';
 import type { Workspaces } from './workspaces.js';
 
 export type { Workspaces };
@@ -22,12 +22,14 @@ export async function prepareWorkspace(workspaces: Workspaces, spec: RunSpec, al
 
 /**
  * The run's outcome once its worktree is inspected (and merged, after a success the runtime did not
- * overrule: `succeeded()`). A merge that fails turns the success into that failure.
+ * overrule: no cancel, no timeout or stall). A merge that fails turns the success into that failure.
+ * Without a worktree, the run's own promise (nothing allocated: this is on every task's path).
  */
-export function withWorkspace(workspaces: Workspaces, spec: RunSpec, done: Promise<unknown>, succeeded: () => boolean): Promise<unknown> {
+export function withWorkspace(workspaces: Workspaces, spec: RunSpec, { run, done }: { run: Run; done: Promise<unknown> }): Promise<unknown> {
   const meta = spec.workspace;
   if (meta === undefined) return done;
   const config = spec.config.workspace!;
+  const succeeded = (): boolean => run.cancelReason === undefined && run.failure === undefined;
   return done.then(
     async (value) => {
       const failure = await workspaces.afterRun(meta, config, succeeded());
