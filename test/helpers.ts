@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -168,4 +169,21 @@ export async function readPids(file: string): Promise<{ pid: number; grandchild?
     }
   });
   return pids;
+}
+
+/**
+ * Runs a fixture runtime (`test/fixtures/journal/<script>`) given `plan` as JSON, waits for the first
+ * line it prints (JSON: what it submitted, once its tasks are where the test wants them), then kills
+ * it with SIGKILL, as a crash would. Resolves with that line, parsed.
+ */
+export async function crashAfterReady<T>(script: string, plan: unknown): Promise<T> {
+  const child = spawn(process.execPath, [join(FIXTURES, 'journal', script), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await waitFor(() => out.includes('\n') || child.exitCode !== null, `${script} ready`);
+  child.kill('SIGKILL');
+  await waitFor(() => child.signalCode !== null || child.exitCode !== null, `${script} dead`);
+  if (!out.includes('\n')) throw new Error(`${script} exited (code ${child.exitCode}) before it was ready`);
+  return JSON.parse(out.split('\n')[0]!) as T;
 }

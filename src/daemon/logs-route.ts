@@ -6,11 +6,11 @@
  * 404 `TROUPE_UNKNOWN_TASK`, a bad parameter a 400 naming it. Writes wait for the socket to drain
  * (a slow client slows only its own reading of the files); a client that disconnects stops its stream.
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Supervisor } from '../index.js';
 import { parseWith } from '../internal.js';
+import { streamResponses } from './stream-out.js';
 
 const querySchema = z.strictObject({
   follow: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
@@ -18,25 +18,9 @@ const querySchema = z.strictObject({
   raw: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
 });
 
-/** Resolves once `res` can take more (or is gone). */
-export function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
 /** Registers the route; the server's close ends its open streams. */
 export function logsRoutes(app: FastifyInstance, sup: Supervisor): void {
-  const open = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const stop of [...open]) stop();
-  });
+  const pipe = streamResponses(app);
   app.get<{ Params: { id: string } }>('/v1/tasks/:id/logs', async (req, reply) => {
     const query = parseWith(querySchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
     const abort = new AbortController();
@@ -44,24 +28,6 @@ export function logsRoutes(app: FastifyInstance, sup: Supervisor): void {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
-    let stopped = false;
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      abort.abort();
-      if (!res.writableEnded) res.end();
-    };
-    open.add(stop);
-    res.on('close', stop);
-    try {
-      for (let next = await lines.next(); !next.done && !stopped; next = await lines.next()) {
-        if (!res.write(JSON.stringify(next.value) + '\n')) await drained(res);
-      }
-    } catch (err) {
-      req.log.warn({ err }, 'reading task logs failed');
-    } finally {
-      open.delete(stop);
-      stop();
-    }
+    await pipe(req, res, abort, lines, (line) => JSON.stringify(line) + '\n', 'reading task logs failed');
   });
 }

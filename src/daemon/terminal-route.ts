@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Supervisor } from '../index.js';
 import { parseWith } from '../internal.js';
-import { drained } from './logs-route.js';
+import { streamResponses } from './stream-out.js';
 
 const inputSchema = z.strictObject({ data: z.string() });
 const sizeSchema = z.strictObject({ cols: z.int(), rows: z.int() });
@@ -18,10 +18,7 @@ type Params = { id: string };
 
 /** Registers the routes; the server's close ends the open streams. */
 export function terminalRoutes(app: FastifyInstance, sup: Supervisor): void {
-  const open = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const stop of [...open]) stop();
-  });
+  const pipe = streamResponses(app);
   app.get<{ Params: Params }>('/v1/tasks/:id/terminal', async (req, reply) => {
     const terminal = sup.terminal(req.params.id);
     const abort = new AbortController();
@@ -35,25 +32,7 @@ export function terminalRoutes(app: FastifyInstance, sup: Supervisor): void {
       'x-troupe-attempt': String(terminal.attempt),
     });
     res.flushHeaders(); // the client knows it is attached before the process writes anything
-    let stopped = false;
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      abort.abort();
-      if (!res.writableEnded) res.end();
-    };
-    open.add(stop);
-    res.on('close', stop);
-    try {
-      for (let next = await chunks.next(); !next.done && !stopped; next = await chunks.next()) {
-        if (!res.write(next.value)) await drained(res);
-      }
-    } catch (err) {
-      req.log.warn({ err }, 'streaming a task terminal failed');
-    } finally {
-      open.delete(stop);
-      stop();
-    }
+    await pipe(req, res, abort, chunks, (chunk) => chunk, 'streaming a task terminal failed');
   });
   app.post<{ Params: Params }>('/v1/tasks/:id/terminal/input', async (req) => {
     const { data } = parseWith(inputSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');

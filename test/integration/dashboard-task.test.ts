@@ -121,12 +121,19 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
     await browser?.close();
   });
 
-  it('opens a running task from its id, shows its output as it comes, then the whole log when it ends', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  /** A fresh page that records console errors (unless `consoleErrors` is false) and page errors in `problems`. */
+  async function newPage(options: { viewport?: { width: number; height: number }; consoleErrors?: boolean } = {}) {
+    const context = await browser.newContext(options.viewport === undefined ? {} : { viewport: options.viewport });
     const page = await context.newPage();
     const problems: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
+    if (options.consoleErrors !== false) page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
     page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    return { context, page, problems };
+  }
+  const WIDE = { width: 1400, height: 1000 };
+
+  it('opens a running task from its id, shows its output as it comes, then the whole log when it ends', async () => {
+    const { context, page, problems } = await newPage({ viewport: WIDE });
 
     await page.goto(`${url}/?token=${TOKEN}`);
     await expect.poll(() => page.textContent('[data-testid="status"]'), { timeout: WAIT_MS }).toBe('live');
@@ -194,11 +201,7 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
   });
 
   it('opens a task by its id, and a failed task from the dead letters, with its error and one attempt at a time', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
-    page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    const { context, page, problems } = await newPage({ viewport: WIDE });
     await page.goto(`${url}/?token=${TOKEN}`);
     // The browser itself reports the 404 of the unknown id below.
     const ours = (p: string) => !/Failed to load resource: the server responded with a status of 404/.test(p);
@@ -242,10 +245,7 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
   });
 
   it('keeps the last 5,000 lines, and stays where the reader scrolled to until asked back to the bottom', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    const { context, page, problems } = await newPage({ viewport: WIDE, consoleErrors: false });
     await page.goto(`${url}/?token=${TOKEN}`);
     const id = await submit({ agent: 'flood', input: null });
     await page.goto(`${url}/#/tasks/${id}`);
@@ -282,10 +282,7 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
   });
 
   it('lists the children of a task as links, and a child links back to its parent', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    const { context, page, problems } = await newPage({ consoleErrors: false });
     const id = await submit({ agent: 'manager', input: { children: [{ agent: 'echo', input: 1 }, { agent: 'echo', input: 2 }] } });
     await expect.poll(async () => (await task(id)).state, { timeout: WAIT_MS }).toBe('succeeded');
     const kids = (await callDaemon(tcp, 'GET', `/v1/tasks/${id}/tree`)).body as { children: { task: TaskInfo }[] };

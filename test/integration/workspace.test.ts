@@ -1,9 +1,9 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { CommandAgentOptions } from '../../dist/index.js';
-import { agentPath, commandPath, failure, FIXTURES, gate, start, tempDir, waitFor } from '../helpers.js';
+import { agentPath, commandPath, crashAfterReady, failure, gate, start, tempDir, waitFor } from '../helpers.js';
 
 // A git worktree per task (agent option `workspace`), with real repositories made by each test.
 
@@ -157,14 +157,7 @@ describe('workspace: a git worktree per task', { timeout: 180_000 }, () => {
     const journal = join(state, 'j.db');
     const g = gate();
     const plan = { journal, repo: dir, gate: g.path, command: commandPath('git-edit'), count: 5 };
-    const child = spawn(process.execPath, [join(FIXTURES, 'journal', 'worktree-holder.mjs'), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    onTestFinished(() => void child.kill('SIGKILL'));
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await waitFor(() => out.includes('\n') || child.exitCode !== null, 'holder ready');
-    const { ids } = JSON.parse(out.split('\n')[0]!) as { ids: string[] };
-    child.kill('SIGKILL');
-    await waitFor(() => child.signalCode !== null, 'holder dead');
+    const { ids } = await crashAfterReady<{ ids: string[] }>('worktree-holder.mjs', plan);
     // Litter a crash or a person could leave: a stray directory, a worktree no task owns (locked), one whose directory is gone.
     const root = join(`${journal}.worktrees`, readdirSync(`${journal}.worktrees`)[0]!);
     mkdirSync(join(root, 'stray'));
