@@ -112,6 +112,13 @@ describe('command agents: failures', () => {
     expect(eventsOf(events, id, 'failed')).toMatchObject([{ error: facts }]);
   });
 
+  it('keeps protocol lines (::progress, ::heartbeat, ...) out of the stderr tail', async () => {
+    const script = `process.stderr.write('before\\n::progress 50\\n::heartbeat\\n::checkpoint {"at":1}\\nafter\\n', () => process.exit(2))`;
+    const sup = await start({ ...base, agents: { chatty: { command: process.execPath, args: ['-e', script], output: 'text' } } });
+    const err = await failure<CommandCause>(sup, await sup.submit({ agent: 'chatty' }));
+    expect(err.cause).toMatchObject({ code: 'TROUPE_COMMAND_FAILED', exitCode: 2, stderrTail: 'before\nafter\n' });
+  });
+
   it('cuts the stderr tail at a character boundary', async () => {
     const sup = await start({ ...base, agents: { fail: cmd('fail', { stderrTailBytes: 64 }) } });
     const line = 'é'.repeat(10); // 21 bytes with its newline

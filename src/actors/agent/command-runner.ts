@@ -105,22 +105,24 @@ function onStderrLines(child: ChildProcess, tail: TailBuffer, hooks: TaskHooks, 
   const decoder = new StringDecoder('utf8');
   let partial = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    tail.push(chunk);
     hooks.heartbeat();
     const lines = (partial + decoder.write(chunk)).split('\n');
     partial = lines.pop() ?? '';
     // One character past the limit is kept: enough to know the line is too long.
     if (partial.length > MAX_STDERR_LINE) partial = partial.slice(0, MAX_STDERR_LINE + 1);
-    for (const line of lines) handleStderrLine(line, hooks, hint, stop);
+    for (const line of lines) handleStderrLine(line, tail, hooks, hint, stop);
   });
   child.stderr!.on('end', () => {
     partial += decoder.end();
-    if (partial !== '') handleStderrLine(partial, hooks, hint, stop);
+    if (partial !== '') handleStderrLine(partial, tail, hooks, hint, stop);
   });
 }
 
-function handleStderrLine(line: string, hooks: TaskHooks, hint: FailureHint, stop: () => void): void {
-  if (!protocolLine(line, hooks, hint, stop) && line.trim() !== '') hooks.log(line, 'stderr');
+/** A protocol line is acted on; any other goes to the failure tail and, unless blank, to the task's log. */
+function handleStderrLine(line: string, tail: TailBuffer, hooks: TaskHooks, hint: FailureHint, stop: () => void): void {
+  if (protocolLine(line, hooks, hint, stop)) return;
+  tail.push(Buffer.from(`${line}\n`));
+  if (line.trim() !== '') hooks.log(line, 'stderr');
 }
 
 /** Acts on a protocol line (`::progress`, `::checkpoint`, ...) and returns true; false for any other line. */
