@@ -85,7 +85,11 @@ describe('troupe mcp (stdio, a thin client of the daemon)', { timeout: 240_000 }
     expect(new Set(once.ids).size).toBe(3);
     expect(twice.ids).toEqual(once.ids);
 
-    expect(errors, 'every stdout line parsed as a JSON-RPC message').toEqual([]);
+    // The SDK's client handles a notification a microtask after reading it but an answer at once: a progress line
+    // read in one chunk with its answer is reported as 'for an unknown token'. That is the client's ordering, not
+    // a line that failed to parse (the server leaves a gap before answering, so it is rare).
+    const lateProgress = (e: Error): boolean => /progress notification for an unknown token/.test(e.message);
+    expect(errors.filter((e) => !lateProgress(e)), 'every stdout line parsed as a JSON-RPC message').toEqual([]);
   });
 
   it('writes nothing but JSON-RPC on stdout', async () => {
