@@ -4,6 +4,7 @@ import { TroupeError } from '../../core/errors.js';
 import type { CommandAgentConfig } from '../../core/config.js';
 import type { TaskHooks } from './module-runner.js';
 import { splitLines } from './lines.js';
+import { signalGroup, stopGroup } from './process-group.js';
 import { MAX_LOG_LINE } from '../../core/limits.js';
 
 /** What one run of a command agent gets. */
@@ -225,7 +226,11 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
     // from the task's input, say). That is this task's failure; thrown, it would crash the Agent.
     return { pid: undefined, done: Promise.reject(spawnError(config, cause)), stop: () => undefined, kill: () => undefined };
   }
-  const stop = (): void => stopGroup(child, config.killGraceMs);
+  const stop = (): void =>
+    stopGroup(child.pid, config.killGraceMs, (check) => {
+      child.once('exit', check);
+      child.once('close', check);
+    });
   const out = new HeadBuffer(config.maxOutputBytes);
   const tail = new TailBuffer(config.stderrTailBytes);
   const hint: FailureHint = {};
@@ -260,32 +265,5 @@ export function runCommand(config: CommandAgentConfig, task: CommandTask, hooks:
       }
     });
   });
-  return { pid: child.pid, done, stop, kill: () => void signalGroup(child, 'SIGKILL') };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
-  if (child.pid === undefined) return false;
-  try {
-    process.kill(-child.pid, signal);
-    return true;
-  } catch {
-    return false; // No process is left in the group.
-  }
-}
-
-/**
- * SIGTERM to the whole group, then SIGKILL after `graceMs` unless the group is empty by then.
- * The group decides, not the command: the command may have exited already while something it
- * started lives on (holding its pipes or not), or exit on SIGTERM while what it started ignores it.
- * Emptiness is checked when the command exits and when its pipes close; should both have passed
- * already, the SIGKILL simply goes ahead at whatever is left (none of it, usually).
- */
-function stopGroup(child: ChildProcess, graceMs: number): void {
-  if (!signalGroup(child, 'SIGTERM')) return;
-  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
-  const clearIfEmpty = (): void => {
-    if (!signalGroup(child, 0)) clearTimeout(timer);
-  };
-  child.once('exit', clearIfEmpty);
-  child.once('close', clearIfEmpty);
+  return { pid: child.pid, done, stop, kill: () => void signalGroup(child.pid, 'SIGKILL') };
 }

@@ -11,6 +11,7 @@ import {
   type CommandTask, type FailureHint, type RunningCommand,
 } from './command-runner.js';
 import type { TaskHooks } from './module-runner.js';
+import { signalGroup, stopGroup } from './process-group.js';
 import { LiveTerminal, plainLine, type TerminalExit, type TerminalHooks } from './terminals.js';
 
 type PtyModule = typeof import('node-pty');
@@ -83,24 +84,6 @@ function parseTerminalOutput(config: CommandAgentConfig, text: string): unknown 
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false; // No process is left in the group.
-  }
-}
-
-/** As command-runner's stopGroup: SIGTERM to the group, SIGKILL after `graceMs` unless it is empty by the exit. */
-function stopGroup(pid: number, graceMs: number, exited: Promise<unknown>): void {
-  if (!signalGroup(pid, 'SIGTERM')) return;
-  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-  void exited.finally(() => {
-    if (!signalGroup(pid, 0)) clearTimeout(timer);
-  });
-}
-
 /** Where a run's input goes with `input: 'stdin'`: the terminal is the process's stdin, so a file (TROUPE_INPUT_FILE). */
 function inputFile(input: unknown): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-input-'));
@@ -122,7 +105,7 @@ export function runPty(config: CommandAgentConfig, task: CommandTask, hooks: Tas
   let stopped = false;
   const stop = (): void => {
     if (pid === undefined) stopped = true;
-    else stopGroup(pid, config.killGraceMs, exited!);
+    else stopGroup(pid, config.killGraceMs, (check) => void exited!.finally(check));
   };
   const kill = (): void => {
     if (pid === undefined) stopped = true;
