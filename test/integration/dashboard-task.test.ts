@@ -4,14 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
-import { loadConfig } from '../../dist/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../dist/daemon/daemon.js';
+import type { RunningDaemon } from '../../dist/daemon/daemon.js';
 import type { TaskInfo } from '../../dist/index.js';
 import { agentPath } from '../helpers.js';
+import { dashboardDaemon } from './dashboard-support.js';
 
 const TOKEN = 'a-dashboard-token-of-some-length';
 const CHROMIUM = '/usr/bin/chromium';
@@ -81,11 +80,7 @@ beforeAll(async () => {
     flood: { command: process.execPath, args: [join(dir, 'flood.mjs'), join(dir, 'flood-gate')], output: 'text' },
     failer: { command: process.execPath, args: ['-e', FAILER], output: 'text', retry: { attempts: 2, backoff: { initialMs: 10, factor: 1, maxMs: 10, jitter: 0 } } },
   };
-  const file = join(dir, 'troupe.config.json');
-  writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', tcp: { port: 0, token: TOKEN }, agents }));
-  daemon = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
-  url = daemon.url!;
-  tcp = { url, token: TOKEN };
+  ({ daemon, url, tcp } = await dashboardDaemon(dir, agents, TOKEN));
 });
 
 afterAll(async () => {

@@ -2,14 +2,13 @@ import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
-import { loadConfig } from '../../dist/daemon/config.js';
-import { startDaemon, type RunningDaemon } from '../../dist/daemon/daemon.js';
+import type { RunningDaemon } from '../../dist/daemon/daemon.js';
 import type { MetricsSnapshot, TaskInfo } from '../../dist/index.js';
 import { agentPath } from '../helpers.js';
+import { dashboardDaemon } from './dashboard-support.js';
 
 const TOKEN = 'a-dashboard-token-of-some-length';
 const CHROMIUM = '/usr/bin/chromium';
@@ -33,11 +32,7 @@ beforeAll(async () => {
     // Fails while its `down` file exists; with one attempt, a failure makes a dead letter at once.
     fixable: { module: agentPath('dependency'), retry: { attempts: 1 } },
   };
-  const file = join(dir, 'troupe.config.json');
-  writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', tcp: { port: 0, token: TOKEN }, agents }));
-  daemon = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
-  url = daemon.url!;
-  tcp = { url, token: TOKEN };
+  ({ daemon, url, tcp } = await dashboardDaemon(dir, agents, TOKEN));
 });
 
 afterAll(async () => {
