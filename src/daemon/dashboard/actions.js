@@ -79,11 +79,11 @@ export const redriveTask = (id, button) =>
     outcome: () => `Task ${shortId(id)} redriven: queued again.`,
   });
 
-/** `filters`: agent, group, search, since, until (epoch ms), as the list shows them; `n` is how many match now. */
+/** `filters`: agent, group, search, since, until (epoch ms); `n`: how many match now; `describe`: the filters in words, or ''. */
 export const redriveAll = (filters, n, describe, button) =>
   act({
     title: 'Redrive all',
-    text: `Redrive every dead task matching ${describe} (${count(n)} now)? Each is queued again with its input.`,
+    text: `Redrive every dead task${describe ? ` matching ${describe}` : ''} (${count(n)} now)? Each is queued again with its input.`,
     ok: `Redrive ${count(n)}`,
     button,
     run: () => api('/v1/dead-letters/redrive', { method: 'POST', body: { all: true, ...filters } }),

@@ -53,7 +53,7 @@ export function listParams(f, scope) {
   return { ...scope, state: f.state === 'all' ? undefined : f.state, newest: f.newest ? 1 : undefined, limit: f.limit + 1, after: f.after };
 }
 
-/** The filters in words, for the redrive-all dialog. */
+/** The filters in words, for the redrive-all dialog; '' when there are none. */
 export function describeFilters(f) {
   const parts = [];
   if (f.agent) parts.push(`agent ${f.agent}`);
@@ -61,5 +61,5 @@ export function describeFilters(f) {
   if (f.search) parts.push(`text "${f.search}"`);
   if (f.since) parts.push(`since ${f.since}`);
   if (f.until) parts.push(`until ${f.until}`);
-  return parts.length === 0 ? 'any filter' : parts.join(', ');
+  return parts.join(', ');
 }

@@ -74,7 +74,7 @@ export function renderTimeline(task, now = Date.now()) {
   const box = byId('task-history');
   box.hidden = runs.length === 0;
   if (box.hidden) return;
-  const from = task.submittedAt ?? Math.min(...runs.map((r) => r.startedAt));
+  const from = Math.min(task.submittedAt ?? Infinity, ...runs.map((r) => r.startedAt));
   const to = Math.max(from + 1, ...runs.map((r) => r.endedAt ?? now));
   const pct = (ms) => `${(((ms - from) / (to - from)) * 100).toFixed(2)}%`;
   byId('task-history-list').replaceChildren(
