@@ -14,6 +14,7 @@ import { historyRoutes } from './history-route.js';
 import { mcpRoutes } from './mcp-route.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { taskScope } from './task-scope.js';
 import { terminalRoutes } from './terminal-route.js';
 
@@ -63,6 +64,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
   });
   taskScope(app, sup);
   taskRoutes(app, sup);
+  consoleRoutes(app, sup);
   graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);
   logsRoutes(app, sup);
