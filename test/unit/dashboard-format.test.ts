@@ -75,6 +75,7 @@ describe('dashboard formatting', () => {
       [{ for: 'group-limit', group: 'g', limit: 3, inUse: 3 }, 'group limit: 3 of 3 running (group g)'],
       [{ for: 'children-limit', parent: 'p1', limit: 5, inUse: 5 }, 'children limit: 5 of 5 children of its parent running (parent p1)'],
       [{ for: 'rate-limit', key: 'agent:x' }, 'rate limit: agent:x allows no start yet'],
+      [{ for: 'rate-limit', key: 'agent:x', nextAt: at(12, 0, 1) }, 'rate limit: agent:x allows no start before 12:00:01'],
       [{ for: 'parents', parents: ['a'] }, 'waiting for its parent to succeed: a'],
       [{ for: 'parents', parents: ['a', 'b'] }, 'waiting for 2 parents to succeed: a, b'],
       [{ for: 'retry', at: at(12, 0, 3) }, 'retry at 12:00:03 (in 3.0 s)'],

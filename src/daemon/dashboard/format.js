@@ -144,7 +144,7 @@ export function waitText(w, now = Date.now()) {
     case 'children-limit':
       return `children limit: ${w.inUse} of ${w.limit} children of its parent running (parent ${w.parent})`;
     case 'rate-limit':
-      return `rate limit: ${w.key} allows no start yet`;
+      return `rate limit: ${w.key} allows no start ${typeof w.nextAt === 'number' ? `before ${clock(w.nextAt)}` : 'yet'}`;
     case 'parents': {
       const parents = Array.isArray(w.parents) ? w.parents : [];
       return `waiting for ${parents.length === 1 ? 'its parent' : `${parents.length} parents`} to succeed: ${parents.join(', ')}`;
