@@ -167,9 +167,9 @@ describe.skipIf(skipBrowser)('the dashboard as a console, in headless Chromium',
     await page.goto(`${url}/#/tasks?state=queued&agent=guarded`);
     const listed = page.locator(`[data-testid="task-list"] tr[data-task-id="${id}"]`);
     await listed.waitFor({ timeout: WAIT_MS });
-    await waitFor(async () => /waiting for breaker agent:guarded \(open/.test((await listed.locator('[data-testid="row-note"]').textContent()) ?? ''), 'the wait in the list');
+    await waitFor(async () => /waiting for breaker agent:guarded \(forced open/.test((await listed.locator('[data-testid="row-note"]').textContent()) ?? ''), 'the wait in the list');
     await listed.locator('a.task-link').click();
-    await waitText(page, 'task-waiting', /^waiting for breaker agent:guarded \(open/);
+    await waitText(page, 'task-waiting', 'waiting for breaker agent:guarded (forced open, until closed by hand)');
     expect((await task(id)).state).toBe('queued');
     await shot(page, 'dashboard-console-breaker-wait.png');
 

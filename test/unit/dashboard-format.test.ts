@@ -67,7 +67,7 @@ describe('dashboard formatting', () => {
     const now = at(12, 0, 0);
     const cases: [unknown, string][] = [
       [{ for: 'breaker', breaker: 'agent:x', state: 'open', halfOpenAt: at(12, 3, 5) }, 'waiting for breaker agent:x (open until 12:03:05)'],
-      [{ for: 'breaker', breaker: 'agent:x', state: 'open', halfOpenAt: null }, 'waiting for breaker agent:x (open)'],
+      [{ for: 'breaker', breaker: 'agent:x', state: 'open', halfOpenAt: null }, 'waiting for breaker agent:x (forced open, until closed by hand)'],
       [{ for: 'breaker', breaker: 'resource:db', state: 'half-open', halfOpenAt: null }, 'waiting for breaker resource:db (half-open: its trial tasks are running)'],
       [{ for: 'paused', agent: 'x' }, "paused: agent x's intake is paused"],
       [{ for: 'agent-limit', agent: 'x', limit: 4, inUse: 4 }, 'agent limit: 4 of 4 running (agent x)'],

@@ -16,7 +16,7 @@ function agentRow(name, a) {
     ? actionButton('Resume', 'agent-resume', (b) => setIntake(name, false, b))
     : actionButton('Pause', 'agent-pause', (b) => setIntake(name, true, b), 'danger');
   const link = el('a', { class: 'task-link', href: filtersHash({ agent: name }), title: `the tasks of ${name}` }, name);
-  row = el('tr', { 'data-agent': name, 'data-sig': sig }, el('td', { class: 'mono' }, link), el('td'), el('td'), el('td'), el('td'), el('td', { class: 'actions' }, button));
+  row = el('tr', { 'data-agent': name, 'data-sig': sig }, el('td', { class: 'mono nowrap' }, link), el('td'), el('td'), el('td'), el('td'), el('td', { class: 'actions' }, button));
   agentRows.set(name, row);
   return row;
 }

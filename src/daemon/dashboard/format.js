@@ -130,7 +130,8 @@ export function waitText(w, now = Date.now()) {
   if (w === null || typeof w !== 'object') return w === undefined ? '' : String(w);
   switch (w.for) {
     case 'breaker': {
-      const until = w.state === 'open' ? (typeof w.halfOpenAt === 'number' ? `open until ${clock(w.halfOpenAt)}` : 'open') : `${w.state}: its trial tasks are running`;
+      // Open without a time to turn half-open: forced open, until closed by hand.
+      const until = w.state === 'open' ? (typeof w.halfOpenAt === 'number' ? `open until ${clock(w.halfOpenAt)}` : 'forced open, until closed by hand') : `${w.state}: its trial tasks are running`;
       return `waiting for breaker ${w.breaker} (${until})`;
     }
     case 'paused':
