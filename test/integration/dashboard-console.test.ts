@@ -225,6 +225,30 @@ describe.skipIf(skipBrowser)('the dashboard as a console, in headless Chromium',
     await context.close();
   });
 
+  it("shows the daemon's error when it refuses an action, then the task as it is now", async () => {
+    const down = join(dir, 'down-refused');
+    writeFileSync(down, '');
+    const id = await submit({ agent: 'brittle', input: { down } });
+    await waitState(id, 'dead');
+    const { context, page, problems } = await newPage();
+    await page.goto(`${url}/#/tasks/${id}`);
+    await waitText(page, 'task-state', 'dead');
+    // Redriven elsewhere meanwhile (a dead task's page does not poll): the page's redrive is refused.
+    unlinkSync(down);
+    await api('POST', '/v1/dead-letters/redrive', { ids: [id] });
+    await waitState(id, 'succeeded');
+    await page.locator('[data-testid="task-redrive"]').click();
+    await answer(page, /Redrive dead task/);
+    await waitText(page, 'notice', /^Redrive task failed: .*must name a dead task \(it is succeeded\)/);
+    expect(await page.locator('[data-testid="notice"]').getAttribute('data-state')).toBe('error');
+    await waitText(page, 'task-state', 'succeeded');
+    expect(await page.locator('[data-testid="task-redrive"]').count()).toBe(0);
+    await shot(page, 'dashboard-console-refused.png');
+    // The browser itself logs the refused request.
+    expect(problems.filter((p) => !/status of 409|status of 400/.test(p))).toEqual([]);
+    await context.close();
+  });
+
   it('lists tasks by state with counts, newest first, ten a page, and redrives every dead task matching the filters', async () => {
     const { ids } = await api<{ ids: string[] }>('POST', '/v1/tasks', Array.from({ length: 30 }, (_, n) => ({ agent: 'echo', group: 'batch-30', input: n })));
     for (const id of ids) await waitState(id, 'succeeded');
@@ -258,6 +282,21 @@ describe.skipIf(skipBrowser)('the dashboard as a console, in headless Chromium',
     expect(page.url()).toContain('newest=0');
     await page.locator('[data-testid="tab-dead"]').click();
     await waitFor(() => page.locator('[data-testid="task-list-empty"]').isVisible(), 'no dead task in the batch');
+
+    // The other filters: agent, time range (an unreadable time is said so), all kept in the address.
+    await page.goto(`${url}/#/tasks?group=batch-30&agent=fixable`);
+    await waitText(page, 'count-all', '0');
+    await page.goto(`${url}/#/tasks?group=batch-30&agent=echo&since=1h`);
+    await waitText(page, 'count-all', '30');
+    expect(await page.inputValue('[data-testid="filter-since"]')).toBe('1h');
+    await page.fill('[data-testid="filter-since"]', '');
+    await page.fill('[data-testid="filter-until"]', '1h');
+    await page.press('[data-testid="filter-until"]', 'Enter');
+    await waitText(page, 'count-all', '0');
+    expect(page.url()).toContain('until=1h');
+    await page.fill('[data-testid="filter-until"]', 'last tuesday');
+    await page.press('[data-testid="filter-until"]', 'Enter');
+    await waitText(page, 'task-list-problem', /"last tuesday" is not a time/);
 
     // Redrive all: three dead letters of one group, not the others.
     const down = join(dir, 'down-all');
