@@ -1,8 +1,8 @@
 // The dashboard's pure formatting (src/daemon/dashboard/format.js, plain browser JavaScript without types), its
 // filters in the address (filters.js), and the daemon's history ring buffer (history.ts).
-import { describe, expect, it } from 'vitest';
-import { History } from '../../dist/daemon/history.js';
-import type { MetricsSnapshot } from '../../dist/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { History, acquireHistory, releaseHistory } from '../../dist/daemon/history.js';
+import type { MetricsSnapshot, Supervisor } from '../../dist/index.js';
 
 type Format = {
   clock(ms: number): string;
@@ -126,5 +126,27 @@ describe('daemon history', () => {
     });
     failing.sample();
     expect(failing.samples()).toEqual([]);
+  });
+
+  it('samples once a second while a listener uses it, shared by the listeners, and stops with the last', () => {
+    vi.useFakeTimers();
+    try {
+      let n = 1;
+      const sup = { snapshot: () => snapshot(n++) } as unknown as Supervisor;
+      const history = acquireHistory(sup); // the socket's server
+      expect(acquireHistory(sup)).toBe(history); // the TCP listener's: the same sampler
+      expect(history.samples()).toHaveLength(1); // a sample at once
+      vi.advanceTimersByTime(3_000);
+      expect(history.samples()).toHaveLength(4);
+      releaseHistory(sup);
+      vi.advanceTimersByTime(1_000);
+      expect(history.samples()).toHaveLength(5); // one listener still open
+      releaseHistory(sup);
+      vi.advanceTimersByTime(5_000);
+      expect(history.samples()).toHaveLength(5); // stopped with the last
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
