@@ -60,6 +60,13 @@ describe.skipIf(skipBrowser)('the walk-through against the example daemon, in he
     const throughput = page.locator('[data-testid="chart-throughput"]');
     await waitFor(async () => (await throughput.getAttribute('data-first-points')) !== null, 'the charts drawn');
     expect(Number(await throughput.getAttribute('data-first-points'))).toBeGreaterThanOrEqual(8);
+    // Times of day on the time axis (never years), latency in one unit per axis.
+    for (const label of JSON.parse((await throughput.getAttribute('data-x-labels'))!) as string[]) expect(label).toMatch(/^(\d\d:\d\d:\d\d)?$/);
+    const latency = page.locator('[data-testid="chart-latency"]');
+    await waitFor(async () => (JSON.parse((await latency.getAttribute('data-y-labels')) ?? '[]') as string[]).length > 1, 'latency labels');
+    const units = (JSON.parse((await latency.getAttribute('data-y-labels'))!) as string[]).map((l) => /^[\d.]+ (ms|s|min)$/.exec(l)?.[1]);
+    expect(new Set(units).size, JSON.stringify(units)).toBe(1);
+    expect(units[0]).toBeDefined();
     await page.screenshot({ path: join(OUTPUT, 'dashboard-example-overview.png'), fullPage: true });
 
     // Find it by the text of its error, on the dead tab.
