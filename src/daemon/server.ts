@@ -19,6 +19,7 @@ import { metricsRoutes } from './metrics-route.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { taskRoutes } from './routes.js';
 import { answers, open, useZod, zod } from './schemas.js';
+import { consoleRoutes } from './console-routes.js';
 import { taskScope } from './task-scope.js';
 import { terminalRoutes } from './terminal-route.js';
 import type { TokenHolder } from './token-store.js';
@@ -107,6 +108,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
     openApiRoute(app);
     taskScope(app, sup);
     taskRoutes(app, sup);
+    consoleRoutes(app, sup);
     graphRoutes(app, sup, options.planRoots);
     eventRoutes(app, sup);
     logsRoutes(app, sup);

@@ -54,6 +54,10 @@ const ROUTES: Record<string, string[]> = {
   '/readyz': ['GET'],
   '/v1/tasks': ['GET', 'POST'],
   '/v1/tasks/{id}': ['GET'],
+  '/v1/tasks/counts': ['GET'],
+  '/v1/agents': ['GET'],
+  '/v1/agents/{name}/pause': ['POST'],
+  '/v1/agents/{name}/resume': ['POST'],
   '/v1/tasks/{id}/result': ['GET'],
   '/v1/tasks/{id}/tree': ['GET'],
   '/v1/tasks/{id}/cancel': ['POST'],
@@ -92,7 +96,7 @@ describe('HTTP errors', () => {
       if (answer.status !== 404 || answer.body.error?.code !== 'TROUPE_NOT_FOUND') failures.push(`${method} ${path} → ${answer.status} ${JSON.stringify(answer.body)}`);
     }
     for (const [pattern, methods] of Object.entries(ROUTES)) {
-      const path = pattern.replace('{id}', 'some-id').replace('{key}', 'agent:echo');
+      const path = pattern.replace('{id}', 'some-id').replace('{key}', 'agent:echo').replace('{name}', 'echo');
       for (const method of METHODS.filter((m) => !methods.includes(m))) {
         const answer = await send({ url: d.url }, method, path, auth);
         const allow = String(answer.headers.allow ?? '').split(', ').filter((m) => m !== 'HEAD');
@@ -147,6 +151,7 @@ describe('HTTP errors', () => {
     const doc = tcp.body;
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
     expect(doc.info).toMatchObject({ title: 'Troupe daemon', version: expect.any(String) });
+    expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(ROUTES).sort());
     for (const [path, methods] of Object.entries(ROUTES)) {
       expect(Object.keys(doc.paths[path] ?? {}).map((m) => m.toUpperCase()).sort(), path).toEqual([...methods].sort());
       for (const method of methods) expect(doc.paths[path]![method.toLowerCase()]!.responses, `${method} ${path}`).toBeDefined();
