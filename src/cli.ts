@@ -12,6 +12,7 @@ Commands:
   submit | status | list | wait | cancel | dlq | breakers | top | tree | distribute | logs
                        talk to a running daemon (troupe <command> --help)
   attach <id>          show a running tty task's terminal here (--write: type into it; Ctrl-] detaches)
+  token show|rotate    the dashboard's address with its token; a new token, taken at once (troupe token --help)
   mcp                  a Model Context Protocol server on stdio over a running daemon (troupe mcp --help)
   demo                 run a small workload of module and command agents and print the results
   plan <dir>           plan a task per source file from its imports (troupe plan --help)
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command] = positionals;
   // `troupe bench --help` (and daemon's) is the command's own help, not this one.
-  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || command === 'mcp' || command === 'attach' || CLIENT_COMMANDS.includes(command as never);
+  const ownsHelp = command === 'bench' || command === 'daemon' || command === 'plan' || command === 'mcp' || command === 'attach' || command === 'token' || CLIENT_COMMANDS.includes(command as never);
   if (values.version === true && !ownsHelp) return print(await version());
   if ((values.help === true && !ownsHelp) || command === undefined) return print(USAGE);
   switch (command) {
@@ -62,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
     case 'attach': {
       const { runAttach } = await import('./daemon/attach.js');
       return runAttach(argv.slice(argv.indexOf('attach') + 1));
+    }
+    case 'token': {
+      const { runTokenCli } = await import('./daemon/token-cli.js');
+      return runTokenCli(argv.slice(argv.indexOf('token') + 1));
     }
     case 'bench': {
       const { runBenchCli } = await import('./bench/cli.js');

@@ -1,39 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loginPage, wantsPage } from './login.js';
+import { sameToken, setSession, TOKEN_COOKIE } from './session.js';
 import { hasTaskToken } from './task-scope.js';
+import type { TokenHolder } from './token-store.js';
 
-/** The dashboard's session cookie: the token itself, HttpOnly and SameSite=Strict. */
-export const TOKEN_COOKIE = 'troupe_token';
-
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-
-/** Compares a presented token with the expected one in constant time (over equal-length digests). */
-export function sameToken(presented: string | undefined, token: string): boolean {
-  return timingSafeEqual(digest(presented ?? ''), digest(token));
-}
-
-/** True when the `Authorization` header carries the token as a bearer token. */
-export function tokenMatches(header: string | undefined, token: string): boolean {
-  const presented = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length) : '';
-  return sameToken(presented, token);
-}
-
-/** The value of one cookie in a `Cookie` header; undefined when absent or not valid percent-encoding. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of header?.split(';') ?? []) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decoded(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
-function decoded(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined; // a malformed cookie is no token, not a failure of the daemon
-  }
-}
+/** Routes open without the token: signing in and out. */
+const OPEN = new Set(['/login', '/logout']);
 
 /**
  * Only names of the loopback interface are served: a page on another site that rebinds its own name
@@ -44,8 +16,10 @@ function loopbackHost(host: string | undefined): boolean {
   return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
 }
 
-function refuse(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(401).send({ error: { code: 'TROUPE_UNAUTHORIZED', message } });
+type Reason = 'missing' | 'wrong' | 'host';
+
+function refuse(reply: FastifyReply, reason: Reason, message: string): FastifyReply {
+  return reply.code(401).send({ error: { code: 'TROUPE_UNAUTHORIZED', message, details: { reason } } });
 }
 
 /** The dashboard is opened with `/?token=…`: the token moves into a cookie and out of the address bar. */
@@ -55,22 +29,36 @@ function tokenInQuery(req: FastifyRequest): string | undefined {
   return typeof token === 'string' ? token : undefined;
 }
 
+/** What a request presented that is not the token, named for the 401's message. */
+function wrongly(header: string | undefined, cookie: string | undefined, query: string | undefined): string | undefined {
+  if (header !== undefined) return header.startsWith('Bearer ') ? 'the bearer token' : 'the Authorization header (not "Bearer <token>")';
+  if (cookie !== undefined) return `the ${TOKEN_COOKIE} cookie`;
+  return query === undefined ? undefined : 'the token in ?token=';
+}
+
 /**
  * Every request on the TCP listener must carry the token: as `Authorization: Bearer <token>` (the
  * CLI, scripts) or in the dashboard's cookie, which only a same-site page sends (SameSite=Strict).
+ * The token is read from `tokens` at each request: a rotation refuses the old one at once. A
+ * request without it gets a 401 that says whether it was missing or wrong (`details.reason`); a
+ * browser asking for a page gets the login page instead (login.ts).
  */
-export function requireToken(app: FastifyInstance, token: string): void {
+export function requireToken(app: FastifyInstance, tokens: TokenHolder): void {
   app.addHook('onRequest', async (req, reply) => {
-    if (!loopbackHost(req.headers.host)) return refuse(reply, `host ${JSON.stringify(req.headers.host)} is not a loopback name`);
-    if (tokenMatches(req.headers.authorization, token)) return;
+    if (!loopbackHost(req.headers.host)) return refuse(reply, 'host', `host ${JSON.stringify(req.headers.host)} is not a loopback name (use 127.0.0.1 or localhost)`);
+    if (OPEN.has(req.routeOptions.url ?? '')) return;
+    const token = tokens.current();
+    const header = req.headers.authorization;
+    if (header?.startsWith('Bearer ') === true && sameToken(header.slice('Bearer '.length), token)) return;
     // A command task's process: its task token is judged once the route is known (task-scope.ts).
     if (hasTaskToken(req)) return;
-    if (sameToken(cookieValue(req.headers.cookie, TOKEN_COOKIE), token)) return;
+    const cookie = req.cookies[TOKEN_COOKIE];
+    if (cookie !== undefined && sameToken(cookie, token)) return;
     const query = tokenInQuery(req);
-    if (query !== undefined && sameToken(query, token)) {
-      const cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
-      return reply.code(303).header('set-cookie', cookie).header('location', '/').send();
-    }
-    return refuse(reply, 'a bearer token is required (Authorization: Bearer <token>, or open the dashboard at /?token=<token>)');
+    if (query !== undefined && sameToken(query, token)) return setSession(reply, token).code(303).header('location', '/').send();
+    const wrong = wrongly(header, cookie, query);
+    if (wantsPage(req)) return loginPage(reply, 401, wrong === undefined ? undefined : `${wrong[0]!.toUpperCase()}${wrong.slice(1)} is not this daemon's token: sign in again.`);
+    if (wrong === undefined) return refuse(reply, 'missing', 'no token: send Authorization: Bearer <token> (troupe token show prints it), or sign in to the dashboard at /login');
+    return refuse(reply, 'wrong', `${wrong} is not this daemon's token (was it rotated? troupe token show prints the current one)`);
   });
 }

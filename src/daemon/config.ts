@@ -6,6 +6,7 @@ import { fieldError } from '../internal.js';
 import { TroupeError } from '../index.js';
 import type { SupervisorOptions } from '../index.js';
 import { parseWith } from '../internal.js';
+import { defaultTokenFile, MIN_TOKEN_LENGTH, readTokenFile } from './token-store.js';
 
 /** Defaults of the daemon's own settings (the runtime's are in `DEFAULTS`). */
 export const DAEMON_DEFAULTS = { shutdownTimeoutMs: 10_000, logLevel: 'info', tcpHost: '127.0.0.1', bodyLimitBytes: 1024 * 1024 } as const;
@@ -18,7 +19,7 @@ const configSchema = z.strictObject({
   durability: z.enum(['fsync', 'process']).optional(),
   /** Unix socket of the HTTP API (mode 0600). Default `<state dir>/troupe.sock`. */
   socket: z.string().min(1).optional(),
-  /** Also listen on 127.0.0.1:port; every request must then carry `Authorization: Bearer <token>`. */
+  /** Also listen on 127.0.0.1:port; every request must then carry the token (kept beside the socket unless given). */
   tcp: z
     .strictObject({
       port: z.int().min(0).max(65_535),
@@ -52,8 +53,12 @@ export interface DaemonConfig {
   /** Options for `Supervisor.start()` (module paths resolved against the config file). */
   runtime: SupervisorOptions;
   socket: string;
-  /** `planRoots`: where `POST /v1/plan` may read over TCP; absent or empty, nowhere. */
-  tcp?: { host: string; port: number; token: string; planRoots?: readonly string[] };
+  /**
+   * `token`: fixed by the configuration (`tcp.token`, `TROUPE_TOKEN`); else `tokenFile`: where it is
+   * kept (made on the first start, changed by `troupe token rotate`). `planRoots`: where
+   * `POST /v1/plan` may read over TCP; absent or empty, nowhere.
+   */
+  tcp?: { host: string; port: number; token?: string; tokenFile?: string; planRoots?: readonly string[] };
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   bodyLimitBytes: number;
@@ -111,24 +116,33 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
-function readToken(file: string): string {
+function readToken(file: string): void {
   try {
-    return readFileSync(file, 'utf8').trim();
+    if (readTokenFile(file) !== undefined) return;
   } catch (cause) {
+    if ((cause as TroupeError).code === 'TROUPE_INVALID_OPTIONS') throw cause;
     throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.tokenFile', 'must name a readable file', file, cause);
   }
+  throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.tokenFile', 'must name a readable file', file);
 }
 
-function tcpOf(parsed: z.output<typeof configSchema>, env: NodeJS.ProcessEnv, base: string): DaemonConfig['tcp'] {
+/**
+ * The TCP listener, and where its token comes from: fixed by `TROUPE_TOKEN` or `tcp.token`; else
+ * kept in `tcp.tokenFile` (which must exist), else in the token file beside the socket, made on the
+ * first start (token-store.ts).
+ */
+function tcpOf(parsed: z.output<typeof configSchema>, env: NodeJS.ProcessEnv, base: string, socket: string): DaemonConfig['tcp'] {
   const port = envInt(env, 'TROUPE_PORT') ?? parsed.tcp?.port;
   if (port === undefined) return undefined;
-  const file = parsed.tcp?.tokenFile;
-  const token = env.TROUPE_TOKEN || parsed.tcp?.token || (file === undefined ? undefined : readToken(resolve(base, file)));
-  if (token === undefined || token.length < 16) {
-    throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.token', 'must be set (token, tokenFile or TROUPE_TOKEN) to at least 16 characters when a TCP port is', port);
-  }
   const planRoots = (parsed.tcp?.planRoots ?? []).map((root) => resolve(base, root));
-  return { host: DAEMON_DEFAULTS.tcpHost, port, token, planRoots };
+  const fixed = env.TROUPE_TOKEN || parsed.tcp?.token;
+  if (fixed !== undefined) {
+    if (fixed.length < MIN_TOKEN_LENGTH) throw fieldError('TROUPE_INVALID_OPTIONS', 'config.tcp.token', `must be at least ${MIN_TOKEN_LENGTH} characters (token or TROUPE_TOKEN)`, port);
+    return { host: DAEMON_DEFAULTS.tcpHost, port, token: fixed, planRoots };
+  }
+  const configured = parsed.tcp?.tokenFile;
+  if (configured !== undefined) readToken(resolve(base, configured));
+  return { host: DAEMON_DEFAULTS.tcpHost, port, tokenFile: configured === undefined ? defaultTokenFile(socket) : resolve(base, configured), planRoots };
 }
 
 /**
@@ -155,10 +169,11 @@ export function configFrom(raw: unknown, base: string, env: NodeJS.ProcessEnv = 
     agents: resolveAgentPaths(parsed.agents, base),
     ...Object.fromEntries((['resources', 'groups', 'groupConcurrency', 'pool', 'breaker', 'retention', 'logs', 'supervision', 'alerts', 'pipelines'] as const).flatMap((k) => (parsed[k] === undefined ? [] : [[k, parsed[k]]]))),
   } as SupervisorOptions;
-  const tcp = tcpOf(parsed, env, base);
+  const socket = env.TROUPE_SOCKET || (parsed.socket === undefined ? join(dir, 'troupe.sock') : resolve(base, parsed.socket));
+  const tcp = tcpOf(parsed, env, base, socket);
   return {
     runtime,
-    socket: env.TROUPE_SOCKET || (parsed.socket === undefined ? join(dir, 'troupe.sock') : resolve(base, parsed.socket)),
+    socket,
     ...(tcp === undefined ? {} : { tcp }),
     shutdownTimeoutMs: envInt(env, 'TROUPE_SHUTDOWN_TIMEOUT_MS') ?? parsed.shutdownTimeoutMs,
     logLevel,

@@ -7,12 +7,15 @@ import { Supervisor, type SupervisorOptions } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { drainProgress, NO_PROGRESS, type Progress } from './progress.js';
 import { buildServer, listenOnSocket } from './server.js';
+import { fileToken, fixedToken, type TokenHolder } from './token-store.js';
 
 export interface RunningDaemon {
   readonly supervisor: Supervisor;
   readonly socket: string;
   /** `http://127.0.0.1:<port>` when the TCP listener is on. */
   readonly url?: string;
+  /** The TCP listener's token (read it at each use: `troupe token rotate` changes it). */
+  readonly tokens?: TokenHolder;
   /** Stops intake, lets running tasks finish up to the deadline, keeps the rest in the journal, closes. */
   stop(): Promise<void>;
 }
@@ -66,17 +69,21 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = daemonL
   // The state directory is the daemon's own: created on first start, private to this user.
   const journal = config.runtime.journal;
   if (journal !== undefined && journal !== ':memory:') mkdirSync(dirname(journal), { recursive: true, mode: 0o700 });
+  const tcp = config.tcp;
+  // Read (or made) before anything starts: a bad token file fails the start.
+  const tokens = tcp === undefined ? undefined : tcp.token !== undefined ? fixedToken(tcp.token, 'the configuration (tcp.token or TROUPE_TOKEN)') : fileToken(tcp.tokenFile!);
   const supervisor = await Supervisor.start({ ...withDaemonAddress(config.runtime, config.socket), logger });
   const servers: FastifyInstance[] = [];
   try {
-    const local = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger });
+    let url: string | undefined;
+    const tokenAdmin = tokens === undefined ? {} : { tokenAdmin: { tokens, url: () => url } };
+    const local = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger, ...tokenAdmin });
     servers.push(local);
     await listenOnSocket(local, config.socket);
-    let url: string | undefined;
-    if (config.tcp !== undefined) {
-      const remote = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger, token: config.tcp.token, planRoots: config.tcp.planRoots ?? [] });
+    if (tcp !== undefined && tokens !== undefined) {
+      const remote = buildServer(supervisor, { bodyLimitBytes: config.bodyLimitBytes, logger, tokens, planRoots: tcp.planRoots ?? [] });
       servers.push(remote);
-      url = await remote.listen({ host: config.tcp.host, port: config.tcp.port });
+      url = await remote.listen({ host: tcp.host, port: tcp.port });
     }
     const stop = async (): Promise<void> => {
       // The runtime drains first (it refuses submissions with TROUPE_SHUTTING_DOWN, and event streams
@@ -84,7 +91,7 @@ export async function startDaemon(config: DaemonConfig, logger: Logger = daemonL
       await supervisor.shutdown({ timeoutMs: config.shutdownTimeoutMs });
       await Promise.all(servers.map((s) => s.close()));
     };
-    return { supervisor, socket: config.socket, ...(url === undefined ? {} : { url }), stop };
+    return { supervisor, socket: config.socket, ...(url === undefined ? {} : { url }), ...(tokens === undefined ? {} : { tokens }), stop };
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     await supervisor.shutdown({ timeoutMs: 0 });

@@ -32,7 +32,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
 import type { TroupeEvent, TroupeEventType } from '../index.js';
 import type { Supervisor } from '../index.js';
-import { parseWith } from '../internal.js';
+import { answers, streamed, zod } from './schemas.js';
 
 export interface EventRouteOptions {
   /** Interval of the `: heartbeat` comment. Default 15 000 ms (tests make it shorter). */
@@ -242,8 +242,9 @@ export function eventRoutes(app: FastifyInstance, sup: Supervisor, options: Even
   app.addHook('preClose', async () => {
     for (const stream of [...mine]) stream.end();
   });
-  app.get('/v1/events', async (req, reply) => {
-    const filter = parseWith(querySchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
+  const schema = { querystring: querySchema, response: answers(streamed('text/event-stream', 'each event as `event: <type>` with its JSON as `data`')) };
+  zod(app).get('/v1/events', { schema }, async (req, reply) => {
+    const filter = req.query;
     reply.hijack();
     const stream = new EventStream(reply.raw, heartbeatMs, maxBuffered, onClose);
     streams.add(stream);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -19,10 +18,10 @@ const WORDS = ['actors share nothing', 'a journal survives a crash', 'priorities
 export function exampleConfig(env: NodeJS.ProcessEnv): DaemonConfig {
   const dir = stateDir(env);
   const node = nodeCommand();
-  const token = env.TROUPE_TOKEN || randomBytes(18).toString('base64url');
+  // The token: TROUPE_TOKEN, else the one kept beside the socket (made on the first start, stable after).
   const raw = {
     journal: join(dir, 'example-journal.db'),
-    tcp: { port: EXAMPLE_PORT, token },
+    tcp: { port: EXAMPLE_PORT },
     agents: {
       hash: { module: here('../demo/agents/hash.js'), concurrency: 4 },
       review: { module: here('../demo/agents/review.js'), concurrency: 3 },
@@ -70,13 +69,14 @@ export async function startExampleDaemon(config: DaemonConfig, logger: Logger): 
 
 /** What `npm start` prints once ready. */
 export function exampleBanner(daemon: RunningDaemon, config: DaemonConfig): string {
-  const dashboard = `${daemon.url}/?token=${encodeURIComponent(config.tcp?.token ?? '')}`;
+  const dashboard = `${daemon.url}/?token=${encodeURIComponent(daemon.tokens?.current() ?? '')}`;
   const cli = inSingleBinary() ? 'troupe' : 'node dist/cli.js';
   return [
     'troupe example daemon ready (the example agents get a few tasks every second)',
     `  dashboard  ${dashboard}`,
     `  socket     ${daemon.socket}`,
     `  journal    ${config.runtime.journal}`,
+    ...(config.tcp?.tokenFile === undefined ? [] : [`  token      ${config.tcp.tokenFile} (kept across restarts; troupe token rotate for a new one)`]),
     `  try        ${cli} top   |   ${cli} list --state dead   |   Ctrl-C to drain and stop`,
   ].join('\n');
 }

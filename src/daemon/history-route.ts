@@ -4,11 +4,30 @@
  * The sampler is shared by the daemon's listeners and stops when the last of them closes.
  */
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Supervisor } from '../index.js';
 import { acquireHistory, releaseHistory } from './history.js';
+import { answers, zod } from './schemas.js';
+
+const ms = z.number().nullable().describe('end-to-end latency in ms over the tasks finished since start; null before the first');
+const sample = z.object({
+  at: z.number().describe('epoch ms'),
+  throughput1s: z.number(),
+  throughput10s: z.number(),
+  p50: ms,
+  p95: ms,
+  p99: ms,
+  queued: z.number(),
+  delayed: z.number(),
+  running: z.number(),
+  threads: z.number(),
+  target: z.number(),
+  busy: z.number(),
+});
+const history = z.object({ intervalMs: z.number(), samples: z.array(sample).describe('oldest first, at most five minutes') });
 
 export function historyRoutes(app: FastifyInstance, sup: Supervisor): void {
-  const history = acquireHistory(sup);
+  const kept = acquireHistory(sup);
   app.addHook('onClose', async () => releaseHistory(sup));
-  app.get('/v1/metrics/history', async () => ({ intervalMs: history.intervalMs, samples: history.samples() }));
+  zod(app).get('/v1/metrics/history', { schema: { response: answers({ 200: history }) } }, async () => ({ intervalMs: kept.intervalMs, samples: kept.samples() }));
 }

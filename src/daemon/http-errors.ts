@@ -15,6 +15,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TROUPE_INVALID_PLAN: 400,
   TROUPE_UNAUTHORIZED: 401,
   TROUPE_FORBIDDEN: 403,
+  TROUPE_NOT_FOUND: 404,
+  TROUPE_METHOD_NOT_ALLOWED: 405,
+  TROUPE_BODY_TOO_LARGE: 413,
+  TROUPE_UNSUPPORTED_MEDIA_TYPE: 415,
   TROUPE_UNKNOWN_TASK: 404,
   TROUPE_UNKNOWN_BREAKER: 404,
   TROUPE_TASK_NOT_DEAD: 409,
@@ -36,22 +40,51 @@ const INTERNAL: { status: number; body: ErrorBody } = {
   body: { error: { code: 'TROUPE_INTERNAL', message: 'internal error (see the daemon log)' } },
 };
 
+/** What the error handler knows of the request, for the errors that name it. */
+export interface RequestFacts {
+  /** The request's `Content-Type` header, as sent. */
+  contentType?: string | undefined;
+  /** The listener's body limit (`bodyLimitBytes`). */
+  bodyLimitBytes?: number;
+}
+
+/** The one content type the API's bodies take (`/login`'s form is its own route's). */
+export const ACCEPTED_TYPE = 'application/json';
+
 /** Maps any error to a status and a body; errors that are not TroupeErrors are not described (a 500). Never throws. */
-export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
+export function toHttpError(err: unknown, facts: RequestFacts = {}): { status: number; body: ErrorBody } {
   try {
-    return describe(err);
+    return describe(err, facts);
   } catch {
     return INTERNAL; // the error handler must answer whatever the error holds
   }
 }
 
-function describe(err: unknown): { status: number; body: ErrorBody } {
+/** Fastify's refusals of a body that name a code of their own: the type, the size. */
+function bodyRefusal(code: string | undefined, facts: RequestFacts): { status: number; body: ErrorBody } | undefined {
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const received = facts.contentType === undefined || facts.contentType === '' ? 'no content type' : JSON.stringify(facts.contentType);
+    const message = `a request body of ${received} is not accepted: send ${ACCEPTED_TYPE}`;
+    const details = { field: 'headers.content-type', rule: `must be ${ACCEPTED_TYPE}`, value: facts.contentType ?? null };
+    return { status: 415, body: { error: { code: 'TROUPE_UNSUPPORTED_MEDIA_TYPE', message, details } } };
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = facts.bodyLimitBytes === undefined ? 'the limit' : `the limit of ${facts.bodyLimitBytes} bytes`;
+    const message = `the request body is over ${limit} (bodyLimitBytes in the daemon's configuration)`;
+    return { status: 413, body: { error: { code: 'TROUPE_BODY_TOO_LARGE', message, ...(facts.bodyLimitBytes !== undefined && { details: { limitBytes: facts.bodyLimitBytes } }) } } };
+  }
+  return undefined;
+}
+
+function describe(err: unknown, facts: RequestFacts): { status: number; body: ErrorBody } {
   if (err instanceof TroupeError) {
     const { field, rule, value } = err.details as { field?: string; rule?: string; value?: unknown };
     const details = field === undefined ? undefined : { field, rule, value: jsonSafe(value) };
     return { status: STATUS[err.code] ?? 500, body: { error: { code: err.code, message: err.message, ...(details && { details }) } } };
   }
   const fastify = err as { statusCode?: number; message?: string; code?: string };
+  const refusal = bodyRefusal(fastify.code, facts);
+  if (refusal !== undefined) return refusal;
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     return { status: fastify.statusCode, body: { error: { code: 'TROUPE_BAD_REQUEST', message: fastify.message ?? 'bad request' } } };
   }

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Supervisor } from '../index.js';
-import { parseWith } from '../internal.js';
+import { answers, idParams, streamed, zod } from './schemas.js';
 import { streamResponses } from './stream-out.js';
 
 const querySchema = z.strictObject({
@@ -21,8 +21,9 @@ const querySchema = z.strictObject({
 /** Registers the route; the server's close ends its open streams. */
 export function logsRoutes(app: FastifyInstance, sup: Supervisor): void {
   const pipe = streamResponses(app);
-  app.get<{ Params: { id: string } }>('/v1/tasks/:id/logs', async (req, reply) => {
-    const query = parseWith(querySchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
+  const schema = { params: idParams, querystring: querySchema, response: answers(streamed('application/x-ndjson', 'one { attempt, stream, at, line } per line')) };
+  zod(app).get('/v1/tasks/:id/logs', { schema }, async (req, reply) => {
+    const query = req.query;
     const abort = new AbortController();
     const lines = sup.logs(req.params.id, { ...query, signal: abort.signal })[Symbol.asyncIterator]();
     reply.hijack();

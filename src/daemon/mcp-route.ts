@@ -46,15 +46,16 @@ function send(reply: FastifyReply, response: Response): FastifyReply {
 
 export interface McpRouteOptions {
   bodyLimitBytes: number;
-  /** The TCP listener's token: the in-process calls carry it through the token check as any client does. */
-  token?: string;
+  /** The TCP listener's token now (it may be rotated): the in-process calls carry it through the token check as any client does. */
+  token?: () => string;
   logger: Logger;
 }
 
 /** Serves MCP at `/mcp` (POST; GET and DELETE answer 405, there are no sessions to resume or end). */
 export function mcpRoutes(app: FastifyInstance, options: McpRouteOptions): void {
-  const headers = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const token = options.token;
   const call: DaemonCall = async (method, url, body) => {
+    const headers = token === undefined ? {} : { authorization: `Bearer ${token()}` };
     const res = await app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
     return { status: res.statusCode, body: res.body === '' ? undefined : (JSON.parse(res.body) as unknown) };
   };

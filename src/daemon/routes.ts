@@ -1,46 +1,50 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Supervisor } from '../index.js';
+import type { BreakerInfo, SubmitRequest, Supervisor } from '../index.js';
 import { TroupeError } from '../index.js';
-import { parseWith } from '../internal.js';
+import { answers, breakerInfo, checkedByLibrary, nameMap, idParams, open, submitRequest, taskInfo, taskList, taskState, zod } from './schemas.js';
 
 /** Longest a `GET /v1/tasks/:id/result` may wait for the outcome. */
 const MAX_WAIT_MS = 60_000;
 
-const waitSchema = z.strictObject({ waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
+const waitQuery = z.strictObject({ waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0).describe('how long to wait for the outcome, at most 60000 ms') });
 /** A query flag: `?newest`, `?newest=1` or `=true` is on; `=0` or `=false` is off. */
 const flag = z.enum(['', '1', 'true', '0', 'false']).transform((v) => v === '' || v === '1' || v === 'true');
 /** A time in a query: epoch milliseconds or an ISO 8601 date. */
-const time = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))]);
-const list = (values: string) => values.split(',').filter((v) => v !== '');
+const time = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))]).describe('epoch ms or an ISO 8601 date');
+/** A comma-separated list in a query (`state=queued,running`), each item checked by `item`. */
+const listOf = <T extends z.ZodType<unknown, string>>(item: T) => z.string().transform((v) => v.split(',').filter((x) => x !== '')).pipe(z.array(item));
+const include = listOf(z.enum(['input'])).describe('input: add each task\'s input');
 export const filterQuery = {
   agent: z.string().optional(),
   group: z.string().optional(),
   since: time.optional(),
   until: time.optional(),
-  search: z.string().optional(),
+  search: z.string().optional().describe('case-insensitive text of the id, key, names, input or error'),
 };
-const listSchema = z.strictObject({
+const listQuery = z.strictObject({
   ...filterQuery,
-  state: z.string().transform(list).optional(),
-  newest: flag.optional(),
+  state: listOf(taskState).optional().describe('one state or several, comma-separated'),
+  newest: flag.optional().describe('newest first'),
   limit: z.coerce.number().int().optional(),
-  after: z.string().optional(),
-  include: z.string().transform(list).optional(),
+  after: z.string().optional().describe('the last id of the previous page'),
+  include: include.optional(),
 });
-const getSchema = z.strictObject({ include: z.string().transform(list).optional() });
-const deadSchema = z.strictObject({ agent: z.string().optional(), limit: z.coerce.number().int().optional() });
-const redriveSchema = z.union([
+const getQuery = z.strictObject({ include: include.optional() });
+const deadQuery = z.strictObject({ agent: z.string().optional(), limit: z.coerce.number().int().optional() });
+const redriveBody = z.union([
   z.strictObject({ ids: z.union([z.string(), z.array(z.string())]), input: z.unknown().optional() }),
   z.strictObject({ all: z.literal(true), agent: z.string().optional(), group: z.string().optional(), search: z.string().optional(), since: z.number().optional(), until: z.number().optional() }),
 ]);
-const breakerSchema = z.strictObject({ state: z.enum(['open', 'closed']) });
-const cancelSchema = z.strictObject({ reason: z.string().optional() });
+const breakerBody = z.strictObject({ state: z.enum(['open', 'closed']) });
+const cancelBody = z.strictObject({ reason: z.string().optional() }).nullable().describe('optional');
+const submitBody = checkedByLibrary(z.union([submitRequest, z.array(submitRequest).describe('a batch: validated whole before any is accepted')]));
 
-type Params = { id: string };
+const waitAnswer = open({ id: z.string(), done: z.boolean(), state: taskState.optional(), result: z.unknown().optional(), error: z.string().optional() });
+const taskTree = open({ task: taskInfo, children: z.array(open({ task: taskInfo })).describe('the same shape, one level down'), truncated: z.number().optional() });
 
 /** The task's outcome within `waitMs`: settled (`done: true`) or still under way. */
-async function waitResult(sup: Supervisor, id: string, waitMs: number): Promise<Record<string, unknown>> {
+async function waitResult(sup: Supervisor, id: string, waitMs: number): Promise<z.output<typeof waitAnswer>> {
   const giveUp = new AbortController();
   const timer = setTimeout(() => giveUp.abort(), waitMs);
   try {
@@ -55,50 +59,42 @@ async function waitResult(sup: Supervisor, id: string, waitMs: number): Promise<
   }
 }
 
+function unknownTask(id: string): TroupeError {
+  return new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(id)}`);
+}
+
 /** The task API: submit, inspect, list, wait, cancel, dead letters, breakers, snapshot. */
 export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
-  app.post('/v1/tasks', async (req, reply) => {
-    const body = req.body as unknown;
-    if (Array.isArray(body)) {
-      // A batch is validated whole before any of it is accepted.
-      const ids = await sup.submitBatch(body);
-      return reply.code(201).send({ ids });
-    }
-    return reply.code(201).send({ id: await sup.submit(body as never) });
+  const api = zod(app);
+  const ids = z.object({ ids: z.array(z.string()) });
+  api.post('/v1/tasks', { schema: { body: submitBody, response: answers({ 201: z.union([z.object({ id: z.string() }), ids]) }) } }, async (req, reply) => {
+    const body: unknown = req.body;
+    // A batch is validated whole before any of it is accepted.
+    if (Array.isArray(body)) return reply.code(201).send({ ids: await sup.submitBatch(body as SubmitRequest[]) });
+    return reply.code(201).send({ id: await sup.submit(body as SubmitRequest) });
   });
-  app.get('/v1/tasks', async (req) => ({ tasks: await sup.list(parseWith(listSchema, req.query, 'TROUPE_BAD_REQUEST', 'query') as never) }));
-  app.get<{ Params: Params }>('/v1/tasks/:id', async (req) => {
-    const task = sup.get(req.params.id, parseWith(getSchema, req.query, 'TROUPE_BAD_REQUEST', 'query') as never);
-    if (task === undefined) throw new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(req.params.id)}`);
-    return task;
-  });
-  app.get<{ Params: Params }>('/v1/tasks/:id/result', async (req) => {
-    const { waitMs } = parseWith(waitSchema, req.query, 'TROUPE_BAD_REQUEST', 'query');
-    return waitResult(sup, req.params.id, waitMs);
-  });
-  app.get<{ Params: Params }>('/v1/tasks/:id/tree', async (req) => {
-    const tree = sup.tree(req.params.id);
-    if (tree === undefined) throw new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(req.params.id)}`);
-    return tree;
-  });
-  app.post<{ Params: Params }>('/v1/tasks/:id/cancel', async (req) => {
-    const { reason } = parseWith(cancelSchema, req.body ?? {}, 'TROUPE_BAD_REQUEST', 'body');
-    return { id: req.params.id, cancelled: await sup.cancel(req.params.id, reason) };
-  });
-  app.get('/v1/dead-letters', async (req) => ({ tasks: await sup.deadLetters(parseWith(deadSchema, req.query, 'TROUPE_BAD_REQUEST', 'query')) }));
-  app.post('/v1/dead-letters/redrive', async (req) => {
-    const body = parseWith(redriveSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+  api.get('/v1/tasks', { schema: { querystring: listQuery, response: answers({ 200: taskList }) } }, async (req) => ({ tasks: await sup.list(req.query) }));
+  api.get('/v1/tasks/:id', { schema: { params: idParams, querystring: getQuery, response: answers({ 200: taskInfo }) } }, async (req) => sup.get(req.params.id, req.query) ?? Promise.reject(unknownTask(req.params.id)));
+  api.get('/v1/tasks/:id/result', { schema: { params: idParams, querystring: waitQuery, response: answers({ 200: waitAnswer }) } }, async (req) => waitResult(sup, req.params.id, req.query.waitMs));
+  api.get('/v1/tasks/:id/tree', { schema: { params: idParams, response: answers({ 200: taskTree }) } }, async (req) => sup.tree(req.params.id) ?? Promise.reject(unknownTask(req.params.id)));
+  api.post('/v1/tasks/:id/cancel', { schema: { params: idParams, body: cancelBody, response: answers({ 200: z.object({ id: z.string(), cancelled: z.boolean() }) }) } }, async (req) => ({
+    id: req.params.id,
+    cancelled: await sup.cancel(req.params.id, req.body?.reason),
+  }));
+  api.get('/v1/dead-letters', { schema: { querystring: deadQuery, response: answers({ 200: taskList }) } }, async (req) => ({ tasks: await sup.deadLetters(req.query) }));
+  api.post('/v1/dead-letters/redrive', { schema: { body: redriveBody, response: answers({ 200: ids }) } }, async (req) => {
+    const body = req.body;
     if ('all' in body) {
       const { all: _all, ...filter } = body;
       return { ids: await sup.redriveAll(filter) };
     }
     return { ids: await sup.redrive(body.ids, 'input' in body ? { input: body.input } : {}) };
   });
-  app.get('/v1/breakers', async () => ({ breakers: sup.breakers() }));
-  app.get('/v1/pipelines', async () => ({ pipelines: sup.pipelines() }));
-  app.put<{ Params: { key: string } }>('/v1/breakers/:key', async (req) => {
-    const { state } = parseWith(breakerSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
-    return { key: req.params.key, breaker: await sup.setBreaker(req.params.key, state) };
-  });
-  app.get('/v1/snapshot', async () => sup.snapshot());
+  api.get('/v1/breakers', { schema: { response: answers({ 200: z.object({ breakers: nameMap<BreakerInfo>(z.toJSONSchema(breakerInfo, { io: 'output' }), 'breakers by key (agent:<name>, resource:<name>)') }) }) } }, async () => ({ breakers: sup.breakers() }));
+  api.get('/v1/pipelines', { schema: { response: answers({ 200: z.object({ pipelines: z.array(open({ from: z.unknown().optional(), to: z.unknown().optional() })).readonly() }) }) } }, async () => ({ pipelines: sup.pipelines() }));
+  api.put('/v1/breakers/:key', { schema: { params: z.object({ key: z.string().describe('agent:<name> or resource:<name>') }), body: breakerBody, response: answers({ 200: z.object({ key: z.string(), breaker: breakerInfo }) }) } }, async (req) => ({
+    key: req.params.key,
+    breaker: await sup.setBreaker(req.params.key, req.body.state),
+  }));
+  api.get('/v1/snapshot', { schema: { response: answers({ 200: open({ counters: z.unknown().optional() }).describe('snapshot(): counters, queue, pool, latency, breakers, ...') }) } }, async () => sup.snapshot());
 }

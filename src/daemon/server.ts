@@ -1,31 +1,62 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Supervisor } from '../index.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard-route.js';
 import { answerClientError, toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
+import { loginRoutes } from './login.js';
 import { logsRoutes } from './logs-route.js';
 import { graphRoutes } from './graph-routes.js';
 import { historyRoutes } from './history-route.js';
 import { mcpRoutes } from './mcp-route.js';
 import { metricsRoutes } from './metrics-route.js';
+import { openApiRoute, registerOpenApi } from './openapi.js';
 import { taskRoutes } from './routes.js';
+import { answers, open, useZod, zod } from './schemas.js';
 import { consoleRoutes } from './console-routes.js';
 import { taskScope } from './task-scope.js';
 import { terminalRoutes } from './terminal-route.js';
+import type { TokenHolder } from './token-store.js';
+import { tokenRoutes, type TokenAdmin } from './token-routes.js';
+import { answerUnrouted } from './unrouted.js';
 
 export interface ServerOptions {
   bodyLimitBytes: number;
-  /** Set for the TCP listener: every request must carry the token (header or dashboard cookie); the dashboard is served at `/`. */
-  token?: string;
+  /** Set for the TCP listener: every request must carry its token (header or dashboard cookie); the dashboard is served at `/`. */
+  tokens?: TokenHolder;
+  /** Set for the socket of a daemon with a TCP listener: `GET /v1/token`, `POST /v1/token/rotate`. */
+  tokenAdmin?: TokenAdmin;
   /** Set for the TCP listener: the directories under which `POST /v1/plan` may read (none: no planning). */
   planRoots?: readonly string[];
   logger: Logger;
 }
+
+/** Security headers for the dashboard: same-origin scripts, requests and styles; uPlot sets inline styles. No HSTS: plain HTTP on loopback. */
+const HELMET = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  strictTransportSecurity: false,
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
 
 /** One HTTP API (the socket's or the TCP port's) over a running Supervisor. */
 export function buildServer(sup: Supervisor, options: ServerOptions): FastifyInstance {
@@ -43,36 +74,51 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
       void (reply as FastifyReply).code(status).send(body);
     },
   });
+  useZod(app);
+  // Bodies are JSON: Fastify's own text/plain parser would hand the routes a string (a 400 about types, not a 415).
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = toHttpError(err, { contentType: req.headers['content-type'], bodyLimitBytes: options.bodyLimitBytes });
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send(body);
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return;
     return reply.code(400).send({ error: { code: 'TROUPE_BAD_REQUEST', message: 'an HTTP/1.1 request must have a Host header' } });
   });
-  if (options.token !== undefined) requireToken(app, options.token);
-  app.setErrorHandler((err, req, reply) => {
-    const { status, body } = toHttpError(err);
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send(body);
+  answerUnrouted(app); // before any route: it learns them as they are declared
+  registerOpenApi(app, options.tokens === undefined ? 'socket' : 'tcp');
+  const tokens = options.tokens;
+  if (tokens !== undefined) {
+    void app.register(cookie);
+    void app.register(helmet, HELMET);
+    dashboardRoutes(app);
+  }
+  // Routes and the token check are declared once the plugins above have loaded (swagger sees the routes; the cookie is parsed first).
+  app.after(() => {
+    if (tokens !== undefined) requireToken(app, tokens);
+    if (tokens !== undefined) loginRoutes(app, tokens);
+    const api = zod(app);
+    api.get('/healthz', { schema: { response: answers({ 200: z.object({ status: z.literal('ok') }) }) } }, async () => ({ status: 'ok' as const }));
+    // Ready means work really runs: a no-op job went through a pool thread just now.
+    const readiness = open({ ready: z.boolean(), reasons: z.array(z.string()) });
+    api.get('/readyz', { schema: { response: answers({ 200: readiness, 503: readiness }) } }, async (_req, reply) => {
+      const ready = await sup.ready();
+      return reply.code(ready.ready ? 200 : 503).send(ready);
+    });
+    openApiRoute(app);
+    taskScope(app, sup);
+    taskRoutes(app, sup);
+    consoleRoutes(app, sup);
+    graphRoutes(app, sup, options.planRoots);
+    eventRoutes(app, sup);
+    logsRoutes(app, sup);
+    terminalRoutes(app, sup);
+    metricsRoutes(app, sup);
+    historyRoutes(app, sup);
+    if (options.tokenAdmin !== undefined) tokenRoutes(app, options.tokenAdmin);
+    mcpRoutes(app, { bodyLimitBytes: options.bodyLimitBytes, logger: http, ...(tokens === undefined ? {} : { token: () => tokens.current() }) });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'TROUPE_BAD_REQUEST', message: `no route ${req.method} ${req.url}` } }),
-  );
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  // Ready means work really runs: a no-op job went through a pool thread just now.
-  app.get('/readyz', async (_req, reply) => {
-    const readiness = await sup.ready();
-    return reply.code(readiness.ready ? 200 : 503).send(readiness);
-  });
-  taskScope(app, sup);
-  taskRoutes(app, sup);
-  consoleRoutes(app, sup);
-  graphRoutes(app, sup, options.planRoots);
-  eventRoutes(app, sup);
-  logsRoutes(app, sup);
-  terminalRoutes(app, sup);
-  metricsRoutes(app, sup);
-  historyRoutes(app, sup);
-  mcpRoutes(app, { bodyLimitBytes: options.bodyLimitBytes, logger: http, ...(options.token === undefined ? {} : { token: options.token }) });
-  if (options.token !== undefined) dashboardRoutes(app);
   return app;
 }
 

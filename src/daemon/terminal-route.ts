@@ -8,18 +8,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Supervisor } from '../index.js';
-import { parseWith } from '../internal.js';
+import { answers, idParams, streamed, zod } from './schemas.js';
 import { streamResponses } from './stream-out.js';
 
 const inputSchema = z.strictObject({ data: z.string() });
 const sizeSchema = z.strictObject({ cols: z.int(), rows: z.int() });
 
-type Params = { id: string };
-
 /** Registers the routes; the server's close ends the open streams. */
 export function terminalRoutes(app: FastifyInstance, sup: Supervisor): void {
   const pipe = streamResponses(app);
-  app.get<{ Params: Params }>('/v1/tasks/:id/terminal', async (req, reply) => {
+  const api = zod(app);
+  const output = answers(streamed('application/octet-stream', 'the bytes the process writes to its terminal, a replay of its recent output first'));
+  api.get('/v1/tasks/:id/terminal', { schema: { params: idParams, response: output } }, async (req, reply) => {
     const terminal = sup.terminal(req.params.id);
     const abort = new AbortController();
     const chunks = terminal.output({ signal: abort.signal })[Symbol.asyncIterator]();
@@ -34,13 +34,15 @@ export function terminalRoutes(app: FastifyInstance, sup: Supervisor): void {
     res.flushHeaders(); // the client knows it is attached before the process writes anything
     await pipe(req, res, abort, chunks, (chunk) => chunk, 'streaming a task terminal failed');
   });
-  app.post<{ Params: Params }>('/v1/tasks/:id/terminal/input', async (req) => {
-    const { data } = parseWith(inputSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+  const written = answers({ 200: z.object({ id: z.string(), written: z.number() }) });
+  api.post('/v1/tasks/:id/terminal/input', { schema: { params: idParams, body: inputSchema, response: written } }, async (req) => {
+    const { data } = req.body;
     sup.terminal(req.params.id).write(data);
     return { id: req.params.id, written: data.length };
   });
-  app.post<{ Params: Params }>('/v1/tasks/:id/terminal/resize', async (req) => {
-    const { cols, rows } = parseWith(sizeSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+  const sized = answers({ 200: z.object({ id: z.string(), cols: z.number(), rows: z.number() }) });
+  api.post('/v1/tasks/:id/terminal/resize', { schema: { params: idParams, body: sizeSchema, response: sized } }, async (req) => {
+    const { cols, rows } = req.body;
     const terminal = sup.terminal(req.params.id);
     terminal.resize(cols, rows);
     return { id: req.params.id, cols: terminal.cols, rows: terminal.rows };

@@ -4,6 +4,7 @@ import { Observable } from 'rxjs';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { activeStreams, eventRoutes, eventStreamStats, type EventRouteOptions, type EventStreamStats } from '../../dist/daemon/events-route.js';
 import { toHttpError } from '../../dist/daemon/http-errors.js';
+import { useZod } from '../../dist/daemon/schemas.js';
 import type { Supervisor, TroupeEvent } from '../../dist/index.js';
 import { agentPath, failure, gate, record, start, waitFor } from '../helpers.js';
 
@@ -48,9 +49,10 @@ class SseClient {
   }
 }
 
-/** Serves the events route (with the daemon's error mapping) on 127.0.0.1; closed after the test. */
+/** Serves the events route (with the daemon's schema compilers and error mapping) on 127.0.0.1; closed after the test. */
 async function serve(sup: Supervisor, options?: EventRouteOptions): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify();
+  useZod(app);
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = toHttpError(err);
     return reply.code(status).send(body);
