@@ -1,0 +1,64 @@
+/**
+ * `troupe list` and `troupe dlq` as a table: a header and a row per task, laid out in the given
+ * width by cutting the widest cuttable column (with `…`), never wrapping a row. Without a width
+ * (output to a pipe or a file, no --width, no $COLUMNS) the rows are whole.
+ */
+import { time, waitingText, type TaskView } from './task-view.js';
+
+interface Column {
+  head: string;
+  cell: (t: TaskView) => string;
+  /** The id and the state are never cut: a cut id cannot be pasted into the next command. */
+  cut: boolean;
+  right?: boolean;
+}
+
+const note = (t: TaskView): string => {
+  if (t.state === 'cancelled') return t.cancelReason ?? '';
+  if (t.state !== 'succeeded' && t.error !== undefined) return `${t.error.code ? `${t.error.code}: ` : ''}${t.error.message}`;
+  const w = t.waiting ?? (t.heldBy && { for: 'breaker' as const, ...t.heldBy });
+  return w !== undefined && t.state !== 'running' ? `waiting for ${waitingText(w)}` : '';
+};
+
+const COLUMNS: Column[] = [
+  { head: 'ID', cell: (t) => t.id, cut: false },
+  { head: 'AGENT', cell: (t) => t.agent, cut: true },
+  { head: 'STATE', cell: (t) => t.state, cut: false },
+  { head: 'ATT', cell: (t) => String(t.attempt), cut: false, right: true },
+  { head: 'SUBMITTED (UTC)', cell: (t) => time(t.submittedAt).slice(0, 19), cut: false },
+  { head: 'GROUP', cell: (t) => t.group ?? '', cut: true },
+  { head: 'NOTE', cell: note, cut: true },
+];
+
+const GAP = 2;
+/** A cut column keeps at least this many characters. */
+const MIN = 5;
+
+/** `text` in `width` characters: cut with `…` when longer, padded when shorter. */
+function fit(text: string, width: number, right = false): string {
+  const one = text.replace(/\s+/g, ' ');
+  if (one.length > width) return `${one.slice(0, Math.max(0, width - 1))}…`;
+  return right ? one.padStart(width) : one.padEnd(width);
+}
+
+/** The table's lines (no trailing spaces); columns empty in every row are left out. */
+export function taskTable(tasks: readonly TaskView[], width?: number): string[] {
+  const cells = tasks.map((t) => COLUMNS.map((c) => c.cell(t).replace(/\s+/g, ' ')));
+  const shown = COLUMNS.map((_, i) => i).filter((i) => i < 5 || cells.some((row) => row[i] !== ''));
+  const widths = new Map(shown.map((i) => [i, Math.max(COLUMNS[i]!.head.length, ...cells.map((row) => row[i]!.length))]));
+  if (width !== undefined) {
+    let excess = [...widths.values()].reduce((a, b) => a + b, 0) + GAP * (shown.length - 1) - width;
+    while (excess > 0) {
+      // The widest column that may still be cut gives up one character at a time.
+      const candidates = shown.filter((i) => COLUMNS[i]!.cut && widths.get(i)! > MIN);
+      if (candidates.length === 0) break;
+      const widest = candidates.reduce((a, b) => (widths.get(b)! > widths.get(a)! ? b : a));
+      widths.set(widest, widths.get(widest)! - 1);
+      excess -= 1;
+    }
+  }
+  const row = (values: string[]): string => shown.map((i) => fit(values[i]!, widths.get(i)!, COLUMNS[i]!.right)).join(' '.repeat(GAP)).trimEnd();
+  const lines = [row(COLUMNS.map((c) => c.head)), ...cells.map(row)];
+  // Past every cut (a very narrow terminal), the line itself is cut: a row never wraps.
+  return width === undefined ? lines : lines.map((l) => (l.length > width ? `${l.slice(0, Math.max(0, width - 1))}…` : l));
+}
