@@ -3,7 +3,7 @@
  * width by cutting the widest cuttable column (with `…`), never wrapping a row. Without a width
  * (output to a pipe or a file, no --width, no $COLUMNS) the rows are whole.
  */
-import { time, waitingText, type TaskView } from './task-view.js';
+import { errorText, time, waitingText, type TaskView } from './task-view.js';
 
 interface Column {
   head: string;
@@ -15,7 +15,7 @@ interface Column {
 
 const note = (t: TaskView): string => {
   if (t.state === 'cancelled') return t.cancelReason ?? '';
-  if (t.state !== 'succeeded' && t.error !== undefined) return `${t.error.code ? `${t.error.code}: ` : ''}${t.error.message}`;
+  if (t.state !== 'succeeded' && t.error !== undefined) return errorText(t.error);
   const w = t.waiting ?? (t.heldBy && { for: 'breaker' as const, ...t.heldBy });
   return w !== undefined && t.state !== 'running' ? `waiting for ${waitingText(w)}` : '';
 };

@@ -47,6 +47,12 @@ export function compact(value: unknown, max = 2000): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** `CODE: message`, or `Name: message` for an error without a code (UnrecoverableError, TypeError), or the message. */
+export function errorText(e: { code?: string; name?: string; message: string }): string {
+  const label = e.code ?? (e.name !== undefined && e.name !== 'Error' ? e.name : undefined);
+  return label === undefined ? e.message : `${label}: ${e.message}`;
+}
+
 const counts = (c: Partial<Record<string, number>>): string => Object.entries(c).map(([state, n]) => `${n} ${state}`).join(', ');
 
 /** The `waiting for …` line's text, one per kind of reason. */
@@ -92,7 +98,7 @@ function waitingOf(t: TaskView): Waiting | undefined {
 /** One line per attempt that did not succeed, oldest first: `#1  <start> → <end>  1.2 s  CODE: message`. */
 function timeline(history: readonly AttemptRecord[]): string[] {
   return history.map((h) => {
-    const why = h.interrupted !== undefined ? `interrupted: ${h.interrupted}` : h.error === undefined ? '' : `${h.error.code ? `${h.error.code}: ` : ''}${h.error.message}`;
+    const why = h.interrupted !== undefined ? `interrupted: ${h.interrupted}` : h.error === undefined ? '' : errorText(h.error);
     const where = h.pid !== undefined ? ` pid ${h.pid}` : h.threadId !== undefined ? ` thread ${h.threadId}` : '';
     return `  #${h.attempt}  ${time(h.startedAt)} → ${time(h.endedAt).slice(11)}  ${duration(h.durationMs).padStart(8)}${where}  ${why}`.trimEnd();
   });
@@ -126,7 +132,7 @@ export function statusLines(t: TaskView, now = Date.now()): string[] {
   add('checkpoint', t.checkpoint !== undefined && compact(t.checkpoint));
   add('result', t.state === 'succeeded' && 'result' in t && compact(t.result));
   // A succeeded task's error would be an earlier attempt's: that one is in the history.
-  add('error', t.state !== 'succeeded' && t.error !== undefined && `${t.error.code ? `${t.error.code}: ` : ''}${t.error.message}`);
+  add('error', t.state !== 'succeeded' && t.error !== undefined && errorText(t.error));
   add('stderr', t.state !== 'succeeded' && t.error?.stderrTail !== undefined && t.error.stderrTail.trimEnd().split('\n').slice(-3).join(' ⏎ '));
   add('cancelled', t.cancelReason);
   add('children', t.children !== undefined && counts(t.children));

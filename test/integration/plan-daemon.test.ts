@@ -139,7 +139,7 @@ describe('troupe plan (the built binary)', () => {
     expect((await troupe(endpoint.socket, 'plan', dir)).code).toBe(2);
     expect(await troupe(endpoint.socket, 'plan', join(dir, 'missing'), '--agent', 'files')).toMatchObject({ code: 2, err: expect.stringContaining('TROUPE_INVALID_PLAN') });
     expect(await troupe(endpoint.socket, 'plan', dir, '--agent', 'nobody', '--submit')).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_AGENT') });
-    expect((await troupe(join(dir, 'no.sock'), 'plan', dir, '--agent', 'files', '--submit')).code).toBe(3);
+    expect((await troupe(join(dir, 'no.sock'), 'plan', dir, '--agent', 'files', '--submit')).code).toBe(4);
     expect((await troupe(endpoint.socket, 'plan', '--help')).out).toContain('Usage: troupe plan <dir> --agent NAME');
     const typed = tree({ 'x.ts': "import type { T } from './y';\n", 'y.ts': '' });
     const withTypes = JSON.parse((await troupe(endpoint.socket, 'plan', typed, '--agent', 'files', '--json')).out) as ImportPlan;
