@@ -26,6 +26,7 @@ export async function runPlanCli(argv: string[], out: Print = print(process.stdo
   const outcome: Outcome = { code: EXIT.OK };
   const cmd = program('troupe plan')
     .description('The import graph of a tree as a task graph: a task per source file, depending on the files it imports.')
+    .usage('<dir> --agent NAME [--json] [--exclude-types] [--tsconfig FILE] [--submit [--socket PATH]]')
     .argument('<dir>', 'the tree')
     .requiredOption('--agent <name>', 'the agent of every task')
     .option('--json', 'print the plan as JSON')

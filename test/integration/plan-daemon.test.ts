@@ -133,7 +133,7 @@ describe('troupe plan (the built binary)', () => {
     expect(done.body).toMatchObject({ state: 'succeeded', result: { files: ['p.py', 'q.py'], before: [] } });
   }, SPAWNS);
 
-  it('exits 2 on bad usage or a bad directory, 1 when the daemon refuses the graph, 3 without a daemon; --exclude-types', async () => {
+  it('exits 2 on bad usage or a bad directory, 1 when the daemon refuses the graph, 4 without a daemon; --exclude-types', async () => {
     const endpoint = await daemon();
     const dir = tree(FILES);
     expect((await troupe(endpoint.socket, 'plan', dir)).code).toBe(2);
