@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, expect, onTestFinished } from 'vitest';
-import { Supervisor, TroupeError, type Clock, type SupervisorOptions, type TaskInfo, type TroupeEvent } from '../dist/index.js';
+import { Supervisor, TroupeError, type Clock, type TaskInfo, type TroupeEvent } from '../dist/index.js';
 
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
 export const agentPath = (name: string): string => join(FIXTURES, 'agents', `${name}.mjs`);
@@ -66,7 +66,7 @@ async function stop(sup: Supervisor, clock: Clock | undefined): Promise<void> {
 }
 
 /** Starts a supervisor that is shut down after the test, whatever happens. */
-export async function start(options: SupervisorOptions): Promise<Supervisor> {
+export async function start(options: Parameters<typeof Supervisor.start>[0]): Promise<Supervisor> {
   const sup = await Supervisor.start(options);
   running.set(sup, options.clock);
   return sup;

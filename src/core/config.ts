@@ -35,7 +35,7 @@ export const DEFAULTS = {
     threadRestarts: { maxDeaths: 10, periodMs: 10_000 },
   },
   moduleAgent: { cancelGraceMs: 1_000 },
-  commandAgent: { input: 'stdin', output: 'json', maxOutputBytes: 1024 * 1024, stderrTailBytes: 4096, killGraceMs: 2_000, ttySize: { cols: 120, rows: 40 } },
+  commandAgent: { input: 'stdin', output: 'json', maxOutputBytes: 1024 * 1024, stderrTailBytes: 4096, killGraceMs: 2_000, ttySize: { cols: 120, rows: 40 }, commandCheck: 'fail' as 'fail' | 'warn' | 'skip' },
   breaker: {
     failureThreshold: 5,
     failureRate: 0.5,
@@ -153,6 +153,8 @@ export const commandAgentSchema = z.strictObject({
   killGraceMs: nonNegativeInt().default(DEFAULTS.commandAgent.killGraceMs),
   /** Run in a pseudo-terminal (pty-runner.ts): `true` (DEFAULTS.commandAgent.ttySize) or `{ cols, rows }`. */
   tty: z.union([z.boolean(), z.strictObject({ cols: z.int().min(1).max(1000).optional(), rows: z.int().min(1).max(1000).optional() })]).optional(),
+  /** At start, a missing `command` executable: 'fail' (TROUPE_COMMAND_NOT_FOUND), 'warn' (it may appear later), 'skip'. */
+  commandCheck: z.enum(['fail', 'warn', 'skip']).default(DEFAULTS.commandAgent.commandCheck),
   concurrency,
   rateLimit,
   ...policyFields,

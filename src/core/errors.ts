@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   TROUPE_INTERNAL: 'The daemon failed on a request for a reason of its own; its log has the details.',
   TROUPE_DAEMON_UNREACHABLE: 'No daemon answers at the socket or URL given (a tool of `troupe mcp`); start one with `troupe daemon`.',
   TROUPE_COMMAND_FAILED: 'A command agent exited with a non-zero code or was killed by a signal.',
+  TROUPE_COMMAND_NOT_FOUND: 'A command agent\'s executable was not found at start (not on PATH, missing, or not executable) and its `commandCheck` is `fail` (the default): set `commandCheck: \'warn\'` for a command that appears later.',
   TROUPE_COMMAND_SPAWN_FAILED: 'A command agent could not be started (missing executable, bad cwd).',
   TROUPE_COMMAND_OUTPUT: 'A command agent wrote output that is not valid JSON or exceeds the capture limit.',
   TROUPE_NO_TERMINAL: 'The task has no terminal to attach to: its agent has no `tty`, or it is not running (its process has exited).',

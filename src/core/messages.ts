@@ -98,6 +98,8 @@ export type Message =
    * trial without changing its breaker carries `unchanged` (no public event).
    */
   | { type: 'breaker.changed'; key: string; state: BreakerState; record: BreakerRecord; at: number; cause?: string; unchanged?: true }
+  /** An operator paused (or resumed) an agent's intake (journaled): its queued tasks wait, submissions are still accepted. */
+  | { type: 'agent.intake'; agent: string; paused: boolean; at: number }
   /** An operator forces a breaker open or closed (API). */
   | { type: 'breaker.force'; key: string; state: 'open' | 'closed'; at: number }
   /** A repository's worktrees went over their disk budget (`held`: new runs wait) or back under it. */
@@ -131,6 +133,13 @@ export interface BreakerRecord {
   resetTimeoutMs: number;
 }
 
+/** What is journaled of a paused agent (a resumed one has no record). */
+export interface IntakeRecord {
+  paused: true;
+  /** When it was paused (epoch ms). */
+  at: number;
+}
+
 /** Messages that change a task's recorded state; the ledger applies them before anyone sees them. */
 export const TRANSITIONS: ReadonlySet<MessageType> = new Set([
   'task.submitted',
@@ -146,4 +155,5 @@ export const TRANSITIONS: ReadonlySet<MessageType> = new Set([
   'task.redriven',
   'task.bound',
   'breaker.changed',
+  'agent.intake',
 ]);

@@ -173,9 +173,33 @@ export interface TaskInfo {
   heldBy?: BreakerHold;
   /** Set by `get()` for a task of an agent with `workspace`: its git worktree, once made. */
   workspace?: WorkspaceInfo;
-  /** Set by `get()` on a queued task its repository's `maxWorktrees` or disk budget holds back. */
-  waiting?: WorkspaceWait;
+  /**
+   * Set by `get()` and `list()` on a task that has not started: the first thing that holds it back
+   * (see WaitReason). Read from the owners of each limit when asked, never stored with the task.
+   */
+  waiting?: WaitReason;
+  /** The task's input: only when asked for (`include: ['input']`). */
+  input?: unknown;
 }
+
+/**
+ * Why a task waits. `blocked`: `parents` not succeeded yet; `delayed`: a `retry` at `at`; queued:
+ * its agent `paused`, an open `breaker`, a repository's `worktrees` or `disk` budget, a
+ * `rate-limit` until `nextAt`, a concurrency limit its running peers fill (`agent-limit`,
+ * `resource-limit`, `group-limit`, `children-limit`), else `capacity` (free slots and tasks ahead).
+ */
+export type WaitReason =
+  | { for: 'parents'; parents: string[] }
+  | { for: 'retry'; at: number }
+  | { for: 'paused'; agent: string; since: number }
+  | ({ for: 'breaker' } & BreakerHold)
+  | WorkspaceWait
+  | { for: 'rate-limit'; key: string; nextAt: number }
+  | { for: 'agent-limit'; agent: string; limit: number; inUse: number }
+  | { for: 'resource-limit'; resource: string; limit: number; inUse: number }
+  | { for: 'group-limit'; group: string; limit: number; inUse: number }
+  | { for: 'children-limit'; parent: string; limit: number; inUse: number }
+  | { for: 'capacity' };
 
 /** A breaker that holds a queued task back (`TaskInfo.heldBy`). */
 export interface BreakerHold {

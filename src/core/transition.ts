@@ -111,7 +111,7 @@ const progress: Rule<EventOf<'task.progress'>> = leased((t, e) =>
 const observe: Rule<TaskEvent> = (t) => applied(t.state, t.state, {}, NO_EFFECTS);
 
 const succeed: Rule<EventOf<'task.succeeded'>> = leased((t, e) =>
-  applied(t.state, 'succeeded', { result: e.result, finishedAt: e.at }, ENDED_OK, { type: 'succeeded', detail: null }),
+  applied(t.state, 'succeeded', { result: e.result, finishedAt: e.at, error: undefined }, ENDED_OK, { type: 'succeeded', detail: null }),
 );
 
 /** The Agent applied the retry policy: with `retryAt` the task runs again (now or then), without it it is dead. */

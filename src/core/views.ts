@@ -1,5 +1,5 @@
 // Read-only views the engine hands the actors and the public API: the task table and the journal's figures.
-import type { BreakerRecord } from './messages.js';
+import type { BreakerRecord, IntakeRecord } from './messages.js';
 import type { TaskRecord, TaskState } from './task.js';
 
 /** Read access to the task table, shared with the actors (they never write it). */
@@ -11,6 +11,8 @@ export interface TaskView {
   count(state: TaskState): number;
   /** Breakers as last recorded (journaled), by key. */
   breakerRecords(): ReadonlyMap<string, BreakerRecord>;
+  /** Agents whose intake is paused (journaled), by name. */
+  pausedAgents(): ReadonlyMap<string, IntakeRecord>;
   /** Queued tasks per agent (agents with none are absent). */
   queuedByAgent(): ReadonlyMap<string, number>;
   /** Ids of the tasks not ended yet that depend on `id`; undefined when there are none (most tasks). */

@@ -76,6 +76,8 @@ const EVENT_TYPES: Record<TroupeEventType, true> = {
   alert: true,
   pool: true,
   breaker: true,
+  paused: true,
+  resumed: true,
   'actor-crashed': true,
   'actor-restarted': true,
   recovered: true,

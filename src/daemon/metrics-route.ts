@@ -1,8 +1,8 @@
 /**
  * `GET /metrics`: the runtime's figures in the Prometheus text format, for a scraper.
  *
- * Every metric lives in a Registry of this route's own (never prom-client's global one) and is
- * filled at scrape time by a `collect()` callback: no timers, nothing kept between scrapes. One
+ * Every metric lives in a Registry of the runtime's own (never prom-client's global one) and is
+ * filled at scrape time by a `collect()` callback, nothing kept between scrapes. One
  * scrape reads one `Supervisor#snapshot()` (and one `breakers()`), shared by all the callbacks, so
  * the figures of a scrape are consistent with each other.
  *
@@ -41,13 +41,15 @@
  *  troupe_throughput_per_second{window}        gauge    succeeded tasks per second over the last 1s, 10s, 60s
  *  troupe_latency_seconds{kind, quantile}      gauge    quantiles 0.5, 0.95, 0.99, 0.999 of queue_wait, run, end_to_end
  *  troupe_latency_seconds_count{kind}          gauge    durations recorded per kind
- *  process_resident_memory_bytes               gauge    the daemon's resident set size (its threads included, not
- *                                                       its command agents' subprocesses)
- *  nodejs_heap_size_used_bytes, _total_bytes   gauge    the main thread's V8 heap in use and allocated (pool threads
- *                                                       have heaps of their own, in the RSS)
+ *  troupe_task_queue_wait_seconds{agent, le}   histogram  submit (or retry due) → start, per start
+ *  troupe_task_run_seconds{agent, le}          histogram  each run, failed ones included
+ *  troupe_task_end_to_end_seconds{agent, le}   histogram  submit → end of a task that ran
+ *  process_*, nodejs_*                         prom-client's default metrics: CPU, resident memory, open
+ *                                                       handles and fds, event-loop lag, GC, heap spaces (the main
+ *                                                       thread's; pool threads' heaps are in the RSS)
  *
- * The last three keep prom-client's names for them (its default metrics, not used: they start GC
- * observers and timers), so dashboards made for Node processes find them.
+ * The histograms (buckets 5 ms … 1 h, in `snapshot().durations`) are the ones to aggregate across
+ * daemons and over time windows; the quantile gauges stay for existing dashboards.
  * The latency quantiles are not a prom-client Summary: they are computed by the runtime over its
  * own HDR histograms (every duration since start, 3 significant digits) and exported as gauges in
  * the summary layout. Like a Summary's, they cannot be aggregated across instances. A kind with no
@@ -55,7 +57,8 @@
  * which prom-client writes as `Nan`, a spelling strict parsers refuse.
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { durationHistograms } from './metrics-histograms.js';
 import type { BreakerState } from '../index.js';
 import type { LatencySummary } from '../index.js';
 import { ALERT_NAMES } from '../index.js';
@@ -274,19 +277,14 @@ function latencyMetrics(registry: Registry, read: Read): void {
   });
 }
 
-/** The daemon process's memory, read at each scrape (a soak watches it for leaks). */
-function processMetrics(registry: Registry): void {
-  new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', registers: [registry], collect() { this.set(process.memoryUsage.rss()); } });
-  const heap = (name: string, help: string, field: 'heapUsed' | 'heapTotal'): void => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(process.memoryUsage()[field]); } });
-  };
-  heap('nodejs_heap_size_used_bytes', 'V8 heap in use on the main thread, in bytes.', 'heapUsed');
-  heap('nodejs_heap_size_total_bytes', 'V8 heap allocated on the main thread, in bytes.', 'heapTotal');
-}
+/** One registry per runtime: the socket's and the TCP port's servers share it (and its default metrics' observers). */
+const registries = new WeakMap<Supervisor, Registry>();
 
-/** Registers `GET /metrics` (Prometheus text format) over `sup`, with a Registry of its own. */
-export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
+function registryOf(sup: Supervisor): Registry {
+  const known = registries.get(sup);
+  if (known !== undefined) return known;
   const registry = new Registry();
+  registries.set(sup, registry);
   const read = perScrape(sup);
   taskMetrics(registry, read);
   agentMetrics(registry, read);
@@ -295,6 +293,15 @@ export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
   alertMetrics(registry, read);
   runtimeMetrics(registry, read);
   latencyMetrics(registry, read);
-  processMetrics(registry);
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  durationHistograms(registry, () => read().snapshot);
+  // prom-client's default process and Node.js metrics (CPU, memory, handles, event-loop lag, GC).
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Registers `GET /metrics` (Prometheus text format) over `sup`. */
+export function metricsRoutes(app: FastifyInstance, sup: Supervisor): void {
+  const registry = registryOf(sup);
+  // prom-client writes NaN (the event-loop lag before its first sample) as `Nan`, which strict parsers refuse.
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send((await registry.metrics()).replace(/ Nan$/gm, ' NaN')));
 }

@@ -8,15 +8,32 @@ import { parseWith } from '../internal.js';
 const MAX_WAIT_MS = 60_000;
 
 const waitSchema = z.strictObject({ waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0) });
-const listSchema = z.strictObject({
-  state: z.string().optional(),
+/** A query flag: `?newest`, `?newest=1` or `=true` is on; `=0` or `=false` is off. */
+const flag = z.enum(['', '1', 'true', '0', 'false']).transform((v) => v === '' || v === '1' || v === 'true');
+/** A time in a query: epoch milliseconds or an ISO 8601 date. */
+const time = z.union([z.coerce.number().int().min(0), z.iso.datetime({ offset: true }).transform((v) => Date.parse(v))]);
+const list = (values: string) => values.split(',').filter((v) => v !== '');
+export const filterQuery = {
   agent: z.string().optional(),
   group: z.string().optional(),
+  since: time.optional(),
+  until: time.optional(),
+  search: z.string().optional(),
+};
+const listSchema = z.strictObject({
+  ...filterQuery,
+  state: z.string().transform(list).optional(),
+  newest: flag.optional(),
   limit: z.coerce.number().int().optional(),
   after: z.string().optional(),
+  include: z.string().transform(list).optional(),
 });
+const getSchema = z.strictObject({ include: z.string().transform(list).optional() });
 const deadSchema = z.strictObject({ agent: z.string().optional(), limit: z.coerce.number().int().optional() });
-const redriveSchema = z.strictObject({ ids: z.union([z.string(), z.array(z.string())]), input: z.unknown().optional() });
+const redriveSchema = z.union([
+  z.strictObject({ ids: z.union([z.string(), z.array(z.string())]), input: z.unknown().optional() }),
+  z.strictObject({ all: z.literal(true), agent: z.string().optional(), group: z.string().optional(), search: z.string().optional(), since: z.number().optional(), until: z.number().optional() }),
+]);
 const breakerSchema = z.strictObject({ state: z.enum(['open', 'closed']) });
 const cancelSchema = z.strictObject({ reason: z.string().optional() });
 
@@ -51,7 +68,7 @@ export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
   });
   app.get('/v1/tasks', async (req) => ({ tasks: await sup.list(parseWith(listSchema, req.query, 'TROUPE_BAD_REQUEST', 'query') as never) }));
   app.get<{ Params: Params }>('/v1/tasks/:id', async (req) => {
-    const task = sup.get(req.params.id);
+    const task = sup.get(req.params.id, parseWith(getSchema, req.query, 'TROUPE_BAD_REQUEST', 'query') as never);
     if (task === undefined) throw new TroupeError('TROUPE_UNKNOWN_TASK', `no task has the id ${JSON.stringify(req.params.id)}`);
     return task;
   });
@@ -71,6 +88,10 @@ export function taskRoutes(app: FastifyInstance, sup: Supervisor): void {
   app.get('/v1/dead-letters', async (req) => ({ tasks: await sup.deadLetters(parseWith(deadSchema, req.query, 'TROUPE_BAD_REQUEST', 'query')) }));
   app.post('/v1/dead-letters/redrive', async (req) => {
     const body = parseWith(redriveSchema, req.body, 'TROUPE_BAD_REQUEST', 'body');
+    if ('all' in body) {
+      const { all: _all, ...filter } = body;
+      return { ids: await sup.redriveAll(filter) };
+    }
     return { ids: await sup.redrive(body.ids, 'input' in body ? { input: body.input } : {}) };
   });
   app.get('/v1/breakers', async () => ({ breakers: sup.breakers() }));

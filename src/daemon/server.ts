@@ -13,6 +13,7 @@ import { graphRoutes } from './graph-routes.js';
 import { mcpRoutes } from './mcp-route.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { taskScope } from './task-scope.js';
 import { terminalRoutes } from './terminal-route.js';
 
@@ -62,6 +63,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
   });
   taskScope(app, sup);
   taskRoutes(app, sup);
+  consoleRoutes(app, sup);
   graphRoutes(app, sup, options.planRoots);
   eventRoutes(app, sup);
   logsRoutes(app, sup);

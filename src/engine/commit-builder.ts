@@ -1,5 +1,5 @@
 // One round's commit: what the ledger recorded, as the rows the store writes.
-import type { BreakerRecord, Message } from '../core/messages.js';
+import type { BreakerRecord, IntakeRecord, Message } from '../core/messages.js';
 import type { Ledger } from './ledger.js';
 import type { BlobField, CommitGroup, LogRow, TaskWrite } from './journal/store.js';
 
@@ -28,11 +28,13 @@ export class CommitBuilder {
   private readonly writes = new Map<string, OpenWrite>();
   private readonly log: LogRow[] = [];
   private readonly breakers = new Map<string, BreakerRecord>();
+  /** Agents paused (their record) or resumed (null) in the round. */
+  private readonly intakes = new Map<string, IntakeRecord | null>();
 
   constructor(private readonly ledger: Ledger) {}
 
   get empty(): boolean {
-    return this.writes.size === 0 && this.breakers.size === 0;
+    return this.writes.size === 0 && this.breakers.size === 0 && this.intakes.size === 0;
   }
 
   /** Records `msg` in the ledger; false if it was refused. */
@@ -43,6 +45,7 @@ export class CommitBuilder {
     const rec = this.ledger.record(msg);
     if (rec === undefined) return false;
     if (rec.breaker !== undefined) this.breakers.set(rec.breaker, this.ledger.breakerRecords().get(rec.breaker)!);
+    if (rec.intake !== undefined) this.intakes.set(rec.intake, this.ledger.pausedAgents().get(rec.intake) ?? null);
     const task = rec.task;
     if (task === undefined) return true;
     let write = this.writes.get(task.id);
@@ -58,6 +61,6 @@ export class CommitBuilder {
   }
 
   build(): CommitGroup {
-    return { tasks: [...this.writes.values()], log: this.log, breakers: this.breakers };
+    return { tasks: [...this.writes.values()], log: this.log, breakers: this.breakers, intakes: this.intakes };
   }
 }

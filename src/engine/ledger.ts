@@ -1,4 +1,4 @@
-import type { BreakerRecord, Message } from '../core/messages.js';
+import type { BreakerRecord, IntakeRecord, Message } from '../core/messages.js';
 import { decideChild, decisionMessage } from './dependencies.js';
 import type { Router } from './pipelines.js';
 import { TaskTable } from './task-table.js';
@@ -24,13 +24,16 @@ export interface Recorded {
   readonly blobs?: readonly BlobField[];
   /** The breaker key it recorded. */
   readonly breaker?: string;
+  /** The agent whose intake it paused or resumed. */
+  readonly intake?: string;
 }
 
 /** How to undo one change, should the batch it belongs to fail to reach the journal. */
 type Undo =
   | { insert: TaskRecord }
   | { task: TaskRecord; before: MutableFields; finished: { id: string } | undefined; input?: { value: unknown } }
-  | { breaker: string; before: BreakerRecord | undefined };
+  | { breaker: string; before: BreakerRecord | undefined }
+  | { intake: string; before: IntakeRecord | undefined };
 
 const IS_TASK_EVENT: ReadonlySet<string> = new Set(TASK_EVENTS);
 const NONE: readonly Message[] = Object.freeze([]);
@@ -49,6 +52,7 @@ const NOTHING: Recorded = Object.freeze({});
 export class Ledger implements TaskView {
   private readonly table = new TaskTable();
   private readonly breakers = new Map<string, BreakerRecord>();
+  private readonly intakes = new Map<string, IntakeRecord>();
   private undo: Undo[] | undefined;
   /** The router of the pipeline rules; undefined without rules. */
   private router: Router | undefined;
@@ -65,6 +69,14 @@ export class Ledger implements TaskView {
 
   loadBreaker(key: string, record: BreakerRecord): void {
     this.breakers.set(key, record);
+  }
+
+  pausedAgents(): ReadonlyMap<string, IntakeRecord> {
+    return this.intakes;
+  }
+
+  loadIntake(agent: string, record: IntakeRecord): void {
+    this.intakes.set(agent, record);
   }
 
   get(id: string): TaskRecord | undefined {
@@ -153,6 +165,7 @@ export class Ledger implements TaskView {
     for (const step of undo.reverse()) {
       if ('insert' in step) this.table.remove(step.insert);
       else if ('breaker' in step) this.setBreaker(step.breaker, step.before);
+      else if ('intake' in step) this.setIntake(step.intake, step.before);
       else {
         if (step.input !== undefined) step.task.input = step.input.value;
         this.table.bump(step.task, -1);
@@ -180,6 +193,11 @@ export class Ledger implements TaskView {
       this.undo?.push({ breaker: msg.key, before: this.breakers.get(msg.key) });
       this.setBreaker(msg.key, msg.record);
       return { breaker: msg.key };
+    }
+    if (msg.type === 'agent.intake') {
+      this.undo?.push({ intake: msg.agent, before: this.intakes.get(msg.agent) });
+      this.setIntake(msg.agent, msg.paused ? { paused: true, at: msg.at } : undefined);
+      return { intake: msg.agent };
     }
     if (!IS_TASK_EVENT.has(msg.type)) return NOTHING;
     const event = msg as TaskEvent;
@@ -275,6 +293,11 @@ export class Ledger implements TaskView {
   private setBreaker(key: string, record: BreakerRecord | undefined): void {
     if (record === undefined) this.breakers.delete(key);
     else this.breakers.set(key, record);
+  }
+
+  private setIntake(agent: string, record: IntakeRecord | undefined): void {
+    if (record === undefined) this.intakes.delete(agent);
+    else this.intakes.set(agent, record);
   }
 }
 

@@ -20,8 +20,9 @@ export interface RecoverySummary {
 export function recover(ledger: Ledger, store: Store, publish: (msg: Message) => void, clock: Clock): RecoverySummary {
   const summary: RecoverySummary = { requeued: 0, queued: 0, finished: 0 };
   const at = clock.now();
-  const { tasks, breakers } = store.load();
+  const { tasks, breakers, intakes } = store.load();
   for (const [key, record] of breakers) ledger.loadBreaker(key, record);
+  for (const [agent, record] of intakes) ledger.loadIntake(agent, record);
   for (const task of tasks) {
     ledger.load(task);
     if (task.state === 'running') {

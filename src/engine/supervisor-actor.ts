@@ -119,10 +119,12 @@ export class SupervisorActor implements EnginePort {
    * thread, then starts the actors. Tasks that were running under the dead incarnation go back
    * to the queue (attempt + 1 when they run again); queued ones resume in priority order.
    */
-  static async start(options: ResolvedOptions, open: (options: ResolvedOptions) => Store = openStore, children?: ChildPort): Promise<SupervisorActor> {
+  // `observe` subscribes before recovery: it sees every message, `supervisor.recovered` included.
+  static async start(options: ResolvedOptions, open = openStore, children?: ChildPort, observe?: (messages$: Observable<Message>, tasks: Ledger) => void): Promise<SupervisorActor> {
     const opened = options.clock.now();
     const store = open(options);
     const root = new SupervisorActor(options, store);
+    observe?.(root.messages$, root.ledger);
     root.childPort = children;
     const pool = root.newPool();
     try {

@@ -28,6 +28,8 @@ export type TroupeEvent =
   | { type: 'unblocked'; taskId: string; agent: string; parentId?: string; at: number }
   | { type: 'pool'; size: number; target: number; busy: number; utilisation: number; processes: number }
   | { type: 'breaker'; key: string; state: BreakerState; forced: boolean; at: number }
+  /** An operator paused or resumed an agent's intake (`pause()`, `resume()`). */
+  | { type: 'paused' | 'resumed'; agent: string; at: number }
   /** A threshold alert (`options.alerts`) began firing or resolved. */
   | ({ type: 'alert' } & AlertChange)
   | { type: 'actor-crashed'; actor: ActorName; error: SerializedError; at: number }
@@ -110,6 +112,8 @@ function toPublicEvent(msg: Message, agentOf: (taskId: string) => string): Troup
     case 'breaker.changed':
       // A decision that only settles a trial (the breaker stays as it was) is no change to report.
       return msg.unchanged ? undefined : { type: 'breaker', key: msg.key, state: msg.state, forced: msg.record.forced, at: msg.at };
+    case 'agent.intake':
+      return { type: msg.paused ? 'paused' : 'resumed', agent: msg.agent, at: msg.at };
     case 'alert.changed':
       return { type: 'alert', ...msg.change };
     case 'actor.crashed':

@@ -1,5 +1,9 @@
 // The public API of Troupe. Anything not exported here is private and may change.
-export { Supervisor, type ShutdownOptions, type DeadLetterQuery, type RedriveOptions } from './supervisor.js';
+export {
+  Supervisor, type ShutdownOptions, type DeadLetterQuery, type RedriveOptions, type ListQuery, type TaskFilter, type TaskCounts, type GetOptions,
+  type AgentInfo, type IntakeState, type Readiness, type EventOptions,
+} from './supervisor.js';
+export { TASK_STATES } from '../core/task.js';
 export type { BreakerInfo } from './breakers.js';
 export type { ShutdownReport, JournalInfo } from '../engine/supervisor-actor.js';
 export type { Durability } from '../engine/journal/journal.js';
@@ -13,7 +17,7 @@ export type { GraphTaskRequest } from './submit-graph.js';
 export { planImports, PLAN_DEFAULTS, type PlanOptions, type ImportPlan, type ImportEdge, type PlanTask } from './plan/index.js';
 export { planGraph, findCycle, type GraphNode, type GraphPlan } from '../core/graph.js';
 export type { TroupeEvent, TroupeEventType } from './events.js';
-export type { TaskInfo, BreakerHold, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
+export type { TaskInfo, BreakerHold, WaitReason, TaskState, Priority, AttemptRecord, TaskPolicy, ParentFailurePolicy } from '../core/task.js';
 export type { LogLine, LogStream, LogsOptions } from './logs.js';
 export { MAX_TERMINAL_WRITE, type TaskTerminal, type TerminalExit } from './terminal.js';
 export { PRIORITIES, PARENT_FAILURE_POLICIES } from '../core/task.js';

@@ -9,6 +9,7 @@ import { checkRetry } from '../core/policy.js';
 import { resolvePipelines } from '../core/pipeline-options.js';
 import { TaskTokens } from '../core/task-token.js';
 import { checkSharedRepos, resolveWorkspace } from './workspace-options.js';
+import { checkCommands } from './command-check.js';
 import { commandAgentSchema, DEFAULTS, moduleAgentSchema, supervisorSchema, type AgentConfig, type Durability, type ResolvedOptions } from '../core/config.js';
 
 // The schemas, defaults and resolved types live in core (the engine and the actors read them).
@@ -89,6 +90,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const agents = new Map<string, AgentConfig>();
   for (const [name, raw] of Object.entries(parsed.agents)) agents.set(name, resolveAgent(name, raw));
   checkSharedRepos(agents);
+  const logger = parsed.logger ?? defaultLogger();
+  checkCommands(agents, logger);
   return {
     ...parsed,
     resources: new Map(Object.entries(parsed.resources)),
@@ -97,7 +100,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     durability,
     agents,
     pipelines: resolvePipelines(parsed.pipelines, new Set(agents.keys()), new Set(Object.keys(parsed.resources))),
-    logger: parsed.logger ?? defaultLogger(),
+    logger,
     clock: parsed.clock ?? systemClock,
     taskTokens: new TaskTokens(),
   };

@@ -1,27 +1,34 @@
-import { randomUUID } from 'node:crypto';
 import { filter, firstValueFrom, mergeMap, type Observable } from 'rxjs';
-import { ACTOR_NAMES, type ActorName, type Message } from '../core/messages.js';
+import { ACTOR_NAMES, type ActorName } from '../core/messages.js';
 import type { MetricsSnapshot } from '../actors/metrics/metrics-state.js';
 import { SupervisorActor, type ShutdownReport } from '../engine/supervisor-actor.js';
-import { fieldError, renameField, TroupeError } from '../core/errors.js';
+import { fieldError, TroupeError } from '../core/errors.js';
 import { toPublicEvents, type TroupeEvent } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
-import { checkCloneable, validateSubmission, type SubmitRequest, type ValidSubmission } from './submit.js';
+import { checkCloneable, type SubmitRequest } from './submit.js';
+import { validateBatch, validateOne } from './submit-checks.js';
 import { unknownTask } from '../engine/outcomes.js';
 import { validateGraph, type GraphTaskRequest } from './submit-graph.js';
 import type { PipelineRule } from '../core/pipeline-options.js';
 import { parseWith } from './validate.js';
-import { deadLetterQuerySchema, listQuerySchema, redriveOptionsSchema, type DeadLetterQuery, type ListQuery, type RedriveOptions, type ShutdownOptions } from './queries.js';
+import {
+  deadLetterQuerySchema, getOptionsSchema, listQuerySchema, redriveOptionsSchema, taskFilterSchema,
+  type DeadLetterQuery, type GetOptions, type ListQuery, type RedriveOptions, type ShutdownOptions, type TaskCounts, type TaskFilter,
+} from './queries.js';
 import { toTaskInfo, type TaskInfo, type TaskRecord } from '../core/task.js';
 import { childPort } from './child-port.js';
 import { planDistribution, type DistributeOptions, type Distribution } from './distribute.js';
-import { adoptParent, buildTree, inSubtree, withCounts, type TaskTree } from './family.js';
+import { adoptParent, buildTree, inSubtree, type TaskTree } from './family.js';
 import { taskLogs, type LogLine, type LogsOptions } from './logs.js';
-import { workspaceFields } from './workspace-view.js';
+import { deadMatching } from './task-query.js';
+import { agentsInfo, countOf, listTasks, taskInfo, type AgentInfo } from './task-reads.js';
+import { probeReadiness, type Readiness } from './readiness.js';
+import { setIntake, type IntakeState } from './intake-control.js';
+import { eventObserver, type EventOptions } from './event-observer.js';
 import { taskTerminal, type TaskTerminal } from './terminal.js';
-import { breakerHold, breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
+import { breakerInfo, breakerKeys, checkForcedState, resolveBreakerKey, type BreakerInfo } from './breakers.js';
 
-export type { DeadLetterQuery, ListQuery, RedriveOptions, ShutdownOptions };
+export type { AgentInfo, EventOptions, IntakeState, Readiness, DeadLetterQuery, GetOptions, ListQuery, RedriveOptions, ShutdownOptions, TaskCounts, TaskFilter };
 
 /**
  * The public face of a Troupe runtime. Each call becomes a message to the actors behind it
@@ -46,11 +53,12 @@ export class Supervisor {
    * Validates `options`, starts the thread pool, checks that every module agent loads, and starts
    * the actors. Rejects with `TROUPE_INVALID_OPTIONS`, `TROUPE_AGENT_MODULE_NOT_FOUND`, ... on bad input.
    */
-  static async start(options: SupervisorOptions): Promise<Supervisor> {
-    const resolved = resolveOptions(options);
+  static async start(options: SupervisorOptions & EventOptions): Promise<Supervisor> {
+    const { onEvent, ...rest } = (options ?? {}) as SupervisorOptions & EventOptions;
+    const resolved = resolveOptions(rest);
     // Child calls are served from the first task on (a recovered parent may submit at once).
     let sup: Supervisor | undefined;
-    const root = await SupervisorActor.start(resolved, undefined, childPort(() => sup!));
+    const root = await SupervisorActor.start(resolved, undefined, childPort(() => sup!), eventObserver(onEvent, resolved.logger));
     sup = new Supervisor(root);
     return sup;
   }
@@ -64,19 +72,7 @@ export class Supervisor {
    */
   async submit(request: SubmitRequest): Promise<string> {
     this.assertOpen();
-    const valid = validateSubmission(request, this.root.options);
-    this.checkParents(valid, 'task');
-    adoptParent(valid, request, this.root.ledger, 'task');
-    return this.root.intake.submit(valid);
-  }
-
-  /** Parents of a single task are ids of tasks submitted before (graphs also take names). */
-  private checkParents(valid: ValidSubmission, field: string): void {
-    valid.dependsOn?.forEach((id, i) => {
-      if (!this.root.intake.has(id)) {
-        throw fieldError('TROUPE_UNKNOWN_DEPENDENCY', `${field}.dependsOn[${i}]`, 'must be the id of a submitted task', id);
-      }
-    });
+    return this.root.intake.submit(validateOne(this.root, request));
   }
 
   /**
@@ -105,7 +101,7 @@ export class Supervisor {
    */
   async submitBatch(requests: readonly SubmitRequest[]): Promise<string[]> {
     this.assertOpen();
-    const valid = this.validateBatch(requests);
+    const valid = validateBatch(this.root, requests);
     return Promise.all(valid.map((v) => this.root.intake.submit(v)));
   }
 
@@ -122,26 +118,10 @@ export class Supervisor {
    */
   async distribute(requests: readonly SubmitRequest[], options: DistributeOptions): Promise<Distribution> {
     this.assertOpen();
-    const valid = this.validateBatch(requests);
+    const valid = validateBatch(this.root, requests);
     planDistribution(options, valid, requests, this.root.ledger, this.root.options);
     const ids = await Promise.all(valid.map((v) => this.root.intake.submit(v)));
     return { ids, bindings: Object.fromEntries(ids.map((id) => [id, this.root.ledger.get(id)?.managerId ?? null])) };
-  }
-
-  private validateBatch(requests: readonly SubmitRequest[]): ValidSubmission[] {
-    if (!Array.isArray(requests) || requests.length === 0 || requests.length > MAX_BATCH) {
-      throw fieldError('TROUPE_INVALID_TASK', 'tasks', `must be an array of 1 to ${MAX_BATCH} tasks`, requests);
-    }
-    return requests.map((request, i) => {
-      try {
-        const v = validateSubmission(request, this.root.options);
-        this.checkParents(v, 'task');
-        adoptParent(v, request, this.root.ledger, 'task');
-        return v;
-      } catch (err) {
-        throw renameField(err, 'task', `tasks[${i}]`);
-      }
-    });
   }
 
   /**
@@ -161,30 +141,28 @@ export class Supervisor {
    * const next = await sup.list({ state: 'queued', limit: 50, after: page.at(-1)?.id });
    */
   async list(raw: ListQuery = {}): Promise<TaskInfo[]> {
-    const query = parseWith(listQuerySchema, raw, 'TROUPE_INVALID_OPTIONS', 'query');
-    const afterSeq = query.after === undefined ? -Infinity : this.root.ledger.get(query.after)?.seq;
-    if (afterSeq === undefined) throw unknownTask(query.after);
-    const matches: TaskRecord[] = [];
-    for (const task of this.root.ledger.all()) {
-      if (task.seq <= afterSeq) continue;
-      if (query.group !== undefined && task.group !== query.group) continue;
-      if ((query.state === undefined || task.state === query.state) && (query.agent === undefined || task.agent === query.agent)) matches.push(task);
-    }
-    matches.sort((a, b) => a.seq - b.seq);
-    return matches.slice(0, query.limit ?? 100).map((t) => withCounts(this.root.ledger, t));
+    return listTasks(this.root, parseWith(listQuerySchema, raw, 'TROUPE_INVALID_OPTIONS', 'query'));
   }
 
   /**
-   * The task's current state, attempt and timings, or undefined if no task has this id. A queued
-   * task that a breaker holds back says which in `heldBy` (read from the recorded breakers).
+   * How many tasks match `filter` (agent, group, since, until, search), in all and per state.
+   *
+   * @example
+   * const { byState } = await sup.count({ agent: 'fetch' }); // { queued: 3, running: 2, dead: 1, ... }
    */
-  get(id: string): TaskInfo | undefined {
+  async count(filter: TaskFilter = {}): Promise<TaskCounts> {
+    return countOf(this.root, parseWith(taskFilterSchema, filter, 'TROUPE_INVALID_OPTIONS', 'filter'));
+  }
+
+  /**
+   * The task as the runtime knows it now, or undefined if no task has this id: its state, attempts
+   * and timings, children counts, worktree, and for a task not started yet why it waits (`waiting`).
+   * Synchronous (it reads memory); `include: ['input']` adds its input.
+   */
+  get(id: string, options: GetOptions = {}): TaskInfo | undefined {
     const task = this.root.ledger.get(id);
     if (task === undefined) return undefined;
-    const ledger = this.root.ledger;
-    const heldBy = breakerHold(task, ledger.breakerRecords(), this.root.options, () => ledger.inState('running'));
-    const info = { ...withCounts(ledger, task), ...workspaceFields(task, this.root.workspaces, ledger, this.root.options) };
-    return heldBy === undefined ? info : { ...info, heldBy };
+    return taskInfo(this.root, task, parseWith(getOptionsSchema, options, 'TROUPE_INVALID_OPTIONS', 'options').include);
   }
 
   /**
@@ -285,6 +263,15 @@ export class Supervisor {
   }
 
   /**
+   * Redrives every dead letter matching `filter` (agent, group, since, until, search), as `redrive()`
+   * does with their ids. Resolves with the ids redriven (none: an empty array).
+   */
+  async redriveAll(filter: TaskFilter = {}): Promise<string[]> {
+    const ids = deadMatching(this.root.ledger.inState('dead'), parseWith(taskFilterSchema, filter, 'TROUPE_INVALID_OPTIONS', 'filter'));
+    return ids.length === 0 ? [] : this.redrive(ids);
+  }
+
+  /**
    * The pipeline rules in force (`options.pipelines`, defaults applied), in the order given.
    *
    * @example
@@ -299,6 +286,27 @@ export class Supervisor {
   breakers(): Record<string, BreakerInfo> {
     const records = this.root.ledger.breakerRecords();
     return Object.fromEntries(breakerKeys(this.root.options).map((k) => [k, breakerInfo(records.get(k), this.root.options)]));
+  }
+
+  /** Every configured agent: its kind, whether its intake is paused, its queued and running tasks, its limit. */
+  agents(): Record<string, AgentInfo> {
+    return agentsInfo(this.root);
+  }
+
+  /**
+   * Pauses an agent's intake: its queued tasks stay queued (running ones finish), submissions are
+   * still accepted. Journaled: a restart keeps it paused. Resolves once recorded.
+   *
+   * @example
+   * await sup.pause('deploy'); // ... await sup.resume('deploy');
+   */
+  async pause(agent: string): Promise<IntakeState> {
+    return setIntake(this.root, agent, true);
+  }
+
+  /** Resumes a paused agent's intake: its queued tasks run again in their order. Resolves once recorded. */
+  async resume(agent: string): Promise<IntakeState> {
+    return setIntake(this.root, agent, false);
   }
 
   /**
@@ -319,22 +327,8 @@ export class Supervisor {
    * Checks that the runtime really runs work: a no-op job on a pool thread, within `timeoutMs`,
    * while intake is open and the journal writable. What a daemon's readiness endpoint reports.
    */
-  async ready(timeoutMs = 2_000): Promise<{ ready: boolean; probeMs?: number; reasons: string[] }> {
-    const reasons: string[] = [];
-    if (this.root.isStopping) reasons.push('shutting down');
-    const writeError = this.root.journalInfo()?.writeError;
-    if (writeError) reasons.push(`journal refuses writes (${writeError})`);
-    const id = randomUUID();
-    const answer = firstValueFrom(this.root.messages$.pipe(filter((m): m is Extract<Message, { type: 'pool.probed' }> => m.type === 'pool.probed' && m.id === id)), {
-      defaultValue: undefined,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeoutMs)));
-    this.root.publish({ type: 'pool.probe', id });
-    const probed = await Promise.race([answer, late]).finally(() => clearTimeout(timer));
-    if (probed === undefined) reasons.push(`no pool thread ran a probe within ${timeoutMs} ms`);
-    else if (!probed.ok) reasons.push(`the pool failed a probe: ${probed.error}`);
-    return { ready: reasons.length === 0, ...(probed?.ok ? { probeMs: probed.ms } : {}), reasons };
+  async ready(timeoutMs = 2_000): Promise<Readiness> {
+    return probeReadiness(this.root, timeoutMs);
   }
 
   /** Counters, queue depth per priority, pool size and use, latency percentiles. */
@@ -381,7 +375,5 @@ export class Supervisor {
 
 }
 
-/** Tasks one `submitBatch()` call may carry. */
-const MAX_BATCH = 10_000;
 /** A cancel reason is kept with the task (journaled): a line, not a document. */
 const MAX_REASON = 1_000;

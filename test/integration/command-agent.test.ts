@@ -172,7 +172,7 @@ describe('command agents: failures', () => {
     const sup = await start({
       ...base,
       agents: {
-        missing: { command: join(dir, 'no-such-command') },
+        missing: { command: join(dir, 'no-such-command'), commandCheck: 'skip' }, // checked at start otherwise
         badCwd: cmd('echo', { cwd: join(dir, 'no-such-dir') }),
         byArgs: cmd('echo', { input: 'args', args: [commandPath('echo'), '{{input.name}}'] }),
       },

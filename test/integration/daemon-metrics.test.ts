@@ -140,7 +140,29 @@ describe('daemon: GET /metrics', () => {
       expect(exp.type.get(name), `TYPE of ${name}`).toBe(type);
       expect(exp.help.get(name), `HELP of ${name}`).toMatch(/\S/);
     }
-    for (const s of exp.samples) expect(exp.type.has(s.name), `TYPE line for ${s.name}`).toBe(true);
+    // A histogram's samples carry suffixes of its family's name.
+    const family = (name: string): string => {
+      const base = name.replace(/_(bucket|sum|count)$/, '');
+      return exp.type.has(name) ? name : ['histogram', 'summary'].includes(exp.type.get(base) ?? '') ? base : name;
+    };
+    for (const s of exp.samples) expect(exp.type.has(family(s.name)), `TYPE line for ${s.name}`).toBe(true);
+
+    // Histograms per agent (issue 19): cumulative buckets ending in +Inf = count, sum in seconds.
+    for (const name of ['troupe_task_queue_wait_seconds', 'troupe_task_run_seconds', 'troupe_task_end_to_end_seconds']) {
+      expect(exp.type.get(name), name).toBe('histogram');
+      const buckets = exp.samples.filter((s) => s.name === `${name}_bucket` && s.labels.agent === 'echo');
+      expect(buckets.at(-1)!.labels.le).toBe('+Inf');
+      expect(buckets.map((b) => b.value)).toEqual([...buckets.map((b) => b.value)].sort((a, b) => a - b));
+      expect(buckets.at(-1)!.value).toBe(3);
+      expect(valueOf(exp, `${name}_count`, { agent: 'echo' })).toBe(3);
+      expect(valueOf(exp, `${name}_sum`, { agent: 'echo' })).toBeGreaterThan(0);
+      expect(valueOf(exp, `${name}_count`, { agent: 'bad' })).toBe(1);
+    }
+    expect(snap.durations.byAgent.echo!.run.count).toBe(3);
+    // prom-client's default process and Node.js metrics.
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_active_handles_total']) {
+      expect(exp.type.has(name), name).toBe(true);
+    }
 
     // Counters: every event, under its snake_case name.
     expect(exp.samples.filter((s) => s.name === 'troupe_tasks_total')).toHaveLength(Object.keys(EVENTS).length);

@@ -73,7 +73,7 @@ describe('command agents with tty', () => {
     const sup = await start({
       agents: {
         text: agent('protocol', { tty: true, input: 'none', output: 'text' }),
-        missing: { command: 'troupe-no-such-command', tty: true, retry: { attempts: 1 } },
+        missing: { command: 'troupe-no-such-command', commandCheck: 'skip', tty: true, retry: { attempts: 1 } },
       },
     });
     const id = await sup.submit({ agent: 'text' });

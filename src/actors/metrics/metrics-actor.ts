@@ -67,8 +67,9 @@ export class MetricsActor extends Actor {
   }
 
   /** The recent window exists for the p95 alert only: with the rule off, a task costs one record, not two. */
-  private recordEndToEnd(ms: number): void {
+  private recordEndToEnd(agent: string, ms: number): void {
     this.state.endToEnd.recordMs(ms);
+    this.state.durations.record(agent, 'endToEnd', ms);
     if (this.alerts.p95Latency !== false) this.state.recentEndToEnd.recordMs(ms);
   }
 
@@ -144,6 +145,7 @@ export class MetricsActor extends Actor {
     this.state.running[task.kind] += 1;
     this.state.agent(task.agent).running += 1;
     this.state.queueWait.recordMs(at - task.submittedAt);
+    this.state.durations.record(task.agent, 'queueWait', at - task.submittedAt);
   }
 
   private finished(type: 'task.succeeded' | 'task.cancelled', taskId: string, at: number): void {
@@ -159,7 +161,8 @@ export class MetricsActor extends Actor {
     s.running[task.kind] -= 1;
     agent.running -= 1;
     s.run.recordMs(at - task.startedAt);
-    this.recordEndToEnd(at - task.submittedAt);
+    s.durations.record(task.agent, 'run', at - task.startedAt);
+    this.recordEndToEnd(task.agent, at - task.submittedAt);
   }
 
   /** A failed run; the ledger has already moved the task on (delayed, queued or dead). */
@@ -177,7 +180,8 @@ export class MetricsActor extends Actor {
     if (!retried) agent.dead += 1;
     const last = task.history?.at(-1);
     if (last !== undefined) s.run.recordMs(last.durationMs);
+    if (last !== undefined) s.durations.record(task.agent, 'run', last.durationMs);
     if (retried) return;
-    this.recordEndToEnd(at - task.submittedAt);
+    this.recordEndToEnd(task.agent, at - task.submittedAt);
   }
 }

@@ -2,6 +2,7 @@ import { PRIORITIES, type AgentKind, type Priority } from '../../core/task.js';
 import type { ActorName, BreakerState } from '../../core/messages.js';
 import { type AlertObservation, type AlertState, type FiringAlert } from './alerts.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
+import { DURATION_BUCKETS_S, DurationBuckets, type BucketCounts, type DurationKind } from './buckets.js';
 import { ThroughputRing, type Throughput } from './throughput.js';
 import type { JournalInfo } from '../../core/views.js';
 import type { TaskView } from '../../core/views.js';
@@ -68,6 +69,11 @@ export interface MetricsSnapshot {
   };
   /** Milliseconds: submit → start, start → end, submit → end. */
   latency: { queueWait: LatencySummary; run: LatencySummary; endToEnd: LatencySummary };
+  /**
+   * The same durations counted per agent in fixed buckets (seconds), since start: what `/metrics`
+   * exports as Prometheus histograms. `byAgent[agent].run.counts[i]` counts runs in bucket i.
+   */
+  durations: { bucketsSeconds: readonly number[]; byAgent: Record<string, Record<DurationKind, BucketCounts>> };
   /** By agent name: every agent with an outcome since start or a task running or queued now. */
   byAgent: Record<string, AgentFigures>;
   /** Succeeded tasks per second over the last 1, 10 and 60 whole seconds. */
@@ -100,6 +106,8 @@ export class MetricsState {
   readonly queueWait = new LatencyHistogram();
   readonly run = new LatencyHistogram();
   readonly endToEnd = new LatencyHistogram();
+  /** Queue wait, run and end-to-end time per agent, in buckets. */
+  readonly durations = new DurationBuckets();
   /** End-to-end latency of the tasks that finished since the last alert check (reset by it). */
   readonly recentEndToEnd = new LatencyHistogram();
   /** The alert rules' memory; kept here so that it survives a restart of the Metrics actor. */
@@ -139,6 +147,7 @@ export class MetricsState {
       running: this.running.module + this.running.command,
       pool: this.poolSnapshot(),
       latency: { queueWait: this.queueWait.tailSummary(), run: this.run.tailSummary(), endToEnd: this.endToEnd.tailSummary() },
+      durations: { bucketsSeconds: DURATION_BUCKETS_S, byAgent: this.durations.snapshot() },
       byAgent: this.byAgent(),
       throughput: this.throughput.rates(now),
       breakers: Object.fromEntries(this.breakerStates()),

@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import { Actor } from '../actor.js';
-import type { Message, MessageOf, MessageType } from '../../core/messages.js';
+import type { BreakerState, Message, MessageOf, MessageType } from '../../core/messages.js';
 import type { TaskView } from '../../core/views.js';
 import type { Clock } from '../../core/clock.js';
 import type { ResolvedOptions } from '../../core/config.js';
 import { TERMINAL_STATES, type TaskRecord } from '../../core/task.js';
-import type { BreakerState } from '../../core/messages.js';
-import { gateKeys } from '../breaker/keys.js';
+import { agentKey, gateKeys } from '../breaker/keys.js';
 import { Scheduler } from './scheduler.js';
 import { endedManagers, rebind } from './rebind.js';
 import { configuredLimits } from './limits.js';
@@ -28,6 +27,7 @@ const ACCEPTS: ReadonlySet<MessageType> = new Set<MessageType>([
   'agent.credit',
   'agent.reset',
   'breaker.changed',
+  'agent.intake',
   'workspace.budget',
   'actor.restarted',
   'supervisor.draining',
@@ -50,22 +50,14 @@ export class QueueActor extends Actor {
   private readonly delays = new Map<string, unknown>();
   /** Keys held back until a time (a RetryAfterError), and the timer that lets them go. */
   private readonly holds = new Map<string, { until: number; timer: unknown }>();
-  /**
-   * Keys half-open now, as the recorded breakers say (`tasks.breakerRecords()`, the Breaker's
-   * decisions as committed): an index rebuilt from them at each decision, so that dispatch skips
-   * the trial bookkeeping while there are none. The Queue obeys those records; it decides nothing.
-   */
+  /** Keys half-open now, indexed from the recorded breakers at each decision (dispatch skips trials while none is); the Queue decides nothing. */
   private readonly halfOpen = new Set<string>();
   private readonly halfOpenTrials: number;
   /** With `breaker: false`, breakers recorded earlier (a journal) hold nothing back. */
   private readonly breakersOn: boolean;
   /** Dispatched tasks with a half-open gate key (trials): their slot outlives their run. */
   private readonly trials = new Set<string>();
-  /**
-   * Trials whose run is over, still charged to the scheduler until the Breaker's decision naming
-   * them (`cause`) arrives, or until none of their keys is half-open: a failed trial frees its
-   * slot only once the reopen it causes is in force.
-   */
+  /** Trials whose run is over, charged until the Breaker's decision naming them (`cause`) or no key of theirs is half-open: a failed trial frees its slot once its reopen is in force. */
   private readonly trialSlots = new Map<string, TaskRecord>();
   /** The timer that pumps again when a rate limit next admits a start, and when it is due. */
   private rateTimer: { at: number; handle: unknown } | undefined;
@@ -155,6 +147,9 @@ export class QueueActor extends Actor {
         break;
       case 'breaker.changed':
         this.obey(msg);
+        break;
+      case 'agent.intake':
+        this.applyCap(agentKey(msg.agent));
         break;
       case 'actor.restarted':
         if (msg.actor === 'breaker') this.forgetTrials();
@@ -284,10 +279,11 @@ export class QueueActor extends Actor {
     this.pump();
   }
 
-  /** A key's cap: nothing while held or open, the trials half-open, no cap closed. */
+  /** A key's cap: nothing while held, open or its agent paused, the trials half-open, no cap closed. */
   private applyCap(key: string): void {
     const state: BreakerState = (this.breakersOn ? this.tasks.breakerRecords().get(key)?.state : undefined) ?? 'closed';
-    const cap = this.holds.has(key) || state === 'open' ? 0 : state === 'half-open' ? this.halfOpenTrials : Infinity;
+    const paused = key.startsWith('agent:') && this.tasks.pausedAgents().has(key.slice('agent:'.length));
+    const cap = paused || this.holds.has(key) || state === 'open' ? 0 : state === 'half-open' ? this.halfOpenTrials : Infinity;
     this.scheduler.setCap(key, cap);
   }
 
@@ -380,6 +376,7 @@ export class QueueActor extends Actor {
   private rebuild(): void {
     this.indexHalfOpen();
     for (const key of this.tasks.breakerRecords().keys()) this.applyCap(key);
+    for (const agent of this.tasks.pausedAgents().keys()) this.applyCap(agentKey(agent));
     // One pass over the task table (a recovered backlog may hold hundreds of thousands).
     const queued: TaskRecord[] = [];
     const delayed: TaskRecord[] = [];

@@ -1,14 +1,14 @@
 import type { Database as Db } from 'better-sqlite3';
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { BreakerRecord } from '../../core/messages.js';
+import type { BreakerRecord, IntakeRecord } from '../../core/messages.js';
 import { TroupeError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/task.js';
 import type { Durability } from '../../core/config.js';
 import { journalWriteError, openLocked, type JournalHolder } from './open.js';
 import { migrate } from './schema.js';
 import { StoredTask, SUMMARY_COLUMNS, type SummaryRow } from './stored-task.js';
-import type { CommitGroup, RecentStart, Store } from './store.js';
+import type { CommitGroup, LoadedState, RecentStart, Store } from './store.js';
 import { inSeqOrder, prepareWrites } from './sqlite-writes.js';
 
 export { journalWriteError, type JournalHolder };
@@ -153,6 +153,12 @@ export class Journal implements Store {
     return new Map(rows.map((r) => [r.key, JSON.parse(r.record) as BreakerRecord]));
   }
 
+  /** Paused agents, kept in the meta table as `intake:<agent>` (no schema change for a rarely written fact). */
+  private loadIntakes(): Map<string, IntakeRecord> {
+    const rows = this.db.prepare("SELECT key, value FROM meta WHERE key LIKE 'intake:%'").all() as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key.slice('intake:'.length), JSON.parse(r.value) as IntakeRecord]));
+  }
+
   /**
    * Starts recorded at or after `since` (the `started` transitions of tasks still kept), oldest
    * first, with each task's agent and resources: what rate limits counted before a restart. Reads
@@ -177,18 +183,18 @@ export class Journal implements Store {
    * checkpoints stay on disk until something reads them: recovery of a large backlog reads only
    * what scheduling needs.
    */
-  load(): { tasks: TaskRecord[]; breakers: Map<string, BreakerRecord> } {
+  load(): LoadedState {
     const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM tasks`).raw().all() as SummaryRow[];
     const blobs = this.db.prepare('SELECT input, checkpoint, result FROM tasks WHERE id = ?').raw();
     const fetch = (id: string): [Buffer | null, Buffer | null, Buffer | null] =>
       (blobs.get(id) as [Buffer | null, Buffer | null, Buffer | null] | undefined) ?? [null, null, null];
     const tasks: TaskRecord[] = rows.map((row) => new StoredTask(row, fetch));
-    return { tasks: inSeqOrder(tasks), breakers: this.loadBreakers() };
+    return { tasks: inSeqOrder(tasks), breakers: this.loadBreakers(), intakes: this.loadIntakes() };
   }
 
   /** Writes a group in one transaction: every row or none. Throws a TroupeError (and writes nothing) on failure. */
   commit(group: CommitGroup): void {
-    if (group.tasks.length === 0 && group.log.length === 0 && group.breakers.size === 0) return;
+    if (group.tasks.length === 0 && group.log.length === 0 && group.breakers.size === 0 && (group.intakes?.size ?? 0) === 0) return;
     try {
       this.statements.commit(group);
     } catch (err) {

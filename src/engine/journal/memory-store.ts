@@ -1,8 +1,8 @@
 // The memory store: the Store contract kept in this process (journal ':memory:').
-import type { BreakerRecord } from '../../core/messages.js';
+import type { BreakerRecord, IntakeRecord } from '../../core/messages.js';
 import { TroupeError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/task.js';
-import type { BlobField, CommitGroup, LogRow, RecentStart, Store, TaskWrite } from './store.js';
+import type { BlobField, CommitGroup, LogRow, LoadedState, RecentStart, Store, TaskWrite } from './store.js';
 import { inSeqOrder } from './sqlite-writes.js';
 
 const BLOBS: readonly BlobField[] = ['input', 'checkpoint', 'result'];
@@ -16,6 +16,7 @@ export class MemoryBackend {
   readonly keys = new Map<string, string>();
   log: LogRow[] = [];
   readonly breakers = new Map<string, BreakerRecord>();
+  readonly intakes = new Map<string, IntakeRecord>();
   incarnation = 0;
   holder: MemoryStore | undefined;
 }
@@ -48,9 +49,10 @@ export class MemoryStore implements Store {
     this.incarnation = ++backend.incarnation;
   }
 
-  load(): { tasks: TaskRecord[]; breakers: Map<string, BreakerRecord> } {
+  load(): LoadedState {
     const tasks = inSeqOrder([...this.backend.rows.values()].map((row) => row.toRecord()));
-    return { tasks, breakers: new Map([...this.backend.breakers].map(([k, r]) => [k, { ...r }])) };
+    const intakes = new Map([...this.backend.intakes].map(([k, r]) => [k, { ...r }]));
+    return { tasks, breakers: new Map([...this.backend.breakers].map(([k, r]) => [k, { ...r }])), intakes };
   }
 
   recentStarts(since: number): RecentStart[] {
@@ -96,6 +98,10 @@ export class MemoryStore implements Store {
     // Of the log, only starts are ever read back (recentStarts); the rest is counted.
     for (const r of group.log) if (r.type === 'started') this.backend.log.push({ ...r });
     for (const [key, record] of group.breakers) this.backend.breakers.set(key, { ...record });
+    for (const [agent, record] of group.intakes ?? []) {
+      if (record === null) this.backend.intakes.delete(agent);
+      else this.backend.intakes.set(agent, { ...record });
+    }
     this.stats.commits += 1;
     this.stats.transitions += group.log.length;
   }

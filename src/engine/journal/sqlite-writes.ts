@@ -57,6 +57,8 @@ export function prepareWrites(db: Db, path: string): Writes {
   );
   const log = db.prepare('INSERT INTO transitions (task_id, type, attempt, at, detail) VALUES (?, ?, ?, ?, ?)');
   const breaker = db.prepare('INSERT INTO breakers (key, record) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record');
+  const pause = db.prepare("INSERT INTO meta (key, value) VALUES ('intake:' || ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  const resume = db.prepare("DELETE FROM meta WHERE key = 'intake:' || ?");
   const deleteTask = db.prepare('DELETE FROM tasks WHERE id = ?');
   const deleteLog = db.prepare('DELETE FROM transitions WHERE task_id = ?');
 
@@ -105,6 +107,10 @@ export function prepareWrites(db: Db, path: string): Writes {
       for (const w of group.tasks) writeTask(w);
       for (const r of group.log) log.run(r.taskId, r.type, r.attempt, r.at, r.detail);
       for (const [key, record] of group.breakers) breaker.run(key, JSON.stringify(record));
+      for (const [agent, record] of group.intakes ?? []) {
+        if (record === null) resume.run(agent);
+        else pause.run(agent, JSON.stringify(record));
+      }
     }),
     prune: db.transaction((ids: readonly string[]) => {
       for (const id of ids) {

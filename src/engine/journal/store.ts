@@ -1,5 +1,5 @@
 // The durable side of the runtime, as one contract: every implementation passes test/store-contract.
-import type { BreakerRecord } from '../../core/messages.js';
+import type { BreakerRecord, IntakeRecord } from '../../core/messages.js';
 import { describeValue, TroupeError } from '../../core/errors.js';
 import type { TaskRecord } from '../../core/task.js';
 
@@ -35,6 +35,15 @@ export interface CommitGroup {
   tasks: readonly TaskWrite[];
   log: readonly LogRow[];
   breakers: ReadonlyMap<string, BreakerRecord>;
+  /** Agents paused (their record) or resumed (null); absent: none changed. */
+  intakes?: ReadonlyMap<string, IntakeRecord | null>;
+}
+
+/** What recovery rebuilds from: every task kept (in submission order), every breaker, every paused agent. */
+export interface LoadedState {
+  tasks: TaskRecord[];
+  breakers: Map<string, BreakerRecord>;
+  intakes: Map<string, IntakeRecord>;
 }
 
 /** A recorded start, as rate limits count it after a restart. */
@@ -52,7 +61,7 @@ export interface Store {
   /** Commits and log rows written since it was opened. */
   readonly stats: { commits: number; transitions: number };
   /** Every task kept, in submission order (`seq`), and every breaker: what recovery rebuilds from. */
-  load(): { tasks: TaskRecord[]; breakers: Map<string, BreakerRecord> };
+  load(): LoadedState;
   /** Starts logged at or after `since`, oldest first. */
   recentStarts(since: number): RecentStart[];
   /** Writes a group atomically: every write or none. Throws a TroupeError (and writes nothing) on failure. */
