@@ -3,25 +3,13 @@
  * labelled lines under a head line `<id>  <agent> <state> attempt N`, with the attempts as a small
  * timeline and, for a task not running yet, a `waiting for …` line saying what holds it back.
  */
-import type { AttemptRecord, TaskInfo } from '../index.js';
+import type { AttemptRecord, TaskInfo, WaitReason } from '../index.js';
 
-/** Why a task that is not running yet does not run (TaskInfo.waiting, as the daemon sends it). */
-export type Waiting =
-  | { for: 'breaker'; breaker: string; state: string; halfOpenAt: number | null }
-  | { for: 'paused'; agent: string }
-  | { for: 'agent-limit'; agent: string; limit: number; inUse: number }
-  | { for: 'resource-limit'; resource: string; limit: number; inUse: number }
-  | { for: 'group-limit'; group: string; limit: number; inUse: number }
-  | { for: 'children-limit'; parent: string; limit: number; inUse: number }
-  | { for: 'rate-limit'; key: string }
-  | { for: 'parents'; parents: string[] }
-  | { for: 'retry'; at: number }
-  | { for: 'worktrees'; repo: string; limit: number; inUse: number }
-  | { for: 'disk'; repo: string; maxDiskMb: number; usedMb: number }
-  | { for: 'capacity' };
+/** Why a task that is not running yet does not run (TaskInfo.waiting). */
+export type Waiting = WaitReason;
 
-/** A task as the daemon sends it (JSON of TaskInfo, with `waiting` and `input` when asked). */
-export type TaskView = Omit<TaskInfo, 'waiting'> & { waiting?: Waiting; input?: unknown };
+/** A task as the daemon sends it (JSON of TaskInfo; `input` when asked for). */
+export type TaskView = TaskInfo;
 
 /** `850 ms`, `4.2 s`, `3m 04s`, `2h 05m`, `3d 4h`. */
 export function duration(ms: number): string {
@@ -62,7 +50,7 @@ export function waitingText(w: Waiting, now = Date.now()): string {
       if (w.state === 'half-open') return `breaker ${w.breaker} (half-open, its trial slots are full)`;
       return `breaker ${w.breaker} (open${w.halfOpenAt === null ? ', forced: until closed' : ` until ${when(w.halfOpenAt, now)}`})`;
     case 'paused':
-      return `agent ${w.agent} to be resumed (paused: troupe takes no task of it until then)`;
+      return `agent ${w.agent} to be resumed (paused since ${when(w.since, now)})`;
     case 'agent-limit':
       return `agent ${w.agent}: ${w.inUse} of ${w.limit} (its concurrency) in use`;
     case 'resource-limit':
@@ -72,7 +60,7 @@ export function waitingText(w: Waiting, now = Date.now()): string {
     case 'children-limit':
       return `a child slot of ${w.parent}: ${w.inUse} of maxChildren ${w.limit} in use`;
     case 'rate-limit':
-      return `rate limit ${w.key}`;
+      return `rate limit ${w.key} (next start at ${when(w.nextAt, now)})`;
     case 'parents':
       return `parents ${w.parents.join(', ')} to succeed`;
     case 'retry':
@@ -84,7 +72,8 @@ export function waitingText(w: Waiting, now = Date.now()): string {
     case 'capacity':
       return 'capacity: the tasks ahead of it, or a free slot';
     default:
-      return compact(w);
+      // A reason newer than this CLI: as the daemon sent it.
+      return compact(w as unknown);
   }
 }
 
@@ -113,13 +102,13 @@ export function statusLines(t: TaskView, now = Date.now()): string[] {
   const add = (label: string, value: string | undefined | false): void => void (value !== undefined && value !== false && value !== '' && rows.push([label, value]));
   add('priority', t.priority);
   add('key', t.key);
-  add('name', t.name === undefined ? undefined : `${t.name}${t.graph === undefined ? '' : ` in graph ${t.graph}`}`);
+  add('name', t.name === undefined ? undefined : `${t.name}${t.graph === undefined ? '' : ` in graph ${t.graph}`}${t.rank === undefined ? '' : ` (rank ${t.rank})`}`);
   add('group', t.group);
   add('resources', t.resources.length > 0 && t.resources.join(', '));
   add('parent', t.parentId === undefined ? undefined : `${t.parentId}${t.childKey === undefined ? '' : ` (child key ${t.childKey})`}`);
   add('depends on', t.dependsOn !== undefined && t.dependsOn.length > 0 && `${t.dependsOn.join(', ')}${t.onParentFailure ? ` (on failure: ${t.onParentFailure})` : ''}`);
   add('origin', t.origin && `pipeline from ${t.origin}`);
-  add('managers', t.managers !== undefined && `${t.managers.join(', ')}${t.distribution ? ` (${t.distribution})` : ''}${t.managerId ? `, bound to ${t.managerId}` : ''}`);
+  add('managers', t.managers !== undefined && `${t.managers.join(', ')}${t.distribution ? ` (${t.distribution}${t.hashKey === undefined ? '' : ` of ${t.hashKey}`})` : ''}${t.managerId ? `, bound to ${t.managerId}` : ''}`);
   add('cache', t.cachedFrom ? `result of ${t.cachedFrom}` : t.cacheKey);
   const runs = [t.failures !== undefined && `${t.failures} failures counted`, t.starts !== undefined && `${t.starts} starts`].filter(Boolean).join(', ');
   add('attempts', `${t.attempt}${runs ? ` (${runs})` : ''}`);
@@ -135,7 +124,8 @@ export function statusLines(t: TaskView, now = Date.now()): string[] {
   add('error', t.state !== 'succeeded' && t.error !== undefined && errorText(t.error));
   add('stderr', t.state !== 'succeeded' && t.error?.stderrTail !== undefined && t.error.stderrTail.trimEnd().split('\n').slice(-3).join(' ⏎ '));
   add('cancelled', t.cancelReason);
-  add('children', t.children !== undefined && counts(t.children));
+  const childLimits = [t.maxChildren !== undefined && `maxChildren ${t.maxChildren}`, t.childPolicy !== undefined && `at its end: ${t.childPolicy}`].filter(Boolean).join(', ');
+  add('children', (t.children !== undefined || childLimits !== '') && `${counts(t.children ?? {}) || 'none yet'}${childLimits ? ` (${childLimits})` : ''}`);
   add('bound', t.bound !== undefined && counts(t.bound));
   const ws = t.workspace;
   if (ws !== undefined) {

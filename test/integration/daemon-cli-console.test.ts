@@ -113,7 +113,7 @@ describe('troupe CLI as a console (the built binary over the socket)', { timeout
       () => troupe(socket, 'status', echo.id, '--input'),
       () => troupe(socket, 'status', echo.id),
       () => troupe(socket, 'list', '--newest', '--state', 'dead', '--limit', '2', '--json'),
-      () => troupe(socket, 'list', '--newest', '--state', 'dead,succeeded', '--width', '60'),
+      () => troupe(socket, 'list', '--newest', '--state', 'dead,succeeded', '--width', '110'),
       () => troupe(socket, 'list', '--since', '1h', '--json'),
     ]);
     expect(withInput.out.split('\n')).toContain('  input       {"file":"src/a.ts"}');
@@ -123,9 +123,11 @@ describe('troupe CLI as a console (the built binary over the socket)', { timeout
       [deads[1], 'dead'],
     ]);
     const rows = table.out.split('\n');
-    expect(rows[0]).toMatch(/^ID\s+AGENT\s+STATE\s+ATT\s+SUBMITTED \(UTC\)/);
+    expect(rows[0]).toMatch(/^ID\s+AGENT\s+STATE\s+ATT\s+SUBMITTED \(UTC\)\s+NOTE$/);
     expect(rows.slice(1).map((r) => r.slice(0, 36))).toEqual([deads[2], deads[1], deads[0], echo.id]);
-    expect(rows.every((r) => r.length <= 60)).toBe(true);
+    // 110 columns: the widest one, the error, is cut; nothing wraps.
+    expect(rows.every((r) => r.length <= 110)).toBe(true);
+    expect(rows[1]).toMatch(/\s+bad\s+dead\s+1\s+\S+ \S+\s+UnrecoverableError: bad in\S*…$/);
     expect(JSON.parse(all.out)).toHaveLength(4);
   });
 
