@@ -220,7 +220,7 @@ function define(name: Name, act: Act): Command {
       return cmd.description('A task and every task under it, indented, with child counts.').argument('<id>', 'the task').action((taskId: string, ...a: unknown[]) => act(self(a), (ctx) => tree(taskId, ctx)));
     case 'distribute':
       return cmd.description('Submits tasks bound to manager tasks (distribute()).').requiredOption('--tasks <json>', 'the tasks, a JSON array of submissions', jsonFlag('--tasks'))
-        .requiredOption('--managers <id,id...>', 'the manager tasks').option('--strategy <s>', `how they are bound: ${STRATEGIES.join(', ')}`).option('--hash-field <f>', 'with consistent-hash: the input field hashed')
+        .requiredOption('--managers <ids>', 'the manager tasks, comma-separated').option('--strategy <s>', `how they are bound: ${STRATEGIES.join(', ')}`).option('--hash-field <f>', 'with consistent-hash: the input field hashed')
         .action((...a: unknown[]) => act(self(a), (ctx, o) => distribute(o, ctx)));
     case 'logs':
       return cmd.description('A task\'s kept output: stdout, stderr, tty and ctx.log lines, `stream  line`.').argument('<id>', 'the task')
