@@ -4,7 +4,7 @@
  * scripts; the exit statuses are EXIT's (exit-codes.ts). Parsing and help are commander's
  * (cli-kit.ts); each command's action is in this file or, for the larger ones, beside it.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { PRIORITIES, STRATEGIES, type TaskState } from '../index.js';
 import { collect, configure, intFlag, jsonFlag, msFlag, outputWidth, program, runProgram, timeFlag, usage, type Outcome } from './cli-kit.js';
 import type { Endpoint } from './client.js';
@@ -171,7 +171,7 @@ function define(name: Name, act: Act): Command {
   switch (name) {
     case 'submit':
       return cmd.description('Submits a task to an agent; prints its id (--wait: its result).').argument('<agent>', 'the agent to run it')
-        .option('--input <json>', 'the task\'s input, as JSON', jsonFlag('--input')).option('--priority <p>', 'its priority').addHelpText('after', `  (priorities: ${PRIORITIES.join(', ')})`)
+        .option('--input <json>', 'the task\'s input, as JSON', jsonFlag('--input')).addOption(new Option('--priority <p>', 'its priority').choices(PRIORITIES))
         .option('--resource <name>', 'a resource it holds while it runs (repeatable)', collect).option('--group <g>', 'its fairness group (a tenant, say)')
         .option('--key <k>', 'idempotency key: the same key gets the same task').option('--parent <id>', 'submit it as a child of this running task')
         .option('--child-key <k>', 'its key among its parent\'s children').option('--wait', 'wait for its outcome; exit 1 if it failed')
@@ -220,7 +220,7 @@ function define(name: Name, act: Act): Command {
       return cmd.description('A task and every task under it, indented, with child counts.').argument('<id>', 'the task').action((taskId: string, ...a: unknown[]) => act(self(a), (ctx) => tree(taskId, ctx)));
     case 'distribute':
       return cmd.description('Submits tasks bound to manager tasks (distribute()).').requiredOption('--tasks <json>', 'the tasks, a JSON array of submissions', jsonFlag('--tasks'))
-        .requiredOption('--managers <ids>', 'the manager tasks, comma-separated').option('--strategy <s>', `how they are bound: ${STRATEGIES.join(', ')}`).option('--hash-field <f>', 'with consistent-hash: the input field hashed')
+        .requiredOption('--managers <ids>', 'the manager tasks, comma-separated').addOption(new Option('--strategy <s>', 'how they are bound (default at-dispatch)').choices(STRATEGIES)).option('--hash-field <f>', 'with consistent-hash: the input field hashed')
         .action((...a: unknown[]) => act(self(a), (ctx, o) => distribute(o, ctx)));
     case 'logs':
       return cmd.description('A task\'s kept output: stdout, stderr, tty and ctx.log lines, `stream  line`.').argument('<id>', 'the task')
