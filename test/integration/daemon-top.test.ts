@@ -35,6 +35,7 @@ function snapshot(): MetricsSnapshot {
     recovery: null,
     journal: null,
     rateLimits: {},
+    durations: { bucketsSeconds: [], byAgent: {} },
     byAgent: {},
     throughput: { '1s': 0, '10s': 0, '60s': 0 },
     alerts: [{ alert: 'breaker-open', key: 'agent:bad', value: 1, threshold: 1, message: 'breaker agent:bad is open', since: Date.UTC(2025, 0, 1, 12, 0, 5) }],
