@@ -92,6 +92,12 @@ function print(text: string): number {
   return EXIT.OK;
 }
 
+// `troupe list | head`: a reader that stops early ends the output, not in a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK);
+});
+
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
