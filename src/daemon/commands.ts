@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { PRIORITIES, STRATEGIES, type TaskState } from '../index.js';
-import { collect, configure, intFlag, jsonFlag, msFlag, outputWidth, program, runProgram, timeFlag, usage, type Outcome } from './cli-kit.js';
+import { CliExit, collect, configure, intFlag, jsonFlag, msFlag, outputWidth, program, runProgram, timeFlag, usage, type Outcome } from './cli-kit.js';
 import type { Endpoint } from './client.js';
 import { call, outcomeCode, query, stream, waitFor } from './client-call.js';
 import { clientSocket } from './config.js';
@@ -253,7 +253,14 @@ export async function runClientCommand(name: Name, argv: string[]): Promise<numb
     const endpoint: Endpoint = taskToken === undefined || taskToken === '' ? { socket } : { socket, taskToken };
     const json = o.json === true;
     const show = (data: unknown, human: () => string): void => void process.stdout.write(`${json ? JSON.stringify(data) : human()}\n`);
-    outcome.code = await fn({ endpoint, json, show }, o);
+    try {
+      outcome.code = await fn({ endpoint, json, show }, o);
+    } catch (err) {
+      // Where the socket's path came from, so that the user knows what to change.
+      if (!(err instanceof CliExit) || err.code !== EXIT.UNREACHABLE || o.socket !== undefined) throw err;
+      const from = process.env.TROUPE_SOCKET ? 'the path comes from TROUPE_SOCKET (--socket overrides it)' : 'the path is the default (TROUPE_SOCKET or --socket gives another)';
+      throw new CliExit(err.code, `${err.message}; ${from}`);
+    }
   };
   return runProgram(withCommon(define(name, act)), argv, outcome);
 }
