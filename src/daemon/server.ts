@@ -10,6 +10,7 @@ import { answerClientError, toHttpError } from './http-errors.js';
 import { eventRoutes } from './events-route.js';
 import { logsRoutes } from './logs-route.js';
 import { graphRoutes } from './graph-routes.js';
+import { historyRoutes } from './history-route.js';
 import { mcpRoutes } from './mcp-route.js';
 import { metricsRoutes } from './metrics-route.js';
 import { taskRoutes } from './routes.js';
@@ -69,6 +70,7 @@ export function buildServer(sup: Supervisor, options: ServerOptions): FastifyIns
   logsRoutes(app, sup);
   terminalRoutes(app, sup);
   metricsRoutes(app, sup);
+  historyRoutes(app, sup);
   mcpRoutes(app, { bodyLimitBytes: options.bodyLimitBytes, logger: http, ...(options.token === undefined ? {} : { token: options.token }) });
   if (options.token !== undefined) dashboardRoutes(app);
   return app;

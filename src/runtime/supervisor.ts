@@ -54,8 +54,10 @@ export class Supervisor {
    * the actors. Rejects with `TROUPE_INVALID_OPTIONS`, `TROUPE_AGENT_MODULE_NOT_FOUND`, ... on bad input.
    */
   static async start(options: SupervisorOptions & EventOptions): Promise<Supervisor> {
-    const { onEvent, ...rest } = (options ?? {}) as SupervisorOptions & EventOptions;
-    const resolved = resolveOptions(rest);
+    // `onEvent` is the facade's; the rest is validated whole (a non-object included).
+    const isObject = options !== null && typeof options === 'object';
+    const { onEvent, ...rest } = isObject ? options : { onEvent: undefined };
+    const resolved = resolveOptions(isObject ? rest : options);
     // Child calls are served from the first task on (a recovered parent may submit at once).
     let sup: Supervisor | undefined;
     const root = await SupervisorActor.start(resolved, undefined, childPort(() => sup!), eventObserver(onEvent, resolved.logger));

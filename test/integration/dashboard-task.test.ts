@@ -216,7 +216,7 @@ describe.skipIf(skipBrowser)('dashboard task detail in headless Chromium', () =>
     expect(await page.locator('[data-testid="task-problem"]').isHidden()).toBe(true);
     expect(await page.locator('[data-testid="task-workspace"]').isHidden()).toBe(true);
     expect(await page.locator('[data-testid="task-error-message"]').textContent()).toMatch(/exit/i);
-    expect(await page.locator('[data-testid="task-history"] tbody tr').count()).toBe(2);
+    expect(await page.locator('[data-testid="task-history"] li').count()).toBe(2);
 
     // Both attempts, each under its heading, then the stream ends (the task is over).
     await waitFor(async () => (await page.locator('[data-testid="log-status"]').getAttribute('data-state')) === 'ended', 'the log to end');

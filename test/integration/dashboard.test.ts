@@ -108,6 +108,7 @@ describe('dashboard over HTTP', () => {
       ['util.js', 'text/javascript; charset=utf-8'],
       ['task-detail.js', 'text/javascript; charset=utf-8'],
       ['task-log.js', 'text/javascript; charset=utf-8'],
+      ...['task-parts.js', 'format.js', 'charts.js', 'tasks.js', 'filters.js', 'actions.js', 'agents.js'].map((name): [string, string] => [name, 'text/javascript; charset=utf-8']),
       ['style.css', 'text/css; charset=utf-8'],
       ['uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
       ['uPlot.min.css', 'text/css; charset=utf-8'],
@@ -211,9 +212,10 @@ describe.skipIf(skipBrowser)('dashboard in headless Chromium', () => {
     expect(await failureRow.textContent()).toContain('dead');
     await waitText(page, 'dead-letters', '1');
 
-    // The dependency is back: one click redrives the task, and it succeeds.
+    // The dependency is back: a click, confirmed in the page's dialog, redrives the task, and it succeeds.
     unlinkSync(downPath);
     await deadRow.getByRole('button', { name: 'Redrive' }).click();
+    await page.locator('[data-testid="confirm-ok"]').click();
     await deadRow.waitFor({ state: 'detached', timeout: WAIT_MS });
     await until(async () => (await task(doomed)).state === 'succeeded', 'the redriven task to succeed');
     expect(await task(doomed)).toMatchObject({ state: 'succeeded', result: 'ok' });

@@ -1,14 +1,18 @@
-// The Troupe dashboard: polls the daemon's figures, follows its event stream, redrives dead letters.
-// Requests are same-origin and carry the session cookie set by `/?token=`: nothing here sees the token.
-// Task-provided text (errors, progress, ids) is only ever set through textContent.
+// The Troupe dashboard: the overview (figures, charts, running tasks, agents, breakers, failures, dead letters),
+// the task lists (tasks.js, `#/tasks?...`) and a task's detail (task-detail.js, `#/tasks/<id>`). Polls the daemon's
+// figures, follows its event stream; the actions are in actions.js. Requests are same-origin and carry the session
+// cookie: nothing here sees the token. Task-provided text (errors, progress, ids) is only ever set through textContent.
 
 import { HttpError, api, brief, byId, clock, count, duration, el, fillTable, rate, shortId } from './util.js';
 import { initTaskDetail, taskLink } from './task-detail.js';
+import { initCharts, recordSnapshot } from './charts.js';
+import { initTasks, setAgentNames, showTasks } from './tasks.js';
+import { renderAgents, renderBreakers } from './agents.js';
+import { actionButton, initActions, redriveTask } from './actions.js';
 
 const POLL_MS = 1000;
-const WINDOW_S = 300;
 const MAX_FAILURES = 50;
-const CHART_HEIGHT = 180;
+const DEAD_SHOWN = 10;
 const EVENTS = '/v1/events?type=failed,dead,redriven';
 
 /* ---------- Connection status ---------- */
@@ -71,66 +75,6 @@ function renderAlerts(alerts) {
   strip.hidden = items.length === 0;
 }
 
-/* ---------- Charts ---------- */
-
-/** The rolling window the charts draw: x in seconds, one column per snapshot. */
-const timeline = { t: [] };
-
-const CHARTS = [
-  { id: 'chart-throughput', series: [['1 s', '#2563eb', (s) => s.throughput['1s']], ['10 s', '#16a34a', (s) => s.throughput['10s']]] },
-  {
-    id: 'chart-latency',
-    series: [
-      ['p50', '#16a34a', (s) => latency(s, 'p50')],
-      ['p95', '#d97706', (s) => latency(s, 'p95')],
-      ['p99', '#dc2626', (s) => latency(s, 'p99')],
-    ],
-  },
-  {
-    id: 'chart-queue',
-    series: [['queued', '#7c3aed', (s) => s.queue.depth], ['running', '#2563eb', (s) => s.running], ['delayed', '#d97706', (s) => s.queue.delayed]],
-  },
-  { id: 'chart-threads', series: [['threads', '#0891b2', (s) => s.pool.size], ['target', '#64748b', (s) => s.pool.target], ['busy', '#db2777', (s) => s.pool.busy]] },
-];
-
-/** A gap, not a zero, before any task has finished. */
-const latency = (s, p) => (s.latency.endToEnd.count === 0 ? null : s.latency.endToEnd[p]);
-
-const charts = [];
-
-function createCharts() {
-  for (const spec of CHARTS) {
-    const target = byId(spec.id);
-    const series = [{}, ...spec.series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))];
-    const options = {
-      width: target.clientWidth,
-      height: CHART_HEIGHT,
-      series,
-      legend: { live: false },
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 0)] } },
-      axes: [{}, { size: 48 }],
-    };
-    const data = [timeline.t, ...spec.series.map(() => [])];
-    const plot = new uPlot(options, data, target);
-    charts.push({ spec, plot, data });
-    new ResizeObserver(() => plot.setSize({ width: target.clientWidth, height: CHART_HEIGHT })).observe(target);
-  }
-}
-
-function recordSnapshot(snapshot) {
-  timeline.t.push(snapshot.at / 1000);
-  const drop = Math.max(0, timeline.t.length - WINDOW_S);
-  timeline.t.splice(0, drop);
-  for (const chart of charts) {
-    chart.spec.series.forEach(([, , value], i) => {
-      const column = chart.data[i + 1];
-      column.push(value(snapshot));
-      column.splice(0, drop);
-    });
-    chart.plot.setData(chart.data);
-  }
-}
-
 /* ---------- Tables ---------- */
 
 /** A <progress> bar for a fraction (0..1) or a {done|current, total} object; the value as text otherwise. */
@@ -167,20 +111,6 @@ function renderRunning(tasks, now) {
   if (rows.length !== body.children.length || rows.some((row, i) => body.children[i] !== row)) fillTable('running-rows', 'running-empty', rows);
 }
 
-function renderBreakers(breakers) {
-  const rows = Object.entries(breakers).map(([key, b]) =>
-    el(
-      'tr',
-      { 'data-breaker': key },
-      el('td', { class: 'mono' }, key),
-      el('td', {}, el('span', { class: `badge state-${b.state}` }, b.forced ? `${b.state} (forced)` : b.state)),
-      el('td', {}, b.openedAt === null ? '–' : clock(b.openedAt)),
-      el('td', {}, b.halfOpenAt === null ? '–' : clock(b.halfOpenAt)),
-    ),
-  );
-  fillTable('breaker-rows', 'breakers-empty', rows);
-}
-
 const failures = [];
 
 function addFailure(event) {
@@ -204,14 +134,15 @@ function addFailure(event) {
 /** The ids shown: the table is rebuilt only when they change, so a button is never swapped under a click. */
 let deadShown;
 
-function renderDead(tasks) {
-  const ids = tasks.map((t) => t.id).join('\n');
+/** The newest dead letters; all of them, paged and filtered, are in the list at `#/tasks?state=dead`. */
+function renderDead(tasks, total) {
+  byId('dead-all').textContent = `All ${count(total)} dead letters, with filters →`;
+  byId('dead-all').hidden = !(total > 0);
+  const ids = tasks.map((t) => `${t.id}/${t.state}`).join('\n');
   if (ids === deadShown) return;
   deadShown = ids;
-  const rows = tasks.map((t) => {
-    const button = el('button', { type: 'button', 'data-testid': 'redrive' }, 'Redrive');
-    button.addEventListener('click', () => redrive(t.id, button));
-    return el(
+  const rows = tasks.map((t) =>
+    el(
       'tr',
       { 'data-task-id': t.id },
       el('td', { class: 'mono' }, taskLink(t.id)),
@@ -219,41 +150,41 @@ function renderDead(tasks) {
       el('td', {}, t.history?.length ?? t.attempt),
       el('td', {}, clock(t.finishedAt)),
       el('td', { class: 'error' }, brief(t.error?.message ?? t.error, 200)),
-      el('td', {}, button),
-    );
-  });
+      el('td', { class: 'actions' }, actionButton('Redrive', 'redrive', (b) => redriveTask(t.id, b))),
+    ),
+  );
   fillTable('dead-rows', 'dead-empty', rows);
 }
 
-async function redrive(id, button) {
-  button.disabled = true;
-  button.textContent = 'Redriving…';
-  try {
-    await api('/v1/dead-letters/redrive', { method: 'POST', body: { ids: [id] } });
-    await refreshDead();
-  } catch (err) {
-    button.disabled = false;
-    button.textContent = 'Redrive';
-    button.title = err.message;
-    button.classList.add('failed');
-  }
+async function refreshDead() {
+  const { tasks } = await api(`/v1/tasks?state=dead&newest=1&limit=${DEAD_SHOWN}`);
+  const total = lastSnapshot?.queue.dead ?? tasks.length;
+  renderDead(tasks, total);
 }
 
-async function refreshDead() {
-  renderDead((await api('/v1/dead-letters?limit=50')).tasks);
+async function refreshAgents() {
+  const { agents } = await api('/v1/agents');
+  setAgentNames(renderAgents(agents));
 }
 
 /* ---------- Polling and the event stream ---------- */
 
+let lastSnapshot;
+
+/** The panels besides the figures: one of them failing (an older daemon) does not stop the others. */
+const quietly = (promise) => promise.catch(() => undefined);
+
 async function poll() {
   try {
-    const [snapshot, running, breakers] = await Promise.all([api('/v1/snapshot'), api('/v1/tasks?state=running&limit=50'), api('/v1/breakers'), refreshDead()]);
+    const [snapshot, running, breakers] = await Promise.all([api('/v1/snapshot'), api('/v1/tasks?state=running&limit=50'), api('/v1/breakers')]);
+    lastSnapshot = snapshot;
     connection.poll = 'ok';
     renderTiles(snapshot);
     renderAlerts(snapshot.alerts);
     recordSnapshot(snapshot);
     renderRunning(running.tasks, snapshot.at);
     renderBreakers(breakers.breakers);
+    await Promise.all([quietly(refreshDead()), quietly(refreshAgents())]);
   } catch (err) {
     connection.poll = err instanceof HttpError && err.status === 401 ? 'unauthorised' : 'down';
   }
@@ -277,7 +208,23 @@ function follow() {
   for (const type of ['dead', 'redriven']) events.addEventListener(type, () => refreshDead().catch(() => undefined));
 }
 
-createCharts();
+/* ---------- Views ---------- */
+
+/** The view the address names: a task (`#/tasks/<id>`), the task list (`#/tasks?...`) or the overview. */
+function route() {
+  const hash = location.hash;
+  const view = /^#\/tasks\/./.test(hash) ? 'task' : /^#\/tasks(\?|$)/.test(hash) ? 'tasks' : 'overview';
+  document.body.dataset.view = view;
+  for (const link of document.querySelectorAll('nav.views a')) link.toggleAttribute('aria-current', link.dataset.view === view);
+  showTasks(view === 'tasks' ? hash : undefined);
+}
+
+initActions();
+initTasks();
 initTaskDetail();
+window.addEventListener('hashchange', route);
+window.addEventListener('troupe:refresh', () => void quietly(Promise.all([refreshDead(), refreshAgents()])));
+route();
 follow();
-poll();
+// The charts first take the daemon's recent history, then the live samples.
+initCharts().then(poll);

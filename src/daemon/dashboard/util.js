@@ -1,4 +1,4 @@
-// Helpers shared by the dashboard's modules: same-origin JSON requests, DOM building, formatting.
+// Helpers shared by the dashboard's modules: same-origin JSON requests, DOM building; formatting is in format.js.
 // Task-provided text only ever becomes text nodes (textContent), never markup.
 
 /* ---------- HTTP ---------- */
@@ -36,32 +36,17 @@ export function fillTable(tbodyId, emptyId, rows) {
   byId(emptyId).hidden = rows.length > 0;
 }
 
-/* ---------- Formatting ---------- */
-
-export const count = (n) => (typeof n === 'number' ? n.toLocaleString('en') : '–');
-export const clock = (ms) => (typeof ms === 'number' ? new Date(ms).toLocaleTimeString('en-GB') : '–');
-
-export function duration(ms) {
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) return '–';
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+/** A query string of the entries that are set (not undefined, null or ''). */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const text = q.toString();
+  return text === '' ? '' : `?${text}`;
 }
 
-/** Ids are long UUIDs: a narrow column shows their start, the full id is in the tooltip. */
-export const shortId = (id) => (id.length > 13 ? `${id.slice(0, 8)}…` : id);
+/** A <span class="badge task-state"> for a task state. */
+export const stateBadge = (state) => el('span', { class: 'badge task-state', 'data-state': state }, state);
 
-export const rate = (n) => (typeof n === 'number' ? (n >= 10 ? n.toFixed(0) : n.toFixed(1)) : '–');
+/* ---------- Formatting (format.js, pure) ---------- */
 
-/** JSON for display, shortened: progress and errors may be large. */
-export function brief(value, max = 120) {
-  let text;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value);
-  } catch {
-    text = String(value);
-  }
-  return text === undefined ? '' : text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
+export * from './format.js';
