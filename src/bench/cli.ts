@@ -1,7 +1,7 @@
 /** `troupe bench [workload...] [options]`: runs benchmark workloads and reports them. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { EXIT, intFlag, program, runProgram, usage, type Outcome } from '../daemon/index.js';
 import { renderSvg } from './chart.js';
 import { probeFsync, type FsyncProbe } from './fsync-probe.js';
 import { gcBetweenCases, runSections, type BenchOptions, type Workload } from './harness.js';
@@ -12,52 +12,22 @@ import { DISTRIBUTION_TASKS } from './workloads/distribution.js';
 
 const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, inFlight: 100_000, out: 'bench-results' } as const;
 
-const OPTIONS = {
-  runs: { type: 'string' },
-  tasks: { type: 'string' },
-  'latency-tasks': { type: 'string' },
-  queued: { type: 'string' },
-  'in-flight': { type: 'string' },
-  only: { type: 'string' },
-  out: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function usage(): string {
+/** The help's text around commander's list of options: what it does, and the workloads. */
+function about(): { before: string; after: string } {
   const names = WORKLOADS.map((w) => `  ${w.name.padEnd(18)}${w.summary}`).join('\n');
-  return `Usage: troupe bench [workload...] [options]
-
-Measures what a task costs in Troupe, against raw Piscina and an in-process loop, what its
+  return { before: `Measures what a task costs in Troupe, against raw Piscina and an in-process loop, what its
 journal costs, and how fast it recovers from a kill.
 Prints a table, and writes <workload>.json (every sample), <workload>.md (a table for the
 README) and <workload>.svg (a chart of each system's figures). Before the first workload, the
 disk's fsync cost is measured in the temp directory, where the journals go, and reported with
-the core count beside every figure.
-
+the core count beside every figure.`, after: `
 Workloads (default: all, in this order):
 ${names}
 
-Options:
-  --runs N            measured runs per figure, each figure the median (default ${DEFAULTS.runs});
-                      one more warm-up run comes first and is discarded
-  --tasks N           tasks per throughput measurement (default ${DEFAULTS.tasks}); graph: tasks of
-                      its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it;
-                      distribution: specialists per run, at most its default of ${DISTRIBUTION_TASKS}
-  --latency-tasks N   tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})
-  --queued N          tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})
-  --in-flight N       tasks accepted and in flight when the process is killed, workload recovery
-                      (default ${DEFAULTS.inFlight})
-  --only LIST         rows to run, comma-separated, in the workloads that offer a choice
-                      (${selectableNames()})
-  --out PATH          directory for <workload>.json, .md and .svg (default ${DEFAULTS.out}/);
-                      or, with a single workload, the JSON file itself (the .md and .svg go beside it)
-  -h, --help          show this help
-
 A progress bar goes to stderr when it is a terminal. Run node with --expose-gc to collect the
-heap before each measurement. Exit status: 0 done, 1 a workload failed, 2 bad arguments.`;
+heap before each measurement. Exit status: 0 done, 1 a workload failed, 2 bad arguments.` };
 }
 
-class UsageError extends Error {}
 
 /** What `--only` can name, workload by workload: "scenarios: a, b, …". */
 function selectableNames(): string {
@@ -69,67 +39,46 @@ function parseOnly(raw: string | undefined, workloads: readonly Workload[]): str
   if (raw === undefined) return undefined;
   const names = [...new Set(raw.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
   const known = new Set(workloads.flatMap((w) => w.selectable ?? []));
-  if (known.size === 0) throw new UsageError(`--only applies to workloads with a choice of rows (${selectableNames()})`);
-  if (names.length === 0) throw new UsageError('--only must name at least one row');
+  if (known.size === 0) throw usage(`--only applies to workloads with a choice of rows (${selectableNames()})`);
+  if (names.length === 0) throw usage('--only must name at least one row');
   const unknown = names.filter((n) => !known.has(n));
-  if (unknown.length > 0) throw new UsageError(`--only: unknown ${unknown.map((n) => `"${n}"`).join(', ')} (${selectableNames()})`);
+  if (unknown.length > 0) throw usage(`--only: unknown ${unknown.map((n) => `"${n}"`).join(', ')} (${selectableNames()})`);
   return names;
 }
 
 interface Parsed {
-  help: boolean;
   workloads: Workload[];
   options: BenchOptions;
   out: string;
 }
 
-function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new UsageError(`--${flag} must be a whole number >= 1 (got ${JSON.stringify(raw)})`);
-  }
-  return Number(raw);
-}
+type Flags = { runs?: number; tasks?: number; latencyTasks?: number; queued?: number; inFlight?: number; only?: string; out?: string };
 
-function parse(args: string[]): Parsed {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const flag = /'([^']+)'/.exec(e.message ?? '')?.[1] ?? '?';
-      const known = Object.keys(OPTIONS).map((o) => `--${o}`).join(', ');
-      throw new UsageError(`unknown option ${flag} (options: ${known})`);
-    }
-    if (e.code?.startsWith('ERR_PARSE_ARGS_') === true) throw new UsageError(e.message ?? String(err));
-    throw err;
-  }
-  const { values, positionals } = parsed;
+/** The workloads and options from what commander parsed; what depends on the workloads is checked here. */
+function resolveArgs(positionals: string[], values: Flags): Parsed {
   const names = positionals.length === 0 ? WORKLOADS.map((w) => w.name) : [...new Set(positionals)];
   const workloads = names.map((name) => {
     const w = findWorkload(name);
     if (w === undefined) {
-      throw new UsageError(`unknown workload "${name}" (workloads: ${WORKLOADS.map((x) => x.name).join(', ')})`);
+      throw usage(`unknown workload "${name}" (workloads: ${WORKLOADS.map((x) => x.name).join(', ')})`);
     }
     return w;
   });
   const out = values.out ?? DEFAULTS.out;
-  if (out === '') throw new UsageError('--out must not be empty');
+  if (out === '') throw usage('--out must not be empty');
   const only = parseOnly(values.only, workloads);
   if (extname(out) === '.json' && workloads.length > 1) {
-    throw new UsageError(`--out ${out} names one file, but ${workloads.length} workloads were asked for; give a directory`);
+    throw usage(`--out ${out} names one file, but ${workloads.length} workloads were asked for; give a directory`);
   }
   return {
-    help: values.help === true,
     workloads,
     out,
     options: {
-      runs: positiveInt('runs', values.runs, DEFAULTS.runs),
-      tasks: positiveInt('tasks', values.tasks, DEFAULTS.tasks),
-      latencyTasks: positiveInt('latency-tasks', values['latency-tasks'], DEFAULTS.latencyTasks),
-      queued: positiveInt('queued', values.queued, DEFAULTS.queued),
-      inFlight: positiveInt('in-flight', values['in-flight'], DEFAULTS.inFlight),
+      runs: values.runs ?? DEFAULTS.runs,
+      tasks: values.tasks ?? DEFAULTS.tasks,
+      latencyTasks: values.latencyTasks ?? DEFAULTS.latencyTasks,
+      queued: values.queued ?? DEFAULTS.queued,
+      inFlight: values.inFlight ?? DEFAULTS.inFlight,
       ...(only === undefined ? {} : { only }),
     },
   };
@@ -196,18 +145,28 @@ async function writeOutputs(report: BenchReport, out: string): Promise<string[]>
 
 /** Runs `troupe bench` with the arguments after `bench`; resolves with the exit status. */
 export async function runBenchCli(args: string[]): Promise<number> {
-  let parsed: Parsed;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`troupe bench: ${err.message}\nRun "troupe bench --help" for usage.\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(`${usage()}\n`);
-    return 0;
-  }
+  const outcome: Outcome = { code: EXIT.OK };
+  const n = (flag: string) => intFlag(flag, 1);
+  const text = about();
+  const cmd = program('troupe bench')
+    .usage('[workload...] [options]')
+    .description(text.before)
+    .argument('[workload...]', 'the workloads to run (default: all)')
+    .option('--runs <n>', `measured runs per figure, each figure the median (default ${DEFAULTS.runs}); one more warm-up run comes first and is discarded`, n('--runs'))
+    .option('--tasks <n>', `tasks per throughput measurement (default ${DEFAULTS.tasks}); graph: tasks of its wide DAG, at most 10,000 (submitGraph()'s limit), chains scaled from it; distribution: specialists per run, at most its default of ${DISTRIBUTION_TASKS}`, n('--tasks'))
+    .option('--latency-tasks <n>', `tasks per latency measurement, run one at a time (default ${DEFAULTS.latencyTasks})`, n('--latency-tasks'))
+    .option('--queued <n>', `tasks submitted in one burst and held queued, workload burst (default ${DEFAULTS.queued})`, n('--queued'))
+    .option('--in-flight <n>', `tasks accepted and in flight when the process is killed, workload recovery (default ${DEFAULTS.inFlight})`, n('--in-flight'))
+    .option('--only <list>', `rows to run, comma-separated, in the workloads that offer a choice (${selectableNames()})`)
+    .option('--out <path>', `directory for <workload>.json, .md and .svg (default ${DEFAULTS.out}/); or, with a single workload, the JSON file itself (the .md and .svg go beside it)`)
+    .addHelpText('after', text.after)
+    .action(async (names: string[], values: Flags) => {
+      outcome.code = await run(resolveArgs(names, values));
+    });
+  return runProgram(cmd, args, outcome);
+}
+
+async function run(parsed: Parsed): Promise<number> {
   // Once per invocation, before any workload loads the machine: the disk as the journals find it.
   const ctx = { index: 0, count: parsed.workloads.length, progress: benchProgress(process.stderr), fsync: probeFsync() };
   for (const [index, workload] of parsed.workloads.entries()) {
@@ -217,11 +176,11 @@ export async function runBenchCli(args: string[]): Promise<number> {
     } catch (err) {
       const e = err as { stack?: string };
       process.stderr.write(`troupe bench: workload ${workload.name} failed: ${e.stack ?? String(err)}\n`);
-      return 1;
+      return EXIT.FAILED;
     }
     process.stdout.write(`${index === 0 ? '' : '\n'}${renderText(report)}`);
     const written = await writeOutputs(report, parsed.out);
     process.stderr.write(`wrote ${written.slice(0, -1).join(', ')} and ${written.at(-1)!}\n`);
   }
-  return 0;
+  return EXIT.OK;
 }

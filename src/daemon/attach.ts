@@ -1,16 +1,16 @@
 /**
  * `troupe attach <id> [--write]`: the live terminal of a running `tty` task in this terminal, from
  * `GET /v1/tasks/:id/terminal`. Read-only unless --write, which sends what is typed to the task
- * (`POST /v1/tasks/:id/terminal/input`). Ctrl-] detaches and leaves the task running. Exit status:
- * 0 detached or the task's process ended, 1 refused (unknown task, no terminal), 2 bad usage, 3 no daemon.
+ * (`POST /v1/tasks/:id/terminal/input`). Ctrl-] detaches and leaves the task running. Exit status
+ * (EXIT): 0 detached or the task's process ended, 1 refused (no terminal), 2 bad usage, 4 no daemon,
+ * 5 no such task.
  */
 import { request, type IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { parseArgs } from 'node:util';
 import { callDaemon } from './client.js';
+import { program, runProgram, type Outcome } from './cli-kit.js';
 import { clientSocket } from './config.js';
-
-export const ATTACH_USAGE = 'troupe attach <id> [--write] [--socket PATH]   (a running tty task\'s terminal; --write: type into it; Ctrl-] detaches, the task goes on)';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
 
 /** Ctrl-]: detaches, as in telnet. */
 const DETACH = 0x1d;
@@ -42,25 +42,29 @@ async function errorOf(res: IncomingMessage): Promise<string> {
 
 /** Runs `troupe attach`; resolves with its exit status. */
 export async function runAttach(argv: string[]): Promise<number> {
-  let values: { socket?: string; write?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { socket: { type: 'string' }, write: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    return say(`troupe attach: ${(err as Error).message}\nusage: ${ATTACH_USAGE}`), 2;
-  }
-  if (values.help === true) return process.stdout.write(`Usage: ${ATTACH_USAGE}\n`), 0;
-  if (positionals.length !== 1) return say(`usage: ${ATTACH_USAGE}`), 2;
-  const id = positionals[0]!;
-  const socket = values.socket ?? clientSocket(process.env);
+  const outcome: Outcome = { code: EXIT.OK };
+  const cmd = program('troupe attach')
+    .description("A running tty task's terminal, live in yours: read-only unless --write; Ctrl-] detaches, the task goes on.")
+    .argument('<id>', 'the task')
+    .option('--write', 'send what you type to the task')
+    .option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)")
+    .addHelpText('after', `\n${EXIT_HELP}`)
+    .action(async (id: string, o: { write?: boolean; socket?: string }) => {
+      outcome.code = await attach(id, o.socket ?? clientSocket(process.env), o.write === true);
+    });
+  return runProgram(cmd, argv, outcome);
+}
+
+async function attach(id: string, socket: string, write: boolean): Promise<number> {
   let res: IncomingMessage;
   try {
     res = await openTerminal(socket, id);
   } catch (err) {
-    return say(`troupe attach: cannot reach the daemon at ${socket}: ${(err as Error).message}`), 3;
+    return say(`troupe attach: cannot reach the daemon at ${socket}: ${(err as Error).message}`), EXIT.UNREACHABLE;
   }
-  if ((res.statusCode ?? 0) >= 400) return say(`troupe attach: ${await errorOf(res)}`), res.statusCode === 400 ? 2 : 1;
-  return attached(socket, id, res, values.write === true);
+  const status = res.statusCode ?? 0;
+  if (status >= 400) return say(`troupe attach: ${await errorOf(res)}`), status === 404 ? EXIT.NOT_FOUND : EXIT.FAILED;
+  return attached(socket, id, res, write);
 }
 
 /** Shows the stream until it ends or the user detaches; restores the terminal either way. */

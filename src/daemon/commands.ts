@@ -1,184 +1,90 @@
 /**
  * The CLI commands that talk to a running daemon through its socket: submit, status, list, wait,
- * cancel, dlq, breakers. Human output by default, `--json` for scripts. Exit status: 0 done, 1 the
- * operation failed (a task failed, an unknown id, a refused request), 2 bad usage, 3 no daemon.
+ * cancel, dlq, breakers, top, tree, distribute, logs. Human output by default, `--json` for
+ * scripts; the exit statuses are EXIT's (exit-codes.ts). Parsing and help are commander's
+ * (cli-kit.ts); each command's action is in this file or, for the larger ones, beside it.
  */
-import { parseArgs } from 'node:util';
-import { callDaemon, streamDaemon, type Endpoint, type Response } from './client.js';
+import { Command, Option } from 'commander';
+import { PRIORITIES, STRATEGIES, type TaskState } from '../index.js';
+import { CliExit, collect, configure, intFlag, jsonFlag, msFlag, outputWidth, program, runProgram, timeFlag, usage, type Outcome } from './cli-kit.js';
+import type { Endpoint } from './client.js';
+import { call, outcomeCode, query, stream, waitFor } from './client-call.js';
 import { clientSocket } from './config.js';
-import { runTop, TopError } from './top.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { startProgress } from './progress.js';
+import { taskTable } from './task-table.js';
+import { headLine, statusLines, type TaskView } from './task-view.js';
+import { runTop } from './top.js';
 
 export const CLIENT_COMMANDS = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers', 'top', 'tree', 'distribute', 'logs'] as const;
-type Command = (typeof CLIENT_COMMANDS)[number];
+type Name = (typeof CLIENT_COMMANDS)[number];
 
-const USAGE: Record<Command, string> = {
-  submit: 'troupe submit <agent> [--input JSON] [--priority P] [--resource R]... [--group G] [--key K] [--parent ID] [--child-key K] [--wait]\n' +
-    '  (inside a command agent, TROUPE_TASK_TOKEN makes the task a child of the running one)',
-  status: 'troupe status <id>',
-  list: 'troupe list [--state S] [--agent A] [--group G] [--limit N] [--after ID]',
-  wait: 'troupe wait <id>... [--timeout MS]',
-  cancel: 'troupe cancel <id>',
-  dlq: 'troupe dlq [--agent A] [--limit N] | troupe dlq redrive <id>... [--input JSON]',
-  breakers: 'troupe breakers | troupe breakers open|close <key>',
-  top: 'troupe top [--interval MS] [--once]',
-  tree: 'troupe tree <id>   (the task and every task under it)',
-  logs: 'troupe logs <id> [-f|--follow] [--attempt N] [--raw]   (stdout, stderr, tty and ctx.log lines; -f: until the task ends; --raw: tty lines with their escapes)',
-  distribute: 'troupe distribute --tasks JSON --managers ID[,ID...] [--strategy at-dispatch|round-robin|least-loaded|capacity-aware|consistent-hash] [--hash-field F]',
-};
-const COMMON = 'Options: --socket PATH (default $TROUPE_SOCKET or <state dir>/troupe.sock), --json, -h/--help';
+const STATES = ['blocked', 'queued', 'delayed', 'running', 'succeeded', 'dead', 'cancelled'] as const satisfies readonly TaskState[];
+/** Most tasks one `list` answers (the daemon's limit too). */
+const MAX_LIMIT = 1000;
 
-const OPTIONS = {
-  socket: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  input: { type: 'string' },
-  priority: { type: 'string' },
-  resource: { type: 'string', multiple: true },
-  key: { type: 'string' },
-  parent: { type: 'string' },
-  tasks: { type: 'string' },
-  managers: { type: 'string' },
-  strategy: { type: 'string' },
-  'hash-field': { type: 'string' },
-  'child-key': { type: 'string' },
-  group: { type: 'string' },
-  wait: { type: 'boolean' },
-  state: { type: 'string' },
-  agent: { type: 'string' },
-  limit: { type: 'string' },
-  after: { type: 'string' },
-  timeout: { type: 'string' },
-  interval: { type: 'string' },
-  once: { type: 'boolean' },
-  follow: { type: 'boolean', short: 'f' },
-  attempt: { type: 'string' },
-  raw: { type: 'boolean' },
-} as const;
-
-class Exit extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
-}
-
-type Values = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-}
-
-function json(text: string | undefined, flag: string): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Exit(2, `${flag} must be JSON (got ${text})`);
-  }
-}
-
-async function call(endpoint: Endpoint, method: string, path: string, body?: unknown): Promise<Response> {
-  let res: Response;
-  try {
-    res = await callDaemon(endpoint, method, path, body);
-  } catch (err) {
-    throw new Exit(3, `cannot reach the daemon at ${'socket' in endpoint ? endpoint.socket : endpoint.url}: ${(err as Error).message}`);
-  }
-  if (res.status >= 400) {
-    const error = (res.body as { error?: { code?: string; message?: string } }).error;
-    throw new Exit(res.status === 400 ? 2 : 1, `${error?.code ?? res.status}: ${error?.message ?? 'request failed'}`);
-  }
-  return res;
-}
-
-type Hold = { breaker: string; state: string; halfOpenAt: number | null };
-type Task = { id: string; agent: string; state: string; attempt: number; error?: { message: string }; heldBy?: Hold };
-const line = (t: Task): string =>
-  `${t.id}  ${t.agent.padEnd(12)} ${t.state.padEnd(9)} attempt ${t.attempt}${t.error ? `  ${t.error.message}` : ''}${t.heldBy ? `  ${held(t.heldBy)}` : ''}`;
-
-/** Why a queued task does not run: `held by breaker agent:hash (open, trials from <time>)`. */
-function held(h: Hold): string {
-  const why = h.state === 'half-open' ? 'half-open, its trial slots are full' : h.halfOpenAt === null ? 'open' : `open, trials from ${new Date(h.halfOpenAt).toISOString()}`;
-  return `held by breaker ${h.breaker} (${why})`;
-}
-
-/** Waits for one task's outcome with long polls of up to 30 s; resolves with the final answer. */
-async function waitFor(endpoint: Endpoint, id: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const waitMs = Math.max(0, Math.min(30_000, deadline - Date.now()));
-    const body = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(id)}/result?waitMs=${waitMs}`)).body as Record<string, unknown>;
-    if (body.done === true || Date.now() >= deadline) return body;
-  }
-}
-
+/** What every action gets: where the daemon is, and how to print. */
 interface Ctx {
-  args: string[];
-  v: Values;
   endpoint: Endpoint;
+  json: boolean;
   /** Prints `data` as JSON with --json, else the human text. */
   show(data: unknown, human: () => string): void;
 }
 
-const query = (params: Record<string, string | undefined>): URLSearchParams =>
-  new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+type Opts = Record<string, unknown>;
 
-async function submit({ args, v, endpoint, show }: Ctx): Promise<number> {
-  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.submit}`);
-  const body = {
-    agent: args[0], input: json(v.input, '--input'), ...(v.priority && { priority: v.priority }), ...(v.resource && { resources: v.resource }),
-    ...(v.group && { group: v.group }), ...(v.key && { key: v.key }), ...(v.parent && { parentId: v.parent }), ...(v['child-key'] && { childKey: v['child-key'] }),
-  };
-  const { id } = (await call(endpoint, 'POST', '/v1/tasks', body)).body as { id: string };
-  if (v.wait !== true) return show({ id }, () => id), 0;
-  const result = await waitFor(endpoint, id, Infinity);
-  show(result, () => (result.state === 'succeeded' ? JSON.stringify(result.result) : `${id} ${String(result.state)}: ${String(result.error)}`));
-  return result.state === 'succeeded' ? 0 : 1;
-}
-
-async function status({ args, endpoint, show }: Ctx): Promise<number> {
-  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.status}`);
-  const task = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(args[0]!)}`)).body as Task & Workspaced;
-  return show(task, () => [line(task), ...workspaceLines(task)].join('\n')), 0;
-}
-
-type Workspaced = {
-  workspace?: { path: string; branch: string; base: string; head?: string; changedFiles?: string[]; state: string; merged?: { into: string; commit: string } };
-  waiting?: { for: 'worktrees'; repo: string; limit: number; inUse: number } | { for: 'disk'; repo: string; maxDiskMb: number; usedMb: number };
+const states = (raw: string): TaskState[] => {
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = list.filter((s) => !(STATES as readonly string[]).includes(s));
+  if (list.length === 0 || bad.length > 0) throw usage(`--state must be one or more of ${STATES.join(', ')}, comma-separated (got ${JSON.stringify(raw)})`);
+  return list as TaskState[];
 };
+const limitFlag = intFlag('--limit', 1, MAX_LIMIT);
+const widthFlag = intFlag('--width', 20, 10_000, 'a number of columns');
+const id = (s: string): string => encodeURIComponent(s);
 
-/** `status` lines for a task's worktree and what holds it back: `workspace <path> (branch …, base …)`, `waiting for …`. */
-function workspaceLines({ workspace: ws, waiting: w }: Workspaced): string[] {
-  const out: string[] = [];
-  if (ws !== undefined) {
-    const facts = [`branch ${ws.branch}`, `base ${ws.base.slice(0, 12)}`, ws.head && `head ${ws.head.slice(0, 12)}`, ws.changedFiles && `${ws.changedFiles.length} changed files`, ws.merged && `merged into ${ws.merged.into}`, ws.state === 'removed' && 'worktree removed'];
-    out.push(`  workspace ${ws.path} (${facts.filter(Boolean).join(', ')})`);
-  }
-  if (w?.for === 'worktrees') out.push(`  waiting for a worktree of ${w.repo}: ${w.inUse} of maxWorktrees ${w.limit} in use`);
-  if (w?.for === 'disk') out.push(`  waiting for disk: the worktrees of ${w.repo} take ${w.usedMb} MB of maxDiskMb ${w.maxDiskMb}`);
-  return out;
+async function submit(agent: string, o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const resources = o.resource as string[] | undefined;
+  const body = {
+    agent, input: o.input, ...(o.priority !== undefined && { priority: o.priority }), ...(resources && { resources }), ...(o.group !== undefined && { group: o.group }),
+    ...(o.key !== undefined && { key: o.key }), ...(o.parent !== undefined && { parentId: o.parent }), ...(o.childKey !== undefined && { childKey: o.childKey }),
+  };
+  const { id: taskId } = (await call(endpoint, 'POST', '/v1/tasks', body)).body as { id: string };
+  if (o.wait !== true) return show({ id: taskId }, () => taskId), EXIT.OK;
+  const result = await waitFor(endpoint, taskId, (o.timeout as number | undefined) ?? Infinity);
+  show(result, () => (result.state === 'succeeded' ? JSON.stringify(result.result) : result.done === true ? `${taskId} ${String(result.state)}: ${String(result.error)}` : `${taskId} still ${String(result.state)} (--timeout ran out)`));
+  return outcomeCode(result);
 }
 
-async function list({ v, endpoint, show }: Ctx): Promise<number> {
-  const q = query({ state: v.state, agent: v.agent, group: v.group, limit: v.limit, after: v.after });
-  const { tasks } = (await call(endpoint, 'GET', `/v1/tasks?${q}`)).body as { tasks: Task[] };
-  return show(tasks, () => tasks.map(line).join('\n') || '(no tasks)'), 0;
+async function status(taskId: string, o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const task = (await call(endpoint, 'GET', `/v1/tasks/${id(taskId)}${o.input === true ? '?include=input' : ''}`)).body as TaskView;
+  return show(task, () => statusLines(task).join('\n')), EXIT.OK;
 }
 
-async function wait({ args, v, endpoint, show }: Ctx): Promise<number> {
-  if (args.length === 0) throw new Exit(2, `usage: ${USAGE.wait}`);
-  const timeout = v.timeout === undefined ? Infinity : Number(v.timeout);
+async function list(o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const q = query({
+    state: (o.state as string[] | undefined)?.join(','), agent: o.agent as string, group: o.group as string, search: o.search as string,
+    since: o.since as number, until: o.until as number, newest: o.newest === true, limit: o.limit as number, after: o.after as string,
+  });
+  const { tasks } = (await call(endpoint, 'GET', `/v1/tasks${q.size > 0 ? `?${q}` : ''}`)).body as { tasks: TaskView[] };
+  return show(tasks, () => (tasks.length === 0 ? '(no tasks)' : taskTable(tasks, outputWidth(o.width as number | undefined)).join('\n'))), EXIT.OK;
+}
+
+async function wait(ids: string[], o: Opts, { endpoint, show, json }: Ctx): Promise<number> {
+  // One deadline for all: the tasks are waited for side by side, whatever their order.
+  const deadline = Date.now() + ((o.timeout as number | undefined) ?? Infinity);
   // A bar on stderr for several tasks, on a terminal only (a no-op otherwise, and with --json).
-  const bar = args.length > 1 && v.json !== true ? startProgress(args.length, process.stderr, 'waiting') : undefined;
+  const bar = ids.length > 1 && !json ? startProgress(ids.length, process.stderr, 'waiting') : undefined;
   // While the bar draws, the lines wait for it to end: on the same terminal they would break it up.
   const held: (() => void)[] = [];
-  let failed = 0;
+  const codes: number[] = [];
   try {
-    for (const [i, id] of args.entries()) {
-      const result = await waitFor(endpoint, id, timeout);
-      if (result.state !== 'succeeded') failed += 1;
-      bar?.update(i + 1, `${i + 1 - failed} succeeded, ${failed} failed`);
-      const report = (): void => show(result, () => `[${i + 1}/${args.length}] ${id} ${String(result.state)}`);
+    for (const [i, taskId] of ids.entries()) {
+      const result = await waitFor(endpoint, taskId, Math.max(0, deadline - Date.now()));
+      codes.push(outcomeCode(result));
+      const failed = codes.filter((c) => c === EXIT.FAILED).length;
+      bar?.update(i + 1, `${codes.filter((c) => c === EXIT.OK).length} succeeded, ${failed} failed`);
+      const report = (): void => show(result, () => `[${i + 1}/${ids.length}] ${taskId} ${String(result.state)}${result.done === true ? '' : ' (still under way: --timeout ran out)'}`);
       if (bar?.active === true) held.push(report);
       else report();
     }
@@ -186,128 +92,176 @@ async function wait({ args, v, endpoint, show }: Ctx): Promise<number> {
     bar?.stop();
     for (const report of held) report();
   }
-  return failed === 0 ? 0 : 1;
+  // A failure is definite, a timeout is not: a failure decides the status first.
+  return codes.includes(EXIT.FAILED) ? EXIT.FAILED : codes.includes(EXIT.TIMED_OUT) ? EXIT.TIMED_OUT : EXIT.OK;
+}
+async function cancel(taskId: string, o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const body = (await call(endpoint, 'POST', `/v1/tasks/${id(taskId)}/cancel`, o.reason === undefined ? undefined : { reason: o.reason })).body as { cancelled: boolean };
+  return show(body, () => (body.cancelled ? 'cancelled' : 'already finished')), body.cancelled ? EXIT.OK : EXIT.FAILED;
 }
 
-async function cancel({ args, endpoint, show }: Ctx): Promise<number> {
-  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.cancel}`);
-  const body = (await call(endpoint, 'POST', `/v1/tasks/${encodeURIComponent(args[0]!)}/cancel`)).body as { cancelled: boolean };
-  return show(body, () => (body.cancelled ? 'cancelled' : 'already finished')), body.cancelled ? 0 : 1;
+async function dlq(o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const { tasks } = (await call(endpoint, 'GET', `/v1/dead-letters?${query({ agent: o.agent as string, limit: o.limit as number })}`)).body as { tasks: TaskView[] };
+  return show(tasks, () => (tasks.length === 0 ? '(no dead letters)' : taskTable(tasks, outputWidth(o.width as number | undefined)).join('\n'))), EXIT.OK;
 }
 
-async function dlq({ args, v, endpoint, show }: Ctx): Promise<number> {
-  if (args[0] === 'redrive') {
-    const ids = args.slice(1);
-    if (ids.length === 0) throw new Exit(2, `usage: ${USAGE.dlq}`);
-    const body = (await call(endpoint, 'POST', '/v1/dead-letters/redrive', { ids, ...(v.input !== undefined && { input: json(v.input, '--input') }) })).body;
-    return show(body, () => `redriven: ${(body as { ids: string[] }).ids.join(' ')}`), 0;
-  }
-  if (args.length > 0) throw new Exit(2, `usage: ${USAGE.dlq}`);
-  const { tasks } = (await call(endpoint, 'GET', `/v1/dead-letters?${query({ agent: v.agent, limit: v.limit })}`)).body as { tasks: Task[] };
-  return show(tasks, () => tasks.map(line).join('\n') || '(no dead letters)'), 0;
+async function redrive(ids: string[], o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const body = (await call(endpoint, 'POST', '/v1/dead-letters/redrive', { ids, ...(o.input !== undefined && { input: o.input }) })).body as { ids: string[] };
+  return show(body, () => `redriven: ${body.ids.join(' ')}`), EXIT.OK;
 }
 
-async function breakers({ args, endpoint, show }: Ctx): Promise<number> {
-  if (args.length === 0) {
-    const { breakers: all } = (await call(endpoint, 'GET', '/v1/breakers')).body as { breakers: Record<string, { state: string; forced: boolean }> };
-    return show(all, () => Object.entries(all).map(([k, b]) => `${k.padEnd(24)} ${b.state}${b.forced ? ' (forced)' : ''}`).join('\n')), 0;
-  }
-  const state = args[0] === 'open' ? 'open' : args[0] === 'close' ? 'closed' : undefined;
-  if (state === undefined || args.length !== 2) throw new Exit(2, `usage: ${USAGE.breakers}`);
-  const body = (await call(endpoint, 'PUT', `/v1/breakers/${encodeURIComponent(args[1]!)}`, { state })).body;
-  return show(body, () => `${args[1]} ${state}`), 0;
+async function breakers({ endpoint, show }: Ctx): Promise<number> {
+  const { breakers: all } = (await call(endpoint, 'GET', '/v1/breakers')).body as { breakers: Record<string, { state: string; forced: boolean }> };
+  return show(all, () => Object.entries(all).map(([k, b]) => `${k.padEnd(24)} ${b.state}${b.forced ? ' (forced)' : ''}`).join('\n') || '(no breakers)'), EXIT.OK;
 }
 
-type Tree = { task: Task & { children?: Record<string, number> }; children: Tree[]; truncated?: number };
+async function force(key: string, state: 'open' | 'closed', { endpoint, show }: Ctx): Promise<number> {
+  const body = (await call(endpoint, 'PUT', `/v1/breakers/${encodeURIComponent(key)}`, { state })).body;
+  return show(body, () => `${key} ${state}`), EXIT.OK;
+}
 
-/** One line per task, indented by depth: `id agent state attempt (children: 2 running, 1 queued)`. */
+type Tree = { task: TaskView; children: Tree[]; truncated?: number };
+
+/** One line per task, indented by depth: `id agent state attempt N (children: 2 running, 1 queued)`. */
 function treeLines(node: Tree, depth = 0): string[] {
   const counts = Object.entries(node.task.children ?? {}).map(([s, n]) => `${n} ${s}`).join(', ');
-  const own = `${'  '.repeat(depth)}${line(node.task)}${counts ? `  (children: ${counts})` : ''}`;
+  const error = node.task.state !== 'succeeded' && node.task.error ? `  ${node.task.error.message}` : '';
+  const own = `${'  '.repeat(depth)}${headLine(node.task)}${error}${counts ? `  (children: ${counts})` : ''}`;
   const cut = node.truncated === undefined ? [] : [`${'  '.repeat(depth + 1)}… ${node.truncated} more not shown`];
   return [own, ...node.children.flatMap((c) => treeLines(c, depth + 1)), ...cut];
 }
 
-async function tree({ args, endpoint, show }: Ctx): Promise<number> {
-  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.tree}`);
-  const body = (await call(endpoint, 'GET', `/v1/tasks/${encodeURIComponent(args[0]!)}/tree`)).body as Tree;
-  return show(body, () => treeLines(body).join('\n')), 0;
+async function tree(taskId: string, { endpoint, show }: Ctx): Promise<number> {
+  const body = (await call(endpoint, 'GET', `/v1/tasks/${id(taskId)}/tree`)).body as Tree;
+  return show(body, () => treeLines(body).join('\n')), EXIT.OK;
 }
 
-async function distribute({ args, v, endpoint, show }: Ctx): Promise<number> {
-  if (args.length > 0 || v.tasks === undefined || v.managers === undefined) throw new Exit(2, `usage: ${USAGE.distribute}`);
-  const body = {
-    tasks: json(v.tasks, '--tasks'), managers: v.managers.split(',').filter((m) => m !== ''),
-    ...(v.strategy && { strategy: v.strategy }), ...(v['hash-field'] && { hashField: v['hash-field'] }),
-  };
+async function distribute(o: Opts, { endpoint, show }: Ctx): Promise<number> {
+  const managers = (o.managers as string).split(',').filter((m) => m !== '');
+  const body = { tasks: o.tasks, managers, ...(o.strategy !== undefined && { strategy: o.strategy }), ...(o.hashField !== undefined && { hashField: o.hashField }) };
   const out = (await call(endpoint, 'POST', '/v1/distribute', body)).body as { ids: string[]; bindings: Record<string, string | null> };
-  return show(out, () => out.ids.map((id) => `${id}  ${out.bindings[id] ?? '(bound at dispatch)'}`).join('\n')), 0;
-}
-
-async function top({ args, v, endpoint, show }: Ctx): Promise<number> {
-  if (args.length > 0) throw new Exit(2, `usage: ${USAGE.top}`);
-  try {
-    return await runTop({ endpoint, show, interval: v.interval, once: v.once === true, json: v.json === true });
-  } catch (e) {
-    throw e instanceof TopError ? new Exit(e.code, e.message) : e;
-  }
+  return show(out, () => out.ids.map((i) => `${i}  ${out.bindings[i] ?? '(bound at dispatch)'}`).join('\n')), EXIT.OK;
 }
 
 type Line = { attempt: number; stream: string; at: number; line: string };
 
 /** Prints the task's lines as they come: `stream  line` (a terminal's bare), each attempt under a header when there are several. */
-async function logs({ args, v, endpoint, show }: Ctx): Promise<number> {
-  if (args.length !== 1) throw new Exit(2, `usage: ${USAGE.logs}`);
-  if (v.attempt !== undefined && !/^[1-9]\d*$/.test(v.attempt)) throw new Exit(2, `--attempt must be a positive integer (got ${v.attempt})`);
-  const q = query({ follow: v.follow === true ? '1' : undefined, attempt: v.attempt, raw: v.raw === true ? '1' : undefined });
+async function logs(taskId: string, o: Opts, { endpoint, show, json }: Ctx): Promise<number> {
+  const q = query({ follow: o.follow === true, attempt: o.attempt as number, raw: o.raw === true });
   let attempt: number | undefined;
   const onLine = (value: unknown): void => {
     const l = value as Line;
-    const header = v.json !== true && v.attempt === undefined && attempt !== l.attempt && (attempt !== undefined || l.attempt > 1);
+    const header = !json && o.attempt === undefined && attempt !== l.attempt && (attempt !== undefined || l.attempt > 1);
     attempt = l.attempt;
     // A terminal's lines are its one stream: printed bare, so that --raw replays them as the terminal showed them.
     show(l, () => `${header ? `--- attempt ${l.attempt}\n` : ''}${l.stream === 'tty' ? '' : `${l.stream.padEnd(6)} `}${l.line}`);
   };
-  let res: Response;
-  try {
-    res = await streamDaemon(endpoint, `/v1/tasks/${encodeURIComponent(args[0]!)}/logs${q.size > 0 ? `?${q}` : ''}`, onLine);
-  } catch (err) {
-    throw new Exit(3, `cannot reach the daemon at ${'socket' in endpoint ? endpoint.socket : endpoint.url}: ${(err as Error).message}`);
-  }
-  if (res.status >= 400) {
-    const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new Exit(res.status === 400 ? 2 : 1, `${error?.code ?? res.status}: ${error?.message ?? 'request failed'}`);
-  }
-  return 0;
+  await stream(endpoint, `/v1/tasks/${id(taskId)}/logs${q.size > 0 ? `?${q}` : ''}`, onLine);
+  return EXIT.OK;
 }
 
-const HANDLERS: Record<Command, (ctx: Ctx) => Promise<number>> = { submit, status, list, wait, cancel, dlq, breakers, top, tree, distribute, logs };
+/** An action: runs `fn` with the context and the options of `cmd` (the command commander ran). */
+type Act = (cmd: Command, fn: (ctx: Ctx, o: Opts) => Promise<number>) => Promise<void>;
 
-const print = (stream: NodeJS.WriteStream) => (text: string): void => {
-  stream.write(`${text}\n`);
-};
-
-/** Runs one client command; returns its exit status. */
-export async function runClientCommand(command: Command, argv: string[], out = print(process.stdout), err = print(process.stderr)): Promise<number> {
-  try {
-    const { values, positionals } = (() => {
-      try {
-        return parse(argv);
-      } catch (e) {
-        throw new Exit(2, (e as Error).message);
+/** The command `name`, with its arguments, options and action. Commander passes an action its arguments, its options, then itself. */
+function define(name: Name, act: Act): Command {
+  const cmd = program(`troupe ${name}`);
+  const sub = (n: string): Command => withCommon(configure(new Command(n).helpCommand(false), `troupe ${name} ${n}`));
+  const self = (a: unknown[]): Command => a.at(-1) as Command;
+  switch (name) {
+    case 'submit':
+      return cmd.description('Submits a task to an agent; prints its id (--wait: its result).').argument('<agent>', 'the agent to run it')
+        .option('--input <json>', 'the task\'s input, as JSON', jsonFlag('--input')).addOption(new Option('--priority <p>', 'its priority').choices(PRIORITIES))
+        .option('--resource <name>', 'a resource it holds while it runs (repeatable)', collect).option('--group <g>', 'its fairness group (a tenant, say)')
+        .option('--key <k>', 'idempotency key: the same key gets the same task').option('--parent <id>', 'submit it as a child of this running task')
+        .option('--child-key <k>', 'its key among its parent\'s children').option('--wait', 'wait for its outcome; exit 1 if it failed')
+        .option('--timeout <ms>', 'with --wait: give up waiting after this long (exit 3)', msFlag('--timeout'))
+        .addHelpText('after', '\nInside a command agent, TROUPE_TASK_TOKEN makes the task a child of the running one.')
+        .action((agent: string, ...a: unknown[]) => act(self(a), (ctx, o) => submit(agent, o, ctx)));
+    case 'status':
+      return cmd.description('Everything the daemon knows of a task: state, times, attempts, result or error, and what it waits for.').argument('<id>', 'the task')
+        .option('--input', 'show its input too').action((taskId: string, ...a: unknown[]) => act(self(a), (ctx, o) => status(taskId, o, ctx)));
+    case 'list':
+      return cmd.description('Tasks, oldest first (--newest: newest first), filtered; a table sized to the terminal.')
+        .option('--state <s[,s...]>', `only in these states (${STATES.join(', ')})`, states).option('--agent <a>', 'only of this agent').option('--group <g>', 'only of this group')
+        .option('--search <text>', 'only those whose id, key, name, agent, group, input or error contains it (any case)')
+        .option('--since <time>', 'submitted at or after: an ISO date or a time ago (10m, 2h, 1d)', timeFlag('--since')).option('--until <time>', 'submitted before (as --since)', timeFlag('--until'))
+        .option('--newest', 'newest first').option('--limit <n>', `at most n tasks, 1 to ${MAX_LIMIT} (default 100)`, limitFlag).option('--after <id>', 'the page after this task (in the same order)')
+        .option('--width <columns>', 'lay the table out in this width (default: the terminal\'s, or $COLUMNS)', widthFlag)
+        .action((...a: unknown[]) => act(self(a), (ctx, o) => list(o, ctx)));
+    case 'wait':
+      return cmd.description('Waits for tasks to end. Exit 0 all succeeded, 1 one failed, 3 --timeout ran out first.').argument('<id...>', 'the tasks')
+        .option('--timeout <ms>', 'give up after this long (default: wait as long as it takes)', msFlag('--timeout')).action((ids: string[], ...a: unknown[]) => act(self(a), (ctx, o) => wait(ids, o, ctx)));
+    case 'cancel':
+      return cmd.description('Cancels a task (and its subtree). Exit 1 if it had already ended.').argument('<id>', 'the task').option('--reason <text>', 'why (kept with the task)')
+        .action((taskId: string, ...a: unknown[]) => act(self(a), (ctx, o) => cancel(taskId, o, ctx)));
+    case 'dlq': {
+      cmd.description('Dead letters: tasks that failed for good. `troupe dlq redrive <id>...` runs them again.').option('--agent <a>', 'only of this agent')
+        .option('--limit <n>', `at most n, 1 to ${MAX_LIMIT}`, limitFlag).option('--width <columns>', 'lay the table out in this width', widthFlag)
+        .usage('[options] [command]').argument('[command...]').action((verb: string[], ...a: unknown[]) => (verb.length === 0 ? act(self(a), (ctx, o) => dlq(o, ctx)) : unknownCommand(self(a))));
+      cmd.addCommand(sub('redrive').description('Runs dead letters again, from attempt 1.').argument('<id...>', 'the dead tasks').option('--input <json>', 'new input for them', jsonFlag('--input'))
+        .action((ids: string[], ...a: unknown[]) => act(self(a), (ctx, o) => redrive(ids, o, ctx))));
+      return cmd;
+    }
+    case 'breakers':
+      cmd.description('The circuit breakers and their states; `open <key>` / `close <key>` force one.').usage('[options] [command]').argument('[command...]')
+        .action((verb: string[], ...a: unknown[]) => (verb.length === 0 ? act(self(a), (ctx) => breakers(ctx)) : unknownCommand(self(a))));
+      for (const [verb, state] of [['open', 'open'], ['close', 'closed']] as const) {
+        cmd.addCommand(sub(verb).description(`Forces a breaker ${state} (an agent's name or agent:<name>, resource:<name>).`).argument('<key>', 'the breaker')
+          .action((key: string, ...a: unknown[]) => act(self(a), (ctx) => force(key, state, ctx))));
       }
-    })();
-    if (values.help === true) return out(`Usage: ${USAGE[command]}\n${COMMON}`), 0;
-    const socket = values.socket ?? clientSocket(process.env);
-    const show = (data: unknown, human: () => string): void => {
-      out(values.json === true ? JSON.stringify(data) : human());
-    };
+      return cmd;
+    case 'top':
+      return cmd.description('A live view of the daemon: queue, running, throughput, latency, threads, breakers, alerts; q or Ctrl-C quits.')
+        .option('--interval <ms>', 'time between polls (default 1000)', msFlag('--interval', 10)).option('--once', 'print one frame and exit')
+        .option('--width <columns>', 'with --once off a terminal: the width of the frame (default $COLUMNS, else whole lines)', widthFlag)
+        .action((...a: unknown[]) => act(self(a), (ctx, o) => runTop({ ...ctx, interval: o.interval as number | undefined, once: o.once === true, width: o.width as number | undefined })));
+    case 'tree':
+      return cmd.description('A task and every task under it, indented, with child counts.').argument('<id>', 'the task').action((taskId: string, ...a: unknown[]) => act(self(a), (ctx) => tree(taskId, ctx)));
+    case 'distribute':
+      return cmd.description('Submits tasks bound to manager tasks (distribute()).').requiredOption('--tasks <json>', 'the tasks, a JSON array of submissions', jsonFlag('--tasks'))
+        .requiredOption('--managers <ids>', 'the manager tasks, comma-separated').addOption(new Option('--strategy <s>', 'how they are bound (default at-dispatch)').choices(STRATEGIES)).option('--hash-field <f>', 'with consistent-hash: the input field hashed')
+        .action((...a: unknown[]) => act(self(a), (ctx, o) => distribute(o, ctx)));
+    case 'logs':
+      return cmd.description('A task\'s kept output: stdout, stderr, tty and ctx.log lines, `stream  line`.').argument('<id>', 'the task')
+        .option('-f, --follow', 'go on with new lines until the task ends').option('--attempt <n>', 'only this attempt\'s', intFlag('--attempt', 1))
+        .option('--raw', 'tty lines with their escapes').action((taskId: string, ...a: unknown[]) => act(self(a), (ctx, o) => logs(taskId, o, ctx)));
+  }
+}
+
+/**
+ * `troupe breakers opne k`: the word is not one of the command's subcommands. Commander's own
+ * report of that ("unknown command 'opne'", with "did you mean open?"), which it makes only for a
+ * command without an action of its own (these list when given no word).
+ */
+function unknownCommand(cmd: Command): never {
+  (cmd as unknown as { unknownCommand(): never }).unknownCommand();
+  throw usage(`unknown command '${cmd.args[0]}'`);
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd.option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)").option('--json', 'print JSON').addHelpText('after', `\n${EXIT_HELP}`);
+}
+
+/** Runs one client command with the arguments after its name; resolves with its exit status. */
+export async function runClientCommand(name: Name, argv: string[]): Promise<number> {
+  const outcome: Outcome = { code: EXIT.OK };
+  const act: Act = async (leaf, fn) => {
+    const o = leaf.optsWithGlobals();
+    const socket = (o.socket as string | undefined) ?? clientSocket(process.env);
     const taskToken = process.env.TROUPE_TASK_TOKEN;
     const endpoint: Endpoint = taskToken === undefined || taskToken === '' ? { socket } : { socket, taskToken };
-    return await HANDLERS[command]({ args: positionals, v: values, endpoint, show });
-  } catch (e) {
-    if (!(e instanceof Exit)) throw e;
-    err(`troupe ${command}: ${e.message}`);
-    return e.code;
-  }
+    const json = o.json === true;
+    const show = (data: unknown, human: () => string): void => void process.stdout.write(`${json ? JSON.stringify(data) : human()}\n`);
+    try {
+      outcome.code = await fn({ endpoint, json, show }, o);
+    } catch (err) {
+      // Where the socket's path came from, so that the user knows what to change.
+      if (!(err instanceof CliExit) || err.code !== EXIT.UNREACHABLE || o.socket !== undefined) throw err;
+      const from = process.env.TROUPE_SOCKET ? 'the path comes from TROUPE_SOCKET (--socket overrides it)' : 'the path is the default (TROUPE_SOCKET or --socket gives another)';
+      throw new CliExit(err.code, `${err.message}; ${from}`);
+    }
+  };
+  return runProgram(withCommon(define(name, act)), argv, outcome);
 }
+

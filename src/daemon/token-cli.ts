@@ -4,10 +4,11 @@
  * token that the running daemon takes at once, the old one refused from the next request on. With
  * no daemon answering, `rotate` writes a new token to the token file beside the socket, which the
  * next start reads, and `show` prints the token kept there. Exit status: 0 done, 1 refused (a token
- * fixed by the configuration, no TCP listener), 2 bad usage, 3 no daemon (show).
+ * fixed by the configuration, no TCP listener), 2 bad usage, 4 no daemon (show): the table of exit-codes.ts.
  */
 import { Command, CommanderError } from 'commander';
 import { callDaemon, type Response } from './client.js';
+import { EXIT } from './exit-codes.js';
 import { clientSocket } from './config.js';
 import { defaultTokenFile, readTokenFile, rotateTokenFile } from './token-store.js';
 
@@ -42,16 +43,16 @@ function refused(res: Response, socket: string): number {
   const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
   if (res.status === 404) err(`troupe token: the daemon at ${socket} has no TCP listener, so no token and no dashboard (configure "tcp": { "port" } or TROUPE_PORT)`);
   else err(`troupe token: ${error?.code ?? res.status}: ${error?.message ?? 'refused'}`);
-  return 1;
+  return EXIT.FAILED;
 }
 
 function print(answer: TokenAnswer, json: boolean, rotated: boolean): number {
-  if (json) return out(JSON.stringify(answer)), 0;
+  if (json) return out(JSON.stringify(answer)), EXIT.OK;
   if (rotated) out('rotated: the old token is refused from now on (signed-in browsers sign in again)');
   out(`dashboard  ${answer.dashboard}`);
   out(`token      ${answer.token}`);
   out(`file       ${answer.file ?? 'none: fixed by the configuration (tcp.token or TROUPE_TOKEN)'}`);
-  return 0;
+  return EXIT.OK;
 }
 
 async function show(options: Options): Promise<number> {
@@ -61,7 +62,7 @@ async function show(options: Options): Promise<number> {
     const file = defaultTokenFile(socket);
     const token = readTokenFile(file);
     err(`troupe token: no daemon answers at ${socket}${token === undefined ? '' : `; the token kept in ${file} is ${token}`}`);
-    return 3;
+    return EXIT.UNREACHABLE;
   }
   return res.status === 200 ? print(res.body as TokenAnswer, options.json === true, false) : refused(res, socket);
 }
@@ -74,7 +75,7 @@ async function rotate(options: Options): Promise<number> {
     const token = rotateTokenFile(file);
     if (options.json === true) out(JSON.stringify({ token, file, running: false }));
     else out(`no daemon answers at ${socket}: wrote a new token to ${file}; a daemon on this socket reads it when it starts\ntoken      ${token}`);
-    return 0;
+    return EXIT.OK;
   }
   return res.status === 200 ? print(res.body as TokenAnswer, options.json === true, true) : refused(res, socket);
 }
@@ -95,11 +96,11 @@ export async function runTokenCli(argv: string[]): Promise<number> {
     status = await rotate(o);
   });
   try {
-    if (argv.length === 0) return program.outputHelp(), 2;
+    if (argv.length === 0) return program.outputHelp(), EXIT.USAGE;
     await program.parseAsync(argv, { from: 'user' });
     return status;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     throw e;
   }
 }

@@ -1,13 +1,16 @@
 /**
  * `troupe top`: a live view of a running daemon. `renderTop` turns one snapshot (and the breakers)
  * into plain lines; `runTop` polls `GET /v1/snapshot` and `GET /v1/breakers` every interval and
- * redraws, clearing the screen on a TTY. SIGINT (or `q` on a TTY) stops it with exit status 0.
+ * redraws, clearing the screen on a TTY, in the terminal's width and height (again at once when it
+ * is resized). SIGINT (or `q` on a TTY) stops it with exit status 0.
  */
 import type { MetricsSnapshot } from '../index.js';
 import type { LatencySummary } from '../index.js';
 import type { BreakerInfo } from '../index.js';
 import { PRIORITIES } from '../index.js';
-import { callDaemon, type Endpoint } from './client.js';
+import type { Endpoint } from './client.js';
+import { call } from './client-call.js';
+import { outputWidth } from './cli-kit.js';
 
 /** What `GET /v1/breakers` answers, per key (only `state` and `forced` are read). */
 export type TopBreakers = Record<string, Pick<BreakerInfo, 'state' | 'forced'>>;
@@ -16,13 +19,6 @@ export type TopBreakers = Record<string, Pick<BreakerInfo, 'state' | 'forced'>>;
 export interface TopPrevious {
   at: number;
   succeeded: number;
-}
-
-/** A failure with the exit status the CLI should use (2 bad usage, 1 refused, 3 no daemon). */
-export class TopError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
 }
 
 export const CLEAR = '\x1b[2J\x1b[H';
@@ -93,23 +89,20 @@ export function renderTop(snapshot: MetricsSnapshot, breakers: TopBreakers, prev
 }
 
 async function get<T>(endpoint: Endpoint, path: string): Promise<T> {
-  let res;
-  try {
-    res = await callDaemon(endpoint, 'GET', path);
-  } catch (err) {
-    throw new TopError(3, `cannot reach the daemon at ${'socket' in endpoint ? endpoint.socket : endpoint.url}: ${(err as Error).message}`);
-  }
-  if (res.status >= 400) {
-    const error = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new TopError(res.status === 400 ? 2 : 1, `${error?.code ?? res.status}: ${error?.message ?? 'request failed'}`);
-  }
-  return res.body as T;
+  return (await call(endpoint, 'GET', path)).body as T;
+}
+
+/** A frame cut to `rows` lines: the last one says how many more there are. */
+export function fitRows(lines: string[], rows: number | undefined): string[] {
+  if (rows === undefined || lines.length <= rows) return lines;
+  const keep = Math.max(0, rows - 1);
+  return [...lines.slice(0, keep), `… ${lines.length - keep} more lines (a taller terminal shows them)`];
 }
 
 export interface TopOptions {
   endpoint: Endpoint;
-  /** `--interval` as given (ms); default 1000. */
-  interval?: string | undefined;
+  /** `--interval` in ms (checked by the CLI); default 1000. */
+  interval?: number | undefined;
   once?: boolean;
   json?: boolean;
   /** Prints `data` as JSON with --json, else the human text (the client commands' `show`). */
@@ -117,7 +110,8 @@ export interface TopOptions {
   /** Raw output for the live view (default: stdout). */
   write?: (text: string) => void;
   tty?: boolean;
-  width?: () => number;
+  /** `--width`: the frame's width off a terminal (else $COLUMNS, else whole lines). */
+  width?: number | undefined;
 }
 
 /**
@@ -125,10 +119,11 @@ export interface TopOptions {
  * throughput) or, with `--json`, the raw snapshot of one poll. Otherwise polls until SIGINT or `q`.
  */
 export async function runTop(o: TopOptions): Promise<number> {
-  const intervalMs = o.interval === undefined ? 1000 : Number(o.interval);
-  if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new TopError(2, `--interval must be a number of milliseconds >= 10 (got ${o.interval})`);
+  const intervalMs = o.interval ?? 1000;
   const tty = o.tty ?? process.stdout.isTTY === true;
-  const width = o.width ?? (() => process.stdout.columns || 80);
+  // Read at every frame: the terminal may have been resized since the last one.
+  const width = (): number => outputWidth(o.width) ?? Number.MAX_SAFE_INTEGER;
+  const rows = (): number | undefined => (tty && process.stdout.rows > 0 ? process.stdout.rows - 1 : undefined);
   const write = o.write ?? ((text: string) => void process.stdout.write(text));
   const poll = async (): Promise<{ snapshot: MetricsSnapshot; breakers: TopBreakers }> => {
     const snapshot = await get<MetricsSnapshot>(o.endpoint, '/v1/snapshot');
@@ -136,7 +131,7 @@ export async function runTop(o: TopOptions): Promise<number> {
     const { breakers } = await get<{ breakers: TopBreakers }>(o.endpoint, '/v1/breakers');
     return { snapshot, breakers };
   };
-  const frame = (s: MetricsSnapshot, b: TopBreakers, prev?: TopPrevious): string => renderTop(s, b, prev, width()).join('\n');
+  const frame = (s: MetricsSnapshot, b: TopBreakers, prev?: TopPrevious): string => fitRows(renderTop(s, b, prev, width()), rows()).join('\n');
 
   if (o.once === true) {
     const first = await poll();
@@ -144,7 +139,8 @@ export async function runTop(o: TopOptions): Promise<number> {
     await new Promise((r) => setTimeout(r, intervalMs));
     const second = await poll();
     const prev = { at: first.snapshot.at, succeeded: first.snapshot.counters.succeeded };
-    return o.show(null, () => frame(second.snapshot, second.breakers, prev)), 0;
+    // One frame to keep, not a screen: every line of it, whatever the terminal's height.
+    return o.show(null, () => renderTop(second.snapshot, second.breakers, prev, width()).join('\n')), 0;
   }
 
   let stop: () => void = () => {};
@@ -157,6 +153,10 @@ export async function runTop(o: TopOptions): Promise<number> {
   const stdin = process.stdin;
   const keys = tty && stdin.isTTY === true;
   process.once('SIGINT', stop);
+  // A resized terminal gets the last frame again at its new size, without waiting for the next poll.
+  let last: (() => string) | undefined;
+  const onResize = (): void => void (last !== undefined && write(`${CLEAR}${last()}\n`));
+  if (tty) process.stdout.on('resize', onResize);
   if (keys) {
     stdin.setRawMode(true);
     stdin.resume();
@@ -171,8 +171,11 @@ export async function runTop(o: TopOptions): Promise<number> {
       const { snapshot, breakers } = await poll();
       if (done) break;
       if (o.json === true) o.show(snapshot, () => '');
-      else if (tty) write(`${CLEAR}${frame(snapshot, breakers, prev)}\n`);
-      else write(`${frame(snapshot, breakers, prev)}\n\n`);
+      else {
+        const before = prev;
+        last = () => frame(snapshot, breakers, before);
+        write(tty ? `${CLEAR}${last()}\n` : `${last()}\n\n`);
+      }
       prev = { at: snapshot.at, succeeded: snapshot.counters.succeeded };
       await Promise.race([new Promise((r) => (timer = setTimeout(r, intervalMs))), stopped]);
       clearTimeout(timer);
@@ -181,6 +184,7 @@ export async function runTop(o: TopOptions): Promise<number> {
   } finally {
     clearTimeout(timer);
     process.removeListener('SIGINT', stop);
+    process.stdout.removeListener('resize', onResize);
     if (keys) {
       stdin.removeListener('data', onKey);
       stdin.setRawMode(false);

@@ -4,15 +4,14 @@
  * in the daemon: they outlive this process, and every MCP client shares one queue and its limits.
  * stdout carries JSON-RPC and nothing else; logs go to stderr.
  */
-import { parseArgs } from 'node:util';
+import { Option } from 'commander';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { TroupeError } from '../index.js';
-import { callDaemon, clientSocket, daemonLogger, type Endpoint } from '../daemon/index.js';
+import { callDaemon, clientSocket, daemonLogger, EXIT, program, runProgram, usage, type Endpoint, type Outcome } from '../daemon/index.js';
 import type { DaemonCall } from './backend.js';
 import { mcpServerFactory } from './server.js';
 
-const USAGE = `Usage: troupe mcp [--socket PATH | --url URL --token TOKEN] [--log-level LEVEL]
-
+const ABOUT = `
 A Model Context Protocol server on stdin/stdout, for MCP clients (Claude Code, Claude Desktop,
 editors): its tools (executeParallel, distributeWork, getParallelStatus, getTask, listTasks,
 cancelTask, redriveTasks) run tasks on the agents of a running Troupe daemon, which it reaches on
@@ -23,19 +22,13 @@ troupe daemon --config <file>. The tasks live in the daemon and outlive this pro
   claude mcp add troupe -- troupe mcp
 
 Logs go to stderr at --log-level (or TROUPE_LOG_LEVEL; default warn). Exit status: 0 when the
-client closes stdin, 2 on bad usage, 3 when no daemon answers.`;
+client closes stdin, 2 on bad usage, 4 when no daemon answers (or it refuses the token).`;
 
-const OPTIONS = {
-  socket: { type: 'string' },
-  url: { type: 'string' },
-  token: { type: 'string' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Where the daemon is, from the flags and the environment; a string is a usage error. */
 function endpointOf(values: { socket?: string; url?: string; token?: string }, env: NodeJS.ProcessEnv): Endpoint | string {
-  if (values.url === undefined) return values.token === undefined ? { socket: values.socket ?? clientSocket(env) } : '--token goes with --url';
+  if (values.url === undefined) return values.token === undefined ? { socket: values.socket ?? clientSocket(env) } : '--token goes with --url (the socket needs no token)';
   if (values.socket !== undefined) return 'give either --socket or --url, not both';
   const token = values.token ?? env.TROUPE_TOKEN;
   if (token === undefined || token === '') return '--url needs --token (or TROUPE_TOKEN)';
@@ -63,34 +56,43 @@ function stdinClosed(): Promise<void> {
   });
 }
 
+type Flags = { socket?: string; url?: string; token?: string; logLevel?: string };
+
 /** `troupe mcp`: serves until the client closes stdin. */
 export async function runMcpCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS }));
-  } catch (err) {
-    return fail(`${(err as Error).message}\n\n${USAGE}`, 2);
-  }
-  if (values.help === true) return process.stdout.write(`${USAGE}\n`), 0;
+  const outcome: Outcome = { code: EXIT.OK };
+  const cmd = program('troupe mcp')
+    .description('A Model Context Protocol server on stdio over a running daemon.')
+    .option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)")
+    .option('--url <url>', "the daemon's TCP listener, http://127.0.0.1:<port> (with --token)")
+    .option('--token <token>', 'the bearer token for --url (default $TROUPE_TOKEN)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr (overrides TROUPE_LOG_LEVEL; default warn)').choices(LOG_LEVELS))
+    .addHelpText('after', ABOUT)
+    .action(async (o: Flags) => {
+      outcome.code = await serve(o, env);
+    });
+  return runProgram(cmd, argv, outcome);
+}
+
+async function serve(values: Flags, env: NodeJS.ProcessEnv): Promise<number> {
   const endpoint = endpointOf(values, env);
-  if (typeof endpoint === 'string') return fail(`${endpoint}\n\n${USAGE}`, 2);
-  let logger: ReturnType<typeof daemonLogger>;
-  try {
-    logger = daemonLogger(values['log-level'] ?? env.TROUPE_LOG_LEVEL ?? 'warn');
-  } catch (err) {
-    return fail(`--log-level: ${(err as Error).message}`, 2);
+  if (typeof endpoint === 'string') throw usage(endpoint);
+  const level = values.logLevel ?? env.TROUPE_LOG_LEVEL ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw usage(`TROUPE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(level)}); --log-level overrides it`);
   }
+  const logger = daemonLogger(level);
   const call = daemonCall(endpoint);
   try {
     const health = await call('GET', '/healthz');
-    if (health.status === 401) return fail('TROUPE_UNAUTHORIZED: the daemon refused the token (--token or TROUPE_TOKEN)', 3);
+    if (health.status === 401) return fail('TROUPE_UNAUTHORIZED: the daemon refused the token (--token or TROUPE_TOKEN)', EXIT.UNREACHABLE);
   } catch (err) {
-    return fail((err as Error).message, 3);
+    return fail((err as Error).message, EXIT.UNREACHABLE);
   }
   const handle = serveStdio(mcpServerFactory(call), { onerror: (err) => logger.warn({ err }, 'mcp: stdio') });
   await stdinClosed();
   await handle.close().catch(() => {});
-  return 0;
+  return EXIT.OK;
 }
 
 function fail(message: string, code: number): number {

@@ -1,66 +1,60 @@
 /**
  * `troupe plan <dir> --agent NAME`: the import graph of a tree as a task graph; `--submit` sends it to
- * the running daemon. Exit status: 0 done, 1 the plan or the submission failed, 2 bad usage, 3 no daemon.
+ * the running daemon. Exit status (EXIT): 0 done, 1 the submission was refused, 2 bad usage or a
+ * tree that cannot be planned, 4 no daemon.
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { callDaemon } from '../daemon/index.js';
+import { callDaemon, EXIT, program, runProgram, type Outcome } from '../daemon/index.js';
 import { stateDir } from '../daemon/index.js';
 import { TroupeError } from '../index.js';
 import { planImports } from '../index.js';
 import { formatPlan } from './report.js';
 
-const USAGE = `Usage: troupe plan <dir> --agent NAME [--json] [--exclude-types] [--tsconfig FILE] [--submit [--socket PATH]]
-
+const ABOUT = `
 Plans one task per Python/JavaScript/TypeScript file of <dir> (one per import cycle) for agent NAME,
 each depending on the tasks of the files it imports; prints counts, cycles, levels and the critical path.
 
-Options:
-  --agent NAME       the agent of every task (required)
-  --json             print the plan as JSON
-  --exclude-types    leave out TypeScript type-only imports
-  --tsconfig FILE    the tree's TypeScript config, relative to <dir> (default tsconfig.json, then jsconfig.json)
-  --submit           submit the tasks to the running daemon as one graph (POST /v1/graphs)
-  --socket PATH      the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)
-  -h, --help         show this help`;
+Exit status: 0 done, 1 the daemon refused the graph, 2 bad usage or a tree it cannot plan, 4 no daemon.`;
 
-const OPTIONS = {
-  agent: { type: 'string' },
-  json: { type: 'boolean' },
-  'exclude-types': { type: 'boolean' },
-  tsconfig: { type: 'string' },
-  submit: { type: 'boolean' },
-  socket: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+type Flags = { agent: string; json?: boolean; excludeTypes?: boolean; tsconfig?: string; submit?: boolean; socket?: string };
 
 type Print = (text: string) => void;
 const print = (stream: NodeJS.WriteStream): Print => (text) => void stream.write(`${text}\n`);
 
 /** Runs `troupe plan`; returns its exit status. */
 export async function runPlanCli(argv: string[], out: Print = print(process.stdout), err: Print = print(process.stderr)): Promise<number> {
-  let parsed;
+  const outcome: Outcome = { code: EXIT.OK };
+  const cmd = program('troupe plan')
+    .description('The import graph of a tree as a task graph: a task per source file, depending on the files it imports.')
+    .usage('<dir> --agent NAME [--json] [--exclude-types] [--tsconfig FILE] [--submit [--socket PATH]]')
+    .argument('<dir>', 'the tree')
+    .requiredOption('--agent <name>', 'the agent of every task')
+    .option('--json', 'print the plan as JSON')
+    .option('--exclude-types', 'leave out TypeScript type-only imports')
+    .option('--tsconfig <file>', "the tree's TypeScript config, relative to <dir> (default tsconfig.json, then jsconfig.json)")
+    .option('--submit', 'submit the tasks to the running daemon as one graph (POST /v1/graphs)')
+    .option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)")
+    .addHelpText('after', ABOUT)
+    .action(async (dir: string, v: Flags) => {
+      outcome.code = await plan(dir, v, out, err);
+    });
+  return runProgram(cmd, argv, outcome);
+}
+
+async function plan(dir: string, v: Flags, out: Print, err: Print): Promise<number> {
+  let planned;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (e) {
-    return err(`troupe plan: ${(e as Error).message}\n\n${USAGE}`), 2;
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help === true) return out(USAGE), 0;
-  if (positionals.length !== 1 || v.agent === undefined) return err(`troupe plan: a directory and --agent are required\n\n${USAGE}`), 2;
-  let plan;
-  try {
-    plan = await planImports(positionals[0]!, { agent: v.agent, typeImports: v['exclude-types'] !== true, ...(v.tsconfig !== undefined && { tsconfig: v.tsconfig }) });
+    planned = await planImports(dir, { agent: v.agent, typeImports: v.excludeTypes !== true, ...(v.tsconfig !== undefined && { tsconfig: v.tsconfig }) });
   } catch (e) {
     if (!(e instanceof TroupeError)) throw e;
-    return err(`troupe plan: ${e.code}: ${e.message}`), 2;
+    return err(`troupe plan: ${e.code}: ${e.message}`), EXIT.USAGE;
   }
-  if (v.submit !== true) return out(v.json === true ? JSON.stringify(plan) : formatPlan(plan)), 0;
-  const submitted = await submit(plan.tasks, v.socket);
+  if (v.submit !== true) return out(v.json === true ? JSON.stringify(planned) : formatPlan(planned)), EXIT.OK;
+  const submitted = await submit(planned.tasks, v.socket);
   if (typeof submitted === 'number') return submitted;
   // With --json, one object: the plan and the ids of its tasks, by name.
-  out(v.json === true ? JSON.stringify({ ...plan, ids: submitted }) : `${formatPlan(plan)}\nsubmitted: ${Object.keys(submitted).length} tasks`);
-  return 0;
+  out(v.json === true ? JSON.stringify({ ...planned, ids: submitted }) : `${formatPlan(planned)}\nsubmitted: ${Object.keys(submitted).length} tasks`);
+  return EXIT.OK;
 
   /** The ids by task name, or the exit status of a failure (reported). */
   async function submit(tasks: unknown[], socketFlag: string | undefined): Promise<Record<string, string> | number> {
@@ -69,10 +63,10 @@ export async function runPlanCli(argv: string[], out: Print = print(process.stdo
     try {
       res = await callDaemon({ socket }, 'POST', '/v1/graphs', { tasks });
     } catch (e) {
-      return err(`troupe plan: cannot reach the daemon at ${socket}: ${(e as Error).message}`), 3;
+      return err(`troupe plan: cannot reach the daemon at ${socket}: ${(e as Error).message}`), EXIT.UNREACHABLE;
     }
     const body = res.body as { ids?: Record<string, string>; error?: { code: string; message: string } };
-    if (res.status >= 400 || body.ids === undefined) return err(`troupe plan: ${body.error?.code ?? res.status}: ${body.error?.message ?? 'request failed'}`), 1;
+    if (res.status >= 400 || body.ids === undefined) return err(`troupe plan: ${body.error?.code ?? res.status}: ${body.error?.message ?? 'request failed'}`), EXIT.FAILED;
     return body.ids;
   }
 }

@@ -26,8 +26,9 @@ describe('troupe CLI and package', () => {
     expect(await run(['--version'])).toMatchObject({ code: 0, stdout: `troupe ${pkg.version}\nnode ${process.version}\nsqlite ${sqlite.v}\n` });
   });
 
-  it('exits 2 with usage on an unknown command', async () => {
-    expect(await run(['fly'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "fly"') });
+  it('exits 2 on an unknown command, suggesting the command meant', async () => {
+    expect(await run(['fly'])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command 'fly'") });
+    expect(await run(['sumbit'])).toMatchObject({ code: 2, stderr: expect.stringContaining('(Did you mean submit?)') });
   });
 
   it('runs the library demo workload (troupe demo) with module and command agents to completion', async () => {

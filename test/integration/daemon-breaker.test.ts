@@ -52,7 +52,7 @@ describe('example daemon: the hash breaker after bad submissions', () => {
     for (let i = 0; i < 12; i += 1) ids.push(await submit({ agent: 'hash', input: { text: `block-${i}`, rounds: 500 }, resources: ['cpu'] }));
     expect((await callDaemon(http, 'GET', `/v1/tasks/${ids[0]}`)).body).toMatchObject({ state: 'queued', heldBy: { breaker: H, state: 'open', halfOpenAt: expect.any(Number) } });
     const status = await troupe(running.socket, 'status', ids[0]!);
-    expect(status).toMatchObject({ code: 0, out: expect.stringMatching(new RegExp(`queued\\s+attempt 0\\s+held by breaker ${H} \\(open, trials from \\S+\\)$`)) });
+    expect(status).toMatchObject({ code: 0, out: expect.stringMatching(new RegExp(`queued\\s+attempt 0\\n[^]*\\n  waiting for breaker ${H} \\(open until \\S+ \\S+ \\([^)]+\\)\\)$`)) });
     expect(JSON.parse((await troupe(running.socket, 'status', ids[0]!, '--json')).out)).toMatchObject({ heldBy: { breaker: H, state: 'open' } });
 
     clock.advance(30_000); // the default reset timeout: one trial, which succeeds

@@ -38,7 +38,12 @@ describe('troupe client commands (the built binary over the socket)', { timeout:
     const id = submitted.out;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await troupe(socket, 'wait', id)).toMatchObject({ code: 0, out: `[1/1] ${id} succeeded` });
-    expect((await troupe(socket, 'status', id)).out).toMatch(new RegExp(`^${id}\\s+echo\\s+succeeded\\s+attempt 1$`));
+    const status = (await troupe(socket, 'status', id)).out.split('\n');
+    expect(status[0]).toMatch(new RegExp(`^${id}\\s+echo\\s+succeeded\\s+attempt 1$`));
+    expect(status.find((l) => l.startsWith('  result'))).toMatch(/^ {2}result {6}\{"input":\{"n":7\},"threadId":\d+,"attempt":1\}$/);
+    expect(status.some((l) => /^ {2}progress {4}\{"step":2\}$/.test(l))).toBe(true);
+    expect(status.some((l) => /^ {2}finished {4}\S+ \S+ \(.* ago\), ran .*, .* in all$/.test(l))).toBe(true);
+    expect(status.some((l) => l.startsWith('  error'))).toBe(false);
     const listed = JSON.parse((await troupe(socket, 'list', '--json')).out) as { id: string; state: string }[];
     expect(listed).toEqual([expect.objectContaining({ id, state: 'succeeded' })]);
     expect(JSON.parse((await troupe(socket, 'submit', 'echo', '--input', '5', '--wait', '--json')).out)).toMatchObject({ state: 'succeeded', result: { input: 5 } });
@@ -58,10 +63,10 @@ describe('troupe client commands (the built binary over the socket)', { timeout:
     expect((await troupe(socket, 'breakers')).out).toMatch(/agent:echo\s+open \(forced\)/);
   });
 
-  it('exits 2 on bad usage or a rejected request, 3 when no daemon answers; --help everywhere', async () => {
+  it('exits 2 on bad usage, 1 on a refused request, 5 for an unknown task, 4 when no daemon answers; --help everywhere', async () => {
     const socket = await daemon();
-    // Twelve independent runs of the binary (a Node start-up each, seconds apiece on a loaded
-    // machine): side by side rather than one after another. Each is checked on its own.
+    // Independent runs of the binary (a Node start-up each, seconds apiece on a loaded machine):
+    // side by side rather than one after another. Each is checked on its own.
     const commands = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers'];
     const [noId, unknownAgent, badInput, unknownTask, noDaemon, ...helps] = await Promise.all([
       troupe(socket, 'status'),
@@ -71,11 +76,11 @@ describe('troupe client commands (the built binary over the socket)', { timeout:
       troupe(join(tempDir(), 'none.sock'), 'list'),
       ...commands.map((command) => troupe(socket, command, '--help')),
     ]);
-    expect(noId).toMatchObject({ code: 2, err: expect.stringContaining('usage: troupe status <id>') });
-    expect(unknownAgent).toMatchObject({ code: 2, err: expect.stringContaining('TROUPE_UNKNOWN_AGENT') });
+    expect(noId).toMatchObject({ code: 2, err: expect.stringContaining("troupe status: missing required argument 'id'") });
+    expect(unknownAgent).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_AGENT') });
     expect(badInput).toMatchObject({ code: 2, err: expect.stringContaining('--input must be JSON') });
-    expect(unknownTask).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
-    expect(noDaemon).toMatchObject({ code: 3, err: expect.stringContaining('cannot reach the daemon') });
+    expect(unknownTask).toMatchObject({ code: 5, err: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
+    expect(noDaemon).toMatchObject({ code: 4, err: expect.stringContaining('cannot reach the daemon') });
     commands.forEach((command, i) => expect(helps[i], command).toMatchObject({ code: 0, out: expect.stringContaining(`troupe ${command}`) }));
   });
 });

@@ -80,7 +80,7 @@ describe('troupe logs and GET /v1/tasks/:id/logs', { timeout: 240_000 }, () => {
     expect(lines.map((l) => [l.attempt, l.stream, l.line])).toEqual([1, 2, 3].map((n) => [1, 'log', `attempt 1 line ${n}`]));
     expect(await get(socket, `/v1/tasks/${id}/logs?attempt=0`)).toMatchObject({ status: 400, text: expect.stringContaining('query.attempt') });
     expect(await get(socket, `/v1/tasks/nope/logs`)).toMatchObject({ status: 404, text: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
-    expect(await troupe(socket, 'logs', 'nope')).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
+    expect(await troupe(socket, 'logs', 'nope')).toMatchObject({ code: 5, err: expect.stringContaining('TROUPE_UNKNOWN_TASK') });
     expect(await troupe(socket, 'logs', id, '--attempt', 'x')).toMatchObject({ code: 2 });
   });
 

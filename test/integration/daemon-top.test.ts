@@ -89,7 +89,7 @@ describe('renderTop (pure)', () => {
 
 // Six runs of the binary, a Node start-up each: 32 s at a load of 14 on 2 cores. A ceiling past that.
 describe('troupe top (the built binary over the socket)', { timeout: 240_000 }, () => {
-  it('--once shows the daemon figures, --json --once the raw snapshot, exit 3 without a daemon', async () => {
+  it('--once shows the daemon figures, --json --once the raw snapshot, exit 4 without a daemon', async () => {
     const dir = tempDir();
     const file = join(dir, 'troupe.config.json');
     writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', pool: { minThreads: 1, maxThreads: 3 }, agents: { echo: { module: agentPath('echo') } } }));
@@ -116,6 +116,6 @@ describe('troupe top (the built binary over the socket)', { timeout: 240_000 }, 
 
     expect(await troupe(socket, 'top', '--help')).toMatchObject({ code: 0, out: expect.stringContaining('troupe top') });
     expect(await troupe(socket, 'top', '--once', '--interval', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('--interval') });
-    expect(await troupe(join(tempDir(), 'none.sock'), 'top', '--once')).toMatchObject({ code: 3, err: expect.stringContaining('cannot reach the daemon') });
+    expect(await troupe(join(tempDir(), 'none.sock'), 'top', '--once')).toMatchObject({ code: 4, err: expect.stringContaining('cannot reach the daemon') });
   });
 });

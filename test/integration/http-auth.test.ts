@@ -154,7 +154,7 @@ describe('the token file', () => {
     expect(written.code).toBe(0);
     const kept = readFileSync(join(resolve(offline, '..'), 'gone.token'), 'utf8').trim();
     expect(written.out).toContain(kept);
-    expect((await troupe('token', 'show', '--socket', offline)).code).toBe(3);
+    expect((await troupe('token', 'show', '--socket', offline)).code).toBe(4);
     expect((await troupe('token', 'bogus')).code).toBe(2);
   });
 });

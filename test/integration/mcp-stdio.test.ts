@@ -142,7 +142,7 @@ describe('troupe mcp (stdio, a thin client of the daemon)', { timeout: 240_000 }
     expect((await second.client.callTool({ name: 'listTasks', arguments: {} })).isError).toBe(true);
   });
 
-  it('exits 3 telling to start the daemon when none answers; 2 on bad usage; --help', async () => {
+  it('exits 4 telling to start the daemon when none answers; 2 on bad usage; --help', async () => {
     const run = (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
       new Promise((done) => {
         execFile(process.execPath, [CLI, 'mcp', ...args], { env: childEnv() }, (error, out, err) => {
@@ -155,7 +155,7 @@ describe('troupe mcp (stdio, a thin client of the daemon)', { timeout: 240_000 }
       run('--url', 'http://127.0.0.1:1'), // and no TROUPE_TOKEN (childEnv has none in the tests)
       run('--help'),
     ]);
-    expect(none).toMatchObject({ code: 3, out: '', err: expect.stringMatching(/TROUPE_DAEMON_UNREACHABLE|no Troupe daemon answers.*troupe daemon --config/) });
+    expect(none).toMatchObject({ code: 4, out: '', err: expect.stringMatching(/TROUPE_DAEMON_UNREACHABLE|no Troupe daemon answers.*troupe daemon --config/) });
     expect(both).toMatchObject({ code: 2, err: expect.stringContaining('either --socket or --url') });
     expect(noToken.code).toBe(2);
     expect(help).toMatchObject({ code: 0, out: expect.stringContaining('claude mcp add troupe -- troupe mcp') });

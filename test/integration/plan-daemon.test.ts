@@ -133,13 +133,13 @@ describe('troupe plan (the built binary)', () => {
     expect(done.body).toMatchObject({ state: 'succeeded', result: { files: ['p.py', 'q.py'], before: [] } });
   }, SPAWNS);
 
-  it('exits 2 on bad usage or a bad directory, 1 when the daemon refuses the graph, 3 without a daemon; --exclude-types', async () => {
+  it('exits 2 on bad usage or a bad directory, 1 when the daemon refuses the graph, 4 without a daemon; --exclude-types', async () => {
     const endpoint = await daemon();
     const dir = tree(FILES);
     expect((await troupe(endpoint.socket, 'plan', dir)).code).toBe(2);
     expect(await troupe(endpoint.socket, 'plan', join(dir, 'missing'), '--agent', 'files')).toMatchObject({ code: 2, err: expect.stringContaining('TROUPE_INVALID_PLAN') });
     expect(await troupe(endpoint.socket, 'plan', dir, '--agent', 'nobody', '--submit')).toMatchObject({ code: 1, err: expect.stringContaining('TROUPE_UNKNOWN_AGENT') });
-    expect((await troupe(join(dir, 'no.sock'), 'plan', dir, '--agent', 'files', '--submit')).code).toBe(3);
+    expect((await troupe(join(dir, 'no.sock'), 'plan', dir, '--agent', 'files', '--submit')).code).toBe(4);
     expect((await troupe(endpoint.socket, 'plan', '--help')).out).toContain('Usage: troupe plan <dir> --agent NAME');
     const typed = tree({ 'x.ts': "import type { T } from './y';\n", 'y.ts': '' });
     const withTypes = JSON.parse((await troupe(endpoint.socket, 'plan', typed, '--agent', 'files', '--json')).out) as ImportPlan;

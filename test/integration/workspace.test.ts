@@ -208,7 +208,7 @@ describe('workspace: through the daemon', { timeout: 180_000 }, () => {
     g.open();
     await troupe('wait', a, b);
     const status = await troupe('status', a);
-    expect(status).toMatch(new RegExp(`workspace \\S+/${a} \\(branch troupe/${a}, base [0-9a-f]{12}, head [0-9a-f]{12}, 2 changed files, worktree removed\\)`)); // shared.txt and the fixture's untracked marker
+    expect(status).toMatch(new RegExp(`workspace\\s+\\S+/${a} \\(branch troupe/${a}, base [0-9a-f]{12}, head [0-9a-f]{12}, 2 changed files, worktree removed\\)`)); // shared.txt and the fixture's untracked marker
     const json = JSON.parse(await troupe('status', a, '--json')) as { workspace: { branch: string; changedFiles: string[] } };
     expect(json.workspace).toMatchObject({ branch: `troupe/${a}`, changedFiles: ['.troupe-test-marker', 'shared.txt'] });
   });
