@@ -35,12 +35,12 @@ const loginBody = z.object({ token: z.string().describe('the daemon token') });
 /** Registers `GET /login`, `POST /login` (a form or JSON `{ token }`) and `POST /logout`; all open without the token. */
 export function loginRoutes(app: FastifyInstance, tokens: TokenHolder): void {
   app.get('/login', { schema: { hide: true } }, async (_req, reply) => loginPage(reply, 200));
-  app.post('/logout', { schema: { hide: true } }, async (_req, reply) => clearSession(reply).code(303).header('location', '/login').send());
-  // The form's content type is taken by this route only: every other body is JSON.
+  // The form's content type is taken by these routes only (the dashboard's sign-out button posts a form too): every other body is JSON.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_LIMIT_BYTES }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
+    scope.post('/logout', { schema: { hide: true } }, async (_req, reply) => clearSession(reply).code(303).header('location', '/login').send());
     zod(scope).post('/login', { schema: { hide: true, body: loginBody } }, async (req, reply) => {
       if (!sameToken(req.body.token.trim(), tokens.current())) {
         return loginPage(reply, 401, req.body.token.trim() === '' ? 'Enter the token.' : "That is not this daemon's token (was it rotated? troupe token show prints the current one).");

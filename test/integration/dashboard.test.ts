@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
@@ -17,6 +17,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI;
 if (skipBrowser) console.warn(`dashboard.test.ts: ${CHROMIUM} not found, the browser test is skipped (apt-get install chromium to run it)`);
 
+const SHOTS = process.env.TROUPE_TEST_OUTPUT ?? resolve(import.meta.dirname, '../../test-results');
 const WAIT_MS = 60_000; // a ceiling for each wait on the page: Chromium and the daemon share a loaded machine
 
 let dir: string;
@@ -227,6 +228,38 @@ describe.skipIf(skipBrowser)('dashboard in headless Chromium', () => {
     await waitText(page, 'dead-letters', '0');
     await waitText(page, 'succeeded', String(before + 7));
 
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+  it('signs in through the login page (a wrong token refused), stays signed in, and signs out', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
+    // No token yet: the page itself is the login form, not a JSON error.
+    await page.goto(`${url}/`);
+    await page.locator('[data-testid="login-form"]').waitFor({ timeout: WAIT_MS });
+    expect(await page.title()).toBe('Troupe — sign in');
+    await page.fill('[data-testid="login-token"]', 'not-the-token-at-all');
+    await page.click('[data-testid="login-submit"]');
+    await expect.poll(() => page.locator('.error').textContent(), { timeout: WAIT_MS }).toContain('not this daemon');
+    await page.screenshot({ path: join(SHOTS, 'dashboard-login-refused.png') });
+    await page.fill('[data-testid="login-token"]', TOKEN);
+    await page.click('[data-testid="login-submit"]');
+    await waitText(page, 'status', 'live');
+    expect(page.url()).toBe(`${url}/`);
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: 'troupe_token', httpOnly: true, sameSite: 'Strict' });
+    expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000 + 29 * 24 * 3600); // remembered for 30 days
+    // A second page of the same browser is signed in already.
+    const again = await context.newPage();
+    await again.goto(`${url}/`);
+    await waitText(again, 'status', 'live');
+    await page.click('[data-testid="sign-out"] button');
+    await page.locator('[data-testid="login-form"]').waitFor({ timeout: WAIT_MS });
+    expect(await context.cookies()).toEqual([]);
+    // The other page's next poll is refused: it goes to the login page too.
+    await again.locator('[data-testid="login-form"]').waitFor({ timeout: WAIT_MS });
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -22,7 +22,7 @@ const connection = { poll: 'connecting', stream: 'connecting' };
 function renderStatus() {
   const { poll, stream } = connection;
   const [state, text] =
-    poll === 'unauthorised' ? ['unauthorised', 'signed out: open /?token=<token> again']
+    poll === 'unauthorised' ? ['unauthorised', 'signed out: sign in again at /login']
     : poll === 'ok' && stream === 'open' ? ['live', 'live']
     : poll === 'connecting' ? ['connecting', 'connecting']
     : ['reconnecting', 'reconnecting'];
@@ -189,6 +189,8 @@ async function poll() {
     connection.poll = err instanceof HttpError && err.status === 401 ? 'unauthorised' : 'down';
   }
   renderStatus();
+  // The token was rotated (or the cookie expired): the login page, rather than a dead page.
+  if (connection.poll === 'unauthorised') return void location.assign('/login');
   setTimeout(poll, POLL_MS);
 }
 
