@@ -15,12 +15,10 @@ const DEFAULTS = { runs: 5, tasks: 20_000, latencyTasks: 500, queued: 100_000, i
 /** The help's text around commander's list of options: what it does, and the workloads. */
 function about(): { before: string; after: string } {
   const names = WORKLOADS.map((w) => `  ${w.name.padEnd(18)}${w.summary}`).join('\n');
-  return { before: `Measures what a task costs in Troupe, against raw Piscina and an in-process loop, what its
-journal costs, and how fast it recovers from a kill.
-Prints a table, and writes <workload>.json (every sample), <workload>.md (a table for the
-README) and <workload>.svg (a chart of each system's figures). Before the first workload, the
-disk's fsync cost is measured in the temp directory, where the journals go, and reported with
-the core count beside every figure.`, after: `
+  // One paragraph each: commander wraps the description to the terminal, so no line breaks of our own.
+  return { before: ['Measures what a task costs in Troupe, against raw Piscina and an in-process loop, what its journal costs, and how fast it recovers from a kill.',
+    'Prints a table, and writes <workload>.json (every sample), <workload>.md (a table for the README) and <workload>.svg (a chart of each system\'s figures).',
+    'Before the first workload, the disk\'s fsync cost is measured in the temp directory, where the journals go, and reported with the core count beside every figure.'].join('\n\n'), after: `
 Workloads (default: all, in this order):
 ${names}
 
