@@ -43,6 +43,8 @@ writeFileSync(join(RUNTIME, 'node_modules', 'piscina', 'package.json'), JSON.str
 cpSync(addon, join(RUNTIME, 'better_sqlite3.node'));
 cpSync(pty, join(RUNTIME, 'pty.node'));
 cpSync(join(DIST, 'daemon', 'dashboard'), join(RUNTIME, 'dist', 'daemon', 'dashboard'), { recursive: true });
+// The pool's thread entry: CommonJS, it import()s the bundled worker.js beside it (worker-entry.cts says why).
+cpSync(join(DIST, 'actors', 'agent', 'worker-entry.cjs'), join(RUNTIME, 'dist', 'actors', 'agent', 'worker-entry.cjs'));
 const uplot = join(ROOT, 'node_modules', 'uplot');
 for (const file of ['package.json', 'dist/uPlot.iife.min.js', 'dist/uPlot.min.css']) {
   cpSync(join(uplot, file), join(RUNTIME, 'node_modules', 'uplot', file));

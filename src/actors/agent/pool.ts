@@ -4,7 +4,8 @@ import type { PoolConfig } from '../../core/config.js';
 import { ModuleRunner, retiringAwareBalancer } from './module-runner.js';
 import type { WorkerData } from './worker-protocol.js';
 
-const WORKER_URL = new URL('./worker.js', import.meta.url).href;
+// A CommonJS entry that import()s worker.js: see worker-entry.cts for why.
+const WORKER_URL = new URL('./worker-entry.cjs', import.meta.url).href;
 
 /**
  * Creates the Piscina pool module agents run on. Piscina keeps `minThreads` alive (replacing
