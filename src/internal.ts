@@ -10,3 +10,6 @@ export { MAX_GRAPH, validateGraph } from './runtime/submit-graph.js';
 export { isInside } from './runtime/plan/options.js';
 export { sqliteVersion } from './engine/journal/open.js';
 export { inSingleBinary, nodeCommand } from './runtime/node-command.js';
+export { CANARY_DEFAULTS, validateRolloutOptions, type RolloutPolicy } from './core/canary-options.js';
+export { startRollout, rolloutStep, type RolloutState } from './core/canary-rollout.js';
+export { versionFor, BUCKETS } from './core/canary-split.js';
