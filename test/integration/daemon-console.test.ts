@@ -61,4 +61,22 @@ describe('the console routes', () => {
     expect(await callDaemon(socket, 'GET', '/v1/tasks?state=sleeping')).toMatchObject({ status: 400, body: { error: { details: { field: 'query.state.0' } } } });
     expect(await callDaemon(socket, 'GET', '/v1/tasks?since=yesterday')).toMatchObject({ status: 400, body: { error: { details: { field: 'query.since' } } } });
   });
+  it('keeps the recent series for the charts, and gives only the samples after ?since=', async () => {
+    const socket = await daemon();
+    type History = { intervalMs: number; samples: { at: number; running: number }[] };
+    const read = async (query = ''): Promise<History> => (await callDaemon(socket, 'GET', `/v1/metrics/history${query}`)).body as History;
+    for (const deadline = Date.now() + 60_000; (await read()).samples.length < 2; ) {
+      if (Date.now() > deadline) throw new Error('no two samples within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const all = await read();
+    expect(all.intervalMs).toBe(1000);
+    expect(all.samples.map((s) => s.at)).toEqual([...all.samples.map((s) => s.at)].sort((a, b) => a - b));
+    const first = all.samples[0]!.at;
+    const after = await read(`?since=${first}`);
+    expect(after.samples.every((s) => s.at > first)).toBe(true);
+    expect(after.samples.length).toBeGreaterThanOrEqual(all.samples.length - 1);
+    expect((await read(`?since=${Date.now() + 60_000}`)).samples).toEqual([]);
+    expect(await callDaemon(socket, 'GET', '/v1/metrics/history?since=soon')).toMatchObject({ status: 400, body: { error: { details: { field: 'query.since' } } } });
+  });
 });

@@ -5,7 +5,7 @@
 
 import { HttpError, api, brief, byId, clock, count, duration, el, fillTable, rate, shortId } from './util.js';
 import { initTaskDetail, taskLink } from './task-detail.js';
-import { initCharts, recordSnapshot } from './charts.js';
+import { initCharts, refreshCharts } from './charts.js';
 import { initTasks, setAgentNames, showTasks } from './tasks.js';
 import { renderAgents, renderBreakers } from './agents.js';
 import { actionButton, initActions, redriveTask } from './actions.js';
@@ -181,10 +181,9 @@ async function poll() {
     connection.poll = 'ok';
     renderTiles(snapshot);
     renderAlerts(snapshot.alerts);
-    recordSnapshot(snapshot);
     renderRunning(running.tasks, snapshot.at);
     renderBreakers(breakers.breakers);
-    await Promise.all([quietly(refreshDead()), quietly(refreshAgents())]);
+    await Promise.all([quietly(refreshDead()), quietly(refreshAgents()), quietly(refreshCharts())]);
   } catch (err) {
     connection.poll = err instanceof HttpError && err.status === 401 ? 'unauthorised' : 'down';
   }

@@ -1,5 +1,5 @@
 // The four charts (uPlot): filled from the daemon's recent history (`GET /v1/metrics/history`, the last five minutes,
-// one sample a second) when the page loads, then one live sample per poll. The time axis always spans the last five
+// one sample a second) when the page loads, then at each poll the samples the daemon took since (`?since=`). The time axis always spans the last five
 // minutes up to the newest sample, labelled HH:MM:SS like the header clock; the y axes are sized to their labels.
 // For the browser tests each chart element carries data-points (columns drawn), data-first-points (at the first
 // draw with data), data-x-labels, data-y-labels (JSON) and data-plot-left (CSS px left of the plot area).
@@ -12,26 +12,6 @@ const MAX_POINTS = 400;
 const CHART_HEIGHT = 180;
 const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const GAP_PX = 5;
-
-/** The compact sample (as history.ts makes it on the daemon) of one live snapshot. */
-export function compact(s) {
-  const e = s.latency.endToEnd;
-  const none = e.count === 0;
-  return {
-    at: s.at,
-    throughput1s: s.throughput['1s'],
-    throughput10s: s.throughput['10s'],
-    p50: none ? null : e.p50,
-    p95: none ? null : e.p95,
-    p99: none ? null : e.p99,
-    queued: s.queue.depth,
-    delayed: s.queue.delayed,
-    running: s.running,
-    threads: s.pool.size,
-    target: s.pool.target,
-    busy: s.pool.busy,
-  };
-}
 
 /** Latency tick steps that read well in ms, s and min. */
 const LATENCY_INCRS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000];
@@ -129,5 +109,9 @@ export async function initCharts() {
   }
 }
 
-/** One live snapshot onto the charts. */
-export const recordSnapshot = (snapshot) => append([compact(snapshot)]);
+/** The samples the daemon took since the newest drawn (one home for what a sample holds: history.ts). */
+export async function refreshCharts() {
+  const last = timeline.t.at(-1);
+  const history = await api(last === undefined ? '/v1/metrics/history' : `/v1/metrics/history?since=${Math.floor(last * 1000)}`);
+  append(Array.isArray(history?.samples) ? history.samples : []);
+}
