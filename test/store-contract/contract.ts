@@ -188,6 +188,18 @@ export function storeContract(name: string, setup: () => StoreFactory): void {
         s = f.reopen(s);
         expect(s.load().breakers).toEqual(expected);
       });
+
+      it('round-trips paused agents (issue 19): a pause is kept, a resume (null) removes it, alone or with tasks', () => {
+        const f = setup();
+        let s = f.open();
+        expect(s.load().intakes.size).toBe(0);
+        s.commit({ ...group([]), intakes: new Map([['echo', { paused: true, at: 10 }], ['hash', { paused: true, at: 11 }]]) });
+        s.commit({ ...group([insert(task('p1', 1))]), intakes: new Map([['hash', null]]) });
+        expect(s.load().intakes).toEqual(new Map([['echo', { paused: true, at: 10 }]]));
+        s = f.reopen(s);
+        expect(s.load().intakes).toEqual(new Map([['echo', { paused: true, at: 10 }]]));
+        expect(ids(s)).toEqual(['p1']);
+      });
     });
 
     describe('atomic groups', () => {
