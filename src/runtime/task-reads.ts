@@ -1,7 +1,7 @@
 // What the Supervisor's reads return: a task as `get()` and `list()` show it, counts, the agents' intake.
 import type { SupervisorActor } from '../engine/supervisor-actor.js';
 import { unknownTask } from '../engine/outcomes.js';
-import type { AgentKind, TaskInfo, TaskRecord, TaskState } from '../core/task.js';
+import type { AgentKind, TaskInfo, TaskRecord } from '../core/task.js';
 import { withCounts } from './family.js';
 import type { GetOptions, ListQuery, TaskCounts, TaskFilter } from './queries.js';
 import { countTasks, selectTasks } from './task-query.js';
@@ -50,7 +50,7 @@ export function countOf(root: SupervisorActor, filter: TaskFilter): TaskCounts {
 
 export function agentsInfo(root: SupervisorActor): Record<string, AgentInfo> {
   const running = new Map<string, number>();
-  for (const task of root.ledger.inState('running' satisfies TaskState)) running.set(task.agent, (running.get(task.agent) ?? 0) + 1);
+  for (const task of root.ledger.inState('running')) running.set(task.agent, (running.get(task.agent) ?? 0) + 1);
   const queued = root.ledger.queuedByAgent();
   const paused = root.ledger.pausedAgents();
   const out: Record<string, AgentInfo> = {};

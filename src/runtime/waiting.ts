@@ -1,6 +1,7 @@
 // Why a task that has not started does not run yet: read from the owners of each limit when asked
 // (the task table, the recorded breakers and paused agents, the rate windows, the worktrees), never kept.
 import { gateKeys } from '../actors/breaker/keys.js';
+import { configuredLimits } from '../actors/queue/limits.js';
 import type { RateLimits } from '../actors/queue/rate-limits.js';
 import type { ResolvedOptions } from '../core/config.js';
 import type { TaskRecord, WaitReason } from '../core/task.js';
@@ -36,9 +37,9 @@ export function waitReason(task: TaskRecord, ctx: WaitContext): WaitReason | und
   return limitReached(task, ctx) ?? { for: 'capacity' };
 }
 
-/** A concurrency limit of the task's agent, resources, group or parent that its running peers fill. */
+/** A concurrency limit of the task's agent, resources, group or parent (the scheduler's own, limits.ts) that its running peers fill. */
 function limitReached(task: TaskRecord, ctx: WaitContext): WaitReason | undefined {
-  const { agents, resources, groups, groupConcurrency } = ctx.options;
+  const limits = configuredLimits(ctx.tasks, ctx.options);
   const parent = task.managerId ?? task.parentId;
   let agentRuns = 0;
   let groupRuns = 0;
@@ -50,19 +51,16 @@ function limitReached(task: TaskRecord, ctx: WaitContext): WaitReason | undefine
     if (parent !== undefined && (t.managerId ?? t.parentId) === parent) childRuns += 1;
     for (const r of t.resources) if (resourceRuns.has(r)) resourceRuns.set(r, resourceRuns.get(r)! + 1);
   }
-  const agentLimit = agents.get(task.agent)?.concurrency ?? Infinity;
+  const agentLimit = limits.agentConcurrency(task.agent);
   if (agentRuns >= agentLimit) return { for: 'agent-limit', agent: task.agent, limit: agentLimit, inUse: agentRuns };
   for (const [resource, inUse] of resourceRuns) {
-    const limit = resources.get(resource)?.concurrency ?? Infinity;
+    const limit = limits.resourceConcurrency(resource);
     if (inUse >= limit) return { for: 'resource-limit', resource, limit, inUse };
   }
-  if (task.group !== undefined) {
-    const limit = groups.get(task.group)?.concurrency ?? groupConcurrency ?? Infinity;
-    if (groupRuns >= limit) return { for: 'group-limit', group: task.group, limit, inUse: groupRuns };
-  }
+  const groupLimit = task.group === undefined ? Infinity : limits.groupConcurrency!(task.group);
+  if (groupRuns >= groupLimit) return { for: 'group-limit', group: task.group!, limit: groupLimit, inUse: groupRuns };
   if (parent !== undefined) {
-    const owner = ctx.tasks.get(parent);
-    const limit = owner === undefined ? Infinity : (owner.maxChildren ?? agents.get(owner.agent)?.maxChildren ?? Infinity);
+    const limit = (task.managerId !== undefined ? limits.managerConcurrency : limits.childConcurrency)!(parent);
     if (childRuns >= limit) return { for: 'children-limit', parent, limit, inUse: childRuns };
   }
   return undefined;
