@@ -8,7 +8,7 @@
 import { request, type IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { callDaemon } from './client.js';
-import { program, runProgram, type Outcome } from './cli-kit.js';
+import { program, runProgram, socketFlag, type Outcome } from './cli-kit.js';
 import { clientSocket } from './config.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
 
@@ -43,11 +43,10 @@ async function errorOf(res: IncomingMessage): Promise<string> {
 /** Runs `troupe attach`; resolves with its exit status. */
 export async function runAttach(argv: string[]): Promise<number> {
   const outcome: Outcome = { code: EXIT.OK };
-  const cmd = program('troupe attach')
+  const cmd = socketFlag(program('troupe attach'))
     .description("A running tty task's terminal, live in yours: read-only unless --write; Ctrl-] detaches, the task goes on.")
     .argument('<id>', 'the task')
     .option('--write', 'send what you type to the task')
-    .option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)")
     .addHelpText('after', `\n${EXIT_HELP}`)
     .action(async (id: string, o: { write?: boolean; socket?: string }) => {
       outcome.code = await attach(id, o.socket ?? clientSocket(process.env), o.write === true);

@@ -41,6 +41,9 @@ export function configure(cmd: Command, name = cmd.name()): Command {
     });
 }
 
+/** The `--socket` flag every command that talks to the daemon takes (its default: clientSocket()). */
+export const socketFlag = (cmd: Command): Command => cmd.option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)");
+
 /** A new command named `name` (as typed: `troupe list`), set up by configure(). */
 export function program(name: string): Command {
   return configure(new Command(name).helpCommand(false), name);

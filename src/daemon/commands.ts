@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { PRIORITIES, STRATEGIES, type TaskState } from '../index.js';
-import { CliExit, collect, configure, intFlag, jsonFlag, msFlag, outputWidth, program, runProgram, timeFlag, usage, type Outcome } from './cli-kit.js';
+import { CliExit, collect, configure, intFlag, jsonFlag, msFlag, outputWidth, program, runProgram, socketFlag, timeFlag, usage, type Outcome } from './cli-kit.js';
 import type { Endpoint } from './client.js';
 import { call, outcomeCode, query, stream, waitFor } from './client-call.js';
 import { clientSocket } from './config.js';
@@ -240,7 +240,7 @@ function unknownCommand(cmd: Command): never {
 }
 
 function withCommon(cmd: Command): Command {
-  return cmd.option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)").option('--json', 'print JSON').addHelpText('after', `\n${EXIT_HELP}`);
+  return socketFlag(cmd).option('--json', 'print JSON').addHelpText('after', `\n${EXIT_HELP}`);
 }
 
 /** Runs one client command with the arguments after its name; resolves with its exit status. */

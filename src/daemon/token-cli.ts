@@ -6,8 +6,9 @@
  * next start reads, and `show` prints the token kept there. Exit status: 0 done, 1 refused (a token
  * fixed by the configuration, no TCP listener), 2 bad usage, 4 no daemon (show): the table of exit-codes.ts.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { callDaemon, type Response } from './client.js';
+import { configure, program, runProgram, socketFlag, type Outcome } from './cli-kit.js';
 import { EXIT } from './exit-codes.js';
 import { clientSocket } from './config.js';
 import { defaultTokenFile, readTokenFile, rotateTokenFile } from './token-store.js';
@@ -82,25 +83,15 @@ async function rotate(options: Options): Promise<number> {
 
 /** `troupe token <show|rotate>`: the exit status. */
 export async function runTokenCli(argv: string[]): Promise<number> {
-  let status = 0;
-  const program = new Command('troupe token')
-    .description("the TCP listener's token: the dashboard's address, and a new token")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
-  const common = (command: Command): Command =>
-    command.option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)").option('--json', 'one JSON object');
-  common(program.command('show').description('print the dashboard address (with the token: opening it signs in), the token and its file')).action(async (o: Options) => {
-    status = await show(o);
-  });
-  common(program.command('rotate').description('make a new token; the running daemon takes it at once and refuses the old one')).action(async (o: Options) => {
-    status = await rotate(o);
-  });
-  try {
-    if (argv.length === 0) return program.outputHelp(), EXIT.USAGE;
-    await program.parseAsync(argv, { from: 'user' });
-    return status;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    throw e;
-  }
+  const outcome: Outcome = { code: EXIT.OK };
+  const cmd = program('troupe token').description("the TCP listener's token: the dashboard's address, and a new token");
+  const verb = (name: string, about: string, run: (o: Options) => Promise<number>): void => {
+    const sub = configure(new Command(name), `troupe token ${name}`).description(about);
+    socketFlag(sub).option('--json', 'one JSON object').action(async (o: Options) => void (outcome.code = await run(o)));
+    cmd.addCommand(sub);
+  };
+  verb('show', 'print the dashboard address (with the token: opening it signs in), the token and its file', show);
+  verb('rotate', 'make a new token; the running daemon takes it at once and refuses the old one', rotate);
+  if (argv.length === 0) return cmd.outputHelp(), EXIT.USAGE;
+  return runProgram(cmd, argv, outcome);
 }

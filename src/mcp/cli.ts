@@ -7,7 +7,7 @@
 import { Option } from 'commander';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { TroupeError } from '../index.js';
-import { callDaemon, clientSocket, daemonLogger, EXIT, program, runProgram, usage, type Endpoint, type Outcome } from '../daemon/index.js';
+import { callDaemon, clientSocket, daemonLogger, EXIT, program, runProgram, socketFlag, usage, type Endpoint, type Outcome } from '../daemon/index.js';
 import type { DaemonCall } from './backend.js';
 import { mcpServerFactory } from './server.js';
 
@@ -61,9 +61,8 @@ type Flags = { socket?: string; url?: string; token?: string; logLevel?: string 
 /** `troupe mcp`: serves until the client closes stdin. */
 export async function runMcpCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const outcome: Outcome = { code: EXIT.OK };
-  const cmd = program('troupe mcp')
+  const cmd = socketFlag(program('troupe mcp'))
     .description('A Model Context Protocol server on stdio over a running daemon.')
-    .option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)")
     .option('--url <url>', "the daemon's TCP listener, http://127.0.0.1:<port> (with --token)")
     .option('--token <token>', 'the bearer token for --url (default $TROUPE_TOKEN)')
     .addOption(new Option('--log-level <level>', 'log level on stderr (overrides TROUPE_LOG_LEVEL; default warn)').choices(LOG_LEVELS))

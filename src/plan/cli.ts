@@ -4,7 +4,7 @@
  * tree that cannot be planned, 4 no daemon.
  */
 import { join } from 'node:path';
-import { callDaemon, EXIT, program, runProgram, type Outcome } from '../daemon/index.js';
+import { callDaemon, EXIT, program, runProgram, socketFlag, type Outcome } from '../daemon/index.js';
 import { stateDir } from '../daemon/index.js';
 import { TroupeError } from '../index.js';
 import { planImports } from '../index.js';
@@ -24,7 +24,7 @@ const print = (stream: NodeJS.WriteStream): Print => (text) => void stream.write
 /** Runs `troupe plan`; returns its exit status. */
 export async function runPlanCli(argv: string[], out: Print = print(process.stdout), err: Print = print(process.stderr)): Promise<number> {
   const outcome: Outcome = { code: EXIT.OK };
-  const cmd = program('troupe plan')
+  const cmd = socketFlag(program('troupe plan'))
     .description('The import graph of a tree as a task graph: a task per source file, depending on the files it imports.')
     .usage('<dir> --agent NAME [--json] [--exclude-types] [--tsconfig FILE] [--submit [--socket PATH]]')
     .argument('<dir>', 'the tree')
@@ -33,7 +33,6 @@ export async function runPlanCli(argv: string[], out: Print = print(process.stdo
     .option('--exclude-types', 'leave out TypeScript type-only imports')
     .option('--tsconfig <file>', "the tree's TypeScript config, relative to <dir> (default tsconfig.json, then jsconfig.json)")
     .option('--submit', 'submit the tasks to the running daemon as one graph (POST /v1/graphs)')
-    .option('--socket <path>', "the daemon's socket (default $TROUPE_SOCKET or <state dir>/troupe.sock)")
     .addHelpText('after', ABOUT)
     .action(async (dir: string, v: Flags) => {
       outcome.code = await plan(dir, v, out, err);
