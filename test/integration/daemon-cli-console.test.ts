@@ -3,27 +3,9 @@
 // `status` saying what a task waits for and showing its input on request, `top --once` in a width.
 // The built binary over a real daemon's socket; every check waits on a condition, never on time.
 import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import pino from 'pino';
-import { loadConfig } from '../../dist/daemon/config.js';
-import { startDaemon } from '../../dist/daemon/daemon.js';
-import { agentPath, tempDir } from '../helpers.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
-
-type Run = { code: number; out: string; err: string };
-
-/** Runs the built `troupe` binary off a terminal, without $COLUMNS; resolves with its exit code and output. */
-function troupe(socket: string, ...args: string[]): Promise<Run> {
-  const { COLUMNS: _columns, ...env } = process.env;
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...env, TROUPE_SOCKET: socket } }, (error, out, err) => {
-      done({ code: error === null ? 0 : Number((error as { code?: number }).code ?? 1), out: out.trim(), err: err.trim() });
-    });
-  });
-}
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
+import { CLI, cliDaemon, troupe, type Run } from './cli-support.js';
 
 /** Runs `runs` a few at a time: each is a Node start-up, and the machine has two cores. */
 async function some<T extends (() => Promise<Run>)[]>(runs: [...T], atOnce = 4): Promise<{ [K in keyof T]: Run }> {
@@ -32,19 +14,9 @@ async function some<T extends (() => Promise<Run>)[]>(runs: [...T], atOnce = 4):
   return results as { [K in keyof T]: Run };
 }
 
-async function daemon(): Promise<string> {
-  const dir = tempDir();
-  const file = join(dir, 'troupe.config.json');
-  const agents = { echo: { module: agentPath('echo') }, bad: { module: agentPath('unrecoverable') } };
-  writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents }));
-  const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
-  onTestFinished(() => running.stop());
-  return running.socket;
-}
-
 describe('troupe CLI as a console (the built binary over the socket)', { timeout: 240_000 }, () => {
   it('names the flag of every mistake, with the exit status of a usage error; did you mean', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     const id = (await troupe(socket, 'submit', 'echo')).out;
     const cases: [string[], number, string | RegExp][] = [
       [['lsit'], 2, "troupe: unknown command 'lsit'\n(Did you mean list?)"],
@@ -74,7 +46,7 @@ describe('troupe CLI as a console (the built binary over the socket)', { timeout
   });
 
   it('wait: 3 when --timeout runs out with the task still queued, 1 for a failed task; status says what it waits for', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     expect(await troupe(socket, 'breakers', 'open', 'echo')).toMatchObject({ code: 0 });
     const held = (await troupe(socket, 'submit', 'echo', '--input', '{"n":1}')).out;
     const dead = (await troupe(socket, 'submit', 'bad', '--input', '1')).out;
@@ -101,7 +73,7 @@ describe('troupe CLI as a console (the built binary over the socket)', { timeout
   });
 
   it('status --input shows the input; list --newest --state dead --limit 2 filters and orders; a table in --width', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     const submit = async (agent: string, input: unknown): Promise<string> => (await troupe(socket, 'submit', agent, '--input', JSON.stringify(input), '--wait')).out;
     const echo = JSON.parse((await troupe(socket, 'submit', 'echo', '--input', '{"file":"src/a.ts"}', '--wait', '--json')).out) as { id: string };
     const deads: string[] = [];
@@ -132,7 +104,7 @@ describe('troupe CLI as a console (the built binary over the socket)', { timeout
   });
 
   it('top --once lays its frame out in --width, and off a terminal without one keeps whole lines', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     await troupe(socket, 'submit', 'echo', '--wait');
     const [narrow, whole] = await some([() => troupe(socket, 'top', '--once', '--interval', '50', '--width', '40'), () => troupe(socket, 'top', '--once', '--interval', '50')]);
     expect(narrow.code).toBe(0);

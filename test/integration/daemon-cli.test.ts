@@ -1,38 +1,13 @@
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import pino from 'pino';
-import { loadConfig } from '../../dist/daemon/config.js';
-import { startDaemon } from '../../dist/daemon/daemon.js';
-import { agentPath, tempDir } from '../helpers.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
-
-/** Runs the built `troupe` binary; resolves with its exit code and output. */
-function troupe(socket: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, TROUPE_SOCKET: socket } }, (error, out, err) => {
-      done({ code: error === null ? 0 : Number((error as { code?: number }).code ?? 1), out: out.trim(), err: err.trim() });
-    });
-  });
-}
-
-async function daemon(): Promise<string> {
-  const dir = tempDir();
-  const file = join(dir, 'troupe.config.json');
-  const agents = { echo: { module: agentPath('echo') }, bad: { module: agentPath('unrecoverable') } };
-  writeFileSync(file, JSON.stringify({ journal: 'j.db', socket: 't.sock', agents }));
-  const running = await startDaemon(loadConfig(file, {}), pino({ level: 'silent' }));
-  onTestFinished(() => running.stop());
-  return running.socket;
-}
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
+import { cliDaemon, troupe } from './cli-support.js';
 
 // Each troupe() is a Node start-up: under 1 s on an idle machine, 5 s and more at a load of 15 on
 // 2 cores, and the first test runs eight in a row. A ceiling past that, not a budget.
 describe('troupe client commands (the built binary over the socket)', { timeout: 240_000 }, () => {
   it('submit, wait, status, list: human output, --json, exit 0', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     const submitted = await troupe(socket, 'submit', 'echo', '--input', '{"n":7}');
     expect(submitted.code).toBe(0);
     const id = submitted.out;
@@ -53,7 +28,7 @@ describe('troupe client commands (the built binary over the socket)', { timeout:
   });
 
   it('exits 1 for a failed task, lists and redrives it as a dead letter, forces breakers', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     const failed = await troupe(socket, 'submit', 'bad', '--input', '1', '--wait');
     expect(failed.code).toBe(1);
     const dead = JSON.parse((await troupe(socket, 'dlq', '--json')).out) as { id: string }[];
@@ -64,7 +39,7 @@ describe('troupe client commands (the built binary over the socket)', { timeout:
   });
 
   it('exits 2 on bad usage, 1 on a refused request, 5 for an unknown task, 4 when no daemon answers; --help everywhere', async () => {
-    const socket = await daemon();
+    const socket = await cliDaemon();
     // Independent runs of the binary (a Node start-up each, seconds apiece on a loaded machine):
     // side by side rather than one after another. Each is checked on its own.
     const commands = ['submit', 'status', 'list', 'wait', 'cancel', 'dlq', 'breakers'];

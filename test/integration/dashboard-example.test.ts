@@ -3,20 +3,16 @@
 // of the flaky agent is found by the text of its error, opened, its input and attempts read, redriven through the
 // dialog, and seen to succeed. Screenshots go to test-results/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../helpers.js';
+import { CHROMIUM, CHROMIUM_ARGS, WAIT_MS, OUTPUT, skipBrowser as skipBrowserIn } from './dashboard-support.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = resolve(ROOT, 'dist/cli.js');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI;
-if (skipBrowser) console.warn(`dashboard-example.test.ts: ${CHROMIUM} not found, the browser test is skipped (apt-get install chromium to run it)`);
-const OUTPUT = process.env.TROUPE_TEST_OUTPUT ?? resolve(import.meta.dirname, '../../test-results');
-const WAIT_MS = 60_000;
+const skipBrowser = skipBrowserIn('dashboard-example.test.ts');
 
 async function until<T>(read: () => Promise<T | undefined>, what: string): Promise<T> {
   for (const deadline = Date.now() + WAIT_MS; ; ) {

@@ -3,24 +3,18 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
 import type { RunningDaemon } from '../../dist/daemon/daemon.js';
 import type { TaskInfo } from '../../dist/index.js';
 import { agentPath } from '../helpers.js';
-import { dashboardDaemon } from './dashboard-support.js';
+import { dashboardDaemon, TOKEN, CHROMIUM, CHROMIUM_ARGS, WAIT_MS, OUTPUT, skipBrowser as skipBrowserIn } from './dashboard-support.js';
 
-const TOKEN = 'a-dashboard-token-of-some-length';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI;
-if (skipBrowser) console.warn(`dashboard-task.test.ts: ${CHROMIUM} not found, the browser test is skipped (apt-get install chromium to run it)`);
+const skipBrowser = skipBrowserIn('dashboard-task.test.ts');
 
-const WAIT_MS = 60_000; // a ceiling for each wait on the page: Chromium and the daemon share a loaded machine
 /** Where the screenshots go (the test's output; not kept in git). */
-const OUTPUT = process.env.TROUPE_TEST_OUTPUT ?? resolve(import.meta.dirname, '../../test-results');
 
 // Prints `line N` every 100 ms (and `warning N` on stderr at every fifth), a line of markup at the third, and
 // waits for the gate file before line 6: the test sees the first lines while the task is still running.

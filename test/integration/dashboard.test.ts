@@ -1,24 +1,18 @@
 import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon, type Endpoint } from '../../dist/daemon/client.js';
 import type { RunningDaemon } from '../../dist/daemon/daemon.js';
 import type { MetricsSnapshot, TaskInfo } from '../../dist/index.js';
 import { agentPath } from '../helpers.js';
-import { dashboardDaemon } from './dashboard-support.js';
+import { dashboardDaemon, TOKEN, CHROMIUM, CHROMIUM_ARGS, WAIT_MS, OUTPUT, skipBrowser as skipBrowserIn } from './dashboard-support.js';
 
-const TOKEN = 'a-dashboard-token-of-some-length';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Without Chromium the browser test is skipped on a workstation; on CI (`.ci/run` installs it) it fails. */
-const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI;
-if (skipBrowser) console.warn(`dashboard.test.ts: ${CHROMIUM} not found, the browser test is skipped (apt-get install chromium to run it)`);
+const skipBrowser = skipBrowserIn('dashboard.test.ts');
 
-const SHOTS = process.env.TROUPE_TEST_OUTPUT ?? resolve(import.meta.dirname, '../../test-results');
-const WAIT_MS = 60_000; // a ceiling for each wait on the page: Chromium and the daemon share a loaded machine
 
 let dir: string;
 let daemon: RunningDaemon;
@@ -243,7 +237,7 @@ describe.skipIf(skipBrowser)('dashboard in headless Chromium', () => {
     await page.fill('[data-testid="login-token"]', 'not-the-token-at-all');
     await page.click('[data-testid="login-submit"]');
     await expect.poll(() => page.locator('.error').textContent(), { timeout: WAIT_MS }).toContain('not this daemon');
-    await page.screenshot({ path: join(SHOTS, 'dashboard-login-refused.png') });
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-login-refused.png') });
     await page.fill('[data-testid="login-token"]', TOKEN);
     await page.click('[data-testid="login-submit"]');
     await waitText(page, 'status', 'live');
