@@ -28,13 +28,13 @@ export class CommitBuilder {
   private readonly writes = new Map<string, OpenWrite>();
   private readonly log: LogRow[] = [];
   private readonly breakers = new Map<string, BreakerRecord>();
-  /** Agents paused (their record) or resumed (null) in the round. */
-  private readonly intakes = new Map<string, IntakeRecord | null>();
+  /** Agents paused (their record) or resumed (null) in the round; made only then (a builder is made per round). */
+  private intakes: Map<string, IntakeRecord | null> | undefined;
 
   constructor(private readonly ledger: Ledger) {}
 
   get empty(): boolean {
-    return this.writes.size === 0 && this.breakers.size === 0 && this.intakes.size === 0;
+    return this.writes.size === 0 && this.breakers.size === 0 && this.intakes === undefined;
   }
 
   /** Records `msg` in the ledger; false if it was refused. */
@@ -45,7 +45,7 @@ export class CommitBuilder {
     const rec = this.ledger.record(msg);
     if (rec === undefined) return false;
     if (rec.breaker !== undefined) this.breakers.set(rec.breaker, this.ledger.breakerRecords().get(rec.breaker)!);
-    if (rec.intake !== undefined) this.intakes.set(rec.intake, this.ledger.pausedAgents().get(rec.intake) ?? null);
+    if (rec.intake !== undefined) (this.intakes ??= new Map()).set(rec.intake, this.ledger.pausedAgents().get(rec.intake) ?? null);
     const task = rec.task;
     if (task === undefined) return true;
     let write = this.writes.get(task.id);
@@ -61,6 +61,8 @@ export class CommitBuilder {
   }
 
   build(): CommitGroup {
-    return { tasks: [...this.writes.values()], log: this.log, breakers: this.breakers, intakes: this.intakes };
+    const group: CommitGroup = { tasks: [...this.writes.values()], log: this.log, breakers: this.breakers };
+    if (this.intakes !== undefined) group.intakes = this.intakes;
+    return group;
   }
 }

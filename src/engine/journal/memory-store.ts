@@ -98,7 +98,7 @@ export class MemoryStore implements Store {
     // Of the log, only starts are ever read back (recentStarts); the rest is counted.
     for (const r of group.log) if (r.type === 'started') this.backend.log.push({ ...r });
     for (const [key, record] of group.breakers) this.backend.breakers.set(key, { ...record });
-    for (const [agent, record] of group.intakes ?? []) {
+    if (group.intakes !== undefined) for (const [agent, record] of group.intakes) {
       if (record === null) this.backend.intakes.delete(agent);
       else this.backend.intakes.set(agent, { ...record });
     }

@@ -107,7 +107,7 @@ export function prepareWrites(db: Db, path: string): Writes {
       for (const w of group.tasks) writeTask(w);
       for (const r of group.log) log.run(r.taskId, r.type, r.attempt, r.at, r.detail);
       for (const [key, record] of group.breakers) breaker.run(key, JSON.stringify(record));
-      for (const [agent, record] of group.intakes ?? []) {
+      if (group.intakes !== undefined) for (const [agent, record] of group.intakes) {
         if (record === null) resume.run(agent);
         else pause.run(agent, JSON.stringify(record));
       }
